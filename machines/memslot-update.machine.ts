@@ -1,0 +1,159 @@
+/**
+ * KVM_SET_USER_MEMORY_REGION(2): kvm_set_memory_region() → kvm_set_memslot()
+ * (virt/kvm/kvm_main.c, ≥5.17 two-set scheme).
+ *
+ * Under slots_lock: validate (EINVAL / EEXIST), classify (CREATE, DELETE, MOVE,
+ * FLAGS_ONLY, no-op). DELETE and MOVE first install an INVALID copy of the slot and swap
+ * it in (vCPUs faulting on it retry; pre-fault gets EAGAIN), then
+ * kvm_arch_flush_shadow_memslot(): kvm_mmu_zap_all_fast() invalidates every root under
+ * the write lock, requests KVM_REQ_MMU_FREE_OBSOLETE_ROOTS on every vCPU, and zaps the
+ * invalidated roots under the read lock. Then the final slot is installed and swapped.
+ *
+ * Each swap (kvm_swap_active_memslots): generation |= UPDATE_IN_PROGRESS; wait until
+ * mn_active_invalidate_count == 0; publish the other set; synchronize_srcu(kvm->srcu);
+ * generation += 1 with the flag cleared; bring the old set up to date.
+ * FLAGS_ONLY enabling dirty logging then write-protects the slot (read lock) and flushes
+ * unconditionally (the 2022 fix, R7).
+ */
+
+import { setup } from 'xstate';
+
+const unbound = () => { throw new Error('memslot-update: guard/action not bound (see src/protocol/bindings.ts)'); };
+
+export const memslotUpdateMachine = setup({
+  guards: {
+    trySlotsLock: unbound, invalidArgs: unbound, overlapsOtherSlot: unbound, isNoop: unbound, isCreate: unbound,
+    isFlagsOnly: unbound, mnActiveInvalidateIdle: unbound, srcuGracePeriodDone: unbound, phaseIs: unbound,
+    tryMmuWriteLock: unbound, tryMmuReadLock: unbound, zapDone: unbound, enablesDirtyLogging: unbound,
+  },
+  actions: {
+    waitSlotsLock: unbound, setErrno: unbound, classifyChange: unbound, installInvalidSlot: unbound,
+    installNewSlot: unbound, replaceInvalidSlot: unbound, memslotsGenBeginUpdate: unbound, waitMnActiveInvalidate: unbound,
+    swapActiveMemslots: unbound, synchronizeSrcuStart: unbound, waitSrcuReader: unbound, memslotsGenEndUpdate: unbound,
+    waitMmuLock: unbound, kvmMmuZapAllFast: unbound, mmuWriteUnlock: unbound, mmuReadUnlock: unbound,
+    zapInvalidatedRootsStart: unbound, zapNextInvalidatedRoot: unbound, wrprotStart: unbound, wrprotNextLeaf: unbound,
+    kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
+  },
+}).createMachine({
+  id: 'memslot-update',
+  initial: 'lockSlots',
+  states: {
+    lockSlots: {
+      on: {
+        STEP: [
+          { guard: 'trySlotsLock', target: 'validate' },
+          { target: 'lockSlots', actions: 'waitSlotsLock' },
+        ],
+      },
+    },
+    validate: {
+      on: {
+        STEP: [
+          { guard: 'invalidArgs', target: 'unlockSlots', actions: { type: 'setErrno', params: { errno: 'EINVAL' } } },
+          { guard: 'overlapsOtherSlot', target: 'unlockSlots', actions: { type: 'setErrno', params: { errno: 'EEXIST' } } },
+          { guard: 'isNoop', target: 'unlockSlots' },
+          { target: 'classify', actions: 'classifyChange' },
+        ],
+      },
+    },
+    classify: {
+      on: {
+        STEP: [
+          { guard: 'isCreate', target: 'swapBegin', actions: ['installNewSlot', { type: 'setPhase', params: { phase: 'final' } }] },
+          { guard: 'isFlagsOnly', target: 'swapBegin', actions: ['installNewSlot', { type: 'setPhase', params: { phase: 'final' } }] },
+          { target: 'swapBegin', actions: ['installInvalidSlot', { type: 'setPhase', params: { phase: 'invalidate' } }] },
+        ],
+      },
+    },
+    // ---------------- kvm_swap_active_memslots ----------------
+    swapBegin: { on: { STEP: { target: 'swapWait', actions: 'memslotsGenBeginUpdate' } } },
+    /** Wait for mn_active_invalidate_count == 0 (52ac8b358b0c, R4), then publish the other set. */
+    swapWait: {
+      on: {
+        STEP: [
+          { guard: 'mnActiveInvalidateIdle', target: 'syncStart', actions: 'swapActiveMemslots' },
+          { target: 'swapWait', actions: 'waitMnActiveInvalidate' },
+        ],
+      },
+    },
+    syncStart: { on: { STEP: { target: 'syncWait', actions: 'synchronizeSrcuStart' } } },
+    /** synchronize_srcu_expedited(&kvm->srcu): every reader of the old set has left. */
+    syncWait: {
+      on: {
+        STEP: [
+          { guard: 'srcuGracePeriodDone', target: 'swapEnd' },
+          { target: 'syncWait', actions: 'waitSrcuReader' },
+        ],
+      },
+    },
+    swapEnd: {
+      on: {
+        STEP: [
+          { guard: { type: 'phaseIs', params: { phase: 'invalidate' } }, target: 'zapAllLock', actions: 'memslotsGenEndUpdate' },
+          { target: 'commit', actions: 'memslotsGenEndUpdate' },
+        ],
+      },
+    },
+    // ---------------- kvm_arch_flush_shadow_memslot → kvm_mmu_zap_all_fast ----------------
+    zapAllLock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuWriteLock', target: 'zapAllFast' },
+          { target: 'zapAllLock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /** mmu_valid_gen++, kvm_tdp_mmu_invalidate_all_roots(), KVM_REQ_MMU_FREE_OBSOLETE_ROOTS to all vCPUs. */
+    zapAllFast: { on: { STEP: { target: 'zapRootsLock', actions: ['kvmMmuZapAllFast', 'mmuWriteUnlock'] } } },
+    zapRootsLock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuReadLock', target: 'zapRoots', actions: 'zapInvalidatedRootsStart' },
+          { target: 'zapRootsLock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /** kvm_tdp_mmu_zap_invalidated_roots(): under the read lock, one top-level SPTE per step. */
+    zapRoots: {
+      on: {
+        STEP: [
+          { guard: 'zapDone', target: 'zapRootsUnlock' },
+          { target: 'zapRoots', actions: 'zapNextInvalidatedRoot' },
+        ],
+      },
+    },
+    zapRootsUnlock: {
+      on: { STEP: { target: 'swapBegin', actions: ['mmuReadUnlock', 'replaceInvalidSlot', { type: 'setPhase', params: { phase: 'final' } }] } },
+    },
+    // ---------------- kvm_commit_memory_region → kvm_mmu_slot_apply_flags ----------------
+    commit: {
+      on: {
+        STEP: [
+          { guard: 'enablesDirtyLogging', target: 'wrprotLock', actions: 'commitMemoryRegion' },
+          { target: 'unlockSlots', actions: 'commitMemoryRegion' },
+        ],
+      },
+    },
+    wrprotLock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuReadLock', target: 'wrprot', actions: 'wrprotStart' },
+          { target: 'wrprotLock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /** kvm_tdp_mmu_wrprot_slot(): clear W on each writable leaf of the slot, by CAS. */
+    wrprot: {
+      on: {
+        STEP: [
+          { guard: 'zapDone', target: 'wrprotFlush', actions: 'mmuReadUnlock' },
+          { target: 'wrprot', actions: 'wrprotNextLeaf' },
+        ],
+      },
+    },
+    /** Always flush when enabling dirty logging (R7). */
+    wrprotFlush: { on: { STEP: { target: 'unlockSlots', actions: 'kvmFlushRemoteTlbs' } } },
+    unlockSlots: { on: { STEP: { target: 'done', actions: 'slotsUnlock' } } },
+    done: { type: 'final' },
+  },
+});

@@ -1,0 +1,190 @@
+/**
+ * The TDP MMU page fault and its retries: kvm_mmu_do_page_fault() →
+ * kvm_tdp_page_fault() → kvm_tdp_mmu_page_fault() → kvm_tdp_mmu_map()
+ * (arch/x86/kvm/mmu/mmu.c, tdp_mmu.c, ~6.12).
+ *
+ * Order, as in the kernel: fast_page_fault (lockless) → mmu_topup_memory_caches → snapshot
+ * mmu_invalidate_seq (before the pfn is resolved: the seq-before-gup rule) → lockless
+ * mmu_invalidate_retry_gfn_unsafe → memslot checks (INVALID slot, no slot, private/shared
+ * mismatch) → resolve the pfn (guest_memfd or host hva) → second lockless check →
+ * read_lock(mmu_lock) → is_page_fault_stale (obsolete root, locked retry check) → walk,
+ * linking or splitting tables by CAS → install the leaf by CAS → unlock.
+ *
+ * Every transition is one step with at most one access to shared state. Guards named
+ * `try*` perform that access (a CAS, a trylock, an allocation) and report success; every
+ * other guard only reads. The fault's result is `ctx.fault.ret` at the final state.
+ */
+
+import { setup, and, not } from 'xstate';
+
+const unbound = () => { throw new Error('page-fault: guard/action not bound (see src/protocol/bindings.ts)'); };
+
+export const pageFaultMachine = setup({
+  guards: {
+    tryFastPageFault: unbound, tryTopupMemoryCaches: unbound, isPrefetch: unbound,
+    mmuInvalidateRetryGfnUnsafe: unbound, slotIsInvalid: unbound, noSlot: unbound, gfnAboveMaxGfn: unbound,
+    isPrivateMismatch: unbound, writeToReadonlySlot: unbound, isPrivate: unbound, tryKvmGmemGetPfn: unbound, tryHvaToPfn: unbound,
+    tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuInvalidateRetryGfn: unbound,
+    isFrozenSpte: unbound, atGoalLevel: unbound, isPresentNonLeaf: unbound, isPresentLarge: unbound,
+    tryTdpMmuLinkSp: unbound, tryTdpMmuSplitHugePage: unbound,
+    prefetchOverPresent: unbound, isSpuriousAccess: unbound, newSpteEqualsOld: unbound, tryTdpMmuSetSpteAtomic: unbound,
+  },
+  actions: {
+    setRet: unbound, setErrno: unbound, snapshotMmuSeq: unbound, computeGoalLevel: unbound,
+    waitMmuLock: unbound, rcuReadLock: unbound, tdpIterStart: unbound, tdpIterStepDown: unbound,
+    tdpIterUseLinkedSp: unbound, freeUnusedSp: unbound,
+    flushRemoteTlbsGfn: unbound, rcuReadUnlock: unbound, mmuReadUnlock: unbound, releasePfn: unbound,
+  },
+}).createMachine({
+  id: 'page-fault',
+  initial: 'fastPath',
+  states: {
+    /** fast_page_fault(): lockless fix of a write-protected (dirty-log) SPTE, or spurious. */
+    fastPath: {
+      on: {
+        STEP: [
+          { guard: 'tryFastPageFault', target: 'done' },
+          { target: 'topup' },
+        ],
+      },
+    },
+    /** mmu_topup_memory_caches(): page-table pages taken before mmu_lock. */
+    topup: {
+      on: {
+        STEP: [
+          { guard: 'tryTopupMemoryCaches', target: 'snapshot' },
+          { target: 'done', actions: { type: 'setErrno', params: { errno: 'ENOMEM' } } },
+        ],
+      },
+    },
+    /** fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); — before the pfn is resolved. */
+    snapshot: {
+      on: { STEP: { target: 'precheck', actions: 'snapshotMmuSeq' } },
+    },
+    /** mmu_invalidate_retry_gfn_unsafe(): retry before gup if the gfn is being invalidated (6.8, R9). */
+    precheck: {
+      on: {
+        STEP: [
+          { guard: 'mmuInvalidateRetryGfnUnsafe', target: 'done', actions: { type: 'setRet', params: { ret: 'retry', reason: 'invalidate-precheck' } } },
+          { target: 'slotChecks' },
+        ],
+      },
+    },
+    /** __kvm_faultin_pfn(): memslot checks (the slot was looked up at fault entry, under SRCU). */
+    slotChecks: {
+      on: {
+        STEP: [
+          { guard: and(['slotIsInvalid', 'isPrefetch']), target: 'done', actions: { type: 'setErrno', params: { errno: 'EAGAIN' } } },
+          { guard: 'slotIsInvalid', target: 'done', actions: { type: 'setRet', params: { ret: 'retry', reason: 'invalid-slot' } } },
+          { guard: and(['noSlot', 'gfnAboveMaxGfn']), target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'above-max-gfn' } } },
+          { guard: 'noSlot', target: 'lock', actions: 'computeGoalLevel' },
+          { guard: 'isPrivateMismatch', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
+          { guard: 'writeToReadonlySlot', target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'readonly-slot' } } },
+          { guard: 'isPrivate', target: 'gmem' },
+          { target: 'hva' },
+        ],
+      },
+    },
+    /** kvm_gmem_get_pfn(): the private page from guest_memfd. */
+    gmem: {
+      on: {
+        STEP: [
+          { guard: 'tryKvmGmemGetPfn', target: 'postcheck', actions: 'computeGoalLevel' },
+          { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
+        ],
+      },
+    },
+    /** __gfn_to_pfn_memslot() → hva_to_pfn(): gup of the host page (may fault it in). */
+    hva: {
+      on: {
+        STEP: [
+          { guard: 'tryHvaToPfn', target: 'postcheck', actions: 'computeGoalLevel' },
+          { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
+        ],
+      },
+    },
+    /** Second lockless check, after gup: release the pfn and retry if an invalidation hit it. */
+    postcheck: {
+      on: {
+        STEP: [
+          { guard: 'mmuInvalidateRetryGfnUnsafe', target: 'done', actions: ['releasePfn', { type: 'setRet', params: { ret: 'retry', reason: 'invalidate-postcheck' } }] },
+          { target: 'lock' },
+        ],
+      },
+    },
+    /** read_lock(&kvm->mmu_lock); rcu_read_lock() for the walk. */
+    lock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuReadLock', target: 'checkStale', actions: 'rcuReadLock' },
+          { target: 'lock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /** is_page_fault_stale(): the root went obsolete, or an invalidation raced with the pfn. */
+    checkStale: {
+      on: {
+        STEP: [
+          { guard: 'isObsoleteRoot', target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'obsolete-root' } } },
+          { guard: 'mmuInvalidateRetryGfn', target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'stale' } } },
+          { target: 'walk', actions: 'tdpIterStart' },
+        ],
+      },
+    },
+    /** kvm_tdp_mmu_map(): one level per step, deciding on the SPTE the iterator just read. */
+    walk: {
+      on: {
+        STEP: [
+          { guard: 'isFrozenSpte', target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'frozen' } } },
+          { guard: 'atGoalLevel', target: 'target' },
+          { guard: 'isPresentNonLeaf', target: 'walk', actions: 'tdpIterStepDown' },
+          { guard: 'isPresentLarge', target: 'split' },
+          { target: 'link' },
+        ],
+      },
+    },
+    /** tdp_mmu_link_sp(): CAS a fresh table from the vCPU cache into the non-present SPTE. */
+    link: {
+      on: {
+        STEP: [
+          { guard: 'tryTdpMmuLinkSp', target: 'walk', actions: 'tdpIterUseLinkedSp' },
+          { target: 'unlock', actions: ['freeUnusedSp', { type: 'setRet', params: { ret: 'retry', reason: 'cas-failed' } }] },
+        ],
+      },
+    },
+    /** tdp_mmu_split_huge_page(): build an equivalent child table off-line, CAS it over the huge SPTE. */
+    split: {
+      on: {
+        STEP: [
+          { guard: 'tryTdpMmuSplitHugePage', target: 'walk', actions: 'tdpIterUseLinkedSp' },
+          { target: 'unlock', actions: ['freeUnusedSp', { type: 'setRet', params: { ret: 'retry', reason: 'cas-failed' } }] },
+        ],
+      },
+    },
+    /**
+     * tdp_mmu_map_handle_target_level(): make_spte() / make_mmio_spte() and install it by
+     * CAS. An MMIO SPTE (no memslot) ends in RET_PF_EMULATE even when it was already there.
+     */
+    target: {
+      on: {
+        STEP: [
+          { guard: 'prefetchOverPresent', target: 'unlock', actions: { type: 'setRet', params: { ret: 'spurious' } } },
+          { guard: 'isSpuriousAccess', target: 'unlock', actions: { type: 'setRet', params: { ret: 'spurious' } } },
+          { guard: and([not('noSlot'), 'newSpteEqualsOld']), target: 'unlock', actions: { type: 'setRet', params: { ret: 'spurious' } } },
+          { guard: and(['noSlot', 'tryTdpMmuSetSpteAtomic']), target: 'installed', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'mmio' } } },
+          { guard: and([not('noSlot'), 'tryTdpMmuSetSpteAtomic']), target: 'installed', actions: { type: 'setRet', params: { ret: 'fixed' } } },
+          { target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'cas-failed' } } },
+        ],
+      },
+    },
+    /** After the CAS: a replaced present non-leaf needs kvm_flush_remote_tlbs_gfn(). */
+    installed: {
+      on: { STEP: { target: 'unlock', actions: 'flushRemoteTlbsGfn' } },
+    },
+    /** rcu_read_unlock(); read_unlock(&kvm->mmu_lock); kvm_release_pfn_clean(). */
+    unlock: {
+      on: { STEP: { target: 'done', actions: ['rcuReadUnlock', 'mmuReadUnlock', 'releasePfn'] } },
+    },
+    done: { type: 'final' },
+  },
+});

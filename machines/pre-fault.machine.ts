@@ -1,0 +1,96 @@
+/**
+ * The pre-fault ioctl loop, in both uAPI forms.
+ *
+ * KVM_PRE_FAULT_MEMORY (merged, 6.11): kvm_vcpu_pre_fault_memory() (virt/kvm/kvm_main.c)
+ * validates flags/alignment/overflow (EINVAL), takes SRCU for the whole loop, and per chunk
+ * checks signal_pending (EINTR), then kvm_arch_vcpu_pre_fault_memory() (x86 mmu.c):
+ * pre_fault_allowed (EOPNOTSUPP), kvm_mmu_reload() (6.15+: frees obsolete roots first),
+ * private from the attribute of the chunk's first gfn, and kvm_tdp_map_page(): a read
+ * fault with prefetch=true, RET_PF_RETRY retried in the kernel (signal → EINTR), FIXED /
+ * SPURIOUS → the chunk up to the mapped level's end, EMULATE → ENOENT, other → EIO.
+ * Returns 0 if any byte was processed in this call, else the error; gpa/size always
+ * copied back.
+ *
+ * KVM_MAP_MEMORY (RFC v1, 2024-03): base_gfn/nr_pages/flags/source; flags WRITE/EXEC/
+ * USER/PRIVATE pick the fault's error code; partial progress ends in EAGAIN.
+ */
+
+import { setup } from 'xstate';
+
+const unbound = () => { throw new Error('pre-fault: guard/action not bound (see src/protocol/bindings.ts)'); };
+
+export const preFaultMachine = setup({
+  guards: {
+    invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
+    preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
+    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound,
+  },
+  actions: {
+    setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
+    kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, setErrorCode: unbound, beginPrefetchFault: unbound,
+    advanceRange: unbound, propagateFaultErrno: unbound, finishIoctl: unbound,
+  },
+}).createMachine({
+  id: 'pre-fault',
+  initial: 'validate',
+  states: {
+    /** Argument checks before vcpu_load(): flags must be 0 (RFC: known bits), range aligned and not wrapping. */
+    validate: {
+      on: {
+        STEP: [
+          { guard: 'invalidFlags', target: 'done', actions: { type: 'setResult', params: { errno: 'EINVAL' } } },
+          { guard: 'invalidRange', target: 'done', actions: { type: 'setResult', params: { errno: 'EINVAL' } } },
+          { target: 'loop', actions: ['vcpuLoad', 'srcuReadLock'] },
+        ],
+      },
+    },
+    /** while (size) { if (signal_pending(current)) { r = -EINTR; break; } ... } */
+    loop: {
+      on: {
+        STEP: [
+          { guard: 'rangeDone', target: 'finish' },
+          { guard: 'signalPending', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINTR' } } },
+          { guard: 'preFaultNotAllowed', target: 'finish', actions: { type: 'setResult', params: { errno: 'EOPNOTSUPP' } } },
+          { target: 'reload' },
+        ],
+      },
+    },
+    /** kvm_mmu_reload(): free obsolete roots (6.15 fix, R12), load a valid root; then the error code. */
+    reload: {
+      on: {
+        STEP: [
+          { guard: 'hasRequestFreeObsoleteRoots', target: 'reload', actions: 'kvmMmuFreeObsoleteRoots' },
+          { guard: 'needsRootLoad', target: 'reload', actions: 'kvmMmuLoad' },
+          { target: 'mapPage', actions: 'setErrorCode' },
+        ],
+      },
+    },
+    /** kvm_tdp_map_page(): do { if (signal_pending) return -EINTR; r = kvm_mmu_do_page_fault(); } while (r == RET_PF_RETRY) */
+    mapPage: {
+      on: {
+        STEP: [
+          { guard: 'signalPending', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINTR' } } },
+          { target: 'fault', actions: 'beginPrefetchFault' },
+        ],
+      },
+    },
+    /** The page fault itself (prefetch = true). */
+    fault: {
+      meta: { call: 'page-fault' },
+      on: {
+        STEP: [
+          { guard: 'faultRetry', target: 'mapPage' },
+          { guard: 'faultMapped', target: 'loop', actions: 'advanceRange' },
+          { guard: 'faultEmulate', target: 'finish', actions: { type: 'setResult', params: { errno: 'ENOENT' } } },
+          { guard: 'faultErrno', target: 'finish', actions: 'propagateFaultErrno' },
+          { target: 'finish', actions: { type: 'setResult', params: { errno: 'EIO' } } },
+        ],
+      },
+    },
+    /** srcu_read_unlock(); vcpu_put(); return processed ? 0 : r; copy the range back. */
+    finish: {
+      on: { STEP: { target: 'done', actions: ['srcuReadUnlock', 'vcpuPut', 'finishIoctl'] } },
+    },
+    done: { type: 'final' },
+  },
+});

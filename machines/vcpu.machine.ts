@@ -1,0 +1,83 @@
+/**
+ * The vCPU thread: KVM_RUN (vcpu_run → vcpu_enter_guest) and the vCPU ioctls it serves
+ * between runs. In the guest, each step is one guest access done by "hardware": the TLB,
+ * else a lockless walk of the TDP tables that sets A/D by CAS and fills the TLB. A miss or
+ * a permission fault is an EPT violation: the vCPU exits (re-taking kvm->srcu) and runs
+ * the page-fault machine; on RETRY/FIXED/SPURIOUS it re-enters and the access is retried
+ * by hardware, as in KVM. Requests (TLB flush, free obsolete roots) are served on entry;
+ * a request raised while the vCPU is in the guest kicks it out.
+ *
+ * SRCU: the vCPU holds kvm->srcu outside the guest and drops it around guest entry
+ * (which is why KVM_RUN cannot deadlock a memslot update, unlike pre-fault, R13).
+ */
+
+import { setup } from 'xstate';
+
+const unbound = () => { throw new Error('vcpu: guard/action not bound (see src/protocol/bindings.ts)'); };
+
+export const vcpuMachine = setup({
+  guards: {
+    noOpsLeft: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
+    needsRootLoad: unbound, hasPendingRequests: unbound, noGuestAccess: unbound, tryGuestAccess: unbound,
+    faultFailed: unbound, faultEmulate: unbound,
+  },
+  actions: {
+    beginIoctl: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
+    kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, completeAccess: unbound, eptViolation: unbound,
+    failAccess: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
+  },
+}).createMachine({
+  id: 'vcpu',
+  initial: 'outside',
+  states: {
+    /** In userspace (the VMM's vCPU thread), between ioctls. */
+    outside: {
+      on: {
+        STEP: [
+          { guard: 'noOpsLeft', target: 'stopped' },
+          { guard: 'nextOpIsIoctl', target: 'ioctl', actions: 'beginIoctl' },
+          { target: 'entry', actions: ['beginRun', 'srcuReadLock'] },
+        ],
+      },
+    },
+    /** vcpu_enter_guest(): service requests, kvm_mmu_reload(), then enter with SRCU dropped. */
+    entry: {
+      on: {
+        STEP: [
+          { guard: 'hasRequestTlbFlush', target: 'entry', actions: 'kvmVcpuFlushTlb' },
+          { guard: 'hasRequestFreeObsoleteRoots', target: 'entry', actions: 'kvmMmuFreeObsoleteRoots' },
+          { guard: 'needsRootLoad', target: 'entry', actions: 'kvmMmuLoad' },
+          { target: 'guest', actions: 'srcuReadUnlock' },
+        ],
+      },
+    },
+    /** Guest mode: one access per step, by hardware. */
+    guest: {
+      on: {
+        STEP: [
+          { guard: 'hasPendingRequests', target: 'entry', actions: 'srcuReadLock' },
+          { guard: 'noGuestAccess', target: 'outside', actions: 'exitToUserspace' },
+          { guard: 'tryGuestAccess', target: 'guest', actions: 'completeAccess' },
+          { target: 'exit', actions: ['srcuReadLock', 'eptViolation'] },
+        ],
+      },
+    },
+    /** EPT violation: kvm_mmu_page_fault() runs the page-fault machine to completion. */
+    exit: {
+      meta: { call: 'page-fault' },
+      on: {
+        STEP: [
+          { guard: 'faultFailed', target: 'outside', actions: ['failAccess', 'srcuReadUnlock'] },
+          { guard: 'faultEmulate', target: 'entry', actions: 'emulateAccess' },
+          { target: 'entry' },
+        ],
+      },
+    },
+    /** KVM_PRE_FAULT_MEMORY / KVM_MAP_MEMORY on this vCPU: the pre-fault machine. */
+    ioctl: {
+      meta: { call: 'pre-fault' },
+      on: { STEP: { target: 'outside', actions: 'completeIoctl' } },
+    },
+    stopped: { type: 'final' },
+  },
+});

@@ -1,0 +1,231 @@
+/**
+ * The kernel-side state of one thread of the model: a vCPU thread (struct kvm_vcpu and
+ * its in-flight struct kvm_page_fault and ioctl), the host mm (the notifier range being
+ * invalidated) or the VMM (the memslot / attribute / dirty-log ioctl in flight). The named
+ * guards and actions of the machines operate on it; the engines own one per actor.
+ */
+
+import type { FindingSink, SpteRef, ViolationKind } from './findings.js';
+import type { GupResult } from './host.js';
+import { SlotInfo } from './memslots.js';
+import type { AccessOp, Op, OpResult, VcpuOp } from './ops.js';
+import type { FindingDetail, KvmThread } from './thread.js';
+import { TdpIter, type LeafRef } from './tdp-iter.js';
+import type { Errno } from './types.js';
+import type { Vm } from './vm.js';
+
+/** RET_PF_* outcomes of a fault (mmu_internal.h), plus the errno path (r < 0). */
+export type RetPf = 'continue' | 'retry' | 'emulate' | 'write_protected' | 'invalid' | 'fixed' | 'spurious';
+
+export type RetryReason = 'invalidate-precheck' | 'invalidate-postcheck' | 'invalid-slot' | 'obsolete-root' | 'stale' | 'frozen' | 'cas-failed';
+export const RETRY_REASONS: readonly RetryReason[] = ['invalidate-precheck', 'invalidate-postcheck', 'invalid-slot', 'obsolete-root', 'stale', 'frozen', 'cas-failed'];
+
+/** struct kvm_page_fault */
+export class KvmPageFault {
+  gfn = 0;
+  write = false;
+  exec = false;
+  /** The SPTE was present (permission fault): fast_page_fault may apply. */
+  present = false;
+  prefetch = false;
+  isPrivate = false;
+  readonly slot = new SlotInfo();
+  mmuSeq = 0;
+  pfn = 0;
+  mapWritable = false;
+  hostLevel = 1;
+  goalLevel = 1;
+  /** Table linked or split in by this fault (from the vCPU cache), 0 if none. */
+  sp = 0;
+  /** The installed SPTE replaced a present one (needs kvm_flush_remote_tlbs_gfn). */
+  replacedPresent = false;
+  ret: RetPf = 'continue';
+  retryReason: RetryReason | null = null;
+  errno: Errno | null = null;
+
+  reset(gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
+    this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
+    this.slot.clear();
+    this.mmuSeq = 0; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
+    this.replacedPresent = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
+  }
+}
+
+/** The pre-fault ioctl in flight (either uAPI form), u64 fields as bigint. */
+export class PreFaultIoctl {
+  form: 'pre_fault' | 'map_memory' = 'pre_fault';
+  gpa = 0n;
+  size = 0n;
+  flags = 0n;
+  /** RFC form: the struct's own fields. */
+  baseGfn = 0n;
+  nrPages = 0n;
+  source = 0n;
+  /** Error code of the fault: write/exec/private (RFC flags; merged form: private from attributes). */
+  write = false;
+  exec = false;
+  isPrivate = false;
+  /** r of the loop: 0 or an errno. */
+  r: Errno | null = null;
+  processed = false;
+  finished = false;
+  /** The ioctl's return: 0 or the errno. */
+  ret: Errno | null = null;
+  calls = 0;
+}
+
+/** A host event (notifier) or an attribute change in flight. */
+export class InvalidationOp {
+  isAttr = false;
+  kind: 'migrate' | 'reclaim' | 'mprotect' | 'munmap' = 'migrate';
+  hvaStart = 0;
+  hvaEnd = 0;
+  prot = 0;
+  /** Gfn ranges [start, end) of the memslots hit, flattened pairs. */
+  ranges: number[] = [];
+  /** Attribute change: [start, end) gfns, the value, validation inputs. */
+  attrStart = 0;
+  attrEnd = 0;
+  attrs = 0;
+  attrGpa = 0n;
+  attrSize = 0n;
+  attrFlags = 0n;
+  attrValue = 0n;
+  /** The head/tail hugepage widening of 9129633d568e (added to the range when not skipped). */
+  extraRanges: number[] = [];
+  oldPfns: number[] = [];
+  flush = false;
+  errno: Errno | null = null;
+}
+
+/** A range walk over roots (zap of leafs, write-protect, zap of invalidated roots). */
+export class RangeCursor {
+  roots: number[] = [];
+  rootIdx = 0;
+  ranges: number[] = [];
+  rangeIdx = 0;
+  gfn = 0;
+  /** The leaf (or top-level SPTE) found for the next step, valid when `pending`. */
+  pending = false;
+  readonly leaf: LeafRef = { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+  /** Top-level index for invalidated-root zaps. */
+  topIdx = 0;
+}
+
+export type MemslotChange = 'create' | 'delete' | 'move' | 'flags_only' | 'noop';
+
+export class MemslotUpdateOp {
+  id = 0;
+  flags = 0;
+  gpa = 0n;
+  size = 0n;
+  backingLevel = 1;
+  change: MemslotChange = 'noop';
+  readonly old = new SlotInfo();
+  readonly next = new SlotInfo();
+  phase: 'invalidate' | 'final' = 'final';
+  srcuTarget = 0;
+  errno: Errno | null = null;
+}
+
+export class DirtyLogOp {
+  slot = 0;
+  readonly info = new SlotInfo();
+  cursor = 0;
+  dirty: number[] = [];
+  flush = false;
+  errno: Errno | null = null;
+}
+
+/** Counters per actor (no shared counter sits on the fault path). */
+export class ActorStats {
+  accesses = 0;
+  tlbHits = 0;
+  exits = 0;
+  faults = 0;
+  readonly faultsByRet = new Map<string, number>();
+  readonly retriesByReason = new Map<string, number>();
+  casFailures = 0;
+  zaps = 0;
+  flushes = 0;
+  preFaultCalls = 0;
+  preFaultPages = 0;
+  lockWaits = 0;
+}
+
+/** Where the actor's ops come from and where results go (the engine implements it). */
+export interface OpQueue {
+  peek(): Op | null;
+  /** Records the result of the op at the head and removes it. */
+  complete(result: OpResult): void;
+  /** Replaces the op at the head (userspace re-issuing an ioctl with the struct KVM copied back). */
+  replaceHead(op: Op): void;
+}
+
+export class KvmActor implements KvmThread {
+  readonly name: string;
+  readonly isVcpu: boolean;
+  /** The word this actor waits on after a wait action (-1 = not waiting), with the value it saw. */
+  blockWord = -1;
+  blockValue = 0;
+  blockReason = '';
+  readonly fault = new KvmPageFault();
+  readonly iter = new TdpIter();
+  readonly leaf: LeafRef = { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+  readonly gup: GupResult = { pfn: 0, writable: false, level: 1 };
+  readonly prefault = new PreFaultIoctl();
+  readonly inval = new InvalidationOp();
+  readonly memslot = new MemslotUpdateOp();
+  readonly dirty = new DirtyLogOp();
+  readonly cursor = new RangeCursor();
+  readonly stats = new ActorStats();
+  /** The access being retried by hardware, and its exits so far. */
+  accessExits = 0;
+  /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */
+  lastWalkPresent = false;
+  /** Steps' transition label (for findings). */
+  transition = '';
+  step = -1;
+
+  constructor(readonly vm: Vm, readonly actor: number, readonly queue: OpQueue, readonly sink: FindingSink) {
+    this.name = vm.actorName(actor);
+    this.isVcpu = actor < vm.vcpus;
+  }
+
+  report(kind: ViolationKind, message: string, detail: FindingDetail = {}): void {
+    const v = {
+      kind, message, actors: [this.name], step: this.step, transition: this.transition,
+      ...(detail.gfn !== undefined ? { gfn: detail.gfn } : {}),
+      ...(detail.pfn !== undefined ? { pfn: detail.pfn } : {}),
+      ...(detail.sptes !== undefined ? { sptes: detail.sptes as SpteRef[] } : {}),
+    };
+    this.sink.report(v);
+  }
+
+  /** Records that the step could not proceed until `word` changes from `value`. */
+  waitOn(word: number, reason: string): void {
+    this.blockWord = word;
+    this.blockValue = Atomics.load(this.vm.i32, word);
+    this.blockReason = reason;
+  }
+
+  clearWait(): void {
+    this.blockWord = -1;
+    this.blockReason = '';
+  }
+
+  /** The vCPU's current access op, if the head of its queue is one. */
+  currentAccess(): AccessOp | null {
+    const op = this.queue.peek();
+    return op !== null && op.op === 'access' ? op : null;
+  }
+
+  currentVcpuOp(): VcpuOp | null {
+    const op = this.queue.peek();
+    return op !== null && (op.op === 'access' || op.op === 'pre_fault' || op.op === 'map_memory') ? op : null;
+  }
+
+  bump(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Dirty logging: the per-memslot dirty bitmap (kvm_memory_slot.dirty_bitmap),
+ * mark_page_dirty_in_slot() when a writable SPTE is created (make_spte) or made writable
+ * by fast_page_fault, and the take-and-clear of KVM_GET_DIRTY_LOG. Bitmaps are carved
+ * from a pool once per slot that enables logging (bounded by the layout).
+ *
+ * Each slot id has a GET_DIRTY_LOG-in-progress word: a guest write through a writable
+ * translation whose bit is clear while no get is in progress is a lost dirty page.
+ */
+
+import { G } from './layout.js';
+import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
+import type { Vm } from './vm.js';
+
+export function kvmSlotDirtyTrackEnabled(s: SlotInfo): boolean {
+  return (s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+}
+
+/** Allocates a zeroed bitmap for `npages`; returns its first bit index (the slot's DIRTY_BASE). */
+export function dirtyBitmapAlloc(vm: Vm, npages: number): number {
+  const words = Math.ceil(npages / 32) + 1;
+  const base = Atomics.add(vm.i32, G.DIRTY_BUMP, words);
+  if (base + words > vm.layout.config.dirtyWords) throw new RangeError('dirty bitmap pool exhausted (dirty logging enabled on more memory than the VM was laid out for)');
+  for (let w = 0; w < words; w++) Atomics.store(vm.i32, vm.layout.dirtyBase + base + w, 0);
+  return base * 32;
+}
+
+function bitWord(vm: Vm, s: SlotInfo, gfn: number): [number, number] {
+  const bit = s.dirtyBase + (gfn - s.baseGfn);
+  return [vm.layout.dirtyBase + (bit >>> 5), 1 << (bit & 31)];
+}
+
+/** mark_page_dirty_in_slot() */
+export function markPageDirtyInSlot(vm: Vm, s: SlotInfo, gfn: number): void {
+  if (!kvmSlotDirtyTrackEnabled(s)) return;
+  const [w, m] = bitWord(vm, s, gfn);
+  Atomics.or(vm.i32, w, m);
+}
+
+export function testPageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
+  const [w, m] = bitWord(vm, s, gfn);
+  return (Atomics.load(vm.i32, w) & m) !== 0;
+}
+
+/** Clears the bit of `gfn`; returns whether it was set (the xchg of kvm_get_dirty_log_protect). */
+export function takePageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
+  const [w, m] = bitWord(vm, s, gfn);
+  return (Atomics.and(vm.i32, w, ~m) & m) !== 0;
+}
+
+/** The next dirty gfn of the slot at or after `from`, or -1. */
+export function nextDirtyGfn(vm: Vm, s: SlotInfo, from: number): number {
+  for (let g = Math.max(from, s.baseGfn); g < s.baseGfn + s.npages; g++) {
+    const [w, m] = bitWord(vm, s, g);
+    const word = Atomics.load(vm.i32, w);
+    if (word === 0) { g += 31 - ((s.dirtyBase + g - s.baseGfn) & 31); continue; }
+    if ((word & m) !== 0) return g;
+  }
+  return -1;
+}
+
+export function dirtyLogInProgress(vm: Vm, slotId: number): boolean {
+  return Atomics.load(vm.i32, vm.layout.dirtyLogInProgressBase + slotId) !== 0;
+}
+
+export function setDirtyLogInProgress(vm: Vm, slotId: number, on: boolean): void {
+  Atomics.store(vm.i32, vm.layout.dirtyLogInProgressBase + slotId, on ? 1 : 0);
+}

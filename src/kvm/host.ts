@@ -1,0 +1,249 @@
+/**
+ * The host primary MMU: the VMM's address space (hva pages) and the host physical pages
+ * behind it, with a generation per pfn so any use of a page after it was freed is
+ * detected. Backing is 4K (anonymous), 2M (THP) or 1G (hugetlb): a huge-backed block is
+ * faulted in whole, with contiguous aligned pfns, and split back to 4K by any partial
+ * change — host_pfn_mapping_level() reads the backing level of the page.
+ *
+ * Host events (migrate, reclaim, mprotect, munmap) change the hva → pfn map between
+ * invalidate_range_start and _end (invalidation machine); the old pages are freed only
+ * after _end returns, as the mm does.
+ */
+
+import { G } from './layout.js';
+import { internalLock, internalUnlock, type Vm } from './vm.js';
+import { pagesPerLevel } from './types.js';
+
+export const HVA_READ = 1;
+export const HVA_WRITE = 2;
+export const HVA_MAPPED = 4;
+const HVA_BACKING_SHIFT = 4;
+const HVA_BACKING_MASK = 3 << HVA_BACKING_SHIFT;
+
+export type HostEventKind = 'migrate' | 'reclaim' | 'mprotect' | 'munmap';
+export const HOST_EVENT_KINDS: readonly HostEventKind[] = ['migrate', 'reclaim', 'mprotect', 'munmap'];
+
+/** Result of a gup (hva_to_pfn), filled in place to avoid allocation on the fault path. */
+export interface GupResult {
+  pfn: number;
+  writable: boolean;
+  /** host_pfn_mapping_level(): 1, 2 or 3. */
+  level: number;
+}
+
+const protByte = (vm: Vm, h: number): number => vm.layout.hvaProtByte + h;
+
+export function hvaProt(vm: Vm, h: number): number {
+  return Atomics.load(vm.u8, protByte(vm, h));
+}
+
+export function hvaPfn(vm: Vm, h: number): number {
+  return Atomics.load(vm.i32, vm.layout.hvaToPfnBase + h);
+}
+
+export function pfnOwner(vm: Vm, pfn: number): number {
+  return Atomics.load(vm.i32, vm.layout.pfnOwnerBase + pfn);
+}
+
+export function pfnGeneration(vm: Vm, pfn: number): number {
+  return Atomics.load(vm.i32, vm.layout.pfnGenBase + pfn);
+}
+
+/** True when `pfn` is allocated to someone. */
+export function pfnAllocated(vm: Vm, pfn: number): boolean {
+  return pfn > 0 && pfn < vm.layout.config.hostPages && pfnOwner(vm, pfn) !== 0;
+}
+
+/** mmap(): reserve `npages` of hva, aligned to the backing level, read-write. */
+export function hostMmap(vm: Vm, npages: number, backingLevel: number): number {
+  const align = pagesPerLevel(backingLevel);
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    const base = Math.ceil(Atomics.load(vm.i32, G.HVA_BUMP) / align) * align;
+    if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
+    Atomics.store(vm.i32, G.HVA_BUMP, base + npages);
+    const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT);
+    vm.u8.fill(prot, protByte(vm, base), protByte(vm, base + npages));
+    return base;
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+}
+
+function popFree(vm: Vm): number {
+  const top = vm.i32[G.HOST_FREE_TOP]!;
+  if (top === 0) return 0;
+  vm.i32[G.HOST_FREE_TOP] = top - 1;
+  return vm.i32[vm.layout.pfnFreeBase + top - 1]!;
+}
+
+function pushFree(vm: Vm, pfn: number): void {
+  const top = vm.i32[G.HOST_FREE_TOP]!;
+  vm.i32[vm.layout.pfnFreeBase + top] = pfn;
+  vm.i32[G.HOST_FREE_TOP] = top + 1;
+}
+
+/** Allocates `n` contiguous pfns aligned to `n` (n = 1 takes a freed page first). Caller holds HOST_LOCK. */
+function allocPfns(vm: Vm, n: number): number {
+  if (n === 1) {
+    const p = popFree(vm);
+    if (p !== 0) return p;
+  }
+  const bump = vm.i32[G.HOST_PFN_BUMP]!;
+  const base = Math.ceil(bump / n) * n;
+  if (base + n > vm.layout.config.hostPages) throw new RangeError('host physical pages exhausted (raise the guest size the layout was built for)');
+  for (let p = bump; p < base; p++) pushFree(vm, p);
+  vm.i32[G.HOST_PFN_BUMP] = base + n;
+  return base;
+}
+
+function claim(vm: Vm, pfn: number, owner: number): void {
+  Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, owner);
+  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
+}
+
+/** Frees a host page: owner cleared, generation bumped (stale users become detectable). */
+export function hostFreePage(vm: Vm, pfn: number): void {
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
+    Atomics.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
+    Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+    pushFree(vm, pfn);
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+}
+
+/**
+ * hva_to_pfn(): the host page behind hva page `h`, faulting it in if absent. Fails (0)
+ * when the hva is not mapped or a write finds it read-only — KVM's KVM_PFN_ERR_FAULT,
+ * which the fault path turns into -EFAULT.
+ */
+export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult): number {
+  const prot = hvaProt(vm, h);
+  if ((prot & HVA_MAPPED) === 0 || (prot & HVA_READ) === 0) return 0;
+  if (write && (prot & HVA_WRITE) === 0) return 0;
+  let pfn = hvaPfn(vm, h);
+  if (pfn === 0) pfn = faultInHostPage(vm, h);
+  const backing = ((hvaProt(vm, h) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+  out.pfn = pfn;
+  out.writable = (prot & HVA_WRITE) !== 0;
+  out.level = backing;
+  return pfn;
+}
+
+function faultInHostPage(vm: Vm, h: number): number {
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    const existing = vm.i32[vm.layout.hvaToPfnBase + h]!;
+    if (existing !== 0) return existing;
+    const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+    const n = pagesPerLevel(backing);
+    const blockBase = h - (h % n);
+    let blockFree = n > 1;
+    for (let i = 0; blockFree && i < n; i++) if (vm.i32[vm.layout.hvaToPfnBase + blockBase + i] !== 0) blockFree = false;
+    if (!blockFree) {
+      splitBacking(vm, h);
+      const p = allocPfns(vm, 1);
+      claim(vm, p, h + 1);
+      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + h, p);
+      return p;
+    }
+    const base = allocPfns(vm, n);
+    for (let i = 0; i < n; i++) {
+      claim(vm, base + i, blockBase + i + 1);
+      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, base + i);
+    }
+    return base + (h - blockBase);
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+}
+
+/** Splits the huge backing block containing `h` to 4K (THP split). */
+function splitBacking(vm: Vm, h: number): void {
+  const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+  if (backing === 1) return;
+  const n = pagesPerLevel(backing);
+  const base = h - (h % n);
+  for (let i = 0; i < n; i++) {
+    const b = protByte(vm, base + i);
+    Atomics.store(vm.u8, b, vm.u8[b]! & ~HVA_BACKING_MASK);
+  }
+}
+
+/**
+ * The mm's own page-table change for an event over hva pages [start, end), made between
+ * invalidate_range_start and _end. Returns the pfns to free after _end.
+ *  - migrate: each present page moves to a new pfn (contents copied);
+ *  - reclaim: each present page is unmapped (swapped out; a later gup faults a new one);
+ *  - mprotect: protection becomes `prot` (pages stay);
+ *  - munmap: the range is no longer mapped at all.
+ */
+export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end: number, prot: number): number[] {
+  const old: number[] = [];
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    for (let h = start; h < end; h++) {
+      if (kind !== 'mprotect') splitBacking(vm, h);
+      const w = vm.layout.hvaToPfnBase + h;
+      const pfn = vm.i32[w]!;
+      switch (kind) {
+        case 'migrate':
+          if (pfn !== 0) {
+            const np = allocPfns(vm, 1);
+            claim(vm, np, h + 1);
+            Atomics.store(vm.i32, w, np);
+            old.push(pfn);
+          }
+          break;
+        case 'reclaim':
+          if (pfn !== 0) { Atomics.store(vm.i32, w, 0); old.push(pfn); }
+          break;
+        case 'munmap':
+          if (pfn !== 0) { Atomics.store(vm.i32, w, 0); old.push(pfn); }
+          Atomics.store(vm.u8, protByte(vm, h), 0);
+          break;
+        case 'mprotect': {
+          const b = protByte(vm, h);
+          if ((vm.u8[b]! & HVA_MAPPED) !== 0) Atomics.store(vm.u8, b, (vm.u8[b]! & ~(HVA_READ | HVA_WRITE)) | prot);
+          break;
+        }
+      }
+    }
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+  return old;
+}
+
+/** kvm_gmem_get_pfn(): the guest_memfd page at file page `index`, allocated on first use. */
+export function gmemGetPfn(vm: Vm, index: number): number {
+  const w = vm.layout.gmemToPfnBase + index;
+  const existing = Atomics.load(vm.i32, w);
+  if (existing !== 0) return existing;
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    const again = vm.i32[w]!;
+    if (again !== 0) return again;
+    const p = allocPfns(vm, 1);
+    claim(vm, p, -(index + 1));
+    Atomics.store(vm.i32, w, p);
+    return p;
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+}
+
+/** Reserves `npages` of guest_memfd file space (the slot's guest_memfd offset). */
+export function gmemReserve(vm: Vm, npages: number): number {
+  const base = Atomics.add(vm.i32, G.GMEM_BUMP, npages);
+  if (base + npages > vm.layout.config.gmemPages) throw new RangeError('guest_memfd space exhausted');
+  return base;
+}
+
+/** The page guest_memfd holds at `index` (0 when none). */
+export function gmemPfn(vm: Vm, index: number): number {
+  return Atomics.load(vm.i32, vm.layout.gmemToPfnBase + index);
+}

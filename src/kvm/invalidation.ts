@@ -1,0 +1,254 @@
+/**
+ * The data plane of machines/invalidation.machine.ts: the MMU-notifier range walk
+ * (__kvm_handle_hva_range), the leaf zap of kvm_unmap_gfn_range → tdp_mmu_zap_leafs under
+ * the write lock, and KVM_SET_MEMORY_ATTRIBUTES (kvm_vm_set_mem_attributes).
+ */
+
+import type { KvmActor } from './actor.js';
+import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, type HostEventKind } from './host.js';
+import { G } from './layout.js';
+import { KVM_MMU_MAX_GFN } from './limits.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
+import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
+import { mmuWriteTrylock, mmuWriteUnlock } from './mmu-lock.js';
+import type { InvalidateOp, SetMemoryAttributesOp } from './ops.js';
+import { srcuReadLock, srcuReadUnlock } from './srcu.js';
+import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
+import { tdpNextLeaf } from './tdp-iter.js';
+import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
+import { kvmFlushRemoteTlbs } from './tlb.js';
+
+const scan = new SlotInfo();
+
+/** Sets up a host event: the hva range of the slot that maps [gpa, gpa + size). */
+export function beginHostInvalidation(a: KvmActor, op: InvalidateOp, hvaStart: number, hvaEnd: number): void {
+  const v = a.inval;
+  v.isAttr = false;
+  v.kind = op.kind;
+  v.hvaStart = hvaStart;
+  v.hvaEnd = hvaEnd;
+  v.prot = op.prot === 'rw' ? HVA_READ | HVA_WRITE : op.prot === 'r' ? HVA_READ : 0;
+  v.ranges = [];
+  v.extraRanges = [];
+  v.oldPfns = [];
+  v.flush = false;
+  v.errno = null;
+}
+
+export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): void {
+  const v = a.inval;
+  v.isAttr = true;
+  v.attrGpa = op.gpa;
+  v.attrSize = op.size;
+  v.attrFlags = op.flags;
+  v.attrValue = op.attributes;
+  v.ranges = [];
+  v.extraRanges = [];
+  v.oldPfns = [];
+  v.flush = false;
+  v.errno = null;
+  if (op.gpa % 4096n === 0n && op.size % 4096n === 0n) {
+    v.attrStart = Number(op.gpa / 4096n);
+    v.attrEnd = Number((op.gpa + op.size) / 4096n);
+  }
+  v.attrs = Number(op.attributes & 0xffn);
+}
+
+export function isAttributeChange(a: KvmActor): boolean {
+  return a.inval.isAttr;
+}
+
+export function mnStart(a: KvmActor): void {
+  mnActiveInvalidateInc(a.vm);
+}
+
+export function mnEnd(a: KvmActor): void {
+  mnActiveInvalidateDec(a.vm);
+}
+
+export function invalSrcuReadLock(a: KvmActor): void {
+  srcuReadLock(a.vm, a.actor);
+}
+
+export function invalSrcuReadUnlock(a: KvmActor): void {
+  srcuReadUnlock(a.vm, a.actor);
+}
+
+/**
+ * The gfn ranges of the active memslots the event hits (hva ranges for the notifier, gfn
+ * ranges for attributes). True when none: the notifier then takes no mmu_lock at all
+ * (071064f14d87) — the asymmetry that made R4 possible.
+ */
+export function noSlotIntersects(a: KvmActor): boolean {
+  const v = a.inval;
+  const set = memslotsActiveSet(a.vm);
+  const n = memslotsCount(a.vm, set);
+  v.ranges = [];
+  for (let i = 0; i < n; i++) {
+    const s = readSlot(a.vm, set, i, scan);
+    if (v.isAttr) {
+      const start = Math.max(v.attrStart, s.baseGfn);
+      const end = Math.min(v.attrEnd, s.baseGfn + s.npages);
+      if (start < end) v.ranges.push(start, end);
+    } else {
+      const start = Math.max(v.hvaStart, s.hvaBase);
+      const end = Math.min(v.hvaEnd, s.hvaBase + s.npages);
+      if (start < end) v.ranges.push(s.baseGfn + (start - s.hvaBase), s.baseGfn + (end - s.hvaBase));
+    }
+  }
+  return v.ranges.length === 0;
+}
+
+/** The ranges were computed by the slot walk (noSlotIntersects); nothing more to read. */
+export function computeGfnRanges(_a: KvmActor): void {}
+
+export function tryMmuWriteLock(a: KvmActor): boolean {
+  const r = mmuWriteTrylock(a.vm, a.actor);
+  if (r === 'broken') a.report('lock-discipline', 'write_lock on a broken mmu_lock');
+  return r === 'ok';
+}
+
+export function writeUnlock(a: KvmActor): void {
+  if (mmuWriteUnlock(a.vm, a.actor) === 'broken') a.report('lock-discipline', `${a.name}: write_unlock of mmu_lock it does not hold for write`);
+}
+
+export function invalidateBegin(a: KvmActor): void {
+  kvmMmuInvalidateBegin(a.vm);
+}
+
+export function invalidateRangeAdd(a: KvmActor): void {
+  const r = a.inval.ranges.concat(a.inval.extraRanges);
+  for (let i = 0; i < r.length; i += 2) kvmMmuInvalidateRangeAdd(a.vm, r[i]!, r[i + 1]!);
+}
+
+/**
+ * 9129633d568e "Prevent installing hugepages when mem attributes are changing": add the
+ * head and tail hugepage chunks whose attributes are not already mixed to the
+ * invalidation range, so a fault elsewhere in the same 2M/1G region retries.
+ */
+export function addHugepageHeadTail(a: KvmActor): void {
+  const v = a.inval;
+  v.extraRanges = [];
+  for (const level of [2, 3]) {
+    const pages = level === 2 ? 512 : 262144;
+    for (let i = 0; i < v.ranges.length; i += 2) {
+      const start = v.ranges[i]!;
+      const end = v.ranges[i + 1]!;
+      const head = start - (start % pages);
+      if (head < start && !hugepageMixed(a.vm, start, level)) v.extraRanges.push(head, start);
+      const tail = Math.ceil(end / pages) * pages;
+      if (tail > end && !hugepageMixed(a.vm, end - 1, level)) v.extraRanges.push(end, Math.min(tail, KVM_MMU_MAX_GFN + 1));
+    }
+  }
+}
+
+/** Positions the cursor on the first present leaf of the ranges, over every root (valid or not). */
+export function zapStart(a: KvmActor): void {
+  const c = a.cursor;
+  c.roots = rootsInUse(a.vm);
+  c.rootIdx = 0;
+  c.ranges = a.inval.ranges;
+  c.rangeIdx = 0;
+  c.gfn = c.ranges.length > 0 ? c.ranges[0]! : 0;
+  findNextLeaf(a);
+}
+
+/** Advance the cursor to the next present leaf SPTE in (root × range) order. */
+export function findNextLeaf(a: KvmActor): void {
+  const c = a.cursor;
+  c.pending = false;
+  while (c.rootIdx < c.roots.length) {
+    while (c.rangeIdx * 2 < c.ranges.length) {
+      const end = c.ranges[c.rangeIdx * 2 + 1]!;
+      if (tdpNextLeaf(a.vm, rootTable(a.vm, c.roots[c.rootIdx]!), c.gfn, end, c.leaf)) {
+        c.pending = true;
+        return;
+      }
+      c.rangeIdx++;
+      if (c.rangeIdx * 2 < c.ranges.length) c.gfn = c.ranges[c.rangeIdx * 2]!;
+    }
+    c.rootIdx++;
+    c.rangeIdx = 0;
+    c.gfn = c.ranges.length > 0 ? c.ranges[0]! : 0;
+  }
+}
+
+export function cursorDone(a: KvmActor): boolean {
+  return !a.cursor.pending;
+}
+
+/** tdp_mmu_zap_leafs(): zap the pending leaf under the write lock; flush accumulated. */
+export function zapNextLeaf(a: KvmActor): void {
+  const c = a.cursor;
+  if (!c.pending) return;
+  const l = c.leaf;
+  tdpMmuSetSpteLocked(a, l.sptep, l.level, l.baseGfn, NONPRESENT_LO, NONPRESENT_HI);
+  a.inval.flush = true;
+  a.stats.zaps++;
+  c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
+  findNextLeaf(a);
+}
+
+export function invalFlushPending(a: KvmActor): boolean {
+  return a.inval.flush;
+}
+
+export function invalFlushRemoteTlbs(a: KvmActor): void {
+  a.inval.flush = false;
+  a.stats.flushes++;
+  kvmFlushRemoteTlbs(a.vm);
+}
+
+export function hostChange(a: KvmActor): void {
+  const v = a.inval;
+  v.oldPfns = hostApplyChange(a.vm, v.kind as HostEventKind, v.hvaStart, v.hvaEnd, v.prot);
+}
+
+/** kvm_mmu_invalidate_end(); a negative in_progress is KVM_BUG_ON. */
+export function invalidateEnd(a: KvmActor): void {
+  const left = kvmMmuInvalidateEnd(a.vm);
+  if (left < 0) a.report('unbalanced-in-progress', `mmu_invalidate_in_progress went negative (${left}) at ${a.name}'s invalidate_end: an end without a begin (KVM_BUG_ON)`);
+}
+
+export function hostFreeOldPages(a: KvmActor): void {
+  for (const p of a.inval.oldPfns) hostFreePage(a.vm, p);
+}
+
+/** kvm_vm_ioctl_set_mem_attributes() argument checks. */
+export function attrInvalid(a: KvmActor): boolean {
+  const v = a.inval;
+  const supported = a.vm.hasPrivateMem ? BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE) : 0n;
+  if (v.attrFlags !== 0n || (v.attrValue & ~supported) !== 0n) return true;
+  if (v.attrSize === 0n || v.attrGpa % 4096n !== 0n || v.attrSize % 4096n !== 0n) return true;
+  const end = v.attrGpa + v.attrSize;
+  return end > (1n << 64n) - 1n || end / 4096n > BigInt(KVM_MMU_MAX_GFN) + 1n;
+}
+
+export function attrsAlreadySet(a: KvmActor): boolean {
+  return kvmRangeHasMemoryAttributes(a.vm, a.inval.attrStart, a.inval.attrEnd, a.inval.attrs);
+}
+
+export function storeAttributes(a: KvmActor): void {
+  kvmStoreMemoryAttributes(a.vm, a.inval.attrStart, a.inval.attrEnd, a.inval.attrs);
+}
+
+export function postSetMemoryAttributes(a: KvmActor): void {
+  const r = a.inval.ranges.concat(a.inval.extraRanges);
+  for (let i = 0; i < r.length; i += 2) kvmUpdateHugepageMixed(a.vm, r[i]!, r[i + 1]!);
+}
+
+/** kvm->slots_lock as a mutex word (0 free, holder actor + 1). */
+export function trySlotsLock(a: KvmActor): boolean {
+  return Atomics.compareExchange(a.vm.i32, G.SLOTS_LOCK, 0, a.actor + 1) === 0;
+}
+
+export function waitSlotsLock(a: KvmActor): void {
+  a.waitOn(G.SLOTS_LOCK, 'slots_lock');
+}
+
+export function slotsUnlock(a: KvmActor): void {
+  if (Atomics.compareExchange(a.vm.i32, G.SLOTS_LOCK, a.actor + 1, 0) !== a.actor + 1) {
+    a.report('lock-discipline', `${a.name}: mutex_unlock(slots_lock) without holding it`);
+  }
+}

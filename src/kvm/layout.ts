@@ -1,0 +1,263 @@
+/**
+ * The SharedArrayBuffer layout: all MMU state of one VM, laid out once from the VM's
+ * configuration, every region aligned to 128 bytes so per-actor data never shares a cache
+ * line. Offsets are in 32-bit words (`i32` index) unless named `...Byte`.
+ *
+ * SPTEs are 64-bit words in the page-table pool: SPTE `s` (global index) occupies words
+ * `2s` (low) and `2s + 1` (high) of `i32`, and element `s` of `i64` (little-endian). The
+ * walk reads the halves; every change is one 64-bit `Atomics.compareExchange` on `i64`.
+ */
+
+import { MEMSLOTS_MAX, MMU_CACHE_TABLES, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES, ATTR_CHUNK_GFNS, VCPUS_MAX } from './limits.js';
+
+/** Words per 128-byte line. */
+export const LINE_WORDS = 32;
+
+/** Global words (each group on its own line; see `GLOBALS`). */
+export const G = {
+  /** kvm->mmu_lock (rwlock word, see mmu-lock.ts). */
+  MMU_LOCK: 0,
+  // --- invalidation line (mmu-invalidate.ts) ---
+  /** kvm->mmu_invalidate_seq (unsigned 32-bit here; wraps). */
+  INVALIDATE_SEQ: 32,
+  /** kvm->mmu_invalidate_in_progress */
+  INVALIDATE_IN_PROGRESS: 33,
+  /** kvm->mmu_invalidate_range_start / _end (gfn; -1 = INVALID_GPA) */
+  INVALIDATE_RANGE_START: 34,
+  INVALIDATE_RANGE_END: 35,
+  /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
+  MN_ACTIVE_INVALIDATE_COUNT: 36,
+  // --- memslots line (memslots.ts, srcu.ts) ---
+  /** Which of the two memslot sets is active (0 or 1). */
+  MEMSLOTS_ACTIVE: 64,
+  /** Memslot generation, low 31 bits. */
+  MEMSLOTS_GEN: 65,
+  /** 1 while a swap is in progress (KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS, bit 63 in the kernel). */
+  MEMSLOTS_GEN_UPDATE_IN_PROGRESS: 66,
+  /** kvm->srcu grace-period counter (bumped by synchronize_srcu). */
+  SRCU_EPOCH: 67,
+  /** nr_memslots_dirty_logging */
+  NR_MEMSLOTS_DIRTY_LOGGING: 68,
+  /** kvm->arch.pre_fault_allowed (SNP/TDX: false until launch finish / finalize). */
+  PRE_FAULT_ALLOWED: 69,
+  /** kvm->slots_lock (mutex word: 0 free, actor + 1 = holder). */
+  SLOTS_LOCK: 70,
+  // --- MMU line (tdp-mmu.ts, page-pool.ts, rcu.ts) ---
+  /** kvm->arch.mmu_valid_gen (bumped by kvm_mmu_zap_all_fast). */
+  MMU_VALID_GEN: 96,
+  /** RCU epoch counter: bumped when a table is queued for freeing. */
+  RCU_EPOCH: 97,
+  /** Page-table pool: bump pointer, free-stack top, pending-free count, internal lock. */
+  POOL_BUMP: 98,
+  POOL_FREE_TOP: 99,
+  POOL_PENDING_COUNT: 100,
+  POOL_LOCK: 101,
+  /** Tables currently in use (linked, cached or pending), for the memory figures. */
+  POOL_IN_USE: 102,
+  /** Host page allocator: bump pointer, free-stack top, internal lock. */
+  HOST_PFN_BUMP: 104,
+  HOST_FREE_TOP: 105,
+  HOST_LOCK: 106,
+  HOST_PAGES_IN_USE: 107,
+  /** guest_memfd pages handed out. */
+  GMEM_BUMP: 108,
+  /** Attribute chunks handed out; dirty-bitmap words handed out. */
+  ATTR_CHUNK_BUMP: 109,
+  DIRTY_BUMP: 110,
+  /** Bump pointer of the host virtual address space (pages). */
+  HVA_BUMP: 111,
+  /** Non-zero once a run's checker has found a violation (threaded engine stops on it). */
+  VIOLATION_FLAG: 112,
+  /** Head of the RCU pending-free ring (POOL_PENDING_COUNT is its tail). */
+  POOL_PENDING_HEAD: 113,
+  /** kvm->arch.tdp_mmu_pages_lock: the root list (internal, never held across a step). */
+  ROOTS_LOCK: 114,
+} as const;
+const GLOBALS_WORDS = 4 * LINE_WORDS;
+
+/**
+ * Per-root record: table index, role.invalid, tdp_mmu_root_count, in-use, and whether the
+ * TDP MMU still owns a reference to drop after zapping it (tdp_mmu_scheduled_root_to_zap).
+ */
+export const ROOT = { TABLE: 0, INVALID: 1, REFCOUNT: 2, IN_USE: 3, SCHEDULED_ZAP: 4 } as const;
+export const ROOT_WORDS = 8;
+
+/** Per-actor record (one 128-byte line each, two lines for the vCPU page cache). */
+export const ACTOR = {
+  /** RCU read-side: 0 outside, else RCU epoch + 1 at rcu_read_lock. */
+  RCU_READ: 0,
+  /** SRCU read-side on kvm->srcu: 0 outside, else SRCU epoch + 1 at srcu_read_lock. */
+  SRCU_READ: 1,
+  /** KVM request bits (KVM_REQ_*), set by others, cleared by the vCPU. */
+  REQUESTS: 2,
+  /** Root slot the vCPU uses (vcpu->arch.mmu->root.hpa), -1 = INVALID_PAGE. */
+  ROOT_SLOT: 3,
+  /** mmu_topup_memory_caches: count of cached tables, then the table indices. */
+  CACHE_COUNT: 4,
+  CACHE: 5,
+  /** Steps taken (watchdog, stats). */
+  STEP_COUNT: 5 + MMU_CACHE_TABLES,
+  /** signal_pending(current) for the thread of this actor. */
+  SIGNAL: 6 + MMU_CACHE_TABLES,
+  /** Holds mmu_lock: 0 none, 1 read, 2 write (lockdep for this actor). */
+  LOCK_HELD: 7 + MMU_CACHE_TABLES,
+} as const;
+export const ACTOR_WORDS = LINE_WORDS;
+
+/** Memslot record within a set. Flags use the uAPI bits plus KVM_MEMSLOT_INVALID. */
+export const SLOT = { USED: 0, ID: 1, FLAGS: 2, BASE_GFN: 3, NPAGES: 4, HVA_BASE: 5, GMEM_BASE: 6, DIRTY_BASE: 7 } as const;
+export const SLOT_WORDS = 8;
+/** A memslot set: header line (count) + MEMSLOTS_MAX records. */
+export const SET_HEADER_WORDS = LINE_WORDS;
+
+/** TLB entry: gfn + 1 (0 = empty), pfn, flags (W/X/private), pfn generation at fill. */
+export const TLBE = { GFN1: 0, PFN: 1, FLAGS: 2, PFN_GEN: 3 } as const;
+export const TLBE_WORDS = 4;
+
+/** Page-table page metadata: state, level, base gfn, parent SPTE index + 1 (0 = root). */
+export const TABLE = { STATE: 0, LEVEL: 1, GFN: 2, PARENT: 3 } as const;
+export const TABLE_META_WORDS = 4;
+/** Table states. */
+export const TABLE_FREE = 0;
+export const TABLE_CACHED = 1;
+export const TABLE_LIVE = 2;
+export const TABLE_REMOVED = 3;
+
+/** Sizes the layout is built from. */
+export interface LayoutConfig {
+  vcpus: number;
+  /** Page-table pages in the pool (table 0 is never used: index 0 means "none"). */
+  tables: number;
+  /** Host physical pages (pfns). */
+  hostPages: number;
+  /** Host virtual pages (the VMM's address space for memslots). */
+  hvaPages: number;
+  /** guest_memfd pages. */
+  gmemPages: number;
+  /** 32-bit words of dirty bitmaps. */
+  dirtyWords: number;
+  /** Attribute chunks (each ATTR_CHUNK_GFNS gfns). */
+  attrChunks: number;
+}
+
+/** The attribute top level indexes 1-GiB chunks of the 44-bit guest physical space. */
+export const ATTR_TOP_ENTRIES = 1 << 14;
+/** Bytes per attribute chunk: one byte per gfn, then one "mixed" byte per 2M region and one for the 1G region. */
+export const ATTR_CHUNK_BYTES = ATTR_CHUNK_GFNS + 512 + 128;
+
+export interface Layout {
+  readonly config: LayoutConfig;
+  readonly actors: number;
+  readonly hostActor: number;
+  readonly vmmActor: number;
+  readonly rootsBase: number;
+  readonly actorsBase: number;
+  readonly memslotsBase: number;
+  readonly dirtyLogInProgressBase: number;
+  readonly tlbBase: number;
+  readonly tableMetaBase: number;
+  readonly poolFreeBase: number;
+  readonly rcuPendingBase: number;
+  readonly hvaToPfnBase: number;
+  readonly pfnOwnerBase: number;
+  readonly pfnGenBase: number;
+  readonly pfnFreeBase: number;
+  readonly gmemToPfnBase: number;
+  readonly dirtyBase: number;
+  readonly attrTopBase: number;
+  /** Word index of the first SPTE word (pool); SPTE global index s = (word - ptBase) / 2. */
+  readonly ptBase: number;
+  /** Byte regions. */
+  readonly hvaProtByte: number;
+  readonly attrChunksByte: number;
+  readonly totalBytes: number;
+}
+
+const align = (words: number): number => Math.ceil(words / LINE_WORDS) * LINE_WORDS;
+
+/** computeLayout(): every region's offset, each 128-byte aligned. */
+export function computeLayout(config: LayoutConfig): Layout {
+  if (config.vcpus < 1 || config.vcpus > VCPUS_MAX) throw new RangeError(`vcpus must be 1..${VCPUS_MAX}`);
+  if (config.tables >= 1 << 20) throw new RangeError('page-table pool exceeds 2^20 tables (the SPTE low word holds the table index)');
+  const actors = config.vcpus + 2;
+  let at = GLOBALS_WORDS;
+  const take = (words: number): number => {
+    const base = at;
+    at += align(words);
+    return base;
+  };
+  const rootsBase = take(ROOTS_MAX * ROOT_WORDS);
+  const actorsBase = take(actors * ACTOR_WORDS);
+  const memslotsBase = take(2 * (SET_HEADER_WORDS + MEMSLOTS_MAX * SLOT_WORDS));
+  const dirtyLogInProgressBase = take(MEMSLOTS_MAX);
+  const tlbBase = take(config.vcpus * align(TLB_ENTRIES * TLBE_WORDS));
+  const tableMetaBase = take(config.tables * TABLE_META_WORDS);
+  const poolFreeBase = take(config.tables);
+  const rcuPendingBase = take(config.tables * 2);
+  const hvaToPfnBase = take(config.hvaPages);
+  const pfnOwnerBase = take(config.hostPages);
+  const pfnGenBase = take(config.hostPages);
+  const pfnFreeBase = take(config.hostPages);
+  const gmemToPfnBase = take(config.gmemPages);
+  const dirtyBase = take(config.dirtyWords);
+  const attrTopBase = take(ATTR_TOP_ENTRIES);
+  // 64-bit alignment for the SPTE pool: LINE_WORDS is even, so every region start is.
+  const ptBase = take(config.tables * SPTES_PER_TABLE * 2);
+  const hvaProtByte = at * 4;
+  const attrChunksByte = Math.ceil((hvaProtByte + config.hvaPages) / 128) * 128;
+  const totalBytes = Math.ceil((attrChunksByte + config.attrChunks * ATTR_CHUNK_BYTES) / 128) * 128;
+  return {
+    config, actors, hostActor: config.vcpus, vmmActor: config.vcpus + 1,
+    rootsBase, actorsBase, memslotsBase, dirtyLogInProgressBase, tlbBase, tableMetaBase, poolFreeBase, rcuPendingBase,
+    hvaToPfnBase, pfnOwnerBase, pfnGenBase, pfnFreeBase, gmemToPfnBase, dirtyBase, attrTopBase, ptBase,
+    hvaProtByte, attrChunksByte, totalBytes,
+  };
+}
+
+/** Typed views of one VM's shared memory. Every actor (thread) builds its own from the SAB. */
+export interface SharedMem {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly u8: Uint8Array;
+}
+
+export function allocateSharedMem(layout: Layout): SharedMem {
+  const sab = new SharedArrayBuffer(layout.totalBytes);
+  return viewsOf(sab, layout);
+}
+
+export function viewsOf(sab: SharedArrayBuffer, layout: Layout): SharedMem {
+  return { sab, layout, i32: new Int32Array(sab), i64: new BigInt64Array(sab), u8: new Uint8Array(sab) };
+}
+
+/** Word index of an actor's field. */
+export function actorWord(layout: Layout, actor: number, field: number): number {
+  return layout.actorsBase + actor * ACTOR_WORDS + field;
+}
+
+/** Word index of a root record's field. */
+export function rootWord(layout: Layout, slot: number, field: number): number {
+  return layout.rootsBase + slot * ROOT_WORDS + field;
+}
+
+/** Word index of the low half of SPTE `index` of table `table`. */
+export function spteWord(layout: Layout, table: number, index: number): number {
+  return layout.ptBase + (table * SPTES_PER_TABLE + index) * 2;
+}
+
+/** Word index of a table's metadata field. */
+export function tableMetaWord(layout: Layout, table: number, field: number): number {
+  return layout.tableMetaBase + table * TABLE_META_WORDS + field;
+}
+
+/** Word index of a memslot record field in set `set` (0/1), record `i`. */
+export function slotWord(layout: Layout, set: number, i: number, field: number): number {
+  return layout.memslotsBase + set * (SET_HEADER_WORDS + MEMSLOTS_MAX * SLOT_WORDS) + SET_HEADER_WORDS + i * SLOT_WORDS + field;
+}
+
+/** Word index of a vCPU's TLB entry field. */
+export function tlbWord(layout: Layout, vcpu: number, entry: number, field: number): number {
+  return layout.tlbBase + vcpu * align(TLB_ENTRIES * TLBE_WORDS) + entry * TLBE_WORDS + field;
+}

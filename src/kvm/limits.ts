@@ -1,0 +1,61 @@
+/**
+ * Every limit of the model, named once. Each has a doc line saying what it bounds and,
+ * where a run can exceed it, the likely cause; the ones a user may need to raise read an
+ * environment override (FAULTLINE_<NAME>).
+ */
+
+function envInt(name: string, fallback: number): number {
+  const raw = typeof process !== 'undefined' ? process.env[`FAULTLINE_${name}`] : undefined;
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`FAULTLINE_${name} must be a positive integer, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Bytes per guest and host page (x86 4 KiB). */
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+/** SPTEs per page-table page (512 x 8 bytes). */
+export const SPTES_PER_TABLE = 512;
+/** Levels of the TDP page table (4-level EPT / NPT). */
+export const TDP_ROOT_LEVEL = 4;
+/** Largest mapping level KVM installs on x86 (1 GiB). */
+export const KVM_MAX_HUGEPAGE_LEVEL = 3;
+
+/**
+ * Guest physical address width of the model: 44 bits (16 TiB), so every gfn fits in 32
+ * bits and the walk uses 32-bit integer math. A fault above it is handled like KVM's
+ * `kvm_handle_noslot_fault()` for `gfn > kvm_mmu_max_gfn()`: RET_PF_EMULATE.
+ */
+export const GUEST_PHYS_BITS = 44;
+export const KVM_MMU_MAX_GFN = 2 ** (GUEST_PHYS_BITS - PAGE_SHIFT) - 1;
+
+/** Memslots per address space the model keeps (KVM allows 32764; scenarios use a few). */
+export const MEMSLOTS_MAX = envInt('MEMSLOTS_MAX', 32);
+/** TDP roots alive at once (valid plus invalidated, not yet freed). */
+export const ROOTS_MAX = 16;
+/** Page-table pages a vCPU's cache holds after `mmu_topup_memory_caches` (a 4-level walk links at most 3). */
+export const MMU_CACHE_TABLES = 4;
+/** Entries of each vCPU's model TLB (direct-mapped by gfn). */
+export const TLB_ENTRIES = 64;
+/** Gfns covered by one chunk of the memory-attribute array (1 GiB of guest memory). */
+export const ATTR_CHUNK_GFNS = 1 << 18;
+/** Extra page-table pages beyond the estimate for a full guest (MMIO SPTEs, churn, obsolete roots). */
+export const TABLES_SLACK = envInt('TABLES_SLACK', 256);
+
+/**
+ * Retries of one fault or pre-fault, with no step of any other actor in between, after
+ * which the run reports a livelock (KVM's RET_PF_RETRY loop that nothing can end: an
+ * obsolete root never freed, an INVALID memslot under SRCU, a wrapped sequence number).
+ */
+export const LIVELOCK_RETRIES = envInt('LIVELOCK_RETRIES', 64);
+/** Steps a deterministic run may take before it stops with a 'step limit' error. */
+export const STEPS_MAX = envInt('STEPS_MAX', 50_000_000);
+/** Ops a scenario may hold (a typo like a size in bytes where a count was meant). */
+export const SCENARIO_OPS_MAX = envInt('SCENARIO_OPS_MAX', 1_000_000);
+/** vCPUs a VM may have in the model. */
+export const VCPUS_MAX = 256;
+/** Guest memory the model lays out at most (sum of memslots); the SharedArrayBuffer grows with it. */
+export const GUEST_BYTES_MAX = envInt('GUEST_BYTES_MAX', 2 ** 37);

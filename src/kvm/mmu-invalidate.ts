@@ -1,0 +1,93 @@
+/**
+ * The MMU-notifier invalidation counters (include/linux/kvm_host.h, virt/kvm/kvm_main.c):
+ * mmu_invalidate_seq, mmu_invalidate_in_progress, mmu_invalidate_range_start/_end (gfns
+ * since 6.7) and mn_active_invalidate_count.
+ *
+ * Protocol (why it works): a fault snapshots the seq *before* it resolves the pfn, then
+ * re-checks under mmu_lock. An invalidation raises in_progress and zaps under the write
+ * lock at start, and bumps the seq at end. So a fault that resolved its pfn before or
+ * during an invalidation either sees in_progress with its gfn in range, or a seq that
+ * moved, and retries instead of installing a pfn the host is about to free.
+ */
+
+import { G } from './layout.js';
+import type { Vm } from './vm.js';
+
+/** INVALID_GPA for the range words. */
+export const INVALID_GFN = -1;
+
+/** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range. */
+export function kvmMmuInvalidateBegin(vm: Vm): void {
+  const n = Atomics.add(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) + 1;
+  if (n === 1) {
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, INVALID_GFN);
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, INVALID_GFN);
+  }
+}
+
+/** kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset. */
+export function kvmMmuInvalidateRangeAdd(vm: Vm, start: number, end: number): void {
+  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START);
+  if (s === INVALID_GFN) {
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, start);
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, end);
+    return;
+  }
+  Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start));
+  Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, Math.max(Atomics.load(vm.i32, G.INVALIDATE_RANGE_END), end));
+}
+
+/**
+ * kvm_mmu_invalidate_end(): mmu_invalidate_seq++; smp_wmb(); in_progress--.
+ * Returns the new in_progress (negative = KVM_BUG_ON, an unbalanced end).
+ */
+export function kvmMmuInvalidateEnd(vm: Vm): number {
+  Atomics.add(vm.i32, G.INVALIDATE_SEQ, 1);
+  return Atomics.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
+}
+
+export function mmuInvalidateSeq(vm: Vm): number {
+  return Atomics.load(vm.i32, G.INVALIDATE_SEQ);
+}
+
+export function mmuInvalidateInProgress(vm: Vm): number {
+  return Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+}
+
+/** True when an invalidation in progress covers `gfn`. */
+export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
+  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) <= 0) return false;
+  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START);
+  const e = Atomics.load(vm.i32, G.INVALIDATE_RANGE_END);
+  return s !== INVALID_GFN && gfn >= s && gfn < e;
+}
+
+/**
+ * mmu_invalidate_retry_gfn() — under mmu_lock: retry if an invalidation in progress covers
+ * the gfn, or if any invalidation completed since the snapshot (the seq is VM-wide).
+ */
+export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
+  if (gfnUnderInvalidation(vm, gfn)) return true;
+  return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
+}
+
+/**
+ * mmu_invalidate_retry_gfn_unsafe() — the lockless pre-check (6.8): the same tests with
+ * READ_ONCE; may be wrong either way, so the locked check must follow.
+ */
+export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number): boolean {
+  return mmuInvalidateRetryGfn(vm, mmuSeq, gfn);
+}
+
+/** mn_active_invalidate_count++ / -- (under mn_invalidate_lock in the kernel; one atomic here). */
+export function mnActiveInvalidateInc(vm: Vm): void {
+  Atomics.add(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1);
+}
+
+export function mnActiveInvalidateDec(vm: Vm): number {
+  return Atomics.sub(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1) - 1;
+}
+
+export function mnActiveInvalidateCount(vm: Vm): number {
+  return Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
+}

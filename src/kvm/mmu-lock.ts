@@ -1,0 +1,95 @@
+/**
+ * kvm->mmu_lock: an rwlock in one Int32 of shared memory, changed by CAS. The word holds
+ * the lock machine's state index (bits 24-30) and the reader count (bits 0-23); the
+ * next word for an acquire or release is computed by the compiled `mmu-lock` machine
+ * (machines/mmu-lock.machine.ts), injected as a LockProtocol so this module stays below
+ * src/protocol.
+ *
+ * Nothing here blocks: a try that cannot succeed returns 'busy' and the caller reports
+ * the lock word as what it waits on (the threaded engine then Atomics.wait()s on it, the
+ * deterministic engine marks the actor blocked until the word changes).
+ *
+ * Lockdep: each actor's LOCK_HELD word records what it holds, so the SPTE setters can
+ * assert `lockdep_assert_held_read/write` and a release without hold is a finding.
+ */
+
+import { ACTOR, G, actorWord } from './layout.js';
+import type { Vm } from './vm.js';
+
+export type LockEvent = 'READ_LOCK' | 'READ_UNLOCK' | 'WRITE_LOCK' | 'WRITE_WAIT' | 'WRITE_UNLOCK';
+
+/** No transition for the event: the caller must wait. */
+export const LOCK_WAIT = -1;
+/** The event is illegal in the current state (unlock without hold). */
+export const LOCK_BROKEN = -2;
+
+/** The lock machine, compiled: the next lock word, LOCK_WAIT or LOCK_BROKEN. */
+export interface LockProtocol {
+  next(word: number, event: LockEvent): number;
+  /** State name of a lock word, for reports. */
+  describe(word: number): string;
+}
+
+export type LockTry = 'ok' | 'busy' | 'broken';
+
+export const LOCK_HELD_NONE = 0;
+export const LOCK_HELD_READ = 1;
+export const LOCK_HELD_WRITE = 2;
+
+const CAS_TRIES = 32;
+
+function tryEvent(vm: Vm, event: LockEvent): LockTry {
+  const i32 = vm.i32;
+  for (let i = 0; i < CAS_TRIES; i++) {
+    const w = Atomics.load(i32, G.MMU_LOCK);
+    const n = vm.lockProtocol.next(w, event);
+    if (n === LOCK_WAIT) return 'busy';
+    if (n === LOCK_BROKEN) return 'broken';
+    if (Atomics.compareExchange(i32, G.MMU_LOCK, w, n) === w) return 'ok';
+  }
+  return 'busy';
+}
+
+/** read_trylock(&kvm->mmu_lock) */
+export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
+  const r = tryEvent(vm, 'READ_LOCK');
+  if (r === 'ok') Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_READ);
+  return r;
+}
+
+/**
+ * write_trylock(&kvm->mmu_lock): takes the lock if free or reserved for a waiting
+ * writer; otherwise marks a writer waiting (new readers then wait) and returns 'busy'.
+ */
+export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
+  const r = tryEvent(vm, 'WRITE_LOCK');
+  if (r === 'ok') {
+    Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_WRITE);
+    return r;
+  }
+  if (r === 'busy') tryEvent(vm, 'WRITE_WAIT');
+  return r;
+}
+
+/** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
+export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
+  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
+  if (Atomics.load(vm.i32, held) !== LOCK_HELD_READ) return 'broken';
+  const r = tryEvent(vm, 'READ_UNLOCK');
+  if (r === 'ok') Atomics.store(vm.i32, held, LOCK_HELD_NONE);
+  return r;
+}
+
+/** write_unlock(&kvm->mmu_lock) */
+export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
+  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
+  if (Atomics.load(vm.i32, held) !== LOCK_HELD_WRITE) return 'broken';
+  const r = tryEvent(vm, 'WRITE_UNLOCK');
+  if (r === 'ok') Atomics.store(vm.i32, held, LOCK_HELD_NONE);
+  return r;
+}
+
+/** What this actor holds (lockdep). */
+export function lockHeld(vm: Vm, actor: number): number {
+  return Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD));
+}

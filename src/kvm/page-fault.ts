@@ -1,0 +1,331 @@
+/**
+ * The page fault's data plane: what each named guard and action of
+ * machines/page-fault.machine.ts does to shared memory (arch/x86/kvm/mmu/mmu.c,
+ * tdp_mmu.c). The protocol — the order of these and every retry — lives in the machine.
+ *
+ * Why the seq snapshot comes before the pfn is resolved: the pfn is only trusted if no
+ * invalidation could have freed it since; an invalidation bumps the seq at its end, so a
+ * fault that snapshots first and re-checks under mmu_lock cannot miss one that completed
+ * in between (interleaving (a) of reference §4).
+ */
+
+import type { KvmActor, RetPf, RetryReason } from './actor.js';
+import { kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
+import { hvaToPfn, gmemGetPfn } from './host.js';
+import { G } from './layout.js';
+import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';
+import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
+import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
+import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq } from './mmu-invalidate.js';
+import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
+import { TABLE_CACHED, TABLE_FREE, mmuTopupMemoryCaches, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
+import { rcuReadLock, rcuReadUnlock } from './rcu.js';
+import {
+  SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmuWritable, isShadowPresent,
+  makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, spteDescribe, spteHex,
+} from './spte.js';
+import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
+import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
+import { kvmFlushRemoteTlbs } from './tlb.js';
+import { pagesPerLevel, type Errno } from './types.js';
+
+/**
+ * kvm_mmu_do_page_fault() entry: fill struct kvm_page_fault and look the memslot up in
+ * the active set (the caller holds kvm->srcu).
+ */
+export function kvmMmuDoPageFaultInit(a: KvmActor, gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
+  a.fault.reset(gfn, write, exec, present, prefetch, isPrivate);
+  gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, a.fault.slot);
+}
+
+export function setRet(a: KvmActor, ret: RetPf, reason?: RetryReason): void {
+  a.fault.ret = ret;
+  a.fault.retryReason = ret === 'retry' ? (reason ?? null) : null;
+}
+
+export function setFaultErrno(a: KvmActor, errno: Errno): void {
+  a.fault.errno = errno;
+  a.fault.ret = 'continue';
+}
+
+/**
+ * fast_page_fault(): lockless. Only for a permission fault on a present SPTE: spurious if
+ * the access is already allowed; a write to an MMU-writable but write-protected 4K SPTE
+ * (dirty logging) is fixed by CAS and the gfn marked dirty. Returns true when the fault is
+ * resolved here (ret set), false to take the slow path (RET_PF_INVALID).
+ */
+export function tryFastPageFault(a: KvmActor): boolean {
+  const f = a.fault;
+  if (!f.present || f.prefetch || f.isPrivate) return false;
+  const root = vcpuRootSlot(a.vm, a.actor);
+  if (root < 0 || isObsoleteRoot(a.vm, root)) return false;
+  const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, root), f.gfn, a.leaf);
+  if (!isShadowPresent(leaf.lo) || !isLast(leaf.lo, leaf.level)) return false;
+  if (accessAllowed(leaf.lo, f.write, f.exec)) {
+    setRet(a, 'spurious');
+    return true;
+  }
+  if (!f.write || f.exec || (leaf.lo & SPTE_W) !== 0 || !isMmuWritable(leaf.hi)) return false;
+  if (leaf.level > 1 && f.slot.valid && kvmSlotDirtyTrackEnabled(f.slot)) return false;
+  const newLo = leaf.lo | SPTE_W | SPTE_D | SPTE_A;
+  if (!tdpMmuSetSpteAtomicLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) return false;
+  if (f.slot.valid) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+  setRet(a, 'fixed');
+  return true;
+}
+
+/** fast_pf_fix_direct_spte(): the lockless cmpxchg (no mmu_lock, RCU only). */
+function tdpMmuSetSpteAtomicLockless(a: KvmActor, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
+  return casLockless(a, sptep, level, gfn, oldLo, oldHi, newLo, newHi);
+}
+
+export function accessAllowed(lo: number, write: boolean, exec: boolean): boolean {
+  if (write && (lo & SPTE_W) === 0) return false;
+  if (exec && (lo & SPTE_X) === 0) return false;
+  return true;
+}
+
+export function tryTopupMemoryCaches(a: KvmActor): boolean {
+  return mmuTopupMemoryCaches(a.vm, a.actor);
+}
+
+/** fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); */
+export function snapshotMmuSeq(a: KvmActor): void {
+  a.fault.mmuSeq = mmuInvalidateSeq(a.vm);
+}
+
+export function faultRetryUnsafe(a: KvmActor): boolean {
+  return mmuInvalidateRetryGfnUnsafe(a.vm, a.fault.mmuSeq, a.fault.gfn);
+}
+
+export function slotIsInvalid(a: KvmActor): boolean {
+  return a.fault.slot.valid && (a.fault.slot.flags & KVM_MEMSLOT_INVALID) !== 0;
+}
+
+export function noSlot(a: KvmActor): boolean {
+  return !a.fault.slot.valid;
+}
+
+export function gfnAboveMaxGfn(a: KvmActor): boolean {
+  return a.fault.gfn > KVM_MMU_MAX_GFN;
+}
+
+/** fault->is_private != kvm_mem_is_private(kvm, fault->gfn): -EFAULT, KVM_EXIT_MEMORY_FAULT. */
+export function isPrivateMismatch(a: KvmActor): boolean {
+  return a.vm.hasPrivateMem && a.fault.isPrivate !== kvmMemIsPrivate(a.vm, a.fault.gfn);
+}
+
+/** A write to a KVM_MEM_READONLY slot: KVM_PFN_ERR_RO_FAULT → RET_PF_EMULATE. */
+export function writeToReadonlySlot(a: KvmActor): boolean {
+  return a.fault.write && (a.fault.slot.flags & KVM_MEM_READONLY) !== 0;
+}
+
+/** kvm_faultin_pfn_private() → kvm_gmem_get_pfn(). */
+export function tryKvmGmemGetPfn(a: KvmActor): boolean {
+  const s = a.fault.slot;
+  if ((s.flags & KVM_MEM_GUEST_MEMFD) === 0) return false;
+  a.fault.pfn = gmemGetPfn(a.vm, s.gmemBase + (a.fault.gfn - s.baseGfn));
+  a.fault.mapWritable = true;
+  a.fault.hostLevel = 1;
+  return true;
+}
+
+/** __gfn_to_pfn_memslot() → hva_to_pfn(): false is KVM_PFN_ERR_FAULT (→ -EFAULT). */
+export function tryHvaToPfn(a: KvmActor): boolean {
+  const s = a.fault.slot;
+  const pfn = hvaToPfn(a.vm, s.hvaBase + (a.fault.gfn - s.baseGfn), a.fault.write, a.gup);
+  if (pfn === 0) return false;
+  a.fault.pfn = pfn;
+  a.fault.mapWritable = a.gup.writable && (s.flags & KVM_MEM_READONLY) === 0;
+  a.fault.hostLevel = a.gup.level;
+  return true;
+}
+
+/**
+ * kvm_mmu_hugepage_adjust(): the largest level ≤ KVM_MAX_HUGEPAGE_LEVEL that the host
+ * mapping, the memslot bounds and alignment, the attributes (no "mixed" region) and dirty
+ * logging (4K only) allow; the pfn is aligned down to it.
+ */
+export function computeGoalLevel(a: KvmActor): void {
+  const f = a.fault;
+  f.goalLevel = 1;
+  if (!f.slot.valid) return;
+  if (kvmSlotDirtyTrackEnabled(f.slot)) return;
+  const max = Math.min(KVM_MAX_HUGEPAGE_LEVEL, f.hostLevel);
+  for (let level = max; level >= 2; level--) {
+    const base = levelBaseGfn(f.gfn, level);
+    const pages = pagesPerLevel(level);
+    if (base < f.slot.baseGfn || base + pages > f.slot.baseGfn + f.slot.npages) continue;
+    if (!slotLevelAligned(f.slot, level, f.isPrivate)) continue;
+    if (hugepageMixed(a.vm, f.gfn, level)) continue;
+    f.goalLevel = level;
+    f.pfn -= f.gfn - base;
+    return;
+  }
+}
+
+export function tryReadLock(a: KvmActor): boolean {
+  const r = mmuReadTrylock(a.vm, a.actor);
+  if (r === 'broken') a.report('lock-discipline', 'read_lock on a broken mmu_lock');
+  return r === 'ok';
+}
+
+export function waitMmuLock(a: KvmActor): void {
+  a.stats.lockWaits++;
+  a.waitOn(G.MMU_LOCK, 'mmu_lock');
+}
+
+export function faultRcuReadLock(a: KvmActor): void {
+  rcuReadLock(a.vm, a.actor);
+}
+
+export function faultRcuReadUnlock(a: KvmActor): void {
+  rcuReadUnlock(a.vm, a.actor);
+}
+
+export function faultIsObsoleteRoot(a: KvmActor): boolean {
+  return isObsoleteRoot(a.vm, vcpuRootSlot(a.vm, a.actor));
+}
+
+export function faultRetryLocked(a: KvmActor): boolean {
+  return mmuInvalidateRetryGfn(a.vm, a.fault.mmuSeq, a.fault.gfn);
+}
+
+export function faultIterStart(a: KvmActor): void {
+  tdpIterStart(a.vm, a.iter, rootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), a.fault.gfn);
+}
+
+/** try_step_down(); a walker must never enter a table that was freed and reused. */
+export function faultIterStepDown(a: KvmActor): void {
+  const child = spteChildTable(a.iter.oldLo);
+  const st = tableState(a.vm, child);
+  if (st === TABLE_FREE || st === TABLE_CACHED) {
+    a.report('table-reuse', `walker stepped into table #${child}, which was freed (state ${st === TABLE_FREE ? 'free' : 'in a vCPU cache'}) while still linked — a page table reused before its RCU grace period`, { gfn: a.fault.gfn });
+  }
+  tdpIterStepDown(a.vm, a.iter);
+}
+
+export function iterIsFrozen(a: KvmActor): boolean {
+  return isFrozen(a.iter.oldLo, a.iter.oldHi);
+}
+
+export function iterAtGoalLevel(a: KvmActor): boolean {
+  return a.iter.level === a.fault.goalLevel;
+}
+
+export function iterIsPresentNonLeaf(a: KvmActor): boolean {
+  return isShadowPresent(a.iter.oldLo) && !isLarge(a.iter.oldLo) && a.iter.level > 1;
+}
+
+export function iterIsPresentLarge(a: KvmActor): boolean {
+  return isShadowPresent(a.iter.oldLo) && isLarge(a.iter.oldLo);
+}
+
+/** tdp_mmu_alloc_sp() + tdp_mmu_link_sp(). */
+export function tryLinkSp(a: KvmActor): boolean {
+  const it = a.iter;
+  const sp = tdpMmuAllocSp(a.vm, a.actor, it.level - 1, levelBaseGfn(it.gfn, it.level));
+  if (sp === 0) throw new Error(`${a.name}: page-table cache empty after top-up`);
+  a.fault.sp = sp;
+  if (!tdpMmuLinkSp(a, it.sptep, it.level, it.gfn, it.oldLo, it.oldHi, sp)) {
+    a.stats.casFailures++;
+    return false;
+  }
+  return true;
+}
+
+/** tdp_mmu_split_huge_page() */
+export function trySplitHugePage(a: KvmActor): boolean {
+  const it = a.iter;
+  const sp = tdpMmuAllocSp(a.vm, a.actor, it.level - 1, levelBaseGfn(it.gfn, it.level));
+  if (sp === 0) throw new Error(`${a.name}: page-table cache empty after top-up`);
+  a.fault.sp = sp;
+  if (!tdpMmuSplitHugePage(a, it.sptep, it.level, it.gfn, it.oldLo, it.oldHi, sp)) {
+    a.stats.casFailures++;
+    return false;
+  }
+  return true;
+}
+
+/** Continue the walk in the table this fault just linked (its content is known to us). */
+export function iterUseLinkedSp(a: KvmActor): void {
+  const sp = a.fault.sp;
+  a.fault.sp = 0;
+  const idx = (a.iter.gfn >>> (9 * (a.iter.level - 2))) & 511;
+  const w = a.vm.layout.ptBase + (sp * 512 + idx) * 2;
+  tdpIterStepIntoKnown(a.vm, a.iter, sp, a.vm.i32[w]!, a.vm.i32[w + 1]!);
+}
+
+export function freeUnusedSp(a: KvmActor): void {
+  if (a.fault.sp !== 0) tdpMmuFreeUnusedSp(a.vm, a.actor, a.fault.sp);
+  a.fault.sp = 0;
+}
+
+/** A pre-fault never overwrites an existing shadow-present SPTE (treated as spurious, 6.13). */
+export function prefetchOverPresent(a: KvmActor): boolean {
+  return a.fault.prefetch && isShadowPresent(a.iter.oldLo);
+}
+
+/** is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, level) */
+export function isSpuriousAccess(a: KvmActor): boolean {
+  const lo = a.iter.oldLo;
+  return isShadowPresent(lo) && isLast(lo, a.iter.level) && accessAllowed(lo, a.fault.write, a.fault.exec);
+}
+
+const newSpte = { lo: 0, hi: 0 };
+
+/** make_spte() for the fault at the iterator's level (or make_mmio_spte() without a slot). */
+function makeNewSpte(a: KvmActor): void {
+  const f = a.fault;
+  if (!f.slot.valid) {
+    const gen = memslotsGeneration(a.vm);
+    newSpte.lo = makeMmioLo(f.gfn, gen);
+    newSpte.hi = makeMmioHi(f.gfn, gen);
+    return;
+  }
+  const args = { pfn: f.pfn, level: a.iter.level, hostWritable: f.mapWritable, writable: f.mapWritable, exec: true, prefetch: f.prefetch };
+  newSpte.lo = makeSpteLo(args);
+  newSpte.hi = makeSpteHi(args);
+}
+
+export function newSpteEqualsOld(a: KvmActor): boolean {
+  makeNewSpte(a);
+  return newSpte.lo === a.iter.oldLo && newSpte.hi === a.iter.oldHi;
+}
+
+/**
+ * The install: make_spte() and tdp_mmu_set_spte_atomic(). A writable SPTE in a slot with
+ * dirty logging marks the gfn dirty (make_spte → mark_page_dirty_in_slot).
+ */
+export function tryInstallSpte(a: KvmActor): boolean {
+  makeNewSpte(a);
+  const it = a.iter;
+  const f = a.fault;
+  if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;
+  if (!tdpMmuSetSpteAtomic(a, it.sptep, it.level, f.gfn, it.oldLo, it.oldHi, newSpte.lo, newSpte.hi)) {
+    a.stats.casFailures++;
+    return false;
+  }
+  f.replacedPresent = isShadowPresent(it.oldLo);
+  if (f.slot.valid && (newSpte.lo & SPTE_W) !== 0) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+  return true;
+}
+
+export function flushRemoteTlbsGfn(a: KvmActor): void {
+  if (!a.fault.replacedPresent) return;
+  a.stats.flushes++;
+  kvmFlushRemoteTlbs(a.vm);
+}
+
+export function faultReadUnlock(a: KvmActor): void {
+  if (mmuReadUnlock(a.vm, a.actor) === 'broken') a.report('lock-discipline', `${a.name}: read_unlock of mmu_lock it does not hold for read`);
+}
+
+/** kvm_release_pfn_clean(): the model does not pin host pages, so nothing to drop. */
+export function releasePfn(_a: KvmActor): void {}
+
+/** For traces: the SPTE the iterator holds. */
+export function iterSpteRef(a: KvmActor): { where: string; value: string; decoded: string } {
+  return { where: `table#${a.iter.table} L${a.iter.level}`, value: spteHex(a.iter.oldLo, a.iter.oldHi), decoded: spteDescribe(a.iter.oldLo, a.iter.oldHi, a.iter.level) };
+}
+

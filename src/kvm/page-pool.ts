@@ -1,0 +1,155 @@
+/**
+ * Page-table pages (struct kvm_mmu_page) and their allocation: a pool of 4 KiB tables in
+ * shared memory, per-vCPU caches topped up before mmu_lock is taken
+ * (mmu_topup_memory_caches), and RCU-deferred freeing (call_rcu in handle_removed_pt):
+ * a removed table goes to a FIFO ring tagged with its RCU epoch and returns to the free
+ * stack only when the grace period has passed (rcu.ts).
+ *
+ * Table 0 is never handed out: index 0 means "no table".
+ */
+
+import { MMU_CACHE_TABLES, SPTES_PER_TABLE } from './limits.js';
+import { ACTOR, G, TABLE, TABLE_CACHED, TABLE_FREE, TABLE_LIVE, TABLE_REMOVED, actorWord, spteWord, tableMetaWord } from './layout.js';
+import { rcuGracePeriodDone, rcuNewEpoch } from './rcu.js';
+import { NONPRESENT_HI } from './spte.js';
+import { internalLock, internalUnlock, type Vm } from './vm.js';
+
+export function tableState(vm: Vm, table: number): number {
+  return Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE));
+}
+
+function setTableState(vm: Vm, table: number, state: number): void {
+  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE), state);
+}
+
+/** Moves tables whose grace period has ended from the pending ring to the free stack. Caller holds POOL_LOCK. */
+function reclaimPending(vm: Vm): void {
+  const i32 = vm.i32;
+  const n = vm.layout.config.tables;
+  let head = i32[G.POOL_PENDING_HEAD]!;
+  const tail = i32[G.POOL_PENDING_COUNT]!;
+  while (head !== tail) {
+    const slot = vm.layout.rcuPendingBase + (head % n) * 2;
+    if (!rcuGracePeriodDone(vm, i32[slot + 1]!)) break;
+    const table = i32[slot]!;
+    setTableState(vm, table, TABLE_FREE);
+    const top = i32[G.POOL_FREE_TOP]!;
+    i32[vm.layout.poolFreeBase + top] = table;
+    i32[G.POOL_FREE_TOP] = top + 1;
+    head++;
+  }
+  i32[G.POOL_PENDING_HEAD] = head;
+}
+
+function takeTable(vm: Vm): number {
+  const i32 = vm.i32;
+  const top = i32[G.POOL_FREE_TOP]!;
+  if (top > 0) {
+    i32[G.POOL_FREE_TOP] = top - 1;
+    return i32[vm.layout.poolFreeBase + top - 1]!;
+  }
+  const bump = i32[G.POOL_BUMP]!;
+  if (bump >= vm.layout.config.tables) return 0;
+  i32[G.POOL_BUMP] = bump + 1;
+  return bump;
+}
+
+/**
+ * mmu_topup_memory_caches(): fill the actor's cache to MMU_CACHE_TABLES tables. Returns
+ * false when the pool is exhausted (the fault then fails with -ENOMEM).
+ */
+export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
+  const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
+  let count = Atomics.load(vm.i32, countW);
+  if (count >= MMU_CACHE_TABLES) return true;
+  internalLock(vm.i32, G.POOL_LOCK);
+  try {
+    reclaimPending(vm);
+    while (count < MMU_CACHE_TABLES) {
+      const t = takeTable(vm);
+      if (t === 0) return false;
+      setTableState(vm, t, TABLE_CACHED);
+      Atomics.add(vm.i32, G.POOL_IN_USE, 1);
+      Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), t);
+      count++;
+      Atomics.store(vm.i32, countW, count);
+    }
+    return true;
+  } finally {
+    internalUnlock(vm.i32, G.POOL_LOCK);
+  }
+}
+
+/**
+ * tdp_mmu_alloc_sp(): a table from the actor's cache, every SPTE SHADOW_NONPRESENT_VALUE.
+ * Not yet visible to anyone (published by the CAS that links it). Returns 0 if the cache
+ * is empty (a caller that did not top up).
+ */
+export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number): number {
+  const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
+  const count = Atomics.load(vm.i32, countW);
+  if (count === 0) return 0;
+  const t = Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
+  Atomics.store(vm.i32, countW, count - 1);
+  const base = spteWord(vm.layout, t, 0);
+  const i32 = vm.i32;
+  for (let i = 0; i < SPTES_PER_TABLE; i++) {
+    i32[base + 2 * i] = 0;
+    i32[base + 2 * i + 1] = NONPRESENT_HI;
+  }
+  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
+  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfn | 0);
+  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.PARENT), 0);
+  return t;
+}
+
+/** tdp_mmu_free_sp() of a table that was never linked: back to the actor's cache. */
+export function tdpMmuFreeUnusedSp(vm: Vm, actor: number, table: number): void {
+  const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
+  const count = Atomics.load(vm.i32, countW);
+  if (count < MMU_CACHE_TABLES) {
+    Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), table);
+    Atomics.store(vm.i32, countW, count + 1);
+    return;
+  }
+  internalLock(vm.i32, G.POOL_LOCK);
+  try {
+    setTableState(vm, table, TABLE_FREE);
+    Atomics.sub(vm.i32, G.POOL_IN_USE, 1);
+    const top = vm.i32[G.POOL_FREE_TOP]!;
+    vm.i32[vm.layout.poolFreeBase + top] = table;
+    vm.i32[G.POOL_FREE_TOP] = top + 1;
+  } finally {
+    internalUnlock(vm.i32, G.POOL_LOCK);
+  }
+}
+
+/** Marks a table linked into the tree under the SPTE at word `parentWord` (0 for a root). */
+export function tableMarkLive(vm: Vm, table: number, parentWord: number): void {
+  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), parentWord === 0 ? 0 : parentWord + 1);
+  setTableState(vm, table, TABLE_LIVE);
+}
+
+/** call_rcu(tdp_mmu_free_sp_rcu_callback): the table is reused only after a grace period. */
+export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
+  setTableState(vm, table, TABLE_REMOVED);
+  const epoch = rcuNewEpoch(vm);
+  internalLock(vm.i32, G.POOL_LOCK);
+  try {
+    const tail = vm.i32[G.POOL_PENDING_COUNT]!;
+    const slot = vm.layout.rcuPendingBase + (tail % vm.layout.config.tables) * 2;
+    vm.i32[slot] = table;
+    vm.i32[slot + 1] = epoch;
+    vm.i32[G.POOL_PENDING_COUNT] = tail + 1;
+    Atomics.sub(vm.i32, G.POOL_IN_USE, 1);
+  } finally {
+    internalUnlock(vm.i32, G.POOL_LOCK);
+  }
+}
+
+/** Tables in use (linked, cached or waiting for a grace period). */
+export function poolTablesInUse(vm: Vm): number {
+  return Atomics.load(vm.i32, G.POOL_IN_USE);
+}
+
+export { TABLE_LIVE, TABLE_REMOVED, TABLE_FREE, TABLE_CACHED };

@@ -1,0 +1,309 @@
+/**
+ * The TDP MMU's mutations (arch/x86/kvm/mmu/tdp_mmu.c). Every SPTE change goes through
+ * one of two funnels and ends in handleChangedSpte():
+ *  - tdpMmuSetSpteAtomic(): mmu_lock held for read; one 64-bit CAS; on failure the caller
+ *    sees the fresh value and retries (the fault returns RET_PF_RETRY);
+ *  - tdpMmuSetSpteLocked(): mmu_lock held for write; an atomic XCHG when the old SPTE has
+ *    volatile bits (a present leaf, whose A/D hardware may set concurrently — ba3a6120a4e7),
+ *    else a plain store.
+ *
+ * handleChangedSpte() asserts the kernel's forbidden transitions (present leaf → present
+ * leaf with another pfn is a BUG(); non-present → non-present is legal only for MMIO and
+ * FROZEN) and tears down a table whose parent SPTE stopped pointing at it
+ * (handle_removed_pt: every child frozen for good, then RCU-freed).
+ *
+ * Roots: tdp_mmu_root_count starts at 2 (the vCPU's and the TDP MMU's own), invalidation
+ * sets role.invalid, the TDP MMU drops its reference after zapping the root, the last put
+ * frees it after a grace period.
+ */
+
+import { ROOTS_MAX, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
+import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
+import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
+import { tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
+import {
+  FROZEN_HI, FROZEN_LO, NONPRESENT_HI, NONPRESENT_LO, SPTE_W, isFrozen, isLast, isMmio, isShadowPresent,
+  spteChildTable, spteDescribe, spteHex, sptePfn, spteToBigInt,
+} from './spte.js';
+import type { KvmThread } from './thread.js';
+import { internalLock, internalUnlock, type Vm } from './vm.js';
+
+// Scratch words to build 64-bit CAS operands from 32-bit halves without BigInt math.
+const scratch64 = new BigInt64Array(2);
+const scratch32 = new Int32Array(scratch64.buffer);
+
+function big(lo: number, hi: number, slot: number): bigint {
+  scratch32[slot * 2] = lo;
+  scratch32[slot * 2 + 1] = hi;
+  return scratch64[slot]!;
+}
+
+function halves(v: bigint): [number, number] {
+  scratch64[0] = v;
+  return [scratch32[0]!, scratch32[1]!];
+}
+
+const FROZEN_BIG = spteToBigInt(FROZEN_LO, FROZEN_HI);
+
+/** The SPTE's 64-bit element index from its low word index. */
+const i64Index = (sptep: number): number => sptep >>> 1;
+
+export function sptePair(vm: Vm, sptep: number): [number, number] {
+  return [Atomics.load(vm.i32, sptep), Atomics.load(vm.i32, sptep + 1)];
+}
+
+function spteRef(where: string, lo: number, hi: number, level: number) {
+  return { where, value: spteHex(lo, hi), decoded: spteDescribe(lo, hi, level) };
+}
+
+/**
+ * __tdp_mmu_set_spte_atomic() + handle_changed_spte(): CAS `old` → `new`. Returns false
+ * (-EBUSY) when the SPTE changed under us. Locking: mmu_lock held (read or write).
+ */
+export function tdpMmuSetSpteAtomic(
+  t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number,
+): boolean {
+  const vm = t.vm;
+  if (lockHeld(vm, t.actor) === LOCK_HELD_NONE) {
+    t.report('lock-discipline', `${vm.actorName(t.actor)} changed an SPTE atomically without holding mmu_lock (lockdep_assert_held_read)`, { gfn });
+  }
+  if (isFrozen(oldLo, oldHi)) {
+    t.report('forbidden-spte-transition', 'tdp_mmu_set_spte_atomic asked to modify a FROZEN SPTE (WARN)', { gfn, sptes: [spteRef('old', oldLo, oldHi, level)] });
+  }
+  const expected = big(oldLo, oldHi, 0);
+  const replacement = big(newLo, newHi, 1);
+  if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, replacement) !== expected) return false;
+  handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, true);
+  return true;
+}
+
+/**
+ * fast_pf_fix_direct_spte(): the lockless cmpxchg of fast_page_fault (RCU only, no
+ * mmu_lock). Only ever makes a leaf writable, so no handle_changed_spte bookkeeping.
+ */
+export function casLockless(t: KvmThread, sptep: number, _level: number, _gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
+  const expected = big(oldLo, oldHi, 0);
+  return Atomics.compareExchange(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) === expected;
+}
+
+/**
+ * tdp_mmu_iter_set_spte() → kvm_tdp_mmu_write_spte(): mmu_lock held for write; XCHG when
+ * the old SPTE is volatile (present leaf) so a concurrent A/D or fast-PF update is not
+ * lost. Returns the value actually replaced.
+ */
+export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, gfn: number, newLo: number, newHi: number): [number, number] {
+  const vm = t.vm;
+  if (lockHeld(vm, t.actor) !== LOCK_HELD_WRITE) {
+    t.report('lock-discipline', `${vm.actorName(t.actor)} used the write-locked SPTE setter without holding mmu_lock for write (lockdep_assert_held_write)`, { gfn });
+  }
+  const [lo0, hi0] = sptePair(vm, sptep);
+  let oldLo = lo0;
+  let oldHi = hi0;
+  if (isShadowPresent(lo0) && isLast(lo0, level)) {
+    [oldLo, oldHi] = halves(Atomics.exchange(vm.i64, i64Index(sptep), big(newLo, newHi, 1)));
+  } else {
+    Atomics.store(vm.i64, i64Index(sptep), big(newLo, newHi, 1));
+  }
+  handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, false);
+  return [oldLo, oldHi];
+}
+
+/**
+ * tdp_mmu_zap_spte_atomic(): freeze (CAS to FROZEN_SPTE), flush, then clear — so nobody
+ * can install a new SPTE before the TLB flush. One step in the model: between steps no
+ * actor sees the transient FROZEN value (documented coarsening). `flush` = false for
+ * invalid roots (fcdffe97f80e). Returns false when the CAS lost.
+ */
+export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, flush: boolean, flushFn: () => void): boolean {
+  const vm = t.vm;
+  const expected = big(oldLo, oldHi, 0);
+  if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, FROZEN_BIG) !== expected) return false;
+  if (flush) flushFn();
+  Atomics.store(vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
+  return true;
+}
+
+/**
+ * handle_changed_spte(): the bookkeeping after every SPTE change, and the kernel's
+ * assertions on what may change into what.
+ */
+export function handleChangedSpte(
+  t: KvmThread, gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number, level: number, shared: boolean,
+): void {
+  if (oldLo === newLo && oldHi === newHi) return;
+  const wasPresent = isShadowPresent(oldLo);
+  const isPresent = isShadowPresent(newLo);
+  const wasLeaf = wasPresent && isLast(oldLo, level);
+  const isLeaf = isPresent && isLast(newLo, level);
+  const pfnChanged = sptePfn(oldLo, oldHi) !== sptePfn(newLo, newHi);
+  if (wasLeaf && isLeaf && pfnChanged) {
+    t.report('forbidden-spte-transition', `present leaf SPTE replaced by a leaf with another pfn at gfn 0x${gfn.toString(16)} without a zap (handle_changed_spte BUG: a notifier should have zapped first)`, {
+      gfn, pfn: sptePfn(newLo, newHi), sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],
+    });
+    return;
+  }
+  if (!wasPresent && !isPresent) {
+    const special = isMmio(oldLo, oldHi) || isMmio(newLo, newHi) || isFrozen(oldLo, oldHi) || isFrozen(newLo, newHi);
+    if (!special) {
+      t.report('forbidden-spte-transition', `non-present → non-present SPTE change at gfn 0x${gfn.toString(16)} that is neither MMIO nor FROZEN (WARN)`, {
+        gfn, sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],
+      });
+    }
+    return;
+  }
+  if (wasPresent && !wasLeaf && (isLeaf || !isPresent || pfnChanged)) {
+    handleRemovedPt(t, spteChildTable(oldLo), level - 1, shared);
+  }
+}
+
+/**
+ * handle_removed_pt(): a table no longer reachable from its parent. Every child SPTE is
+ * frozen for good (XCHG, so a racing CAS by a walker that still holds the pointer fails),
+ * child tables are torn down recursively, and the table is freed after an RCU grace
+ * period.
+ */
+export function handleRemovedPt(t: KvmThread, table: number, level: number, shared: boolean): void {
+  const vm = t.vm;
+  for (let i = 0; i < SPTES_PER_TABLE; i++) {
+    const w = spteWord(vm.layout, table, i);
+    const [lo, hi] = halves(Atomics.exchange(vm.i64, i64Index(w), FROZEN_BIG));
+    if (isFrozen(lo, hi)) continue;
+    if (isShadowPresent(lo) && !isLast(lo, level)) handleRemovedPt(t, spteChildTable(lo), level - 1, shared);
+  }
+  tdpMmuQueueFreeSp(vm, table);
+}
+
+/**
+ * tdp_mmu_link_sp(): CAS a new table (from the actor's cache) into the non-present SPTE
+ * the iterator read. Returns false when the CAS lost (the caller frees the table).
+ */
+export function tdpMmuLinkSp(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number): boolean {
+  const newLo = (0x800 | 0x7 | 0x100 | ((table << 12) | 0)) | 0;
+  if (!tdpMmuSetSpteAtomic(t, sptep, level, gfn, oldLo, oldHi, newLo, 0)) return false;
+  tableMarkLive(t.vm, table, sptep);
+  return true;
+}
+
+/**
+ * tdp_mmu_split_huge_page(): fill a new table with 512 SPTEs equivalent to the huge one
+ * (same pfns, permissions and A/D), off-line, then link it by CAS. No TLB flush: the
+ * translations are identical. Returns false when the CAS lost.
+ */
+export function tdpMmuSplitHugePage(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number): boolean {
+  const vm = t.vm;
+  const childLevel = level - 1;
+  const pagesPerChild = childLevel === 1 ? 1 : 512;
+  const basePfn = sptePfn(oldLo, oldHi);
+  const flagsLo = oldLo & 0xfff & (childLevel === 1 ? ~0x80 : ~0);
+  const flagsHi = oldHi & ~0xfffff;
+  for (let i = 0; i < SPTES_PER_TABLE; i++) {
+    const pfn = basePfn + i * pagesPerChild;
+    const w = spteWord(vm.layout, table, i);
+    vm.i32[w] = (flagsLo | ((pfn & 0xfffff) << 12)) | 0;
+    vm.i32[w + 1] = (flagsHi | (Math.floor(pfn / 0x100000) & 0xfffff)) | 0;
+  }
+  return tdpMmuLinkSp(t, sptep, level, gfn, oldLo, oldHi, table);
+}
+
+// ---------------------------------------------------------------- roots
+
+export function rootTable(vm: Vm, slot: number): number {
+  return Atomics.load(vm.i32, rootWord(vm.layout, slot, ROOT.TABLE));
+}
+
+/** is_obsolete_sp() for a TDP MMU root: role.invalid. */
+export function isObsoleteRoot(vm: Vm, slot: number): boolean {
+  return slot < 0 || Atomics.load(vm.i32, rootWord(vm.layout, slot, ROOT.INVALID)) !== 0;
+}
+
+export function vcpuRootSlot(vm: Vm, vcpu: number): number {
+  return Atomics.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.ROOT_SLOT));
+}
+
+/**
+ * kvm_tdp_mmu_get_vcpu_root_hpa() (kvm_mmu_load): take a reference on a valid root, or
+ * create one from the vCPU's cache (refcount 2). Returns the root slot, or -1 when the
+ * cache is empty (the caller tops up and tries again).
+ */
+export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
+  const vm = t.vm;
+  internalLock(vm.i32, G.ROOTS_LOCK);
+  try {
+    let free = -1;
+    for (let s = 0; s < ROOTS_MAX; s++) {
+      const inUse = vm.i32[rootWord(vm.layout, s, ROOT.IN_USE)]!;
+      if (inUse === 0) { if (free < 0) free = s; continue; }
+      if (vm.i32[rootWord(vm.layout, s, ROOT.INVALID)] === 0) {
+        Atomics.add(vm.i32, rootWord(vm.layout, s, ROOT.REFCOUNT), 1);
+        return s;
+      }
+    }
+    if (free < 0) throw new RangeError(`more than ${ROOTS_MAX} TDP roots alive (obsolete roots are not being freed)`);
+    const table = tdpMmuAllocSp(vm, t.actor, TDP_ROOT_LEVEL, 0);
+    if (table === 0) return -1;
+    tableMarkLive(vm, table, 0);
+    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.TABLE), table);
+    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.INVALID), 0);
+    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.REFCOUNT), 2);
+    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.SCHEDULED_ZAP), 1);
+    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.IN_USE), 1);
+    return free;
+  } finally {
+    internalUnlock(vm.i32, G.ROOTS_LOCK);
+  }
+}
+
+/** kvm_tdp_mmu_put_root(): drop a reference; the last one frees the root after a grace period. */
+export function kvmTdpMmuPutRoot(t: KvmThread, slot: number): void {
+  const vm = t.vm;
+  const left = Atomics.sub(vm.i32, rootWord(vm.layout, slot, ROOT.REFCOUNT), 1) - 1;
+  if (left > 0) return;
+  const table = rootTable(vm, slot);
+  internalLock(vm.i32, G.ROOTS_LOCK);
+  try {
+    Atomics.store(vm.i32, rootWord(vm.layout, slot, ROOT.IN_USE), 0);
+  } finally {
+    internalUnlock(vm.i32, G.ROOTS_LOCK);
+  }
+  // Anything still linked below a dead root is torn down with it.
+  handleRemovedPt(t, table, TDP_ROOT_LEVEL, true);
+}
+
+/** kvm_tdp_mmu_invalidate_roots(): mark every root invalid (mmu_lock held for write). */
+export function kvmTdpMmuInvalidateAllRoots(vm: Vm): void {
+  for (let s = 0; s < ROOTS_MAX; s++) {
+    if (Atomics.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) === 0) continue;
+    Atomics.store(vm.i32, rootWord(vm.layout, s, ROOT.INVALID), 1);
+  }
+}
+
+/** Roots the TDP MMU still has to zap and put (invalid, reference not yet dropped). Claims them. */
+export function claimInvalidatedRoots(vm: Vm): number[] {
+  const out: number[] = [];
+  internalLock(vm.i32, G.ROOTS_LOCK);
+  try {
+    for (let s = 0; s < ROOTS_MAX; s++) {
+      if (vm.i32[rootWord(vm.layout, s, ROOT.IN_USE)] === 0) continue;
+      if (vm.i32[rootWord(vm.layout, s, ROOT.INVALID)] === 0) continue;
+      if (vm.i32[rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP)] === 0) continue;
+      vm.i32[rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP)] = 0;
+      out.push(s);
+    }
+  } finally {
+    internalUnlock(vm.i32, G.ROOTS_LOCK);
+  }
+  return out;
+}
+
+/** Every root slot in use, valid or not. */
+export function rootsInUse(vm: Vm): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < ROOTS_MAX; s++) if (Atomics.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) !== 0) out.push(s);
+  return out;
+}
+
+/** Clearing W for write-protection (kept MMU-writable, so fast_page_fault may restore it). */
+export function wrprotLo(lo: number): number {
+  return lo & ~SPTE_W;
+}

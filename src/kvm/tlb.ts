@@ -1,0 +1,51 @@
+/**
+ * Each vCPU's TLB: a small direct-mapped cache of 4K translations (gfn → pfn, W, X) that
+ * hardware fills on a successful walk and uses without looking at the SPTEs again, until
+ * the vCPU flushes it (KVM_REQ_TLB_FLUSH, or loading a new root). The entry keeps the
+ * host page's generation at fill time, so a guest access through a stale entry to a page
+ * the host has since freed is detected as a use-after-free.
+ *
+ * kvm_flush_remote_tlbs() / kvm_flush_remote_tlbs_gfn(): request a flush on every vCPU.
+ */
+
+import { TLB_ENTRIES } from './limits.js';
+import { TLBE, tlbWord } from './layout.js';
+import { KVM_REQ_TLB_FLUSH, kvmMakeAllCpusRequest } from './requests.js';
+import type { Vm } from './vm.js';
+
+export const TLB_FLAG_W = 1;
+export const TLB_FLAG_X = 2;
+
+/** The entry index for `gfn` if it caches it, else -1. */
+export function tlbLookup(vm: Vm, vcpu: number, gfn: number): number {
+  const e = gfn & (TLB_ENTRIES - 1);
+  return Atomics.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN1)) === gfn + 1 ? e : -1;
+}
+
+export function tlbFill(vm: Vm, vcpu: number, gfn: number, pfn: number, flags: number, pfnGen: number): void {
+  const e = gfn & (TLB_ENTRIES - 1);
+  const i32 = vm.i32;
+  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN), pfn);
+  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), flags);
+  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN), pfnGen);
+  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN1), gfn + 1);
+}
+
+export function tlbEntry(vm: Vm, vcpu: number, e: number): { pfn: number; flags: number; pfnGen: number } {
+  const i32 = vm.i32;
+  return {
+    pfn: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN)),
+    flags: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)),
+    pfnGen: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN)),
+  };
+}
+
+/** kvm_vcpu_flush_tlb_guest() / the flush on loading a new root: drop every entry. */
+export function tlbFlushAll(vm: Vm, vcpu: number): void {
+  for (let e = 0; e < TLB_ENTRIES; e++) Atomics.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN1), 0);
+}
+
+/** kvm_flush_remote_tlbs(): KVM_REQ_TLB_FLUSH on every vCPU. */
+export function kvmFlushRemoteTlbs(vm: Vm): void {
+  kvmMakeAllCpusRequest(vm, KVM_REQ_TLB_FLUSH);
+}

@@ -1,0 +1,149 @@
+/**
+ * The vCPU: what vcpu_enter_guest() does around guest entry (requests, kvm_mmu_reload) and
+ * what the CPU does in guest mode — one access per step through the TLB or a hardware walk
+ * of the TDP tables (setting A/D by CAS, as EPT A/D assists do), with the checks a
+ * KASAN-like oracle would make on the host page the access reaches.
+ */
+
+import type { KvmActor } from './actor.js';
+import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-log.js';
+import { pfnGeneration, pfnOwner } from './host.js';
+import { MMU_CACHE_TABLES } from './limits.js';
+import { ACTOR, actorWord } from './layout.js';
+import { kvmMemIsPrivate } from './mem-attrs.js';
+import { SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
+import { kvmMmuDoPageFaultInit } from './page-fault.js';
+import { mmuTopupMemoryCaches } from './page-pool.js';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
+import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, spteDescribe, spteHex, sptePfn } from './spte.js';
+import { tdpFindLeaf } from './tdp-iter.js';
+import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
+import { TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
+import { KVM_MMU_MAX_GFN } from './limits.js';
+
+export function hasRequestTlbFlush(a: KvmActor): boolean {
+  return kvmTestRequest(a.vm, a.actor, KVM_REQ_TLB_FLUSH);
+}
+
+/** KVM_REQ_TLB_FLUSH → kvm_vcpu_flush_tlb_all() */
+export function kvmVcpuFlushTlb(a: KvmActor): void {
+  kvmCheckRequest(a.vm, a.actor, KVM_REQ_TLB_FLUSH);
+  tlbFlushAll(a.vm, a.actor);
+}
+
+export function hasRequestFreeObsoleteRoots(a: KvmActor): boolean {
+  return kvmTestRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+}
+
+/** kvm_mmu_free_obsolete_roots(): drop this vCPU's root if it is invalid. */
+export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
+  kvmCheckRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  if (slot < 0 || !isObsoleteRoot(a.vm, slot)) return;
+  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  kvmTdpMmuPutRoot(a, slot);
+}
+
+export function needsRootLoad(a: KvmActor): boolean {
+  return vcpuRootSlot(a.vm, a.actor) < 0;
+}
+
+/** kvm_mmu_load(): a valid root for this vCPU; flush the local TLB for the new root. */
+export function kvmMmuLoad(a: KvmActor): void {
+  if (!mmuTopupMemoryCaches(a.vm, a.actor)) throw new RangeError('page-table pool exhausted while loading a root');
+  const slot = kvmTdpMmuGetVcpuRoot(a);
+  if (slot < 0) throw new Error(`${a.name}: no table in cache (${MMU_CACHE_TABLES} after top-up) for a new root`);
+  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);
+  tlbFlushAll(a.vm, a.actor);
+}
+
+export function hasPendingRequests(a: KvmActor): boolean {
+  return kvmRequestPending(a.vm, a.actor);
+}
+
+const checkSlot = new SlotInfo();
+
+/** Whether the current access is private: the guest's choice (SNP/TDX) or the attribute (SW_PROTECTED). */
+function accessIsPrivate(a: KvmActor, gfn: number): boolean {
+  const op = a.currentAccess();
+  if (op?.private !== undefined) return op.private;
+  return kvmMemIsPrivate(a.vm, gfn);
+}
+
+/** The host page a guest access reaches must be alive (and, through a TLB entry, the same page). */
+function checkHostPage(a: KvmActor, gfn: number, pfn: number, genAtFill: number, viaTlb: boolean): void {
+  const owner = pfnOwner(a.vm, pfn);
+  const gen = pfnGeneration(a.vm, pfn);
+  if (owner === 0 || (viaTlb && gen !== genAtFill)) {
+    a.report('use-after-free', `guest access to gfn 0x${gfn.toString(16)} by ${a.name} reached host pfn 0x${pfn.toString(16)} ${owner === 0 ? 'after the host freed it' : 'after it was freed and reused'} (${viaTlb ? 'through a stale TLB entry' : 'through a present SPTE'})`, { gfn, pfn });
+  }
+}
+
+/** A guest write through a writable translation must be visible to dirty logging. */
+function checkDirtyLogged(a: KvmActor, gfn: number): void {
+  if (!gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, checkSlot)) return;
+  if (!kvmSlotDirtyTrackEnabled(checkSlot)) return;
+  if (testPageDirty(a.vm, checkSlot, gfn) || dirtyLogInProgress(a.vm, checkSlot.id)) return;
+  a.report('lost-dirty-page', `guest write to gfn 0x${gfn.toString(16)} by ${a.name} went through a writable translation while its dirty bit is clear — the next KVM_GET_DIRTY_LOG will miss it`, { gfn });
+}
+
+/**
+ * The CPU executing one guest access: TLB hit, else a walk from the vCPU's root that sets
+ * A (and D on write) by CAS and fills the TLB. Returns false on an EPT violation (no
+ * translation or not enough permission), leaving `a.lastWalkPresent` for the error code.
+ */
+export function tryGuestAccess(a: KvmActor): boolean {
+  const op = a.currentAccess();
+  if (op === null) return false;
+  const gfn = Math.floor(op.gpa / 4096);
+  const write = op.access === 'write';
+  const exec = op.access === 'exec';
+  a.stats.accesses++;
+  const e = gfn <= KVM_MMU_MAX_GFN ? tlbLookup(a.vm, a.actor, gfn) : -1;
+  if (e >= 0) {
+    const t = tlbEntry(a.vm, a.actor, e);
+    if ((!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
+      a.stats.tlbHits++;
+      checkHostPage(a, gfn, t.pfn, t.pfnGen, true);
+      if (write) checkDirtyLogged(a, gfn);
+      return true;
+    }
+  }
+  a.lastWalkPresent = false;
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  if (slot < 0 || gfn > KVM_MMU_MAX_GFN) return false;
+  const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, slot), gfn, a.leaf);
+  for (let tries = 0; tries < 8; tries++) {
+    const { lo, hi } = leaf;
+    if (!isShadowPresent(lo) || isFrozen(lo, hi) || isMmio(lo, hi) || !isLast(lo, leaf.level)) return false;
+    a.lastWalkPresent = true;
+    if ((write && (lo & SPTE_W) === 0) || (exec && (lo & SPTE_X) === 0)) return false;
+    const pfn = sptePfn(lo, hi) + (gfn - leaf.baseGfn);
+    if (a.vm.hasPrivateMem && accessIsPrivate(a, gfn) !== pfnOwner(a.vm, pfn) < 0) return false;
+    const want = lo | SPTE_A | (write ? SPTE_D : 0);
+    if (want !== lo && !casLockless(a, leaf.sptep, leaf.level, gfn, lo, hi, want, hi)) {
+      leaf.lo = Atomics.load(a.vm.i32, leaf.sptep);
+      leaf.hi = Atomics.load(a.vm.i32, leaf.sptep + 1);
+      continue;
+    }
+    tlbFill(a.vm, a.actor, gfn, pfn, ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0), pfnGeneration(a.vm, pfn));
+    checkHostPage(a, gfn, pfn, 0, false);
+    if (write) checkDirtyLogged(a, gfn);
+    return true;
+  }
+  return false;
+}
+
+/** The EPT violation: build the fault for the current access (kvm_mmu_page_fault). */
+export function eptViolation(a: KvmActor): void {
+  const op = a.currentAccess();
+  if (op === null) throw new Error(`${a.name}: EPT violation without an access`);
+  const gfn = Math.floor(op.gpa / 4096);
+  a.stats.exits++;
+  a.accessExits++;
+  kvmMmuDoPageFaultInit(a, gfn, op.access === 'write', op.access === 'exec', a.lastWalkPresent, false, a.vm.hasPrivateMem && accessIsPrivate(a, gfn));
+}
+
+export function describeLeaf(lo: number, hi: number, level: number): string {
+  return `${spteHex(lo, hi)} (${spteDescribe(lo, hi, level)})`;
+}

@@ -1,0 +1,35 @@
+/**
+ * VM types (KVM_CREATE_VM type argument, arch/x86/include/uapi/asm/kvm.h) and the rules
+ * the model applies per type: private memory (guest_memfd, KVM_MEMORY_ATTRIBUTE_PRIVATE)
+ * and kvm->arch.pre_fault_allowed — true at creation for DEFAULT and SW_PROTECTED, false
+ * for SNP until SNP_LAUNCH_FINISH and for TDX until KVM_TDX_FINALIZE_VM
+ * ("KVM: x86: disallow pre-fault for SNP VMs before initialization", R10).
+ */
+
+export type VmType = 'default' | 'sw_protected' | 'snp' | 'tdx';
+
+export interface VmTypeInfo {
+  /** KVM_X86_*_VM value. */
+  readonly uapi: number;
+  /** kvm_arch_has_private_mem(). */
+  readonly hasPrivateMem: boolean;
+  /** pre_fault_allowed at creation. */
+  readonly preFaultAllowedAtCreate: boolean;
+  /** The guest chooses private/shared per access (C-bit / shared bit) rather than KVM from attributes. */
+  readonly guestChoosesPrivate: boolean;
+  /** The ioctl that makes pre-fault legal (the `finalize` op). */
+  readonly finalizeIoctl: string | null;
+}
+
+export const VM_TYPES: Readonly<Record<VmType, VmTypeInfo>> = {
+  default: { uapi: 0, hasPrivateMem: false, preFaultAllowedAtCreate: true, guestChoosesPrivate: false, finalizeIoctl: null },
+  sw_protected: { uapi: 1, hasPrivateMem: true, preFaultAllowedAtCreate: true, guestChoosesPrivate: false, finalizeIoctl: null },
+  snp: { uapi: 4, hasPrivateMem: true, preFaultAllowedAtCreate: false, guestChoosesPrivate: true, finalizeIoctl: 'KVM_SEV_SNP_LAUNCH_FINISH' },
+  tdx: { uapi: 5, hasPrivateMem: true, preFaultAllowedAtCreate: false, guestChoosesPrivate: true, finalizeIoctl: 'KVM_TDX_FINALIZE_VM' },
+};
+
+export const VM_TYPE_NAMES = Object.keys(VM_TYPES) as VmType[];
+
+export function isVmType(s: string): s is VmType {
+  return Object.prototype.hasOwnProperty.call(VM_TYPES, s);
+}

@@ -1,0 +1,116 @@
+/**
+ * `struct kvm` of the model: one VM's shared memory and the configuration it was laid
+ * out from. Every actor (thread) holds its own Vm built over the same SharedArrayBuffer.
+ */
+
+import { ATTR_CHUNK_GFNS, MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX } from './limits.js';
+import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
+import { VM_TYPES, type VmType } from './vm-types.js';
+import type { LockProtocol } from './mmu-lock.js';
+
+export interface VmConfig {
+  readonly type: VmType;
+  readonly vcpus: number;
+  /** Guest memory the VM may map at once (sum of memslot sizes, plus headroom for moves). */
+  readonly guestBytes: number;
+  /** Extra page-table pages (MMIO SPTEs, obsolete roots in flight). */
+  readonly tablesExtra?: number;
+}
+
+/** Sizing of the shared memory from a VM configuration. */
+export function layoutConfigFor(cfg: VmConfig): LayoutConfig {
+  if (!Number.isInteger(cfg.vcpus) || cfg.vcpus < 1 || cfg.vcpus > VCPUS_MAX) throw new RangeError(`vcpus must be an integer in 1..${VCPUS_MAX}`);
+  const guestPages = Math.ceil(cfg.guestBytes / PAGE_SIZE);
+  // Leaf tables for every 2M of guest memory (twice: a deleted or moved slot's tables
+  // wait for RCU), upper levels, per-vCPU caches and slack.
+  const leafTables = Math.ceil(guestPages / SPTES_PER_TABLE);
+  const tables = 2 * (leafTables + Math.ceil(leafTables / SPTES_PER_TABLE) + 2) + cfg.vcpus * (MMU_CACHE_TABLES + 2) + (cfg.tablesExtra ?? TABLES_SLACK);
+  // Host pages: guest memory plus migration targets and 1G-aligned slack for huge backing.
+  const hostPages = 2 * guestPages + 262144 + 1024;
+  return {
+    vcpus: cfg.vcpus,
+    tables,
+    hostPages,
+    hvaPages: 2 * guestPages + 2 * 262144 + 1024,
+    gmemPages: guestPages + 1024,
+    dirtyWords: Math.ceil(guestPages / 32) + 64 * 32,
+    attrChunks: Math.ceil(guestPages / ATTR_CHUNK_GFNS) + 4,
+  };
+}
+
+export class Vm {
+  readonly mem: SharedMem;
+  readonly layout: Layout;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly u8: Uint8Array;
+  readonly type: VmType;
+  readonly vcpus: number;
+  readonly hasPrivateMem: boolean;
+  /** The compiled mmu-lock machine (see mmu-lock.ts). */
+  readonly lockProtocol: LockProtocol;
+
+  constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol) {
+    this.lockProtocol = lockProtocol;
+    this.mem = mem;
+    this.layout = mem.layout;
+    this.i32 = mem.i32;
+    this.i64 = mem.i64;
+    this.u8 = mem.u8;
+    this.type = type;
+    this.vcpus = mem.layout.config.vcpus;
+    this.hasPrivateMem = VM_TYPES[type].hasPrivateMem;
+  }
+
+  /** Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm). */
+  static create(cfg: VmConfig, lockProtocol: LockProtocol): Vm {
+    const layout = computeLayout(layoutConfigFor(cfg));
+    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol);
+    vm.init();
+    return vm;
+  }
+
+  /** A Vm over an existing SharedArrayBuffer (another thread's view of the same VM). */
+  static attach(sab: SharedArrayBuffer, layout: Layout, type: VmType, lockProtocol: LockProtocol): Vm {
+    return new Vm(viewsOf(sab, layout), type, lockProtocol);
+  }
+
+  private init(): void {
+    const i32 = this.i32;
+    i32[G.INVALIDATE_RANGE_START] = -1;
+    i32[G.INVALIDATE_RANGE_END] = -1;
+    i32[G.PRE_FAULT_ALLOWED] = VM_TYPES[this.type].preFaultAllowedAtCreate ? 1 : 0;
+    // Index 0 means "none" for tables, pfns, hva pages and gmem pages.
+    i32[G.POOL_BUMP] = 1;
+    i32[G.HOST_PFN_BUMP] = 1;
+    i32[G.HVA_BUMP] = 1;
+    i32[G.GMEM_BUMP] = 1;
+    for (let a = 0; a < this.layout.actors; a++) i32[actorWord(this.layout, a, ACTOR.ROOT_SLOT)] = -1;
+  }
+
+  /** Actor names: vcpu0…, host, vmm. */
+  actorName(actor: number): string {
+    if (actor < this.vcpus) return `vcpu${actor}`;
+    return actor === this.layout.hostActor ? 'host' : 'vmm';
+  }
+
+  get tlbEntries(): number {
+    return TLB_ENTRIES;
+  }
+}
+
+/**
+ * A spinlock for the model's own internal allocators (host pages, page-table pool),
+ * never held across a step: in the deterministic engine it is always free; in the
+ * threaded engine it is held for a few stores.
+ */
+export function internalLock(i32: Int32Array, word: number): void {
+  for (let spins = 0; Atomics.compareExchange(i32, word, 0, 1) !== 0; spins++) {
+    if (spins > 64) Atomics.wait(i32, word, 1, 1);
+  }
+}
+
+export function internalUnlock(i32: Int32Array, word: number): void {
+  Atomics.store(i32, word, 0);
+  Atomics.notify(i32, word, 1);
+}

@@ -1,0 +1,262 @@
+/**
+ * Binds every machine's guard and action names to the model's functions (src/kvm). This
+ * is the only place the names meet the code: the machines name, src/kvm does.
+ */
+
+import type { KvmActor } from '../kvm/actor.js';
+import * as dl from '../kvm/get-dirty-log.js';
+import * as inv from '../kvm/invalidation.js';
+import * as ms from '../kvm/memslot-update.js';
+import type { Errno } from '../kvm/types.js';
+import * as pf from '../kvm/page-fault.js';
+import * as pre from '../kvm/pre-fault.js';
+import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
+import * as vc from '../kvm/vcpu.js';
+import type { Impl } from './runner.js';
+
+type A = KvmActor;
+const noop = (_a: A): void => {};
+
+const pageFault: Impl<A> = {
+  guards: {
+    tryFastPageFault: pf.tryFastPageFault,
+    tryTopupMemoryCaches: pf.tryTopupMemoryCaches,
+    isPrefetch: (a) => a.fault.prefetch,
+    mmuInvalidateRetryGfnUnsafe: pf.faultRetryUnsafe,
+    slotIsInvalid: pf.slotIsInvalid,
+    noSlot: pf.noSlot,
+    gfnAboveMaxGfn: pf.gfnAboveMaxGfn,
+    isPrivateMismatch: pf.isPrivateMismatch,
+    writeToReadonlySlot: pf.writeToReadonlySlot,
+    isPrivate: (a) => a.fault.isPrivate,
+    tryKvmGmemGetPfn: pf.tryKvmGmemGetPfn,
+    tryHvaToPfn: pf.tryHvaToPfn,
+    tryMmuReadLock: pf.tryReadLock,
+    isObsoleteRoot: pf.faultIsObsoleteRoot,
+    mmuInvalidateRetryGfn: pf.faultRetryLocked,
+    isFrozenSpte: pf.iterIsFrozen,
+    atGoalLevel: pf.iterAtGoalLevel,
+    isPresentNonLeaf: pf.iterIsPresentNonLeaf,
+    isPresentLarge: pf.iterIsPresentLarge,
+    tryTdpMmuLinkSp: pf.tryLinkSp,
+    tryTdpMmuSplitHugePage: pf.trySplitHugePage,
+    prefetchOverPresent: pf.prefetchOverPresent,
+    isSpuriousAccess: pf.isSpuriousAccess,
+    newSpteEqualsOld: pf.newSpteEqualsOld,
+    tryTdpMmuSetSpteAtomic: pf.tryInstallSpte,
+  },
+  actions: {
+    setRet: (a, p: { ret: Parameters<typeof pf.setRet>[1]; reason?: Parameters<typeof pf.setRet>[2] }) => pf.setRet(a, p.ret, p.reason),
+    setErrno: (a, p: { errno: Errno }) => pf.setFaultErrno(a, p.errno),
+    snapshotMmuSeq: pf.snapshotMmuSeq,
+    computeGoalLevel: pf.computeGoalLevel,
+    waitMmuLock: pf.waitMmuLock,
+    rcuReadLock: pf.faultRcuReadLock,
+    tdpIterStart: pf.faultIterStart,
+    tdpIterStepDown: pf.faultIterStepDown,
+    tdpIterUseLinkedSp: pf.iterUseLinkedSp,
+    freeUnusedSp: pf.freeUnusedSp,
+    flushRemoteTlbsGfn: pf.flushRemoteTlbsGfn,
+    rcuReadUnlock: pf.faultRcuReadUnlock,
+    mmuReadUnlock: pf.faultReadUnlock,
+    releasePfn: pf.releasePfn,
+  },
+};
+
+/** The vCPU's op bookkeeping: results of accesses and ioctls, and the selftest's loop invariant. */
+function completeIoctl(a: A): void {
+  const r = pre.completePreFaultIoctl(a);
+  const failed = r.errno !== null;
+  if (r.progressed === failed) {
+    a.report('pre-fault-conformance', `pre-fault call ${a.prefault.calls} returned ${failed ? `-${r.errno}` : '0'} ${r.progressed ? 'with' : 'without'} progress: after every call exactly one of "size decreased" or "return < 0" must hold`);
+  }
+  if (r.errno !== null && !pre.PRE_FAULT_ERRNOS.includes(r.errno)) {
+    a.report('pre-fault-conformance', `pre-fault returned ${r.errno}, which KVM_PRE_FAULT_MEMORY never returns`);
+  }
+  const p = a.prefault;
+  const op = a.currentVcpuOp()!;
+  if (r.again) {
+    // userspace calls again with the struct KVM copied back
+    if (op.op === 'pre_fault') a.queue.replaceHead({ ...op, gpa: p.gpa, size: p.size });
+    else if (op.op === 'map_memory') a.queue.replaceHead({ ...op, baseGfn: p.baseGfn, nrPages: p.nrPages, source: p.source });
+    return;
+  }
+  const ret = r.errno === null ? 0 : -1;
+  if (p.form === 'pre_fault') {
+    a.queue.complete({ op: 'pre_fault', ret, errno: r.errno, gpa: '0x' + p.gpa.toString(16), size: '0x' + p.size.toString(16), calls: p.calls });
+  } else {
+    a.queue.complete({ op: 'map_memory', ret, errno: r.errno, baseGfn: '0x' + p.baseGfn.toString(16), nrPages: '0x' + p.nrPages.toString(16), source: '0x' + p.source.toString(16), calls: p.calls });
+  }
+  p.calls = 0;
+}
+
+const vcpu: Impl<A> = {
+  guards: {
+    noOpsLeft: (a) => a.currentVcpuOp() === null,
+    nextOpIsIoctl: (a) => { const op = a.currentVcpuOp(); return op !== null && op.op !== 'access'; },
+    hasRequestTlbFlush: vc.hasRequestTlbFlush,
+    hasRequestFreeObsoleteRoots: vc.hasRequestFreeObsoleteRoots,
+    needsRootLoad: vc.needsRootLoad,
+    hasPendingRequests: vc.hasPendingRequests,
+    noGuestAccess: (a) => a.currentAccess() === null,
+    tryGuestAccess: vc.tryGuestAccess,
+    faultFailed: (a) => a.fault.errno !== null,
+    faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
+  },
+  actions: {
+    beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && op.op !== 'access') pre.beginPreFaultIoctl(a, op); },
+    beginRun: noop,
+    srcuReadLock: ioctlSrcuReadLock,
+    srcuReadUnlock: ioctlSrcuReadUnlock,
+    kvmVcpuFlushTlb: vc.kvmVcpuFlushTlb,
+    kvmMmuFreeObsoleteRoots: vc.kvmMmuFreeObsoleteRoots,
+    kvmMmuLoad: vc.kvmMmuLoad,
+    completeAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: false, exits: a.accessExits }); a.accessExits = 0; },
+    eptViolation: vc.eptViolation,
+    failAccess: (a) => { a.queue.complete({ op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }); a.accessExits = 0; },
+    emulateAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits }); a.accessExits = 0; },
+    completeIoctl,
+    exitToUserspace: noop,
+  },
+};
+
+const preFault: Impl<A> = {
+  guards: {
+    invalidFlags: pre.invalidFlags,
+    invalidRange: pre.invalidRange,
+    rangeDone: pre.rangeDone,
+    signalPending: pre.signalPending,
+    preFaultNotAllowed: pre.preFaultNotAllowed,
+    hasRequestFreeObsoleteRoots: vc.hasRequestFreeObsoleteRoots,
+    needsRootLoad: vc.needsRootLoad,
+    faultRetry: pre.faultRetry,
+    faultMapped: pre.faultMapped,
+    faultEmulate: pre.faultEmulate,
+    faultErrno: pre.faultErrno,
+  },
+  actions: {
+    setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),
+    vcpuLoad: noop,
+    vcpuPut: noop,
+    srcuReadLock: ioctlSrcuReadLock,
+    srcuReadUnlock: ioctlSrcuReadUnlock,
+    kvmMmuFreeObsoleteRoots: vc.kvmMmuFreeObsoleteRoots,
+    kvmMmuLoad: vc.kvmMmuLoad,
+    setErrorCode: pre.setErrorCode,
+    beginPrefetchFault: pre.beginPrefetchFault,
+    advanceRange: pre.advanceRange,
+    propagateFaultErrno: pre.propagateFaultErrno,
+    finishIoctl: pre.finishIoctl,
+  },
+};
+
+const invalidation: Impl<A> = {
+  guards: {
+    isAttributeChange: inv.isAttributeChange,
+    noSlotIntersects: inv.noSlotIntersects,
+    tryMmuWriteLock: inv.tryMmuWriteLock,
+    zapDone: inv.cursorDone,
+    flushPending: inv.invalFlushPending,
+    attrInvalid: inv.attrInvalid,
+    trySlotsLock: inv.trySlotsLock,
+    attrsAlreadySet: inv.attrsAlreadySet,
+  },
+  actions: {
+    mnActiveInvalidateCountInc: inv.mnStart,
+    mnActiveInvalidateCountDec: inv.mnEnd,
+    srcuReadLock: inv.invalSrcuReadLock,
+    srcuReadUnlock: inv.invalSrcuReadUnlock,
+    computeGfnRanges: inv.computeGfnRanges,
+    waitMmuLock: pf.waitMmuLock,
+    kvmMmuInvalidateBegin: inv.invalidateBegin,
+    kvmMmuInvalidateRangeAdd: inv.invalidateRangeAdd,
+    addHugepageHeadTail: inv.addHugepageHeadTail,
+    zapStart: inv.zapStart,
+    zapNextLeaf: inv.zapNextLeaf,
+    kvmFlushRemoteTlbs: inv.invalFlushRemoteTlbs,
+    mmuWriteUnlock: inv.writeUnlock,
+    hostApplyChange: inv.hostChange,
+    kvmMmuInvalidateEnd: inv.invalidateEnd,
+    hostFreeOldPages: inv.hostFreeOldPages,
+    setErrno: (a, p: { errno: Errno }) => { a.inval.errno = p.errno; },
+    waitSlotsLock: inv.waitSlotsLock,
+    slotsUnlock: inv.slotsUnlock,
+    storeAttributes: inv.storeAttributes,
+    postSetMemoryAttributes: inv.postSetMemoryAttributes,
+  },
+};
+
+const memslotUpdate: Impl<A> = {
+  guards: {
+    trySlotsLock: inv.trySlotsLock,
+    invalidArgs: ms.invalidArgs,
+    overlapsOtherSlot: ms.overlapsOtherSlot,
+    isNoop: ms.isNoop,
+    isCreate: ms.isCreate,
+    isFlagsOnly: ms.isFlagsOnly,
+    mnActiveInvalidateIdle: ms.mnActiveInvalidateIdle,
+    srcuGracePeriodDone: ms.srcuGracePeriodDone,
+    phaseIs: (a, p: { phase: string }) => ms.phaseIs(a, p.phase),
+    tryMmuWriteLock: inv.tryMmuWriteLock,
+    tryMmuReadLock: ms.tryReadLockVmm,
+    zapDone: inv.cursorDone,
+    enablesDirtyLogging: ms.enablesDirtyLogging,
+  },
+  actions: {
+    waitSlotsLock: inv.waitSlotsLock,
+    setErrno: (a, p: { errno: Errno }) => { a.memslot.errno = p.errno; },
+    classifyChange: ms.classifyChange,
+    installInvalidSlot: ms.installInvalidSlot,
+    installNewSlot: ms.installNewSlot,
+    replaceInvalidSlot: ms.replaceInvalidSlot,
+    memslotsGenBeginUpdate: ms.genBeginUpdate,
+    waitMnActiveInvalidate: ms.waitMnActiveInvalidate,
+    swapActiveMemslots: ms.swapActiveMemslots,
+    synchronizeSrcuStart: ms.syncSrcuStart,
+    waitSrcuReader: ms.waitSrcuReader,
+    memslotsGenEndUpdate: ms.genEndUpdate,
+    waitMmuLock: pf.waitMmuLock,
+    kvmMmuZapAllFast: ms.kvmMmuZapAllFast,
+    mmuWriteUnlock: inv.writeUnlock,
+    mmuReadUnlock: ms.readUnlockVmm,
+    zapInvalidatedRootsStart: ms.zapInvalidatedRootsStart,
+    zapNextInvalidatedRoot: ms.zapNextInvalidatedRoot,
+    wrprotStart: ms.wrprotStart,
+    wrprotNextLeaf: ms.wrprotNextLeaf,
+    kvmFlushRemoteTlbs: ms.memslotFlushRemoteTlbs,
+    commitMemoryRegion: ms.commitMemoryRegion,
+    slotsUnlock: inv.slotsUnlock,
+    setPhase: (a, p: { phase: 'invalidate' | 'final' }) => ms.setPhase(a, p.phase),
+  },
+};
+
+const dirtyLog: Impl<A> = {
+  guards: {
+    trySlotsLock: inv.trySlotsLock,
+    slotNotLogging: dl.slotNotLogging,
+    tryMmuWriteLock: inv.tryMmuWriteLock,
+    bitmapDone: dl.bitmapDone,
+    flushPending: dl.dirtyFlushPending,
+  },
+  actions: {
+    waitSlotsLock: inv.waitSlotsLock,
+    setErrno: (a, p: { errno: Errno }) => { a.dirty.errno = p.errno; },
+    beginGetDirtyLog: dl.beginGetDirtyLog,
+    waitMmuLock: pf.waitMmuLock,
+    takeNextDirtyGfn: dl.takeNextDirtyGfn,
+    kvmFlushRemoteTlbs: dl.dirtyFlushRemoteTlbs,
+    mmuWriteUnlock: inv.writeUnlock,
+    endGetDirtyLog: dl.endGetDirtyLog,
+    slotsUnlock: inv.slotsUnlock,
+  },
+};
+
+/** Implementations of every actor-level machine, by machine id (mmu-lock is bound in lock-protocol.ts). */
+export const ACTOR_IMPLS: Readonly<Record<string, Impl<A>>> = {
+  'page-fault': pageFault,
+  vcpu,
+  'pre-fault': preFault,
+  invalidation,
+  'memslot-update': memslotUpdate,
+  'dirty-log': dirtyLog,
+};

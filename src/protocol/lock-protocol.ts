@@ -1,0 +1,59 @@
+/**
+ * The compiled mmu-lock machine as the LockProtocol of src/kvm/mmu-lock.ts: a lock word
+ * is (state index << 24) | readers; the next word for an event is found by stepping the
+ * machine's table from the decoded state. `unlocked` is state 0, so a zeroed word is an
+ * unlocked lock.
+ */
+
+import { LOCK_BROKEN, LOCK_WAIT, type LockEvent, type LockProtocol } from '../kvm/mmu-lock.js';
+import type { CompiledMachine } from './compile.js';
+import { NO_MUTATIONS, type Mutations } from './mutations.js';
+import { BoundMachine, CompiledRunner, type Impl } from './runner.js';
+
+interface LockCtx {
+  readers: number;
+}
+
+const READERS_MASK = 0xffffff;
+
+export const LOCK_IMPL: Impl<LockCtx> = {
+  guards: { lastReader: (c) => c.readers === 1 },
+  actions: {
+    addReader: (c) => { c.readers++; },
+    dropReader: (c) => { c.readers--; },
+  },
+};
+
+export class CompiledLockProtocol implements LockProtocol {
+  private readonly runner: CompiledRunner<LockCtx>;
+  private readonly ctx: LockCtx = { readers: 0 };
+  private readonly eventIdx: Record<LockEvent, number>;
+  private readonly broken: number;
+
+  constructor(readonly machine: CompiledMachine, mutations: Mutations = NO_MUTATIONS) {
+    if (machine.stateIndex.get('unlocked') !== 0) throw new Error('mmu-lock: the initial state must be unlocked (index 0)');
+    this.runner = new CompiledRunner(new BoundMachine(machine, LOCK_IMPL, mutations));
+    const ev = (name: LockEvent): number => {
+      const i = machine.eventIndex.get(name);
+      if (i === undefined) throw new Error(`mmu-lock machine has no event ${name}`);
+      return i;
+    };
+    this.eventIdx = { READ_LOCK: ev('READ_LOCK'), READ_UNLOCK: ev('READ_UNLOCK'), WRITE_LOCK: ev('WRITE_LOCK'), WRITE_WAIT: ev('WRITE_WAIT'), WRITE_UNLOCK: ev('WRITE_UNLOCK') };
+    this.broken = machine.stateIndex.get('broken') ?? -1;
+  }
+
+  next(word: number, event: LockEvent): number {
+    this.runner.state = word >>> 24;
+    this.ctx.readers = word & READERS_MASK;
+    const t = this.runner.send(this.ctx, this.eventIdx[event]);
+    if (t === null) return LOCK_WAIT;
+    if (this.runner.state === this.broken) return LOCK_BROKEN;
+    return ((this.runner.state << 24) | this.ctx.readers) | 0;
+  }
+
+  describe(word: number): string {
+    const name = this.machine.states[word >>> 24]?.name ?? `state#${word >>> 24}`;
+    const readers = word & READERS_MASK;
+    return readers > 0 ? `${name}(${readers} readers)` : name;
+  }
+}
