@@ -39,7 +39,7 @@ export interface Violation {
   readonly kind: ViolationKind;
   readonly message: string;
   /** Actors involved (the one whose step revealed it first). */
-  readonly actors: readonly string[];
+  actors: readonly string[];
   /** Engine step number at which it was detected (-1 when not known). */
   step: number;
   /** The transition (`machine: source → target`) during which it was detected, if any. */

@@ -6,7 +6,7 @@
  */
 
 import type { KvmActor, MemslotChange } from './actor.js';
-import { dirtyBitmapAlloc } from './dirty-log.js';
+import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-log.js';
 import { gmemReserve, hostMmap } from './host.js';
 import { G } from './layout.js';
 import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
@@ -119,7 +119,11 @@ export function installNewSlot(a: KvmActor): void {
   } else {
     s.copyFrom(m.old);
     s.flags = m.flags;
-    if ((m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 && (m.old.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages);
+    if ((m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 && (m.old.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) {
+      s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages);
+      // Writes before the enabling ioctl returns need not be logged (userspace copies all memory first).
+      setDirtyLogInProgress(a.vm, s.id, true);
+    }
   }
   s.index = 0;
   memslotReplace(a.vm, inactive, s);
@@ -307,3 +311,8 @@ export function memslotFlushRemoteTlbs(a: KvmActor): void {
   kvmFlushRemoteTlbs(a.vm);
 }
 
+
+/** mutex_unlock(&kvm->slots_lock) at the end of the ioctl: dirty logging is now fully on. */
+export function memslotIoctlDone(a: KvmActor): void {
+  if (a.memslot.id >= 0 && a.memslot.id < MEMSLOTS_MAX && a.memslot.change === 'flags_only') setDirtyLogInProgress(a.vm, a.memslot.id, false);
+}

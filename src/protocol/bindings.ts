@@ -225,7 +225,7 @@ const memslotUpdate: Impl<A> = {
     wrprotNextLeaf: ms.wrprotNextLeaf,
     kvmFlushRemoteTlbs: ms.memslotFlushRemoteTlbs,
     commitMemoryRegion: ms.commitMemoryRegion,
-    slotsUnlock: inv.slotsUnlock,
+    slotsUnlock: (a) => { ms.memslotIoctlDone(a); inv.slotsUnlock(a); },
     setPhase: (a, p: { phase: 'invalidate' | 'final' }) => ms.setPhase(a, p.phase),
   },
 };

@@ -29,6 +29,8 @@ export class CompiledLockProtocol implements LockProtocol {
   private readonly ctx: LockCtx = { readers: 0 };
   private readonly eventIdx: Record<LockEvent, number>;
   private readonly broken: number;
+  /** How often each mmu-lock transition fired (coverage). */
+  readonly fired: Uint32Array;
 
   constructor(readonly machine: CompiledMachine, mutations: Mutations = NO_MUTATIONS) {
     if (machine.stateIndex.get('unlocked') !== 0) throw new Error('mmu-lock: the initial state must be unlocked (index 0)');
@@ -40,6 +42,7 @@ export class CompiledLockProtocol implements LockProtocol {
     };
     this.eventIdx = { READ_LOCK: ev('READ_LOCK'), READ_UNLOCK: ev('READ_UNLOCK'), WRITE_LOCK: ev('WRITE_LOCK'), WRITE_WAIT: ev('WRITE_WAIT'), WRITE_UNLOCK: ev('WRITE_UNLOCK') };
     this.broken = machine.stateIndex.get('broken') ?? -1;
+    this.fired = new Uint32Array(machine.transitions.length);
   }
 
   next(word: number, event: LockEvent): number {
@@ -47,6 +50,7 @@ export class CompiledLockProtocol implements LockProtocol {
     this.ctx.readers = word & READERS_MASK;
     const t = this.runner.send(this.ctx, this.eventIdx[event]);
     if (t === null) return LOCK_WAIT;
+    this.fired[t.id]!++;
     if (this.runner.state === this.broken) return LOCK_BROKEN;
     return ((this.runner.state << 24) | this.ctx.readers) | 0;
   }

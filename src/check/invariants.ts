@@ -1,0 +1,176 @@
+/**
+ * The full invariant scan of DESIGN.md "What is checked", over every SPTE of every valid
+ * root, the memslots, attributes, host pages and the lock: run by the deterministic engine
+ * after every step and by the threaded engine at quiescent points.
+ *
+ * The exemptions mirror the protocol: an SPTE that disagrees with the host mapping is
+ * legal while an invalidation covering it is in progress (the notifier has not returned,
+ * the mm has not freed anything), and an SPTE of an INVALID slot is legal until
+ * kvm_mmu_zap_all_fast has run. An SPTE to a freed page is never legal.
+ */
+
+import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-log.js';
+import type { Violation, ViolationKind } from '../kvm/findings.js';
+import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, pfnAllocated, pfnOwner } from '../kvm/host.js';
+import { ACTOR, G, TABLE, TABLE_LIVE, actorWord, spteWord, tableMetaWord } from '../kvm/layout.js';
+import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
+import { INVALID_GFN } from '../kvm/mmu-invalidate.js';
+import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
+import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from '../kvm/limits.js';
+import { isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
+import { isObsoleteRoot, rootTable, rootsInUse } from '../kvm/tdp-mmu.js';
+import { pagesPerLevel } from '../kvm/types.js';
+import type { Vm } from '../kvm/vm.js';
+
+const slot = new SlotInfo();
+
+interface ScanCtx {
+  vm: Vm;
+  out: Violation[];
+  inProgress: number;
+  rangeStart: number;
+  rangeEnd: number;
+  activeSet: number;
+}
+
+function violation(kind: ViolationKind, message: string, extra: Partial<Violation> = {}): Violation {
+  return { kind, message, actors: [], step: -1, ...extra } as Violation;
+}
+
+function underInvalidation(c: ScanCtx, start: number, end: number): boolean {
+  return c.inProgress > 0 && c.rangeStart !== INVALID_GFN && start < c.rangeEnd && c.rangeStart < end;
+}
+
+function spteRefs(where: string, lo: number, hi: number, level: number) {
+  return [{ where, value: spteHex(lo, hi), decoded: spteDescribe(lo, hi, level) }];
+}
+
+/** Checks one present leaf SPTE of a valid root. */
+function checkLeaf(c: ScanCtx, where: string, lo: number, hi: number, level: number, baseGfn: number): void {
+  const vm = c.vm;
+  const pages = pagesPerLevel(level);
+  const sptes = spteRefs(where, lo, hi, level);
+  const w = spteWritableInvariant(lo, hi);
+  if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes }));
+  if (!gfnToMemslot(vm, c.activeSet, baseGfn, slot) || baseGfn + pages > slot.baseGfn + slot.npages) {
+    if (slot.valid && (slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
+    c.out.push(violation('stale-spte', `present SPTE for gfn 0x${baseGfn.toString(16)} (L${level}) survives outside any memslot (deleted or moved without a zap)`, { gfn: baseGfn, sptes }));
+    return;
+  }
+  if ((slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
+  const inval = underInvalidation(c, baseGfn, baseGfn + pages);
+  const attr0 = kvmGetMemoryAttributes(vm, baseGfn);
+  if (pages > 1 && !inval && !kvmRangeHasMemoryAttributes(vm, baseGfn, baseGfn + pages, attr0)) {
+    c.out.push(violation('mixed-attribute-hugepage', `L${level} hugepage at gfn 0x${baseGfn.toString(16)} spans gfns with different memory attributes`, { gfn: baseGfn, sptes }));
+  }
+  const base = sptePfn(lo, hi);
+  const stride = pages <= 512 ? 1 : 511;
+  for (let i = 0; i < pages; i += stride) {
+    const gfn = baseGfn + i;
+    const pfn = base + i;
+    if (!pfnAllocated(vm, pfn)) {
+      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps host pfn 0x${pfn.toString(16)}, which the host has freed`, { gfn, pfn, sptes }));
+      return;
+    }
+    const priv = vm.hasPrivateMem && (kvmGetMemoryAttributes(vm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
+    const gmem = pfnOwner(vm, pfn) < 0;
+    const ginval = inval && underInvalidation(c, gfn, gfn + 1);
+    if (priv !== gmem && !ginval) {
+      c.out.push(violation('private-shared-mismatch', `${priv ? 'private' : 'shared'} gfn 0x${gfn.toString(16)} is mapped to a ${gmem ? 'guest_memfd' : 'host hva'} page`, { gfn, pfn, sptes }));
+      return;
+    }
+    const off = gfn - slot.baseGfn;
+    const expected = gmem ? gmemPfn(vm, slot.gmemBase + off) : hvaPfn(vm, slot.hvaBase + off);
+    if (expected !== pfn && !ginval) {
+      c.out.push(violation('stale-spte', `SPTE for gfn 0x${gfn.toString(16)} maps pfn 0x${pfn.toString(16)} but the ${gmem ? 'guest_memfd' : 'host'} now maps 0x${expected.toString(16)}, with no invalidation in progress`, { gfn, pfn, sptes }));
+      return;
+    }
+    if (isWritable(lo) && !gmem && !ginval && (hvaProt(vm, slot.hvaBase + off) & HVA_WRITE) === 0) {
+      c.out.push(violation('stale-spte', `writable SPTE for gfn 0x${gfn.toString(16)} over a host page that is no longer writable (mprotect without a zap)`, { gfn, pfn, sptes }));
+      return;
+    }
+    if (isWritable(lo) && kvmSlotDirtyTrackEnabled(slot) && !dirtyLogInProgress(vm, slot.id) && !testPageDirty(vm, slot, gfn)) {
+      c.out.push(violation('lost-dirty-page', `writable SPTE for gfn 0x${gfn.toString(16)} in a dirty-logged slot whose dirty bit is clear`, { gfn, pfn, sptes }));
+      return;
+    }
+  }
+  if (isWritable(lo) && (slot.flags & KVM_MEM_READONLY) !== 0) {
+    c.out.push(violation('spte-invariant', `writable SPTE for gfn 0x${baseGfn.toString(16)} in a read-only memslot`, { gfn: baseGfn, sptes }));
+  }
+}
+
+/** Walks one root with an explicit stack: every table's parent, every leaf. */
+function scanRoot(c: ScanCtx, rootSlot: number): void {
+  const vm = c.vm;
+  const stack: number[] = [rootTable(vm, rootSlot), TDP_ROOT_LEVEL, 0];
+  while (stack.length > 0) {
+    const gfnBase = stack.pop()!;
+    const level = stack.pop()!;
+    const table = stack.pop()!;
+    for (let i = 0; i < SPTES_PER_TABLE; i++) {
+      const w = spteWord(vm.layout, table, i);
+      const lo = Atomics.load(vm.i32, w);
+      if (!isShadowPresent(lo)) continue;
+      const hi = Atomics.load(vm.i32, w + 1);
+      const gfn = gfnBase + i * pagesPerLevel(level);
+      if (isLast(lo, level)) {
+        checkLeaf(c, `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
+        continue;
+      }
+      const child = spteChildTable(lo);
+      const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
+      const state = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
+      if (state !== TABLE_LIVE || parent !== w + 1) {
+        c.out.push(violation('table-reuse', `table #${child} linked from root#${rootSlot} table#${table}[${i}] is ${state !== TABLE_LIVE ? 'not live (freed or reused)' : 'also linked elsewhere (two parents)'}`, { gfn, sptes: spteRefs(`table#${table}[${i}] L${level}`, lo, hi, level) }));
+        continue;
+      }
+      stack.push(child, level - 1, gfn);
+    }
+  }
+}
+
+/** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
+function checkGlobals(c: ScanCtx): void {
+  const vm = c.vm;
+  let readers = 0;
+  let writers = 0;
+  for (let a = 0; a < vm.layout.actors; a++) {
+    const h = Atomics.load(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
+    if (h === LOCK_HELD_READ) readers++;
+    if (h === LOCK_HELD_WRITE) writers++;
+  }
+  const lockWord = Atomics.load(vm.i32, G.MMU_LOCK);
+  if (writers > 1 || (writers === 1 && readers > 0)) {
+    c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
+  }
+  if (vm.lockProtocol.describe(lockWord).startsWith('broken')) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
+  if (c.inProgress < 0) c.out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${c.inProgress}`));
+}
+
+/** Every invariant, now. Returns the violations found (empty when clean). */
+export function scanInvariants(vm: Vm): Violation[] {
+  const c: ScanCtx = {
+    vm, out: [],
+    inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
+    rangeStart: Atomics.load(vm.i32, G.INVALIDATE_RANGE_START),
+    rangeEnd: Atomics.load(vm.i32, G.INVALIDATE_RANGE_END),
+    activeSet: memslotsActiveSet(vm),
+  };
+  checkGlobals(c);
+  for (const r of rootsInUse(vm)) {
+    if (isObsoleteRoot(vm, r)) continue;
+    scanRoot(c, r);
+  }
+  return c.out;
+}
+
+/** End-of-run balance: every invalidation ended, no memslot swap left waiting. */
+export function checkQuiesced(vm: Vm): Violation[] {
+  const out: Violation[] = [];
+  const ip = Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  const mn = Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
+  if (ip !== 0) out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${ip} after every actor finished (an invalidate_start without its end: faults on the range retry forever)`));
+  if (mn !== 0) out.push(violation('unbalanced-in-progress', `mn_active_invalidate_count is ${mn} after every actor finished (memslot swaps would wait forever)`));
+  return out;
+}

@@ -1,0 +1,251 @@
+/**
+ * One actor of an engine run: its kernel-side context (KvmActor), its stack of running
+ * machines, its op queue, and the step function shared by both engines.
+ *
+ * A step fires STEP on the innermost machine. Entering a state with `meta.call` starts
+ * the called machine (the next step is its first); reaching a final state of a called
+ * machine resumes the caller in the same step — its continuation transitions only read
+ * the callee's result, so they add no shared access. Host and vmm actors start one machine
+ * per op (set_memslot → memslot-update, …); a vCPU runs the vcpu machine for the whole run.
+ */
+
+import { KvmActor, type OpQueue } from '../kvm/actor.js';
+import type { FindingSink } from '../kvm/findings.js';
+import { ACTOR, G, actorWord } from '../kvm/layout.js';
+import { gfnToMemslot, memslotsActiveSet, SlotInfo } from '../kvm/memslots.js';
+import type { Op, OpResult } from '../kvm/ops.js';
+import { beginAttributeChange, beginHostInvalidation } from '../kvm/invalidation.js';
+import { beginSetMemslot } from '../kvm/memslot-update.js';
+import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
+import { VM_TYPES } from '../kvm/vm-types.js';
+import type { Vm } from '../kvm/vm.js';
+import type { CompiledTransition } from '../protocol/compile.js';
+import type { Runner, RunnerFactory } from '../protocol/runner.js';
+
+export interface QueuedOp {
+  /** Position in the scenario's op list (results are indexed by it). */
+  readonly index: number;
+  op: Op;
+}
+
+export class ActorQueue implements OpQueue {
+  private head = 0;
+
+  constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[]) {}
+
+  peek(): Op | null {
+    return this.head < this.items.length ? this.items[this.head]!.op : null;
+  }
+
+  headIndex(): number {
+    return this.head < this.items.length ? this.items[this.head]!.index : Infinity;
+  }
+
+  complete(result: OpResult): void {
+    const item = this.items[this.head];
+    if (!item) throw new Error('op completed with an empty queue');
+    this.results[item.index] = result;
+    this.head++;
+  }
+
+  replaceHead(op: Op): void {
+    const item = this.items[this.head];
+    if (!item) throw new Error('replaceHead with an empty queue');
+    item.op = op;
+  }
+
+  get remaining(): number {
+    return this.items.length - this.head;
+  }
+}
+
+/** What one step did, for traces and coverage. */
+export interface StepRecord {
+  readonly step: number;
+  readonly actor: string;
+  readonly machine: string;
+  readonly from: string;
+  readonly to: string;
+  readonly label: string;
+  /** Transitions fired in this step (a callee's last and its caller's continuation). */
+  readonly transitions: readonly { machine: string; id: number }[];
+  /** The actor now waits on a shared word (lock, SRCU reader, …). */
+  readonly waits: string | null;
+}
+
+export type StepKind = 'ran' | 'waiting' | 'done';
+
+const STEP_EVENT = 0;
+
+export class ActorRuntime {
+  readonly a: KvmActor;
+  readonly queue: ActorQueue;
+  private readonly frames: Runner<KvmActor>[] = [];
+  done = false;
+  /** Consecutive fault retries while no other actor could run (livelock detection). */
+  retryStreak = 0;
+  /** Steps this actor took that did not end in a wait. */
+  progressSteps = 0;
+
+  constructor(
+    readonly vm: Vm,
+    readonly id: number,
+    queue: ActorQueue,
+    sink: FindingSink,
+    private readonly factory: RunnerFactory<KvmActor>,
+    private readonly coverage: Map<string, Uint32Array>,
+  ) {
+    this.queue = queue;
+    this.a = new KvmActor(vm, id, queue, sink);
+    if (this.a.isVcpu) this.frames.push(factory.create('vcpu'));
+  }
+
+  /** Machine and state of every running frame, outermost first: `vcpu.exit > page-fault.walk`. */
+  describeState(): string {
+    if (this.frames.length === 0) return this.done ? 'finished' : 'idle';
+    return this.frames.map((f) => `${f.machine.id}.${f.machine.states[f.state]!.name}`).join(' > ');
+  }
+
+  get waiting(): boolean {
+    return this.a.blockWord >= 0;
+  }
+
+  /** True when the word it waits on changed: the actor may try again. */
+  wakeIfChanged(): boolean {
+    if (this.a.blockWord < 0) return true;
+    if (Atomics.load(this.vm.i32, this.a.blockWord) !== this.a.blockValue) {
+      this.a.clearWait();
+      return true;
+    }
+    return false;
+  }
+
+  /** Takes one step. Returns the record (null when the actor had nothing to do and is now done). */
+  step(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): StepRecord | null {
+    const a = this.a;
+    a.clearWait();
+    a.step = stepNo;
+    if (this.frames.length === 0) {
+      const started = this.startNextOp(stepNo);
+      if (started !== undefined) return started;
+    }
+    const fired: { machine: string; id: number }[] = [];
+    let frame = this.frames[this.frames.length - 1]!;
+    const outer = frame.machine;
+    const from = outer.states[frame.state]!.name;
+    a.transition = `${outer.id}: ${from}`;
+    let t = this.fire(frame, fired);
+    let label = `${outer.id}: ${t.label}`;
+    let to = outer.states[t.target]!.name;
+    for (;;) {
+      const state = frame.machine.states[frame.state]!;
+      if (state.call !== null) {
+        this.frames.push(this.factory.create(state.call));
+        break;
+      }
+      if (!state.final) break;
+      this.frames.pop();
+      if (frame.machine.id === 'page-fault') onFaultDone(this);
+      if (this.frames.length === 0) {
+        this.finishOp(frame.machine.id);
+        break;
+      }
+      frame = this.frames[this.frames.length - 1]!;
+      t = this.fire(frame, fired);
+      label += ` ⇒ ${frame.machine.id}: ${t.label}`;
+      to = frame.machine.states[t.target]!.name;
+    }
+    if (a.blockWord < 0) this.progressSteps++;
+    return { step: stepNo, actor: a.name, machine: outer.id, from, to, label, transitions: fired, waits: a.blockWord >= 0 ? a.blockReason : null };
+  }
+
+  private fire(frame: Runner<KvmActor>, fired: { machine: string; id: number }[]): CompiledTransition {
+    const t = frame.send(this.a, STEP_EVENT);
+    if (t === null) {
+      throw new Error(`${this.a.name}: no enabled transition in ${frame.machine.id}.${frame.machine.states[frame.state]!.name} (a machine must always have a fallback)`);
+    }
+    this.coverage.get(frame.machine.id)![t.id]!++;
+    fired.push({ machine: frame.machine.id, id: t.id });
+    return t;
+  }
+
+  /** Host/vmm: begin the op at the head of the queue. Returns a record for ops done in one step, null when none is left. */
+  private startNextOp(stepNo: number): StepRecord | null | undefined {
+    const op = this.queue.peek();
+    if (op === null) {
+      this.done = true;
+      return null;
+    }
+    const a = this.a;
+    const direct = (label: string, result: OpResult): StepRecord => {
+      this.queue.complete(result);
+      this.progressSteps++;
+      return { step: stepNo, actor: a.name, machine: 'userspace', from: op.op, to: 'done', label: `userspace: ${label}`, transitions: [], waits: null };
+    };
+    switch (op.op) {
+      case 'set_memslot':
+        beginSetMemslot(a, op);
+        this.frames.push(this.factory.create('memslot-update'));
+        return undefined;
+      case 'set_memory_attributes':
+        beginAttributeChange(a, op);
+        this.frames.push(this.factory.create('invalidation'));
+        return undefined;
+      case 'get_dirty_log':
+        beginGetDirtyLogOp(a, op);
+        this.frames.push(this.factory.create('dirty-log'));
+        return undefined;
+      case 'invalidate': {
+        const s = new SlotInfo();
+        const gfn = Math.floor(op.gpa / 4096);
+        if (!gfnToMemslot(this.vm, memslotsActiveSet(this.vm), gfn, s)) return direct(`invalidate ${op.kind} (no memslot maps gpa 0x${op.gpa.toString(16)})`, { op: 'invalidate', ret: 0, pagesFreed: 0 });
+        const start = s.hvaBase + (gfn - s.baseGfn);
+        const end = Math.min(s.hvaBase + s.npages, start + Math.ceil(op.size / 4096));
+        beginHostInvalidation(a, op, start, end);
+        this.frames.push(this.factory.create('invalidation'));
+        return undefined;
+      }
+      case 'signal':
+        Atomics.store(this.vm.i32, actorWord(this.vm.layout, op.vcpu, ACTOR.SIGNAL), 1);
+        return direct(`signal vcpu${op.vcpu}`, { op: 'signal', ret: 0 });
+      case 'finalize': {
+        const info = VM_TYPES[this.vm.type];
+        if (info.finalizeIoctl === null) return direct('finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });
+        Atomics.store(this.vm.i32, G.PRE_FAULT_ALLOWED, 1);
+        return direct(info.finalizeIoctl, { op: 'finalize', ret: 0, errno: null });
+      }
+      case 'access':
+      case 'pre_fault':
+      case 'map_memory':
+        throw new Error(`${a.name} cannot run '${op.op}' (a vCPU op)`);
+    }
+  }
+
+  private finishOp(machineId: string): void {
+    const a = this.a;
+    const op = this.queue.peek();
+    if (op === null) return;
+    switch (machineId) {
+      case 'memslot-update':
+        this.queue.complete({ op: 'set_memslot', ret: a.memslot.errno ? -1 : 0, errno: a.memslot.errno, change: a.memslot.errno ? 'none' : a.memslot.change });
+        return;
+      case 'invalidation':
+        if (a.inval.isAttr) this.queue.complete({ op: 'set_memory_attributes', ret: a.inval.errno ? -1 : 0, errno: a.inval.errno });
+        else this.queue.complete({ op: 'invalidate', ret: 0, pagesFreed: a.inval.oldPfns.length });
+        return;
+      case 'dirty-log':
+        this.queue.complete({ op: 'get_dirty_log', ret: a.dirty.errno ? -1 : 0, errno: a.dirty.errno, dirty: a.dirty.dirty.map((g) => '0x' + (g * 4096).toString(16)) });
+        return;
+      case 'vcpu':
+        this.done = true;
+        return;
+    }
+  }
+
+  /** True when the vCPU machine reached `stopped` or a host/vmm queue is empty. */
+  get finished(): boolean {
+    if (this.done) return true;
+    if (!this.a.isVcpu && this.frames.length === 0 && this.queue.peek() === null) return true;
+    return false;
+  }
+}

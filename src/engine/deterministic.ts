@@ -1,0 +1,228 @@
+/**
+ * The deterministic engine: every actor (vCPUs, host, vmm) in one thread, over the same
+ * shared-memory layout and compiled machines as the threaded engine; a scheduler chooses
+ * whose step runs next. After every step the invariants of src/check are evaluated; a
+ * violation is stamped with the step, actor and transition that revealed it.
+ *
+ * Waiting is explicit: a step that cannot proceed names the shared word it waits on; the
+ * actor is not scheduled again until some other step changes that word. All actors
+ * waiting is a deadlock; a fault that keeps retrying while nothing else can run is a
+ * livelock. The same configuration and seed always give the same run.
+ */
+
+import { KvmActor } from '../kvm/actor.js';
+import type { Violation } from '../kvm/findings.js';
+import { LIVELOCK_RETRIES, STEPS_MAX } from '../kvm/limits.js';
+import type { Op, OpResult } from '../kvm/ops.js';
+import { Vm, type VmConfig } from '../kvm/vm.js';
+import { checkQuiesced, scanInvariants } from '../check/invariants.js';
+import { COMPILED, compiled } from '../protocol/machines.js';
+import { ACTOR_IMPLS } from '../protocol/bindings.js';
+import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
+import { NO_MUTATIONS, type Mutations } from '../protocol/mutations.js';
+import { ReferenceRunnerFactory } from '../protocol/reference-runner.js';
+import { CompiledRunnerFactory, type RunnerFactory, type RunnerKind } from '../protocol/runner.js';
+import { Prng } from '../sched/prng.js';
+import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName } from '../sched/scheduler.js';
+import { ActorQueue, ActorRuntime, type QueuedOp, type StepRecord } from './actor-runtime.js';
+
+export interface ScheduledOp {
+  /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
+  readonly actor: number;
+  readonly op: Op;
+}
+
+export interface RunConfig {
+  readonly vm: VmConfig;
+  /** Ops run by the vmm, in order, before any other actor starts (the scenario's memslots). */
+  readonly setup: readonly Op[];
+  readonly ops: readonly ScheduledOp[];
+  readonly scheduler: SchedulerName | Scheduler;
+  readonly seed: number;
+  readonly mutations?: Mutations;
+  readonly runner?: RunnerKind;
+  /** 'step': the full invariant scan after every step (default); 'end': only at the end. */
+  readonly check?: 'step' | 'end';
+  /** Keep every step's record (for traces). */
+  readonly trace?: boolean;
+  /** Stop at the first violation (default true). */
+  readonly stopOnViolation?: boolean;
+  readonly stepsMax?: number;
+}
+
+export interface CoverageEntry {
+  readonly machine: string;
+  readonly transition: string;
+  readonly count: number;
+}
+
+export interface ActorSummary {
+  readonly actor: string;
+  readonly state: string;
+  readonly steps: number;
+  readonly accesses: number;
+  readonly tlbHits: number;
+  readonly exits: number;
+  readonly faults: number;
+  readonly faultsByRet: Record<string, number>;
+  readonly retriesByReason: Record<string, number>;
+  readonly casFailures: number;
+  readonly zaps: number;
+  readonly flushes: number;
+  readonly preFaultCalls: number;
+  readonly preFaultPages: number;
+  readonly lockWaits: number;
+}
+
+export interface RunResult {
+  readonly setupResults: (OpResult | null)[];
+  readonly results: (OpResult | null)[];
+  readonly violations: Violation[];
+  readonly steps: number;
+  /** Every actor finished (no violation stopped the run early). */
+  readonly completed: boolean;
+  readonly coverage: CoverageEntry[];
+  readonly actors: ActorSummary[];
+  readonly trace: StepRecord[];
+  readonly vm: Vm;
+  /** Set when the run stopped for a reason other than a violation (step limit). */
+  readonly error: string | null;
+}
+
+class Collector {
+  readonly violations: Violation[] = [];
+  report(v: Violation): void {
+    this.violations.push(v);
+  }
+}
+
+function makeFactory(kind: RunnerKind, mutations: Mutations): RunnerFactory<KvmActor> {
+  const machines = COMPILED.filter((m) => m.id !== 'mmu-lock');
+  return kind === 'reference' ? new ReferenceRunnerFactory(machines, ACTOR_IMPLS, mutations) : new CompiledRunnerFactory(machines, ACTOR_IMPLS, mutations);
+}
+
+function summarize(rt: ActorRuntime): ActorSummary {
+  const s = rt.a.stats;
+  return {
+    actor: rt.a.name, state: rt.describeState(), steps: rt.progressSteps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits,
+    faults: s.faults, faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason),
+    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
+  };
+}
+
+/** Runs a configuration to completion (or to the first violation) and returns what happened. */
+export function runDeterministic(cfg: RunConfig): RunResult {
+  const mutations = cfg.mutations ?? NO_MUTATIONS;
+  const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
+  const vm = Vm.create(cfg.vm, lock);
+  const factory = makeFactory(cfg.runner ?? 'compiled', mutations);
+  const coverage = new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)]));
+  const collector = new Collector();
+  const prng = new Prng(cfg.seed);
+  const scheduler = typeof cfg.scheduler === 'string' ? createScheduler(cfg.scheduler, prng) : cfg.scheduler;
+  const stepsMax = cfg.stepsMax ?? STEPS_MAX;
+  const trace: StepRecord[] = [];
+  const nActors = vm.layout.actors;
+
+  const setupResults: (OpResult | null)[] = cfg.setup.map(() => null);
+  const results: (OpResult | null)[] = cfg.ops.map(() => null);
+  const perActor: QueuedOp[][] = Array.from({ length: nActors }, () => []);
+  cfg.ops.forEach((o, index) => {
+    if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`op ${index}: actor ${o.actor} does not exist`);
+    perActor[o.actor]!.push({ index, op: o.op });
+  });
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results), collector, factory, coverage));
+
+  let step = 0;
+  const state: { stopped: boolean; error: string | null } = { stopped: false, error: null };
+  const stopOnViolation = cfg.stopOnViolation ?? true;
+
+  const stamp = (from: number, rec: StepRecord | null, rt: ActorRuntime): void => {
+    for (let i = from; i < collector.violations.length; i++) {
+      const v = collector.violations[i]!;
+      if (v.step < 0) v.step = rec?.step ?? step;
+      if (v.actors.length === 0) v.actors = [rt.a.name];
+      if (v.transition === undefined || v.transition === '') v.transition = rec?.label ?? '';
+    }
+    if (stopOnViolation && collector.violations.length > 0) state.stopped = true;
+  };
+
+  const onFaultDone = (rt: ActorRuntime): void => {
+    const f = rt.a.fault;
+    const s = rt.a.stats;
+    s.faults++;
+    rt.a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
+    if (f.errno === null && f.ret === 'retry') {
+      rt.a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
+      const othersRunnable = runtimes.some((o) => o !== rt && !o.finished && !o.waiting);
+      rt.retryStreak = othersRunnable ? 0 : rt.retryStreak + 1;
+      if (rt.retryStreak > LIVELOCK_RETRIES) {
+        collector.report({
+          kind: 'livelock', actors: [rt.a.name], step,
+          message: `${rt.a.name}'s fault on gfn 0x${f.gfn.toString(16)} retried ${rt.retryStreak} times (last reason: ${f.retryReason}) while no other actor could run: RET_PF_RETRY that nothing will end. Others: ${runtimes.filter((o) => o !== rt).map((o) => `${o.a.name} ${o.finished ? 'finished' : `waits on ${o.a.blockReason}`} in ${o.describeState()}`).join('; ')}`,
+          gfn: f.gfn,
+        });
+        rt.retryStreak = 0;
+      }
+    } else {
+      rt.retryStreak = 0;
+    }
+  };
+
+  const runPhase = (active: ActorRuntime[], sched: Scheduler): void => {
+    const runnable: number[] = [];
+    const headOpIndex: number[] = new Array(nActors).fill(Infinity);
+    let previous = -1;
+    while (!state.stopped) {
+      runnable.length = 0;
+      let unfinished = 0;
+      for (const rt of active) {
+        if (rt.finished) continue;
+        unfinished++;
+        if (rt.wakeIfChanged()) runnable.push(rt.id);
+        headOpIndex[rt.id] = rt.queue.headIndex();
+      }
+      if (unfinished === 0) return;
+      if (runnable.length === 0) {
+        collector.report({
+          kind: 'deadlock', step, actors: active.filter((r) => !r.finished).map((r) => r.a.name),
+          message: `every unfinished actor waits: ${active.filter((r) => !r.finished).map((r) => `${r.a.name} in ${r.describeState()} waits on ${r.a.blockReason}`).join('; ')}`,
+        });
+        state.stopped = true;
+        return;
+      }
+      if (step >= stepsMax) {
+        state.error = `run exceeded ${stepsMax} steps (FAULTLINE_STEPS_MAX): the scenario is longer than the deterministic engine allows, or an actor loops without retrying a fault`;
+        state.stopped = true;
+        return;
+      }
+      const id = sched.next({ runnable, headOpIndex, previous, step });
+      const rt = active.find((r) => r.id === id)!;
+      const before = collector.violations.length;
+      const rec = rt.step(step, onFaultDone);
+      if (rec !== null && cfg.trace) trace.push(rec);
+      if ((cfg.check ?? 'step') === 'step') for (const v of scanInvariants(vm)) collector.report(v);
+      stamp(before, rec, rt);
+      previous = id;
+      if (rec !== null) step++;
+    }
+  };
+
+  if (cfg.setup.length > 0) {
+    const setupRt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(cfg.setup.map((op, index) => ({ index, op })), setupResults), collector, factory, coverage);
+    runPhase([setupRt], new SequentialScheduler());
+  }
+  runPhase(runtimes, scheduler);
+  const completed = !state.stopped && runtimes.every((r) => r.finished);
+  if (completed) {
+    for (const v of scanInvariants(vm)) collector.report(v);
+    for (const v of checkQuiesced(vm)) collector.report(v);
+    stamp(0, null, runtimes[runtimes.length - 1]!);
+  }
+  const cov: CoverageEntry[] = [];
+  for (const m of COMPILED) {
+    const counts = m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!;
+    m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
+  }
+  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error };
+}

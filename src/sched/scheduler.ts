@@ -1,0 +1,64 @@
+/**
+ * The scheduler seam: the engine asks which runnable actor takes the next step; the
+ * scheduler knows nothing of engines or of the model. Strategies implement this one
+ * interface (sequential and seeded random here; PCT, DFS and replay build on it).
+ */
+
+import { Prng } from './prng.js';
+
+export interface SchedulerView {
+  /** Actors that can take a step now (not blocked, not finished), ascending. */
+  readonly runnable: readonly number[];
+  /** For each actor, the scenario position of the op at the head of its queue (Infinity when none). */
+  readonly headOpIndex: readonly number[];
+  /** The actor that took the previous step (-1 at start). */
+  readonly previous: number;
+  /** Step number about to be taken. */
+  readonly step: number;
+}
+
+export interface Scheduler {
+  readonly name: string;
+  /** Picks one of `view.runnable` (never called with none). */
+  next(view: SchedulerView): number;
+}
+
+/**
+ * `sequential`: ops run in file order — the actor owning the earliest pending op steps
+ * until that op completes; an actor whose turn it is but which is blocked yields to the
+ * next earliest. Actors with nothing left to do step last (to reach their final state).
+ */
+export class SequentialScheduler implements Scheduler {
+  readonly name = 'sequential';
+
+  next(view: SchedulerView): number {
+    let best = view.runnable[0]!;
+    let bestIdx = Infinity;
+    for (const a of view.runnable) {
+      const idx = view.headOpIndex[a]!;
+      if (idx < bestIdx) { best = a; bestIdx = idx; }
+    }
+    return best;
+  }
+}
+
+/** `random`: a uniformly random runnable actor at every step, from the run's seeded PRNG. */
+export class RandomScheduler implements Scheduler {
+  readonly name = 'random';
+
+  constructor(private readonly prng: Prng) {}
+
+  next(view: SchedulerView): number {
+    return view.runnable[this.prng.below(view.runnable.length)]!;
+  }
+}
+
+export type SchedulerName = 'sequential' | 'random';
+export const SCHEDULER_NAMES: readonly SchedulerName[] = ['sequential', 'random'];
+
+export function createScheduler(name: SchedulerName, prng: Prng): Scheduler {
+  switch (name) {
+    case 'sequential': return new SequentialScheduler();
+    case 'random': return new RandomScheduler(prng);
+  }
+}
