@@ -25,8 +25,17 @@ import type { Vm } from '../kvm/vm.js';
 
 const slot = new SlotInfo();
 
+/** Who last wrote an SPTE (by its low word index), if the engine tracks it. */
+export interface SpteWriter {
+  readonly actor: string;
+  readonly step: number;
+  readonly label: string;
+}
+export type SpteProvenance = (sptep: number) => SpteWriter | undefined;
+
 interface ScanCtx {
   vm: Vm;
+  prov: SpteProvenance | undefined;
   out: Violation[];
   inProgress: number;
   rangeStart: number;
@@ -42,15 +51,23 @@ function underInvalidation(c: ScanCtx, start: number, end: number): boolean {
   return c.inProgress > 0 && c.rangeStart !== INVALID_GFN && start < c.rangeEnd && c.rangeStart < end;
 }
 
-function spteRefs(where: string, lo: number, hi: number, level: number) {
-  return [{ where, value: spteHex(lo, hi), decoded: spteDescribe(lo, hi, level) }];
+function spteRefs(where: string, lo: number, hi: number, level: number, writer?: SpteWriter) {
+  const ref = { where, value: spteHex(lo, hi), decoded: spteDescribe(lo, hi, level) };
+  return [writer ? { ...ref, writtenBy: `${writer.actor} at step ${writer.step} (${writer.label})` } : ref];
 }
 
 /** Checks one present leaf SPTE of a valid root. */
-function checkLeaf(c: ScanCtx, where: string, lo: number, hi: number, level: number, baseGfn: number): void {
-  const vm = c.vm;
+function checkLeaf(c: ScanCtx, sptep: number, where: string, lo: number, hi: number, level: number, baseGfn: number): void {
   const pages = pagesPerLevel(level);
-  const sptes = spteRefs(where, lo, hi, level);
+  const writer = c.prov?.(sptep);
+  const sptes = spteRefs(where, lo, hi, level, writer);
+  const before = c.out.length;
+  checkLeafInner(c, lo, hi, level, baseGfn, pages, sptes);
+  if (writer) for (let i = before; i < c.out.length; i++) c.out[i]!.actors = [writer.actor];
+}
+
+function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseGfn: number, pages: number, sptes: ReturnType<typeof spteRefs>): void {
+  const vm = c.vm;
   const w = spteWritableInvariant(lo, hi);
   if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes }));
   if (!gfnToMemslot(vm, c.activeSet, baseGfn, slot) || baseGfn + pages > slot.baseGfn + slot.npages) {
@@ -83,7 +100,9 @@ function checkLeaf(c: ScanCtx, where: string, lo: number, hi: number, level: num
     const off = gfn - slot.baseGfn;
     const expected = gmem ? gmemPfn(vm, slot.gmemBase + off) : hvaPfn(vm, slot.hvaBase + off);
     if (expected !== pfn && !ginval) {
-      c.out.push(violation('stale-spte', `SPTE for gfn 0x${gfn.toString(16)} maps pfn 0x${pfn.toString(16)} but the ${gmem ? 'guest_memfd' : 'host'} now maps 0x${expected.toString(16)}, with no invalidation in progress`, { gfn, pfn, sptes }));
+      // invalidate_range_end has returned for this page (or it was never invalidated): the
+      // mm may free or reuse it at any moment while the guest can still reach it.
+      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps pfn 0x${pfn.toString(16)}, which the ${gmem ? 'guest_memfd' : 'host'} no longer maps there (it maps 0x${expected.toString(16)}) and no invalidation is in progress: the old page is freed or reused under the guest`, { gfn, pfn, sptes }));
       return;
     }
     if (isWritable(lo) && !gmem && !ginval && (hvaProt(vm, slot.hvaBase + off) & HVA_WRITE) === 0) {
@@ -115,7 +134,7 @@ function scanRoot(c: ScanCtx, rootSlot: number): void {
       const hi = Atomics.load(vm.i32, w + 1);
       const gfn = gfnBase + i * pagesPerLevel(level);
       if (isLast(lo, level)) {
-        checkLeaf(c, `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
+        checkLeaf(c, w, `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
         continue;
       }
       const child = spteChildTable(lo);
@@ -149,9 +168,9 @@ function checkGlobals(c: ScanCtx): void {
 }
 
 /** Every invariant, now. Returns the violations found (empty when clean). */
-export function scanInvariants(vm: Vm): Violation[] {
+export function scanInvariants(vm: Vm, prov?: SpteProvenance): Violation[] {
   const c: ScanCtx = {
-    vm, out: [],
+    vm, prov, out: [],
     inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
     rangeStart: Atomics.load(vm.i32, G.INVALIDATE_RANGE_START),
     rangeEnd: Atomics.load(vm.i32, G.INVALIDATE_RANGE_END),

@@ -15,7 +15,7 @@ import type { Violation } from '../kvm/findings.js';
 import { LIVELOCK_RETRIES, STEPS_MAX } from '../kvm/limits.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm, type VmConfig } from '../kvm/vm.js';
-import { checkQuiesced, scanInvariants } from '../check/invariants.js';
+import { checkQuiesced, scanInvariants, type SpteWriter } from '../check/invariants.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
@@ -132,6 +132,11 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     perActor[o.actor]!.push({ index, op: o.op });
   });
   const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results), collector, factory, coverage));
+  // SPTE provenance: who wrote each SPTE last, so a finding names the actor and step that caused it.
+  const provenance = new Map<number, SpteWriter>();
+  const hook = (sptep: number, a: KvmActor): void => { provenance.set(sptep, { actor: a.name, step: a.step, label: a.transition }); };
+  for (const rt of runtimes) rt.a.spteWriteHook = hook;
+  const prov = (sptep: number): SpteWriter | undefined => provenance.get(sptep);
 
   let step = 0;
   const state: { stopped: boolean; error: string | null } = { stopped: false, error: null };
@@ -141,7 +146,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     for (let i = from; i < collector.violations.length; i++) {
       const v = collector.violations[i]!;
       if (v.step < 0) v.step = rec?.step ?? step;
-      if (v.actors.length === 0) v.actors = [rt.a.name];
+      if (!v.actors.includes(rt.a.name)) v.actors = [...v.actors, rt.a.name];
       if (v.transition === undefined || v.transition === '') v.transition = rec?.label ?? '';
     }
     if (stopOnViolation && collector.violations.length > 0) state.stopped = true;
@@ -201,7 +206,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       const before = collector.violations.length;
       const rec = rt.step(step, onFaultDone);
       if (rec !== null && cfg.trace) trace.push(rec);
-      if ((cfg.check ?? 'step') === 'step') for (const v of scanInvariants(vm)) collector.report(v);
+      if ((cfg.check ?? 'step') === 'step') for (const v of scanInvariants(vm, prov)) collector.report(v);
       stamp(before, rec, rt);
       previous = id;
       if (rec !== null) step++;
@@ -215,7 +220,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   runPhase(runtimes, scheduler);
   const completed = !state.stopped && runtimes.every((r) => r.finished);
   if (completed) {
-    for (const v of scanInvariants(vm)) collector.report(v);
+    for (const v of scanInvariants(vm, prov)) collector.report(v);
     for (const v of checkQuiesced(vm)) collector.report(v);
     stamp(0, null, runtimes[runtimes.length - 1]!);
   }

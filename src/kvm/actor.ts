@@ -186,6 +186,8 @@ export class KvmActor implements KvmThread {
   /** Steps' transition label (for findings). */
   transition = '';
   step = -1;
+  /** Set by an engine that keeps SPTE provenance (who wrote each SPTE last, at which step). */
+  spteWriteHook: ((sptep: number, a: KvmActor) => void) | null = null;
 
   constructor(readonly vm: Vm, readonly actor: number, readonly queue: OpQueue, readonly sink: FindingSink) {
     this.name = vm.actorName(actor);
@@ -200,6 +202,10 @@ export class KvmActor implements KvmThread {
       ...(detail.sptes !== undefined ? { sptes: detail.sptes as SpteRef[] } : {}),
     };
     this.sink.report(v);
+  }
+
+  noteSpteWrite(sptep: number): void {
+    if (this.spteWriteHook !== null) this.spteWriteHook(sptep, this);
   }
 
   /** Records that the step could not proceed until `word` changes from `value`. */

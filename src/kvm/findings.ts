@@ -33,6 +33,8 @@ export interface SpteRef {
   readonly value: string;
   /** Decoded: `leaf pfn=0x12 RW- A- hm L1`. */
   readonly decoded: string;
+  /** Who wrote it last, when the engine keeps provenance: `vcpu0 at step 61 (page-fault: target → installed)`. */
+  readonly writtenBy?: string;
 }
 
 export interface Violation {

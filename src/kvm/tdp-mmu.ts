@@ -73,6 +73,7 @@ export function tdpMmuSetSpteAtomic(
   const expected = big(oldLo, oldHi, 0);
   const replacement = big(newLo, newHi, 1);
   if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, replacement) !== expected) return false;
+  t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, true);
   return true;
 }
@@ -83,7 +84,9 @@ export function tdpMmuSetSpteAtomic(
  */
 export function casLockless(t: KvmThread, sptep: number, _level: number, _gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
   const expected = big(oldLo, oldHi, 0);
-  return Atomics.compareExchange(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) === expected;
+  if (Atomics.compareExchange(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) !== expected) return false;
+  t.noteSpteWrite?.(sptep);
+  return true;
 }
 
 /**
@@ -104,6 +107,7 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
   } else {
     Atomics.store(vm.i64, i64Index(sptep), big(newLo, newHi, 1));
   }
+  t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, false);
   return [oldLo, oldHi];
 }
@@ -120,6 +124,7 @@ export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, 
   if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, FROZEN_BIG) !== expected) return false;
   if (flush) flushFn();
   Atomics.store(vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
   return true;
 }

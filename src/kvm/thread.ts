@@ -18,4 +18,6 @@ export interface KvmThread {
   readonly actor: number;
   /** Reports a finding (a BUG/WARN/lockdep assertion of the kernel, or a checker result). */
   report(kind: ViolationKind, message: string, detail?: FindingDetail): void;
+  /** Called after this thread changed the SPTE at word `sptep` (provenance for reports; optional). */
+  noteSpteWrite?(sptep: number): void;
 }
