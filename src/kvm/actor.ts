@@ -78,8 +78,16 @@ export class PreFaultIoctl {
 export class InvalidationOp {
   isAttr = false;
   kind: 'migrate' | 'reclaim' | 'mprotect' | 'munmap' = 'migrate';
+  /** Host pages the mm changes. */
   hvaStart = 0;
   hvaEnd = 0;
+  /**
+   * The notifier's range: the changed pages widened to whole huge backing blocks, because
+   * the mm splits a THP/hugetlb mapping first and that split invalidates the whole block
+   * (__split_huge_pmd → mmu_notifier_invalidate_range_start over HPAGE_PMD_SIZE).
+   */
+  mnHvaStart = 0;
+  mnHvaEnd = 0;
   prot = 0;
   /** Gfn ranges [start, end) of the memslots hit, flattened pairs. */
   ranges: number[] = [];

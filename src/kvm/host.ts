@@ -186,7 +186,7 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
   internalLock(vm.i32, G.HOST_LOCK);
   try {
     for (let h = start; h < end; h++) {
-      if (kind !== 'mprotect') splitBacking(vm, h);
+      splitBacking(vm, h);
       const w = vm.layout.hvaToPfnBase + h;
       const pfn = vm.i32[w]!;
       switch (kind) {
@@ -246,4 +246,16 @@ export function gmemReserve(vm: Vm, npages: number): number {
 /** The page guest_memfd holds at `index` (0 when none). */
 export function gmemPfn(vm: Vm, index: number): number {
   return Atomics.load(vm.i32, vm.layout.gmemToPfnBase + index);
+}
+
+/** The backing level (1, 2, 3) of hva page `h`. */
+export function hvaBackingLevel(vm: Vm, h: number): number {
+  return ((hvaProt(vm, h) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+}
+
+/** [start, end) widened to the huge backing blocks it touches (what the mm's split invalidates). */
+export function hostNotifierRange(vm: Vm, start: number, end: number): [number, number] {
+  const a = pagesPerLevel(hvaBackingLevel(vm, start));
+  const b = pagesPerLevel(hvaBackingLevel(vm, end - 1));
+  return [start - (start % a), Math.ceil(end / b) * b];
 }

@@ -5,7 +5,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, type HostEventKind } from './host.js';
+import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostEventKind } from './host.js';
 import { G } from './layout.js';
 import { KVM_MMU_MAX_GFN } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
@@ -28,6 +28,7 @@ export function beginHostInvalidation(a: KvmActor, op: InvalidateOp, hvaStart: n
   v.kind = op.kind;
   v.hvaStart = hvaStart;
   v.hvaEnd = hvaEnd;
+  [v.mnHvaStart, v.mnHvaEnd] = hostNotifierRange(a.vm, hvaStart, hvaEnd);
   v.prot = op.prot === 'rw' ? HVA_READ | HVA_WRITE : op.prot === 'r' ? HVA_READ : 0;
   v.ranges = [];
   v.extraRanges = [];
@@ -92,8 +93,8 @@ export function noSlotIntersects(a: KvmActor): boolean {
       const end = Math.min(v.attrEnd, s.baseGfn + s.npages);
       if (start < end) v.ranges.push(start, end);
     } else {
-      const start = Math.max(v.hvaStart, s.hvaBase);
-      const end = Math.min(v.hvaEnd, s.hvaBase + s.npages);
+      const start = Math.max(v.mnHvaStart, s.hvaBase);
+      const end = Math.min(v.mnHvaEnd, s.hvaBase + s.npages);
       if (start < end) v.ranges.push(s.baseGfn + (start - s.hvaBase), s.baseGfn + (end - s.hvaBase));
     }
   }

@@ -1,0 +1,34 @@
+// Goal: pin the model's finding that a pre-fault which starts after a memslot delete's first synchronize_srcu, on an unrelated slot, retries on the obsolete root inside kvm_tdp_map_page while the deleter waits for its SRCU read lock; method: a scripted interleaving.
+
+import test from 'ava';
+import { MiB, preFault, preFaultResult, run, scripted, slot } from '../helpers/run.js';
+
+const VCPU = 0;
+const VMM = 2;
+
+test('pre-fault on slot 0 while slot 1 is deleted: RET_PF_RETRY on the obsolete root until a signal', (t) => {
+  const setup = [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)];
+  const ops = [{ actor: VMM, op: slot(1, 32 * MiB, 0) }, { actor: VCPU, op: preFault(0, 2 * MiB) }];
+  // vmm: lock, validate, classify, swap in the INVALID slot, synchronize_srcu (no reader
+  // yet), take the write lock for kvm_mmu_zap_all_fast — then vcpu0 starts its pre-fault
+  // (loading a root) and blocks on mmu_lock; the vmm invalidates every root, zaps, and
+  // reaches its second synchronize_srcu, which waits for vcpu0's SRCU read lock, while
+  // every fault of vcpu0 is stale (obsolete root) and kvm_tdp_map_page retries forever.
+  const script = [...Array(9).fill(VMM), ...Array(30).fill(VCPU), ...Array(40).fill(VMM)];
+  const r = run({ setup, ops, scheduler: scripted(script) });
+  const v = r.violations[0];
+  t.is(v?.kind, 'livelock', JSON.stringify(r.violations));
+  t.regex(v!.message, /obsolete-root/);
+  t.regex(v!.message, /vmm waits on synchronize_srcu/);
+});
+
+test('a signal ends it: the pre-fault returns EINTR and the delete completes', (t) => {
+  const setup = [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)];
+  // The signal comes from another thread (here the host actor), as a real one would.
+  const ops = [{ actor: VMM, op: slot(1, 32 * MiB, 0) }, { actor: VCPU, op: preFault(0, 2 * MiB) }, { actor: 1, op: { op: 'signal' as const, vcpu: 0 } }];
+  const script = [...Array(9).fill(VMM), ...Array(30).fill(VCPU), ...Array(40).fill(VMM), ...Array(30).fill(VCPU), 1];
+  const r = run({ setup, ops, scheduler: scripted(script) });
+  t.deepEqual(r.violations, []);
+  t.deepEqual([preFaultResult(r.results[1]!).errno, preFaultResult(r.results[1]!).size], ['EINTR', '0x200000']);
+  t.deepEqual(r.results[0], { op: 'set_memslot', ret: 0, errno: null, change: 'delete' });
+});
