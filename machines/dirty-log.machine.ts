@@ -14,7 +14,7 @@ export const dirtyLogMachine = setup({
   guards: { trySlotsLock: unbound, slotNotLogging: unbound, tryMmuWriteLock: unbound, bitmapDone: unbound, flushPending: unbound },
   actions: {
     waitSlotsLock: unbound, setErrno: unbound, beginGetDirtyLog: unbound, waitMmuLock: unbound,
-    takeNextDirtyGfn: unbound, kvmFlushRemoteTlbs: unbound, mmuWriteUnlock: unbound, endGetDirtyLog: unbound, slotsUnlock: unbound,
+    takeDirtyGfn: unbound, wrprotDirtyGfn: unbound, dirtyAdvance: unbound, kvmFlushRemoteTlbs: unbound, mmuWriteUnlock: unbound, endGetDirtyLog: unbound, slotsUnlock: unbound,
   },
 }).createMachine({
   id: 'dirty-log',
@@ -49,7 +49,7 @@ export const dirtyLogMachine = setup({
       on: {
         STEP: [
           { guard: 'bitmapDone', target: 'flush' },
-          { target: 'collect', actions: 'takeNextDirtyGfn' },
+          { target: 'collect', actions: ['takeDirtyGfn', 'wrprotDirtyGfn', 'dirtyAdvance'] },
         ],
       },
     },

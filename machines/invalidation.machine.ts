@@ -29,7 +29,7 @@ export const invalidationMachine = setup({
   actions: {
     mnActiveInvalidateCountInc: unbound, mnActiveInvalidateCountDec: unbound, srcuReadLock: unbound,
     srcuReadUnlock: unbound, computeGfnRanges: unbound, waitMmuLock: unbound, kvmMmuInvalidateBegin: unbound,
-    kvmMmuInvalidateRangeAdd: unbound, addHugepageHeadTail: unbound, zapStart: unbound, zapNextLeaf: unbound,
+    kvmMmuInvalidateRangeAdd: unbound, addHugepageHeadTail: unbound, zapStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, mmuWriteUnlock: unbound, hostApplyChange: unbound, kvmMmuInvalidateEnd: unbound,
     hostFreeOldPages: unbound, setErrno: unbound, waitSlotsLock: unbound, slotsUnlock: unbound,
     storeAttributes: unbound, postSetMemoryAttributes: unbound,
@@ -72,7 +72,7 @@ export const invalidationMachine = setup({
       on: {
         STEP: [
           { guard: 'zapDone', target: 'flush' },
-          { target: 'zap', actions: 'zapNextLeaf' },
+          { target: 'zap', actions: ['tdpMmuZapLeaf', 'zapAdvance'] },
         ],
       },
     },
@@ -153,7 +153,7 @@ export const invalidationMachine = setup({
       on: {
         STEP: [
           { guard: 'zapDone', target: 'attrFlush' },
-          { target: 'attrZap', actions: 'zapNextLeaf' },
+          { target: 'attrZap', actions: ['tdpMmuZapLeaf', 'zapAdvance'] },
         ],
       },
     },

@@ -31,7 +31,7 @@ export const memslotUpdateMachine = setup({
     installNewSlot: unbound, replaceInvalidSlot: unbound, memslotsGenBeginUpdate: unbound, waitMnActiveInvalidate: unbound,
     swapActiveMemslots: unbound, synchronizeSrcuStart: unbound, waitSrcuReader: unbound, memslotsGenEndUpdate: unbound,
     waitMmuLock: unbound, kvmMmuZapAllFast: unbound, mmuWriteUnlock: unbound, mmuReadUnlock: unbound,
-    zapInvalidatedRootsStart: unbound, zapNextInvalidatedRoot: unbound, wrprotStart: unbound, wrprotNextLeaf: unbound,
+    zapInvalidatedRootsStart: unbound, tdpMmuZapRootSpte: unbound, zapRootsAdvance: unbound, wrprotStart: unbound, wrprotLeaf: unbound, wrprotAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
   },
 }).createMachine({
@@ -118,7 +118,7 @@ export const memslotUpdateMachine = setup({
       on: {
         STEP: [
           { guard: 'zapDone', target: 'zapRootsUnlock' },
-          { target: 'zapRoots', actions: 'zapNextInvalidatedRoot' },
+          { target: 'zapRoots', actions: ['tdpMmuZapRootSpte', 'zapRootsAdvance'] },
         ],
       },
     },
@@ -147,7 +147,7 @@ export const memslotUpdateMachine = setup({
       on: {
         STEP: [
           { guard: 'zapDone', target: 'wrprotFlush', actions: 'mmuReadUnlock' },
-          { target: 'wrprot', actions: 'wrprotNextLeaf' },
+          { target: 'wrprot', actions: ['wrprotLeaf', 'wrprotAdvance'] },
         ],
       },
     },

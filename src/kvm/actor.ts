@@ -139,7 +139,8 @@ export class MemslotUpdateOp {
 export class DirtyLogOp {
   slot = 0;
   readonly info = new SlotInfo();
-  cursor = 0;
+  /** The dirty gfn the next collect step handles, -1 when none is left. */
+  current = -1;
   dirty: number[] = [];
   flush = false;
   errno: Errno | null = null;

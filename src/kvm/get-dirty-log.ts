@@ -30,22 +30,31 @@ export function slotNotLogging(a: KvmActor): boolean {
 }
 
 export function beginGetDirtyLog(a: KvmActor): void {
-  a.dirty.cursor = a.dirty.info.baseGfn;
   setDirtyLogInProgress(a.vm, a.dirty.slot, true);
+  a.dirty.current = nextDirtyGfn(a.vm, a.dirty.info, a.dirty.info.baseGfn);
 }
 
 export function bitmapDone(a: KvmActor): boolean {
-  return nextDirtyGfn(a.vm, a.dirty.info, a.dirty.cursor) < 0;
+  return a.dirty.current < 0;
 }
 
-/** xchg the bit into the returned log, then write-protect the gfn's SPTE in every valid root. */
-export function takeNextDirtyGfn(a: KvmActor): void {
+/** xchg the current dirty bit into the returned log. */
+export function takeDirtyGfn(a: KvmActor): void {
   const d = a.dirty;
-  const g = nextDirtyGfn(a.vm, d.info, d.cursor);
-  if (g < 0) return;
-  d.cursor = g + 1;
-  if (!takePageDirty(a.vm, d.info, g)) return;
-  d.dirty.push(g);
+  if (d.current >= 0 && takePageDirty(a.vm, d.info, d.current)) d.dirty.push(d.current);
+}
+
+/** On to the next set bit. */
+export function dirtyAdvance(a: KvmActor): void {
+  const d = a.dirty;
+  if (d.current >= 0) d.current = nextDirtyGfn(a.vm, d.info, d.current + 1);
+}
+
+/** kvm_arch_mmu_enable_log_dirty_pt_masked(): write-protect the gfn just taken, in every valid root. */
+export function wrprotDirtyGfn(a: KvmActor): void {
+  const d = a.dirty;
+  const g = d.current;
+  if (g < 0 || d.dirty[d.dirty.length - 1] !== g) return;
   for (const slot of rootsInUse(a.vm)) {
     if (isObsoleteRoot(a.vm, slot)) continue;
     const l = tdpFindLeaf(a.vm, rootTable(a.vm, slot), g, a.leaf);

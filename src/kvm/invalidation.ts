@@ -179,15 +179,21 @@ export function cursorDone(a: KvmActor): boolean {
   return !a.cursor.pending;
 }
 
-/** tdp_mmu_zap_leafs(): zap the pending leaf under the write lock; flush accumulated. */
-export function zapNextLeaf(a: KvmActor): void {
+/** tdp_mmu_zap_leafs(): zap the pending leaf under the write lock; the flush is accumulated. */
+export function tdpMmuZapLeaf(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   const l = c.leaf;
   tdpMmuSetSpteLocked(a, l.sptep, l.level, l.baseGfn, NONPRESENT_LO, NONPRESENT_HI);
   a.inval.flush = true;
   a.stats.zaps++;
-  c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
+}
+
+/** Move the cursor past the pending leaf to the next present one (kept apart from the zap so `--skip` of the zap still terminates). */
+export function zapAdvance(a: KvmActor): void {
+  const c = a.cursor;
+  if (!c.pending) return;
+  c.gfn = c.leaf.baseGfn + (c.leaf.level === 1 ? 1 : c.leaf.level === 2 ? 512 : 262144);
   findNextLeaf(a);
 }
 

@@ -52,7 +52,7 @@ export const TABLES_SLACK = envInt('TABLES_SLACK', 256);
  */
 export const LIVELOCK_RETRIES = envInt('LIVELOCK_RETRIES', 64);
 /** Steps a deterministic run may take before it stops with a 'step limit' error. */
-export const STEPS_MAX = envInt('STEPS_MAX', 50_000_000);
+export const STEPS_MAX = envInt('STEPS_MAX', 20_000_000);
 /** Ops a scenario may hold (a typo like a size in bytes where a count was meant). */
 export const SCENARIO_OPS_MAX = envInt('SCENARIO_OPS_MAX', 1_000_000);
 /** vCPUs a VM may have in the model. */

@@ -242,16 +242,22 @@ function findNextTop(a: KvmActor): void {
 }
 
 /** tdp_mmu_zap_root(): zap one top-level SPTE (shared mode, no flush in an invalid root). */
-export function zapNextInvalidatedRoot(a: KvmActor): void {
+export function tdpMmuZapRootSpte(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   const l = c.leaf;
   if (tdpMmuZapSpteAtomic(a, l.sptep, 4, l.baseGfn, l.lo, l.hi, false, () => {})) {
     a.stats.zaps++;
-    c.topIdx++;
   } else {
     a.stats.casFailures++;
+    c.topIdx--; // lost the CAS: look at the same SPTE again
   }
+}
+
+/** Next present top-level SPTE of the claimed roots; a finished root has the TDP MMU's reference put. */
+export function zapRootsAdvance(a: KvmActor): void {
+  if (!a.cursor.pending) return;
+  a.cursor.topIdx++;
   findNextTop(a);
 }
 
@@ -293,17 +299,29 @@ function findNextWritable(a: KvmActor): void {
   }
 }
 
-/** Clear W on the pending leaf by CAS (retry with the fresh value when it lost). */
-export function wrprotNextLeaf(a: KvmActor): void {
+/** Clear W on the pending leaf by CAS (a lost CAS is retried from the fresh value by the next advance). */
+export function wrprotLeaf(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   const l = c.leaf;
   if (isShadowPresent(l.lo) && isLast(l.lo, l.level) && !tdpMmuSetSpteAtomic(a, l.sptep, l.level, l.baseGfn, l.lo, l.hi, wrprotLo(l.lo), l.hi)) {
     a.stats.casFailures++;
-  } else {
-    c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
   }
+}
+
+/** The next writable leaf: the same SPTE again if it is still writable (the CAS lost), else the following ones. */
+export function wrprotAdvance(a: KvmActor): void {
+  const c = a.cursor;
+  if (!c.pending) return;
+  const l = c.leaf;
+  const lo = Atomics.load(a.vm.i32, l.sptep);
+  if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
   findNextWritable(a);
+}
+
+/** When the write-protect action itself is skipped (a mutation), the walk must still move on. */
+function wrprotSkipped(a: KvmActor): boolean {
+  return a.cursor.leaf.lo === Atomics.load(a.vm.i32, a.cursor.leaf.sptep);
 }
 
 export function memslotFlushRemoteTlbs(a: KvmActor): void {

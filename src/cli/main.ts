@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `faultline` command. Exit status: 0 clean, 1 a violation was found (or the run
+ * stopped with an error), 2 bad input (one line `faultline: <message>` on stderr, never a
+ * stack trace), 3 an internal error of faultline itself.
+ *
+ * The command modules are imported lazily, inside the error handling, so that even a bad
+ * FAULTLINE_* environment override (read when the model's limits load) is reported as
+ * one line of bad input.
+ */
+
+import { readFileSync } from 'node:fs';
+import { UsageError } from './args.js';
+import { processIo, type Io } from './io.js';
+
+const USAGE = `faultline — a concurrent model of the Linux KVM x86 TDP MMU
+
+usage:
+  faultline scenario run FILE [options]   run a scenario (FILE, or a built-in name) on the deterministic engine
+      --json                       print one JSON object (results, violations, actors, coverage)
+      --scheduler sequential|random  interleaving (default sequential: ops in file order)
+      --seed N                     seed of the run's PRNG (default 1)
+      --mutate MACHINE.GUARD=true|false   force a guard (repeatable), e.g. page-fault.mmuInvalidateRetryGfn=false
+      --skip MACHINE.ACTION        skip an action (repeatable), e.g. invalidation.flushRemoteTlbs
+      --runner compiled|reference  step the compiled tables (default) or xstate's interpreter
+      --trace                      print every step (step, actor, transition, wait)
+  faultline scenario list [--json]        list the built-in scenarios
+  faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
+                                          every protocol machine as a Mermaid stateDiagram-v2 or its transition table
+  faultline help | --help                 this text
+  faultline --version                     the version
+
+exit status: 0 clean, 1 violation found (or the run stopped with an error), 2 bad input, 3 internal error
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+/** Runs one command line; returns the exit status. Throws for bad input and internal errors. */
+async function run(argv: readonly string[], io: Io): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+      throw new UsageError("missing command; try 'faultline --help'");
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(USAGE);
+      return 0;
+    case '--version':
+    case '-V':
+    case 'version':
+      io.out(`faultline ${version()}\n`);
+      return 0;
+    case 'scenario': {
+      const m = await import('./scenario-command.js');
+      if (sub === 'run') return m.scenarioRun(rest, io);
+      if (sub === 'list') return m.scenarioList(rest, io);
+      throw new UsageError(sub === undefined ? "'scenario' needs a subcommand: run, list" : `unknown subcommand 'scenario ${sub}'; try: run, list`);
+    }
+    case 'machines': {
+      if (sub === 'export') return (await import('./machines-command.js')).machinesExport(rest, io);
+      throw new UsageError(sub === undefined ? "'machines' needs a subcommand: export" : `unknown subcommand 'machines ${sub}'; try: export`);
+    }
+    default:
+      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, machines export, help (try 'faultline --help')`);
+  }
+}
+
+const BAD_INPUT = new Set(['UsageError', 'ScenarioError', 'MutationError', 'FieldError']);
+
+/** Bad input: our own input errors, and a bad FAULTLINE_* override met while the model's limits load. */
+function isBadInput(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  return BAD_INPUT.has(e.name) || BAD_INPUT.has(e.constructor.name) || /^FAULTLINE_[A-Z_]+ must be/.test(e.message);
+}
+
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/** main(): run, map errors to exit statuses, set process.exitCode. */
+async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let status: number;
+  try {
+    status = await run(argv, io);
+  } catch (e) {
+    if (isBadInput(e)) {
+      io.err(`faultline: ${oneLine((e as Error).message)}\n`);
+      status = 2;
+    } else {
+      const msg = e instanceof Error ? e.message : String(e);
+      io.err(`faultline: internal error: ${oneLine(msg)}\n`);
+      if (process.env.FAULTLINE_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+      status = 3;
+    }
+  }
+  process.exitCode = status;
+  return status;
+}
+
+// A closed pipe (`faultline … | head`) ends the output quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+await main(process.argv.slice(2));

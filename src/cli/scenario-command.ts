@@ -1,0 +1,109 @@
+/**
+ * `faultline scenario run FILE` and `faultline scenario list`: read a scenario, run it on
+ * the deterministic engine, print the report (text or one JSON object). Parsing and
+ * printing only: the scenario format lives in src/workload/scenario.ts, the report in
+ * src/report/text.ts.
+ */
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runDeterministic } from '../engine/deterministic.js';
+import { COMPILED } from '../protocol/machines.js';
+import { buildMutations } from '../protocol/mutations.js';
+import type { RunnerKind } from '../protocol/runner.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../sched/scheduler.js';
+import { buildRunReport, formatRunReport, reportIsClean } from '../report/text.js';
+import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
+import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
+import type { Io } from './io.js';
+
+/** The package's built-in scenarios (`scenarios/` next to `build/`). */
+export function builtinScenarioDir(): string {
+  return fileURLToPath(new URL('../../../scenarios/', import.meta.url));
+}
+
+const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'json', kind: 'flag' },
+  { name: 'scheduler', kind: 'value', choices: SCHEDULER_NAMES },
+  { name: 'seed', kind: 'value' },
+  { name: 'mutate', kind: 'multi' },
+  { name: 'skip', kind: 'multi' },
+  { name: 'runner', kind: 'value', choices: ['compiled', 'reference'] },
+  { name: 'trace', kind: 'flag' },
+];
+
+/** The file to read: FILE itself, or the built-in scenario of that name (`default` → scenarios/default.json). */
+function resolveScenarioPath(file: string): string {
+  if (existsSync(file) || /[\\/]/.test(file)) return file;
+  const builtin = `${builtinScenarioDir()}${file.endsWith('.json') ? file : `${file}.json`}`;
+  return existsSync(builtin) ? builtin : file;
+}
+
+function readScenarioText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new UsageError(`cannot read scenario '${path}': ${why}`);
+  }
+}
+
+/** `scenario run FILE [options]`: exit 0 clean, 1 violation or run error. Bad input throws (exit 2). */
+export function scenarioRun(argv: readonly string[], io: Io): number {
+  const args = parseArgs(argv, RUN_OPTIONS, 'scenario run');
+  if (args.positionals.length === 0) throw new UsageError("'scenario run' needs a scenario FILE (or a built-in name; see 'faultline scenario list')");
+  if (args.positionals.length > 1) throw new UsageError(`'scenario run' takes one FILE, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
+  const path = resolveScenarioPath(args.positionals[0]!);
+  const scenario = parseScenario(readScenarioText(path), path);
+  const mutations = buildMutations(COMPILED, args.multi.get('mutate') ?? [], args.multi.get('skip') ?? []);
+  const scheduler = (args.values.get('scheduler') ?? 'sequential') as SchedulerName;
+  const seed = args.values.has('seed') ? parseU32Option('seed', args.values.get('seed')!) : 1;
+  const runner = (args.values.get('runner') ?? 'compiled') as RunnerKind;
+  const trace = args.flags.has('trace');
+  const result = runDeterministic(scenarioToRunConfig(scenario, { scheduler, seed, mutations, runner, trace }));
+  const report = buildRunReport({ scenario, scheduler, seed, mutations, runner, trace }, result);
+  if (args.flags.has('json')) io.out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)) + '\n');
+  else io.out(formatRunReport(report));
+  return reportIsClean(report) ? 0 : 1;
+}
+
+interface Listed {
+  readonly file: string;
+  readonly name: string;
+  readonly description: string;
+  readonly error?: string;
+}
+
+function listBuiltins(): Listed[] {
+  const dir = builtinScenarioDir();
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    throw new UsageError(`no built-in scenarios: cannot read ${dir}`);
+  }
+  return files.map((file) => {
+    try {
+      const s: Scenario = parseScenario(readFileSync(`${dir}${file}`, 'utf8'), file);
+      return { file, name: s.name, description: s.description };
+    } catch (e) {
+      return { file, name: file.replace(/\.json$/, ''), description: '', error: (e as Error).message };
+    }
+  });
+}
+
+/** `scenario list [--json]`: the built-in scenarios with name and description. */
+export function scenarioList(argv: readonly string[], io: Io): number {
+  const args = parseArgs(argv, [{ name: 'json', kind: 'flag' }], 'scenario list');
+  if (args.positionals.length > 0) throw new UsageError(`'scenario list' takes no arguments, got: ${args.positionals.join(' ')}`);
+  const list = listBuiltins();
+  if (args.flags.has('json')) {
+    io.out(JSON.stringify({ directory: builtinScenarioDir(), scenarios: list }) + '\n');
+    return 0;
+  }
+  const w = Math.max(4, ...list.map((s) => s.name.length));
+  io.out(`built-in scenarios (${builtinScenarioDir()}); run one with 'faultline scenario run NAME'\n`);
+  for (const s of list) io.out(`  ${s.name.padEnd(w)}  ${s.error !== undefined ? `(unreadable: ${s.error})` : s.description}\n`);
+  return 0;
+}
