@@ -57,29 +57,44 @@ function spteRefs(where: string, lo: number, hi: number, level: number, writer?:
 }
 
 /** Checks one present leaf SPTE of a valid root. */
-function checkLeaf(c: ScanCtx, sptep: number, where: string, lo: number, hi: number, level: number, baseGfn: number): void {
-  const pages = pagesPerLevel(level);
-  const writer = c.prov?.(sptep);
-  const sptes = spteRefs(where, lo, hi, level, writer);
-  const before = c.out.length;
-  checkLeafInner(c, lo, hi, level, baseGfn, pages, sptes);
-  if (writer) for (let i = before; i < c.out.length; i++) c.out[i]!.actors = [writer.actor];
+/** A leaf's description for a finding, built only when there is one (the scan runs after every step). */
+class LeafRef {
+  constructor(private readonly c: ScanCtx, private readonly sptep: number, private readonly where: () => string, private readonly lo: number, private readonly hi: number, private readonly level: number) {}
+
+  get sptes() {
+    return spteRefs(this.where(), this.lo, this.hi, this.level, this.c.prov?.(this.sptep));
+  }
+
+  get writerActor(): string | undefined {
+    return this.c.prov?.(this.sptep)?.actor;
+  }
 }
 
-function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseGfn: number, pages: number, sptes: ReturnType<typeof spteRefs>): void {
+function checkLeaf(c: ScanCtx, sptep: number, where: () => string, lo: number, hi: number, level: number, baseGfn: number): void {
+  const pages = pagesPerLevel(level);
+  const ref = new LeafRef(c, sptep, where, lo, hi, level);
+  const before = c.out.length;
+  checkLeafInner(c, lo, hi, level, baseGfn, pages, ref);
+  if (c.out.length > before) {
+    const writer = ref.writerActor;
+    if (writer !== undefined) for (let i = before; i < c.out.length; i++) c.out[i]!.actors = [writer];
+  }
+}
+
+function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseGfn: number, pages: number, ref: LeafRef): void {
   const vm = c.vm;
   const w = spteWritableInvariant(lo, hi);
-  if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes }));
+  if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes: ref.sptes }));
   if (!gfnToMemslot(vm, c.activeSet, baseGfn, slot) || baseGfn + pages > slot.baseGfn + slot.npages) {
     if (slot.valid && (slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
-    c.out.push(violation('stale-spte', `present SPTE for gfn 0x${baseGfn.toString(16)} (L${level}) survives outside any memslot (deleted or moved without a zap)`, { gfn: baseGfn, sptes }));
+    c.out.push(violation('stale-spte', `present SPTE for gfn 0x${baseGfn.toString(16)} (L${level}) survives outside any memslot (deleted or moved without a zap)`, { gfn: baseGfn, sptes: ref.sptes }));
     return;
   }
   if ((slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
   const inval = underInvalidation(c, baseGfn, baseGfn + pages);
   const attr0 = kvmGetMemoryAttributes(vm, baseGfn);
   if (pages > 1 && !inval && !kvmRangeHasMemoryAttributes(vm, baseGfn, baseGfn + pages, attr0)) {
-    c.out.push(violation('mixed-attribute-hugepage', `L${level} hugepage at gfn 0x${baseGfn.toString(16)} spans gfns with different memory attributes`, { gfn: baseGfn, sptes }));
+    c.out.push(violation('mixed-attribute-hugepage', `L${level} hugepage at gfn 0x${baseGfn.toString(16)} spans gfns with different memory attributes`, { gfn: baseGfn, sptes: ref.sptes }));
   }
   const base = sptePfn(lo, hi);
   const stride = pages <= 512 ? 1 : 511;
@@ -87,14 +102,14 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
     const gfn = baseGfn + i;
     const pfn = base + i;
     if (!pfnAllocated(vm, pfn)) {
-      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps host pfn 0x${pfn.toString(16)}, which the host has freed`, { gfn, pfn, sptes }));
+      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps host pfn 0x${pfn.toString(16)}, which the host has freed`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
     const priv = vm.hasPrivateMem && (kvmGetMemoryAttributes(vm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
     const gmem = pfnOwner(vm, pfn) < 0;
     const ginval = inval && underInvalidation(c, gfn, gfn + 1);
     if (priv !== gmem && !ginval) {
-      c.out.push(violation('private-shared-mismatch', `${priv ? 'private' : 'shared'} gfn 0x${gfn.toString(16)} is mapped to a ${gmem ? 'guest_memfd' : 'host hva'} page`, { gfn, pfn, sptes }));
+      c.out.push(violation('private-shared-mismatch', `${priv ? 'private' : 'shared'} gfn 0x${gfn.toString(16)} is mapped to a ${gmem ? 'guest_memfd' : 'host hva'} page`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
     const off = gfn - slot.baseGfn;
@@ -102,20 +117,20 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
     if (expected !== pfn && !ginval) {
       // invalidate_range_end has returned for this page (or it was never invalidated): the
       // mm may free or reuse it at any moment while the guest can still reach it.
-      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps pfn 0x${pfn.toString(16)}, which the ${gmem ? 'guest_memfd' : 'host'} no longer maps there (it maps 0x${expected.toString(16)}) and no invalidation is in progress: the old page is freed or reused under the guest`, { gfn, pfn, sptes }));
+      c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps pfn 0x${pfn.toString(16)}, which the ${gmem ? 'guest_memfd' : 'host'} no longer maps there (it maps 0x${expected.toString(16)}) and no invalidation is in progress: the old page is freed or reused under the guest`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
     if (isWritable(lo) && !gmem && !ginval && (hvaProt(vm, slot.hvaBase + off) & HVA_WRITE) === 0) {
-      c.out.push(violation('stale-spte', `writable SPTE for gfn 0x${gfn.toString(16)} over a host page that is no longer writable (mprotect without a zap)`, { gfn, pfn, sptes }));
+      c.out.push(violation('stale-spte', `writable SPTE for gfn 0x${gfn.toString(16)} over a host page that is no longer writable (mprotect without a zap)`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
     if (isWritable(lo) && kvmSlotDirtyTrackEnabled(slot) && !dirtyLogInProgress(vm, slot.id) && !testPageDirty(vm, slot, gfn)) {
-      c.out.push(violation('lost-dirty-page', `writable SPTE for gfn 0x${gfn.toString(16)} in a dirty-logged slot whose dirty bit is clear`, { gfn, pfn, sptes }));
+      c.out.push(violation('lost-dirty-page', `writable SPTE for gfn 0x${gfn.toString(16)} in a dirty-logged slot whose dirty bit is clear`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
   }
   if (isWritable(lo) && (slot.flags & KVM_MEM_READONLY) !== 0) {
-    c.out.push(violation('spte-invariant', `writable SPTE for gfn 0x${baseGfn.toString(16)} in a read-only memslot`, { gfn: baseGfn, sptes }));
+    c.out.push(violation('spte-invariant', `writable SPTE for gfn 0x${baseGfn.toString(16)} in a read-only memslot`, { gfn: baseGfn, sptes: ref.sptes }));
   }
 }
 
@@ -134,7 +149,7 @@ function scanRoot(c: ScanCtx, rootSlot: number): void {
       const hi = Atomics.load(vm.i32, w + 1);
       const gfn = gfnBase + i * pagesPerLevel(level);
       if (isLast(lo, level)) {
-        checkLeaf(c, w, `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
+        checkLeaf(c, w, () => `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
         continue;
       }
       const child = spteChildTable(lo);

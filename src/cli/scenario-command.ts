@@ -103,7 +103,7 @@ export function scenarioList(argv: readonly string[], io: Io): number {
     return 0;
   }
   const w = Math.max(4, ...list.map((s) => s.name.length));
-  io.out(`built-in scenarios (${builtinScenarioDir()}); run one with 'faultline scenario run NAME'\n`);
+  io.out(`built-in scenarios (the package's scenarios/ folder); run one with 'faultline scenario run NAME'\n`);
   for (const s of list) io.out(`  ${s.name.padEnd(w)}  ${s.error !== undefined ? `(unreadable: ${s.error})` : s.description}\n`);
   return 0;
 }

@@ -110,11 +110,18 @@ function summarize(rt: ActorRuntime): ActorSummary {
   };
 }
 
+/** The largest host backing any memslot of the run asks for (sizes the host page pool's slack). */
+function maxBackingLevel(cfg: RunConfig): number {
+  let level = 1;
+  for (const op of [...cfg.setup, ...cfg.ops.map((o) => o.op)]) if (op.op === 'set_memslot') level = Math.max(level, op.backingLevel);
+  return level;
+}
+
 /** Runs a configuration to completion (or to the first violation) and returns what happened. */
 export function runDeterministic(cfg: RunConfig): RunResult {
   const mutations = cfg.mutations ?? NO_MUTATIONS;
   const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
-  const vm = Vm.create(cfg.vm, lock);
+  const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock);
   const factory = makeFactory(cfg.runner ?? 'compiled', mutations);
   const coverage = new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)]));
   const collector = new Collector();

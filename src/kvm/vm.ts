@@ -6,6 +6,7 @@
 import { ATTR_CHUNK_GFNS, MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX } from './limits.js';
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
 import { VM_TYPES, type VmType } from './vm-types.js';
+import { pagesPerLevel } from './types.js';
 import type { LockProtocol } from './mmu-lock.js';
 
 export interface VmConfig {
@@ -15,6 +16,8 @@ export interface VmConfig {
   readonly guestBytes: number;
   /** Extra page-table pages (MMIO SPTEs, obsolete roots in flight). */
   readonly tablesExtra?: number;
+  /** Largest host backing any memslot will use (1 = 4K, 2 = 2M, 3 = 1G): huge blocks need aligned slack. */
+  readonly maxBackingLevel?: number;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -25,13 +28,14 @@ export function layoutConfigFor(cfg: VmConfig): LayoutConfig {
   // wait for RCU), upper levels, per-vCPU caches and slack.
   const leafTables = Math.ceil(guestPages / SPTES_PER_TABLE);
   const tables = 2 * (leafTables + Math.ceil(leafTables / SPTES_PER_TABLE) + 2) + cfg.vcpus * (MMU_CACHE_TABLES + 2) + (cfg.tablesExtra ?? TABLES_SLACK);
-  // Host pages: guest memory plus migration targets and 1G-aligned slack for huge backing.
-  const hostPages = 2 * guestPages + 262144 + 1024;
+  // Host pages: guest memory plus migration targets, and alignment slack for huge blocks.
+  const block = pagesPerLevel(cfg.maxBackingLevel ?? 3);
+  const hostPages = 2 * guestPages + 2 * block + 1024;
   return {
     vcpus: cfg.vcpus,
     tables,
     hostPages,
-    hvaPages: 2 * guestPages + 2 * 262144 + 1024,
+    hvaPages: 2 * guestPages + 4 * block + 1024,
     gmemPages: guestPages + 1024,
     dirtyWords: Math.ceil(guestPages / 32) + 64 * 32,
     attrChunks: Math.ceil(guestPages / ATTR_CHUNK_GFNS) + 4,

@@ -67,8 +67,12 @@ const pageFault: Impl<A> = {
 function completeIoctl(a: A): void {
   const r = pre.completePreFaultIoctl(a);
   const failed = r.errno !== null;
-  if (r.progressed === failed) {
+  if (a.prefault.form === 'pre_fault' && r.progressed === failed) {
     a.report('pre-fault-conformance', `pre-fault call ${a.prefault.calls} returned ${failed ? `-${r.errno}` : '0'} ${r.progressed ? 'with' : 'without'} progress: after every call exactly one of "size decreased" or "return < 0" must hold`);
+  }
+  // KVM_MAP_MEMORY (RFC): progress ends in 0 (all done) or EAGAIN (some left); no progress is an error.
+  if (a.prefault.form === 'map_memory' && (r.progressed ? !(r.errno === 'EAGAIN' || (r.errno === null && a.prefault.nrPages === 0n)) : !failed)) {
+    a.report('pre-fault-conformance', `KVM_MAP_MEMORY call ${a.prefault.calls} returned ${failed ? `-${r.errno}` : '0'} ${r.progressed ? 'with' : 'without'} progress and ${a.prefault.nrPages} pages left`);
   }
   if (r.errno !== null && !pre.PRE_FAULT_ERRNOS.includes(r.errno)) {
     a.report('pre-fault-conformance', `pre-fault returned ${r.errno}, which KVM_PRE_FAULT_MEMORY never returns`);

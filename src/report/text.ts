@@ -197,7 +197,7 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
   switch (res.op) {
     case 'access':
       if (res.ok) return `ok${res.emulated ? ', emulated' : ''}, ${res.exits} exit${res.exits === 1 ? '' : 's'}`;
-      return `failed${errnoText(res.errno)}${res.emulated ? ', emulated' : ''}, ${res.exits} exits`;
+      return `failed${errnoText(res.errno)}${res.emulated ? ', emulated' : ''}, ${res.exits} exit${res.exits === 1 ? '' : 's'}`;
     case 'pre_fault':
       return `ret ${res.ret}${errnoText(res.errno)}, gpa ${res.gpa}, size ${res.size} left, ${res.calls} call${res.calls === 1 ? '' : 's'}`;
     case 'map_memory':
@@ -272,19 +272,21 @@ export function formatViolation(v: Violation): string[] {
   return lines;
 }
 
+const plural = (n: number, word: string, words = `${word}s`): string => `${n} ${n === 1 ? word : words}`;
+
 function formatActors(actors: readonly ActorSummary[]): string[] {
   const lines = ['actors'];
   for (const a of actors) {
-    const parts = [`${a.steps} steps`];
-    if (a.accesses > 0) parts.push(`${a.accesses} accesses (${a.tlbHits} TLB hits, ${a.exits} exits)`);
-    if (a.faults > 0) parts.push(`${a.faults} faults (${Object.entries(a.faultsByRet).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    const parts = [plural(a.steps, 'step')];
+    if (a.accesses > 0) parts.push(`${plural(a.accesses, 'access', 'accesses')} (${plural(a.tlbHits, 'TLB hit')}, ${plural(a.exits, 'exit')})`);
+    if (a.faults > 0) parts.push(`${plural(a.faults, 'fault')} (${Object.entries(a.faultsByRet).map(([k, n]) => `${k} ${n}`).join(', ')})`);
     const retries = Object.entries(a.retriesByReason);
     if (retries.length > 0) parts.push(`retries: ${retries.map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    if (a.preFaultCalls > 0) parts.push(`${a.preFaultCalls} pre-fault calls, ${a.preFaultPages} pages`);
-    if (a.zaps > 0) parts.push(`${a.zaps} zaps`);
-    if (a.flushes > 0) parts.push(`${a.flushes} flushes`);
-    if (a.casFailures > 0) parts.push(`${a.casFailures} CAS failures`);
-    if (a.lockWaits > 0) parts.push(`${a.lockWaits} lock waits`);
+    if (a.preFaultCalls > 0) parts.push(`${plural(a.preFaultCalls, 'pre-fault call')}, ${plural(a.preFaultPages, 'page')}`);
+    if (a.zaps > 0) parts.push(plural(a.zaps, 'zap'));
+    if (a.flushes > 0) parts.push(plural(a.flushes, 'flush', 'flushes'));
+    if (a.casFailures > 0) parts.push(plural(a.casFailures, 'CAS failure'));
+    if (a.lockWaits > 0) parts.push(plural(a.lockWaits, 'lock wait'));
     lines.push(`  ${pad(a.actor, 7)}${parts.join('; ')} — ${a.state}`);
   }
   return lines;
