@@ -15,7 +15,7 @@ import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, pfnAllocated, pfnOwner } from '../
 import { ACTOR, G, TABLE, TABLE_LIVE, actorWord, spteWord, tableMetaWord } from '../kvm/layout.js';
 import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
-import { INVALID_GFN } from '../kvm/mmu-invalidate.js';
+import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
 import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from '../kvm/limits.js';
 import { isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
@@ -38,8 +38,8 @@ interface ScanCtx {
   prov: SpteProvenance | undefined;
   out: Violation[];
   inProgress: number;
-  rangeStart: number;
-  rangeEnd: number;
+  /** The invalidation range [start, end), null while INVALID_GPA. */
+  range: [number, number] | null;
   activeSet: number;
 }
 
@@ -48,7 +48,7 @@ function violation(kind: ViolationKind, message: string, extra: Partial<Violatio
 }
 
 function underInvalidation(c: ScanCtx, start: number, end: number): boolean {
-  return c.inProgress > 0 && c.rangeStart !== INVALID_GFN && start < c.rangeEnd && c.rangeStart < end;
+  return c.inProgress > 0 && c.range !== null && start < c.range[1] && c.range[0] < end;
 }
 
 function spteRefs(where: string, lo: number, hi: number, level: number, writer?: SpteWriter) {
@@ -187,8 +187,7 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance): Violation[] {
   const c: ScanCtx = {
     vm, prov, out: [],
     inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
-    rangeStart: Atomics.load(vm.i32, G.INVALIDATE_RANGE_START),
-    rangeEnd: Atomics.load(vm.i32, G.INVALIDATE_RANGE_END),
+    range: mmuInvalidateRange(vm),
     activeSet: memslotsActiveSet(vm),
   };
   checkGlobals(c);

@@ -22,9 +22,14 @@ export const G = {
   INVALIDATE_SEQ: 32,
   /** kvm->mmu_invalidate_in_progress */
   INVALIDATE_IN_PROGRESS: 33,
-  /** kvm->mmu_invalidate_range_start / _end (gfn; -1 = INVALID_GPA) */
+  /**
+   * kvm->mmu_invalidate_range_start / _end as gfns: the first gfn and the LAST gfn
+   * (inclusive, so a range ending at 2^32 fits), unsigned 32-bit; RANGE_VALID = 0 is
+   * INVALID_GPA (no range added since the first begin).
+   */
   INVALIDATE_RANGE_START: 34,
-  INVALIDATE_RANGE_END: 35,
+  INVALIDATE_RANGE_LAST: 35,
+  INVALIDATE_RANGE_VALID: 37,
   /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
   MN_ACTIVE_INVALIDATE_COUNT: 36,
   // --- memslots line (memslots.ts, srcu.ts) ---
@@ -110,8 +115,8 @@ export const SLOT_WORDS = 8;
 /** A memslot set: header line (count) + MEMSLOTS_MAX records. */
 export const SET_HEADER_WORDS = LINE_WORDS;
 
-/** TLB entry: gfn + 1 (0 = empty), pfn, flags (W/X/private), pfn generation at fill. */
-export const TLBE = { GFN1: 0, PFN: 1, FLAGS: 2, PFN_GEN: 3 } as const;
+/** TLB entry: gfn, pfn, flags (VALID/W/X), pfn generation at fill. */
+export const TLBE = { GFN: 0, PFN: 1, FLAGS: 2, PFN_GEN: 3 } as const;
 export const TLBE_WORDS = 4;
 
 /** Page-table page metadata: state, level, base gfn, parent SPTE index + 1 (0 = root). */

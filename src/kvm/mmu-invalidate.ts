@@ -13,28 +13,31 @@
 import { G } from './layout.js';
 import type { Vm } from './vm.js';
 
-/** INVALID_GPA for the range words. */
-export const INVALID_GFN = -1;
-
-/** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range. */
+/** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range to INVALID_GPA. */
 export function kvmMmuInvalidateBegin(vm: Vm): void {
   const n = Atomics.add(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) + 1;
-  if (n === 1) {
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, INVALID_GFN);
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, INVALID_GFN);
-  }
+  if (n === 1) Atomics.store(vm.i32, G.INVALIDATE_RANGE_VALID, 0);
 }
 
-/** kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset. */
+/** kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset. Gfns are unsigned 32-bit. */
 export function kvmMmuInvalidateRangeAdd(vm: Vm, start: number, end: number): void {
-  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START);
-  if (s === INVALID_GFN) {
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, start);
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, end);
+  const last = end - 1;
+  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) {
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, start | 0);
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_LAST, last | 0);
+    Atomics.store(vm.i32, G.INVALIDATE_RANGE_VALID, 1);
     return;
   }
-  Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start));
-  Atomics.store(vm.i32, G.INVALIDATE_RANGE_END, Math.max(Atomics.load(vm.i32, G.INVALIDATE_RANGE_END), end));
+  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0;
+  const l = Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
+  Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start) | 0);
+  Atomics.store(vm.i32, G.INVALIDATE_RANGE_LAST, Math.max(l, last) | 0);
+}
+
+/** The accumulated range as [start, end) gfns, or null while it is INVALID_GPA. */
+export function mmuInvalidateRange(vm: Vm): [number, number] | null {
+  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return null;
+  return [Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0, (Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) + 1];
 }
 
 /**
@@ -54,29 +57,31 @@ export function mmuInvalidateInProgress(vm: Vm): number {
   return Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
 }
 
-/** True when an invalidation in progress covers `gfn`. */
+/** True when an invalidation in progress covers `gfn` (a range was added and contains it). */
 export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
   if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) <= 0) return false;
-  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START);
-  const e = Atomics.load(vm.i32, G.INVALIDATE_RANGE_END);
-  return s !== INVALID_GFN && gfn >= s && gfn < e;
+  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return false;
+  return gfn >= Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
 }
 
 /**
  * mmu_invalidate_retry_gfn() — under mmu_lock: retry if an invalidation in progress covers
- * the gfn, or if any invalidation completed since the snapshot (the seq is VM-wide).
+ * the gfn, or if any invalidation completed since the snapshot (the seq is VM-wide). An
+ * invalidation in progress whose range was never added retries too (the kernel WARNs).
  */
 export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
+  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0 && Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
   if (gfnUnderInvalidation(vm, gfn)) return true;
   return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 
 /**
  * mmu_invalidate_retry_gfn_unsafe() — the lockless pre-check (6.8): the same tests with
- * READ_ONCE; may be wrong either way, so the locked check must follow.
+ * READ_ONCE, without the WARN case; may be wrong either way, so the locked check must follow.
  */
 export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number): boolean {
-  return mmuInvalidateRetryGfn(vm, mmuSeq, gfn);
+  if (gfnUnderInvalidation(vm, gfn)) return true;
+  return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 
 /** mn_active_invalidate_count++ / -- (under mn_invalidate_lock in the kernel; one atomic here). */

@@ -149,7 +149,8 @@ export function handleChangedSpte(
     return;
   }
   if (!wasPresent && !isPresent) {
-    const special = isMmio(oldLo, oldHi) || isMmio(newLo, newHi) || isFrozen(oldLo, oldHi) || isFrozen(newLo, newHi);
+    // Only a *new* FROZEN value is exempt: clearing someone else's freeze is not.
+    const special = isMmio(oldLo, oldHi) || isMmio(newLo, newHi) || isFrozen(newLo, newHi);
     if (!special) {
       t.report('forbidden-spte-transition', `non-present → non-present SPTE change at gfn 0x${gfn.toString(16)} that is neither MMIO nor FROZEN (WARN)`, {
         gfn, sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],

@@ -81,8 +81,6 @@ export class Vm {
 
   private init(): void {
     const i32 = this.i32;
-    i32[G.INVALIDATE_RANGE_START] = -1;
-    i32[G.INVALIDATE_RANGE_END] = -1;
     i32[G.PRE_FAULT_ALLOWED] = VM_TYPES[this.type].preFaultAllowedAtCreate ? 1 : 0;
     // Index 0 means "none" for tables, pfns, hva pages and gmem pages.
     i32[G.POOL_BUMP] = 1;
@@ -104,17 +102,24 @@ export class Vm {
 }
 
 /**
- * A spinlock for the model's own internal allocators (host pages, page-table pool),
- * never held across a step: in the deterministic engine it is always free; in the
- * threaded engine it is held for a few stores.
+ * A mutex for the model's own internal allocators (host pages, page-table pool, root
+ * list), never held across a step: in the deterministic engine it is always free; in the
+ * threaded engine it is held for a few stores. Drepper's futex mutex on one Int32
+ * (0 free, 1 locked, 2 locked with waiters): no notify unless someone sleeps.
  */
 export function internalLock(i32: Int32Array, word: number): void {
-  for (let spins = 0; Atomics.compareExchange(i32, word, 0, 1) !== 0; spins++) {
-    if (spins > 64) Atomics.wait(i32, word, 1, 1);
+  let c = Atomics.compareExchange(i32, word, 0, 1);
+  if (c === 0) return;
+  for (;;) {
+    if (c === 2 || Atomics.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, 1);
+    c = Atomics.compareExchange(i32, word, 0, 2);
+    if (c === 0) return;
   }
 }
 
 export function internalUnlock(i32: Int32Array, word: number): void {
-  Atomics.store(i32, word, 0);
-  Atomics.notify(i32, word, 1);
+  if (Atomics.sub(i32, word, 1) !== 1) {
+    Atomics.store(i32, word, 0);
+    Atomics.notify(i32, word, 1);
+  }
 }

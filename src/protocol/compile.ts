@@ -129,9 +129,12 @@ interface RawState {
 
 /** compileMachine(): the transition table of one machine (throws on unsupported shapes). */
 export function compileMachine(machine: AnyStateMachine): CompiledMachine {
-  const config = machine.config as { id?: string; initial?: string; states?: Record<string, RawState> };
+  const config = machine.config as { id?: string; initial?: string; states?: Record<string, RawState> } & Record<string, unknown>;
   const id = config.id;
   if (typeof id !== 'string') throw new Error('machine needs an id');
+  for (const k of ['on', 'entry', 'exit', 'always', 'after', 'invoke', 'type'] as const) {
+    if (config[k] !== undefined) throw new Error(`${id}: machine-level '${k}' is not supported by the compiler`);
+  }
   const rawStates = config.states ?? {};
   const names = Object.keys(rawStates);
   const stateIndex = new Map(names.map((n, i) => [n, i]));
@@ -152,6 +155,10 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
     const where = `${id}.${name}`;
     for (const k of ['states', 'entry', 'exit', 'always', 'after', 'invoke'] as const) {
       if (raw[k] !== undefined) throw new Error(`${where}: '${k}' is not supported by the compiler`);
+    }
+    if (raw.type !== undefined && raw.type !== 'final' && raw.type !== 'atomic') throw new Error(`${where}: state type '${raw.type}' is not supported by the compiler`);
+    for (const ev of Object.keys(raw.on ?? {})) {
+      if (ev.includes('*')) throw new Error(`${where}: wildcard event '${ev}' is not supported by the compiler`);
     }
     const byEvent: CompiledTransition[][] = events.map(() => []);
     for (const [ev, rawList] of Object.entries(raw.on ?? {})) {

@@ -1,0 +1,185 @@
+// Goal: the host primary MMU maps hva pages to pfns the way the mm does (aligned mmap, gup fault-in, contiguous huge blocks split on partial change, migrate/reclaim/munmap/mprotect) and every freed page's generation moves so stale users are detectable; method: direct calls on a real Vm.
+
+import test from 'ava';
+import { G } from '../../src/kvm/layout.js';
+import {
+  HVA_MAPPED, HVA_READ, HVA_WRITE, gmemGetPfn, gmemPfn, gmemReserve, hostApplyChange, hostFreePage, hostMmap, hostNotifierRange, hvaBackingLevel, hvaPfn,
+  hvaProt, hvaToPfn, pfnAllocated, pfnGeneration, pfnOwner, type GupResult,
+} from '../../src/kvm/host.js';
+import type { Vm } from '../../src/kvm/vm.js';
+import { newVm } from './fixtures.js';
+
+const gup = (): GupResult => ({ pfn: 0, writable: false, level: 0 });
+const inUse = (vm: Vm): number => vm.i32[G.HOST_PAGES_IN_USE]!;
+
+test('mmap reserves hva pages aligned to the backing level, read-write, nothing faulted in', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const a = hostMmap(vm, 3, 1);
+  t.true(a >= 1, 'hva page 0 is never handed out');
+  const b = hostMmap(vm, 1024, 2);
+  t.is(b % 512, 0);
+  t.true(b >= a + 3);
+  const c = hostMmap(vm, 5, 1);
+  t.is(c, b + 1024);
+  for (const h of [a, a + 2, b, b + 1023, c + 4]) {
+    t.is(hvaProt(vm, h) & (HVA_READ | HVA_WRITE | HVA_MAPPED), HVA_READ | HVA_WRITE | HVA_MAPPED);
+    t.is(hvaPfn(vm, h), 0);
+  }
+  t.is(hvaBackingLevel(vm, a), 1);
+  t.is(hvaBackingLevel(vm, b + 7), 2);
+  t.is(hvaProt(vm, c + 5), 0, 'past the mapping');
+  t.is(inUse(vm), 0);
+});
+
+test('mmap of more than the address space is a RangeError naming the cause', (t) => {
+  const vm = newVm();
+  t.throws(() => hostMmap(vm, vm.layout.config.hvaPages + 1, 1), { instanceOf: RangeError, message: /address space exhausted/ });
+});
+
+test('gup faults a 4K page in once, owned by its hva, writable as mapped', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 4, 1);
+  const out = gup();
+  const p = hvaToPfn(vm, h + 1, true, out);
+  t.true(p > 0);
+  t.deepEqual(out, { pfn: p, writable: true, level: 1 });
+  t.is(hvaPfn(vm, h + 1), p);
+  t.is(pfnOwner(vm, p), h + 1 + 1, 'owner = hva page + 1');
+  t.true(pfnAllocated(vm, p));
+  t.is(inUse(vm), 1);
+  t.is(hvaToPfn(vm, h + 1, false, gup()), p, 'a second gup finds the same page');
+  t.is(inUse(vm), 1);
+  t.not(hvaToPfn(vm, h + 2, false, gup()), p);
+});
+
+test('huge backing: the first gup allocates a whole aligned contiguous block', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  hostMmap(vm, 3, 1); // misalign the bump pointers first
+  hvaToPfn(vm, 1, false, gup());
+  const h = hostMmap(vm, 1024, 2);
+  const out = gup();
+  const p = hvaToPfn(vm, h + 700, false, out);
+  t.is(out.level, 2);
+  const base = p - 188; // 700 - 512
+  t.is(base % 512, 0, 'pfn block aligned to 2M');
+  for (let i = 0; i < 512; i++) {
+    if (hvaPfn(vm, h + 512 + i) !== base + i) { t.fail(`hva ${i} not contiguous`); break; }
+  }
+  t.is(hvaPfn(vm, h), 0, 'the other block is untouched');
+  t.is(inUse(vm), 1 + 512);
+  // Pfns skipped for alignment are not lost: a 4K allocation reuses one of them.
+  const h4 = hostMmap(vm, 1, 1);
+  const q = hvaToPfn(vm, h4, false, gup());
+  t.true(q < base, 'a pfn below the aligned block is reused');
+});
+
+test('a partial change of a huge block splits it to 4K (THP split)', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const h = hostMmap(vm, 512, 2);
+  const p0 = hvaToPfn(vm, h, true, gup());
+  const old = hostApplyChange(vm, 'mprotect', h + 10, h + 11, HVA_READ);
+  t.deepEqual(old, []);
+  for (const x of [h, h + 10, h + 511]) t.is(hvaBackingLevel(vm, x), 1);
+  t.is(hvaPfn(vm, h + 5), p0 + 5, 'pages stay where they were');
+  const out = gup();
+  hvaToPfn(vm, h + 3, false, out);
+  t.is(out.level, 1);
+  t.is(hvaProt(vm, h + 10) & HVA_WRITE, 0);
+  t.is(hvaProt(vm, h + 9) & HVA_WRITE, HVA_WRITE);
+});
+
+test('the notifier range of a change inside a huge block is the whole block', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const h = hostMmap(vm, 1024, 2);
+  t.deepEqual(hostNotifierRange(vm, h + 10, h + 11), [h, h + 512]);
+  t.deepEqual(hostNotifierRange(vm, h + 500, h + 600), [h, h + 1024]);
+  const s = hostMmap(vm, 10, 1);
+  t.deepEqual(hostNotifierRange(vm, s + 2, s + 4), [s + 2, s + 4]);
+});
+
+test('migrate: present pages move to new pfns and the old ones are returned (not yet freed)', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 4, 1);
+  const p = hvaToPfn(vm, h, true, gup());
+  const old = hostApplyChange(vm, 'migrate', h, h + 4, 0);
+  t.deepEqual(old, [p], 'absent pages are not migrated');
+  const np = hvaPfn(vm, h);
+  t.true(np > 0 && np !== p);
+  t.is(pfnOwner(vm, np), h + 1);
+  t.true(pfnAllocated(vm, p), 'the mm frees the old page only after invalidate_range_end');
+  t.is(hvaPfn(vm, h + 1), 0);
+});
+
+test('reclaim: pages unmapped, returned; the next gup faults in a fresh page', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 2, 1);
+  const p = hvaToPfn(vm, h, false, gup());
+  t.deepEqual(hostApplyChange(vm, 'reclaim', h, h + 2, 0), [p]);
+  t.is(hvaPfn(vm, h), 0);
+  t.is(hvaProt(vm, h) & HVA_MAPPED, HVA_MAPPED, 'still mapped: swapped out, not unmapped');
+  hostFreePage(vm, p);
+  const q = hvaToPfn(vm, h, false, gup());
+  t.true(q > 0);
+  t.is(hvaPfn(vm, h), q);
+});
+
+test('munmap: nothing mapped any more, gup fails (KVM_PFN_ERR_FAULT)', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 2, 1);
+  const p = hvaToPfn(vm, h, false, gup());
+  t.deepEqual(hostApplyChange(vm, 'munmap', h, h + 2, 0), [p]);
+  t.is(hvaProt(vm, h), 0);
+  t.is(hvaToPfn(vm, h, false, gup()), 0);
+  t.is(hvaToPfn(vm, h + 1, false, gup()), 0);
+});
+
+test('mprotect: read-only pages fail a write gup, allow a read gup reporting not writable; PROT_NONE fails both', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 2, 1);
+  const p = hvaToPfn(vm, h, true, gup());
+  t.deepEqual(hostApplyChange(vm, 'mprotect', h, h + 1, HVA_READ), []);
+  t.is(hvaToPfn(vm, h, true, gup()), 0);
+  const out = gup();
+  t.is(hvaToPfn(vm, h, false, out), p, 'the page stays');
+  t.false(out.writable);
+  hostApplyChange(vm, 'mprotect', h, h + 1, 0);
+  t.is(hvaToPfn(vm, h, false, gup()), 0);
+  hostApplyChange(vm, 'mprotect', h, h + 1, HVA_READ | HVA_WRITE);
+  t.is(hvaToPfn(vm, h, true, gup()), p);
+  hostApplyChange(vm, 'munmap', h + 1, h + 2, 0);
+  hostApplyChange(vm, 'mprotect', h + 1, h + 2, HVA_READ | HVA_WRITE);
+  t.is(hvaProt(vm, h + 1), 0, 'mprotect does not map an unmapped page');
+});
+
+test('freeing a page clears its owner and bumps its generation; the pfn is reused with the new generation', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 2, 1);
+  const p = hvaToPfn(vm, h, false, gup());
+  const gen = pfnGeneration(vm, p);
+  const used = inUse(vm);
+  hostApplyChange(vm, 'reclaim', h, h + 1, 0);
+  hostFreePage(vm, p);
+  t.false(pfnAllocated(vm, p));
+  t.is(pfnOwner(vm, p), 0);
+  t.is(pfnGeneration(vm, p), gen + 1);
+  t.is(inUse(vm), used - 1);
+  const q = hvaToPfn(vm, h + 1, false, gup());
+  t.is(q, p, 'a freed 4K page is handed out first');
+  t.is(pfnGeneration(vm, q), gen + 1, 'a stale user holding generation gen is detectable');
+  t.false(pfnAllocated(vm, 0));
+  t.false(pfnAllocated(vm, vm.layout.config.hostPages));
+});
+
+test('guest_memfd: reserved file space, pages allocated on first use and stable after', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  const base = gmemReserve(vm, 16);
+  t.true(base >= 1);
+  t.is(gmemPfn(vm, base + 3), 0);
+  const p = gmemGetPfn(vm, base + 3);
+  t.true(p > 0);
+  t.is(gmemGetPfn(vm, base + 3), p);
+  t.is(gmemPfn(vm, base + 3), p);
+  t.is(pfnOwner(vm, p), -(base + 3 + 1), 'guest_memfd pages are owned by negative indices');
+  t.true(gmemReserve(vm, 4) >= base + 16);
+  t.throws(() => gmemReserve(vm, vm.layout.config.gmemPages), { instanceOf: RangeError });
+});

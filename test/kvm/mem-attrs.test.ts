@@ -1,0 +1,117 @@
+// Goal: memory attributes are stored sparsely per 1-GiB chunk like the kernel's xarray, range checks are exact across chunks, and the hugepage "mixed" flags change only when kvmUpdateHugepageMixed recomputes them; method: direct calls on real Vms of each type.
+
+import test from 'ava';
+import { G } from '../../src/kvm/layout.js';
+import { ATTR_CHUNK_GFNS } from '../../src/kvm/limits.js';
+import {
+  KVM_MEMORY_ATTRIBUTE_PRIVATE as PRIVATE, hugepageMixed, kvmGetMemoryAttributes, kvmMemIsPrivate, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes,
+  kvmUpdateHugepageMixed,
+} from '../../src/kvm/mem-attrs.js';
+import { newVm } from './fixtures.js';
+
+const G1 = ATTR_CHUNK_GFNS;
+
+test('KVM_MEMORY_ATTRIBUTE_PRIVATE is bit 3', (t) => {
+  t.is(PRIVATE, 8);
+  t.is(G1, 262144, 'one chunk per 1 GiB of guest memory');
+});
+
+test('nothing stored: every gfn has no attributes and no chunk exists', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  for (const gfn of [0, 1, G1 - 1, G1, 2 ** 32 - 1]) t.is(kvmGetMemoryAttributes(vm, gfn), 0);
+  t.is(vm.i32[G.ATTR_CHUNK_BUMP], 0);
+  t.false(kvmMemIsPrivate(vm, 5));
+});
+
+test('storing allocates only the chunks it touches; storing 0 over absent chunks allocates nothing', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  kvmStoreMemoryAttributes(vm, 0, 4 * G1, 0);
+  t.is(vm.i32[G.ATTR_CHUNK_BUMP], 0);
+  kvmStoreMemoryAttributes(vm, 10, 20, PRIVATE);
+  t.is(vm.i32[G.ATTR_CHUNK_BUMP], 1);
+  kvmStoreMemoryAttributes(vm, 3 * G1 - 2, 3 * G1 + 2, PRIVATE);
+  t.is(vm.i32[G.ATTR_CHUNK_BUMP], 3, 'the range straddles chunks 2 and 3');
+  for (const [gfn, want] of [[9, 0], [10, PRIVATE], [19, PRIVATE], [20, 0], [3 * G1 - 3, 0], [3 * G1 - 2, PRIVATE], [3 * G1 + 1, PRIVATE], [3 * G1 + 2, 0], [G1 + 15, 0]] as const) {
+    t.is(kvmGetMemoryAttributes(vm, gfn), want, `gfn ${gfn}`);
+  }
+  kvmStoreMemoryAttributes(vm, 0, 4 * G1, 0);
+  t.is(vm.i32[G.ATTR_CHUNK_BUMP], 3, 'clearing keeps the chunks');
+  t.is(kvmGetMemoryAttributes(vm, 15), 0);
+});
+
+test('kvm_mem_is_private: only VM types with private memory', (t) => {
+  for (const [type, want] of [['default', false], ['sw_protected', true], ['snp', true], ['tdx', true]] as const) {
+    const vm = newVm({ type });
+    kvmStoreMemoryAttributes(vm, 0, 1, PRIVATE);
+    t.is(kvmMemIsPrivate(vm, 0), want, type);
+    t.false(kvmMemIsPrivate(vm, 1));
+  }
+});
+
+test('range check: every gfn has exactly the attributes, across chunks, absent chunks count as 0', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  kvmStoreMemoryAttributes(vm, 10, 20, PRIVATE);
+  t.true(kvmRangeHasMemoryAttributes(vm, 10, 20, PRIVATE));
+  t.false(kvmRangeHasMemoryAttributes(vm, 9, 20, PRIVATE));
+  t.false(kvmRangeHasMemoryAttributes(vm, 10, 21, PRIVATE));
+  t.true(kvmRangeHasMemoryAttributes(vm, 20, 3 * G1, 0), 'through absent chunks');
+  t.false(kvmRangeHasMemoryAttributes(vm, G1, 2 * G1, PRIVATE), 'an absent chunk is not private');
+  t.true(kvmRangeHasMemoryAttributes(vm, 0, 0, PRIVATE), 'empty range');
+  kvmStoreMemoryAttributes(vm, G1 - 5, G1 + 5, PRIVATE);
+  t.true(kvmRangeHasMemoryAttributes(vm, G1 - 5, G1 + 5, PRIVATE));
+  t.false(kvmRangeHasMemoryAttributes(vm, 0, 2 * G1, 0));
+});
+
+test('gfns beyond the 44-bit space: reads give 0, stores are a RangeError', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  t.is(kvmGetMemoryAttributes(vm, 2 ** 32), 0);
+  t.throws(() => kvmStoreMemoryAttributes(vm, 2 ** 32, 2 ** 32 + 1, PRIVATE), { instanceOf: RangeError });
+  kvmStoreMemoryAttributes(vm, 2 ** 32 - 1, 2 ** 32, PRIVATE);
+  t.is(kvmGetMemoryAttributes(vm, 2 ** 32 - 1), PRIVATE);
+});
+
+test('more chunks than the layout holds is a RangeError naming the cause', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  const n = vm.layout.config.attrChunks;
+  for (let c = 0; c < n; c++) kvmStoreMemoryAttributes(vm, c * G1, c * G1 + 1, PRIVATE);
+  t.throws(() => kvmStoreMemoryAttributes(vm, n * G1, n * G1 + 1, PRIVATE), { instanceOf: RangeError, message: /chunks exhausted/ });
+});
+
+test('mixed flags are stale after a store and recomputed only by kvmUpdateHugepageMixed', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  kvmStoreMemoryAttributes(vm, 10, 20, PRIVATE);
+  t.false(hugepageMixed(vm, 15, 2), 'stale until post-set');
+  t.false(hugepageMixed(vm, 15, 3));
+  kvmUpdateHugepageMixed(vm, 10, 20);
+  t.true(hugepageMixed(vm, 0, 2));
+  t.true(hugepageMixed(vm, 511, 2), 'the whole 2M region');
+  t.false(hugepageMixed(vm, 512, 2), 'the next 2M region is uniform');
+  t.true(hugepageMixed(vm, 1000, 3), 'the 1G region containing it');
+  // The whole 2M region becomes private: still flagged mixed until recomputed.
+  kvmStoreMemoryAttributes(vm, 0, 512, PRIVATE);
+  t.true(hugepageMixed(vm, 0, 2));
+  kvmUpdateHugepageMixed(vm, 0, 512);
+  t.false(hugepageMixed(vm, 0, 2));
+  t.true(hugepageMixed(vm, 0, 3), 'the rest of the 1G region is shared');
+  kvmStoreMemoryAttributes(vm, 0, G1, PRIVATE);
+  kvmUpdateHugepageMixed(vm, 0, G1);
+  t.false(hugepageMixed(vm, 0, 3));
+  t.false(hugepageMixed(vm, 77 * 512, 2));
+});
+
+test('a recompute over a range touches only the regions overlapping it', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  kvmStoreMemoryAttributes(vm, 5, 6, PRIVATE);
+  kvmStoreMemoryAttributes(vm, 1024 + 5, 1024 + 6, PRIVATE);
+  kvmUpdateHugepageMixed(vm, 1024, 1025);
+  t.false(hugepageMixed(vm, 5, 2), 'region 0 was not recomputed');
+  t.true(hugepageMixed(vm, 1024, 2));
+  t.false(hugepageMixed(vm, G1 + 5, 2), 'no chunk: never mixed');
+});
+
+test('a 2M region straddling the recompute range start is recomputed whole', (t) => {
+  const vm = newVm({ type: 'sw_protected' });
+  kvmStoreMemoryAttributes(vm, 600, 700, PRIVATE);
+  kvmUpdateHugepageMixed(vm, 650, 651);
+  t.true(hugepageMixed(vm, 512, 2));
+});
