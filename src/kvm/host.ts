@@ -97,9 +97,10 @@ function allocPfns(vm: Vm, n: number): number {
   return base;
 }
 
+/** Caller holds HOST_LOCK (so the in-use count needs no atomic add). */
 function claim(vm: Vm, pfn: number, owner: number): void {
-  Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, owner);
-  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  vm.i32[vm.layout.pfnOwnerBase + pfn] = owner;
+  vm.i32[G.HOST_PAGES_IN_USE]!++;
 }
 
 /** Frees a host page: owner cleared, generation bumped (stale users become detectable). */
@@ -121,12 +122,15 @@ export function hostFreePage(vm: Vm, pfn: number): void {
  * which the fault path turns into -EFAULT.
  */
 export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult): number {
-  const prot = hvaProt(vm, h);
+  // Plain reads (READ_ONCE of the host page tables): a stale answer is what the
+  // mmu_invalidate_seq protocol exists to catch.
+  const pb = vm.layout.hvaProtByte + h;
+  const prot = vm.u8[pb]!;
   if ((prot & HVA_MAPPED) === 0 || (prot & HVA_READ) === 0) return 0;
   if (write && (prot & HVA_WRITE) === 0) return 0;
-  let pfn = hvaPfn(vm, h);
+  let pfn = vm.i32[vm.layout.hvaToPfnBase + h]!;
   if (pfn === 0) pfn = faultInHostPage(vm, h);
-  const backing = ((hvaProt(vm, h) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+  const backing = ((vm.u8[pb]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
   out.pfn = pfn;
   out.writable = (prot & HVA_WRITE) !== 0;
   out.level = backing;

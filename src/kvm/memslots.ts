@@ -65,15 +65,18 @@ export function memslotsCount(vm: Vm, set: number): number {
 }
 
 export function readSlot(vm: Vm, set: number, i: number, out: SlotInfo): SlotInfo {
+  // Plain reads: a set is only read after the Atomics load of MEMSLOTS_ACTIVE that
+  // published it, and is not written while readers may use it (SRCU).
   const i32 = vm.i32;
+  const w = slotWord(vm.layout, set, i, 0);
   out.index = i;
-  out.id = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.ID));
-  out.flags = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.FLAGS));
-  out.baseGfn = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN)) >>> 0;
-  out.npages = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.NPAGES));
-  out.hvaBase = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.HVA_BASE));
-  out.gmemBase = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.GMEM_BASE));
-  out.dirtyBase = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.DIRTY_BASE));
+  out.id = i32[w + SLOT.ID]!;
+  out.flags = i32[w + SLOT.FLAGS]!;
+  out.baseGfn = i32[w + SLOT.BASE_GFN]! >>> 0;
+  out.npages = i32[w + SLOT.NPAGES]!;
+  out.hvaBase = i32[w + SLOT.HVA_BASE]!;
+  out.gmemBase = i32[w + SLOT.GMEM_BASE]!;
+  out.dirtyBase = i32[w + SLOT.DIRTY_BASE]!;
   return out;
 }
 
@@ -81,10 +84,10 @@ export function readSlot(vm: Vm, set: number, i: number, out: SlotInfo): SlotInf
 export function gfnToMemslot(vm: Vm, set: number, gfn: number, out: SlotInfo): boolean {
   const n = memslotsCount(vm, set);
   const i32 = vm.i32;
-  for (let i = 0; i < n; i++) {
-    const base = Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN)) >>> 0;
-    if (gfn < base) continue;
-    if (gfn - base < Atomics.load(i32, slotWord(vm.layout, set, i, SLOT.NPAGES))) {
+  let w = slotWord(vm.layout, set, 0, 0);
+  for (let i = 0; i < n; i++, w += SLOT_WORDS) {
+    const base = i32[w + SLOT.BASE_GFN]! >>> 0;
+    if (gfn >= base && gfn - base < i32[w + SLOT.NPAGES]!) {
       readSlot(vm, set, i, out);
       return true;
     }

@@ -53,7 +53,7 @@ function tryEvent(vm: Vm, event: LockEvent): LockTry {
 /** read_trylock(&kvm->mmu_lock) */
 export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
   const r = tryEvent(vm, 'READ_LOCK');
-  if (r === 'ok') Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_READ);
+  if (r === 'ok') vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)] = LOCK_HELD_READ; // lockdep bookkeeping: plain store
   return r;
 }
 
@@ -64,7 +64,7 @@ export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
 export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
   const r = tryEvent(vm, 'WRITE_LOCK');
   if (r === 'ok') {
-    Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_WRITE);
+    vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)] = LOCK_HELD_WRITE;
     return r;
   }
   if (r === 'busy') tryEvent(vm, 'WRITE_WAIT');
@@ -74,22 +74,22 @@ export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
 /** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
 export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
   const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (Atomics.load(vm.i32, held) !== LOCK_HELD_READ) return 'broken';
+  if (vm.i32[held] !== LOCK_HELD_READ) return 'broken';
   const r = tryEvent(vm, 'READ_UNLOCK');
-  if (r === 'ok') Atomics.store(vm.i32, held, LOCK_HELD_NONE);
+  if (r === 'ok') vm.i32[held] = LOCK_HELD_NONE;
   return r;
 }
 
 /** write_unlock(&kvm->mmu_lock) */
 export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
   const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (Atomics.load(vm.i32, held) !== LOCK_HELD_WRITE) return 'broken';
+  if (vm.i32[held] !== LOCK_HELD_WRITE) return 'broken';
   const r = tryEvent(vm, 'WRITE_UNLOCK');
-  if (r === 'ok') Atomics.store(vm.i32, held, LOCK_HELD_NONE);
+  if (r === 'ok') vm.i32[held] = LOCK_HELD_NONE;
   return r;
 }
 
 /** What this actor holds (lockdep). */
 export function lockHeld(vm: Vm, actor: number): number {
-  return Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD));
+  return vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)]!;
 }

@@ -22,7 +22,7 @@ import { TABLE_CACHED, TABLE_FREE, mmuTopupMemoryCaches, tableState, tdpMmuAlloc
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmuWritable, isShadowPresent,
-  makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, spteDescribe, spteHex,
+  makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, spteDescribe, spteHex, type MakeSpteArgs,
 } from './spte.js';
 import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
@@ -35,6 +35,7 @@ import { pagesPerLevel, type Errno } from './types.js';
  */
 export function kvmMmuDoPageFaultInit(a: KvmActor, gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
   a.fault.reset(gfn, write, exec, present, prefetch, isPrivate);
+  newSpteFresh = false;
   gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, a.fault.slot);
 }
 
@@ -273,6 +274,7 @@ export function isSpuriousAccess(a: KvmActor): boolean {
 }
 
 const newSpte = { lo: 0, hi: 0 };
+const spteArgs: MakeSpteArgs = { pfn: 0, level: 1, hostWritable: false, writable: false, exec: true, prefetch: false };
 
 /** make_spte() for the fault at the iterator's level (or make_mmio_spte() without a slot). */
 function makeNewSpte(a: KvmActor): void {
@@ -283,13 +285,22 @@ function makeNewSpte(a: KvmActor): void {
     newSpte.hi = makeMmioHi(f.gfn, gen);
     return;
   }
-  const args = { pfn: f.pfn, level: a.iter.level, hostWritable: f.mapWritable, writable: f.mapWritable, exec: true, prefetch: f.prefetch };
+  const args = spteArgs;
+  args.pfn = f.pfn;
+  args.level = a.iter.level;
+  args.hostWritable = f.mapWritable;
+  args.writable = f.mapWritable;
+  args.prefetch = f.prefetch;
   newSpte.lo = makeSpteLo(args);
   newSpte.hi = makeSpteHi(args);
 }
 
+/** Set by newSpteEqualsOld for the tryInstallSpte that follows it in the same step (reset per fault). */
+let newSpteFresh = false;
+
 export function newSpteEqualsOld(a: KvmActor): boolean {
   makeNewSpte(a);
+  newSpteFresh = true;
   return newSpte.lo === a.iter.oldLo && newSpte.hi === a.iter.oldHi;
 }
 
@@ -298,7 +309,8 @@ export function newSpteEqualsOld(a: KvmActor): boolean {
  * dirty logging marks the gfn dirty (make_spte → mark_page_dirty_in_slot).
  */
 export function tryInstallSpte(a: KvmActor): boolean {
-  makeNewSpte(a);
+  if (!newSpteFresh || !a.fault.slot.valid) makeNewSpte(a);
+  newSpteFresh = false;
   const it = a.iter;
   const f = a.fault;
   if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;

@@ -11,11 +11,15 @@
 import { MMU_CACHE_TABLES, SPTES_PER_TABLE } from './limits.js';
 import { ACTOR, G, TABLE, TABLE_CACHED, TABLE_FREE, TABLE_LIVE, TABLE_REMOVED, actorWord, spteWord, tableMetaWord } from './layout.js';
 import { rcuGracePeriodDone, rcuNewEpoch } from './rcu.js';
-import { NONPRESENT_HI } from './spte.js';
+import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
+
+/** A table of SHADOW_NONPRESENT_VALUE SPTEs as 32-bit halves, copied into each new table (a memcpy). */
+const EMPTY_TABLE = new Int32Array(SPTES_PER_TABLE * 2);
+for (let i = 0; i < SPTES_PER_TABLE; i++) { EMPTY_TABLE[2 * i] = NONPRESENT_LO; EMPTY_TABLE[2 * i + 1] = NONPRESENT_HI; }
 import { internalLock, internalUnlock, type Vm } from './vm.js';
 
 export function tableState(vm: Vm, table: number): number {
-  return Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE));
+  return vm.i32[vm.layout.tableMetaBase + table * 4 + TABLE.STATE]!;
 }
 
 function setTableState(vm: Vm, table: number, state: number): void {
@@ -91,12 +95,8 @@ export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number)
   if (count === 0) return 0;
   const t = Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
   Atomics.store(vm.i32, countW, count - 1);
-  const base = spteWord(vm.layout, t, 0);
   const i32 = vm.i32;
-  for (let i = 0; i < SPTES_PER_TABLE; i++) {
-    i32[base + 2 * i] = 0;
-    i32[base + 2 * i + 1] = NONPRESENT_HI;
-  }
+  i32.set(EMPTY_TABLE, spteWord(vm.layout, t, 0));
   Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
   Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfn | 0);
   Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.PARENT), 0);

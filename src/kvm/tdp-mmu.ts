@@ -32,7 +32,10 @@ import { internalLock, internalUnlock, type Vm } from './vm.js';
 const scratch64 = new BigInt64Array(2);
 const scratch32 = new Int32Array(scratch64.buffer);
 
+const NONPRESENT_BIG = spteToBigInt(NONPRESENT_LO, NONPRESENT_HI);
+
 function big(lo: number, hi: number, slot: number): bigint {
+  if (lo === NONPRESENT_LO && hi === NONPRESENT_HI) return NONPRESENT_BIG;
   scratch32[slot * 2] = lo;
   scratch32[slot * 2 + 1] = hi;
   return scratch64[slot]!;

@@ -15,6 +15,7 @@ interface LockCtx {
 }
 
 const READERS_MASK = 0xffffff;
+const MEMO_SIZE = 1024;
 
 export const LOCK_IMPL: Impl<LockCtx> = {
   guards: { lastReader: (c) => c.readers === 1 },
@@ -45,14 +46,41 @@ export class CompiledLockProtocol implements LockProtocol {
     this.fired = new Uint32Array(machine.transitions.length);
   }
 
+  /**
+   * Results already computed by the machine, by (word, event): the lock word's protocol is
+   * deterministic in its inputs, so a repeat is answered from here (coverage still counted).
+   */
+  private readonly memoWord = new Int32Array(MEMO_SIZE).fill(-1);
+  private readonly memoNext = new Int32Array(MEMO_SIZE);
+  private readonly memoId = new Int32Array(MEMO_SIZE);
+
   next(word: number, event: LockEvent): number {
+    const ev = this.eventIdx[event];
+    // Direct-mapped by (low bits of the reader count and state, event).
+    const slot = ((((word >>> 24) * 31 + (word & 0xff)) << 3) + ev) & (MEMO_SIZE - 1);
+    if (this.memoWord[slot] === word && this.memoEv[slot] === ev) {
+      const id = this.memoId[slot]!;
+      if (id >= 0) this.fired[id]!++;
+      return this.memoNext[slot]!;
+    }
+    const result = this.step(word, ev);
+    this.memoWord[slot] = word;
+    this.memoEv[slot] = ev;
+    this.memoNext[slot] = result.next;
+    this.memoId[slot] = result.id;
+    return result.next;
+  }
+
+  private readonly memoEv = new Int8Array(MEMO_SIZE);
+
+  private step(word: number, ev: number): { next: number; id: number } {
     this.runner.state = word >>> 24;
     this.ctx.readers = word & READERS_MASK;
-    const t = this.runner.send(this.ctx, this.eventIdx[event]);
-    if (t === null) return LOCK_WAIT;
+    const t = this.runner.send(this.ctx, ev);
+    if (t === null) return { next: LOCK_WAIT, id: -1 };
     this.fired[t.id]!++;
-    if (this.runner.state === this.broken) return LOCK_BROKEN;
-    return ((this.runner.state << 24) | this.ctx.readers) | 0;
+    if (this.runner.state === this.broken) return { next: LOCK_BROKEN, id: t.id };
+    return { next: ((this.runner.state << 24) | this.ctx.readers) | 0, id: t.id };
   }
 
   describe(word: number): string {

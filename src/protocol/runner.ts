@@ -44,9 +44,19 @@ interface BoundTransition<C> {
 }
 
 /** A machine with its names bound to functions and its mutations applied. */
+/** The generated step function: fires `event` on `runner` (reads and sets `runner.state`). */
+type StepFn<C> = (runner: { state: number }, ctx: C, event: number) => CompiledTransition | null;
+
 export class BoundMachine<C> {
-  /** [state][event] → transitions in order. */
+  /** [state][event] → transitions in order (for introspection; the hot path runs `step`). */
   readonly table: readonly (readonly (readonly BoundTransition<C>[])[])[];
+  /**
+   * The machine compiled to one JavaScript function: a switch over (state, event) whose
+   * cases test the guards in declaration order and call the actions, each call site
+   * bound to one implementation — monomorphic, so the JIT can inline the data plane into
+   * it. Forced guards become constants and skipped actions disappear.
+   */
+  readonly step: StepFn<C>;
 
   constructor(readonly machine: CompiledMachine, impl: Impl<C>, mutations: Mutations) {
     const missing = [
@@ -61,19 +71,28 @@ export class BoundMachine<C> {
           if (forced !== undefined) return () => forced;
           const fn = impl.guards[g.name]!;
           const params = g.params;
-          return (ctx) => fn(ctx, params);
+          // No params: call the implementation directly (one call less on the hot path).
+          return params === undefined ? (fn as GuardFn<C>) : (ctx) => fn(ctx, params);
         }
         case 'not': { const a = bindGuard(g.arg); return (ctx) => !a(ctx); }
-        case 'and': { const as = g.args.map(bindGuard); return (ctx) => as.every((f) => f(ctx)); }
-        case 'or': { const as = g.args.map(bindGuard); return (ctx) => as.some((f) => f(ctx)); }
+        case 'and': {
+          const as = g.args.map(bindGuard);
+          if (as.length === 2) { const [x, y] = as as [GuardFn<C>, GuardFn<C>]; return (ctx) => x(ctx) && y(ctx); }
+          return (ctx) => { for (let i = 0; i < as.length; i++) if (!as[i]!(ctx)) return false; return true; };
+        }
+        case 'or': {
+          const as = g.args.map(bindGuard);
+          return (ctx) => { for (let i = 0; i < as.length; i++) if (as[i]!(ctx)) return true; return false; };
+        }
       }
     };
+    this.step = generateStep(machine, impl, mutations);
     this.table = machine.states.map((s) => s.byEvent.map((list) => list.map((t) => ({
       t,
       guard: t.guard ? bindGuard(t.guard) : null,
       actions: t.actions
         .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
-        .map((a) => { const fn = impl.actions[a.name]!; const p = a.params; return (ctx: C) => fn(ctx, p); }),
+        .map((a) => { const fn = impl.actions[a.name]!; const p = a.params; return p === undefined ? (fn as ActionFn<C>) : (ctx: C) => fn(ctx, p); }),
     }))));
   }
 }
@@ -95,19 +114,54 @@ export class CompiledRunner<C> implements Runner<C> {
   }
 
   send(ctx: C, event: number): CompiledTransition | null {
-    const list = this.bound.table[this.state]![event];
-    if (list === undefined) return null;
-    for (let i = 0; i < list.length; i++) {
-      const bt = list[i]!;
-      if (bt.guard === null || bt.guard(ctx)) {
-        const acts = bt.actions;
-        for (let j = 0; j < acts.length; j++) acts[j]!(ctx);
-        this.state = bt.t.target;
-        return bt.t;
-      }
-    }
-    return null;
+    return this.bound.step(this, ctx, event);
   }
+}
+
+/**
+ * generateStep(): the source of one function for the whole machine. Guard and action
+ * implementations and their params are passed in arrays (G/GP, A/AP) and referenced by
+ * index from distinct call sites; transitions are returned from T.
+ */
+function generateStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): StepFn<C> {
+  const G: ((ctx: C, params: unknown) => boolean)[] = [];
+  const GP: unknown[] = [];
+  const A: ((ctx: C, params: unknown) => void)[] = [];
+  const AP: unknown[] = [];
+  const guardCode = (g: GuardExpr): string => {
+    switch (g.kind) {
+      case 'ref': {
+        const forced = mutations.forceGuards.get(`${machine.id}.${g.name}`);
+        if (forced !== undefined) return forced ? 'true' : 'false';
+        G.push(impl.guards[g.name]!);
+        GP.push(g.params);
+        return `G[${G.length - 1}](ctx, GP[${GP.length - 1}])`;
+      }
+      case 'not': return `!(${guardCode(g.arg)})`;
+      case 'and': return `(${g.args.map(guardCode).join(' && ')})`;
+      case 'or': return `(${g.args.map(guardCode).join(' || ')})`;
+    }
+  };
+  const nEvents = Math.max(1, machine.events.length);
+  const lines: string[] = [`switch (runner.state * ${nEvents} + event) {`];
+  for (const s of machine.states) {
+    s.byEvent.forEach((list, e) => {
+      if (list.length === 0) return;
+      lines.push(`case ${s.index * nEvents + e}:`);
+      for (const t of list) {
+        const acts = t.actions
+          .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
+          .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); return `A[${A.length - 1}](ctx, AP[${AP.length - 1}]);`; })
+          .join(' ');
+        const body = `{ ${acts} runner.state = ${t.target}; return T[${t.id}]; }`;
+        lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
+      }
+      lines.push('return null;');
+    });
+  }
+  lines.push('default: return null;', '}');
+  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `return function step_${machine.id.replace(/[^A-Za-z0-9]/g, '_')}(runner, ctx, event) {\n${lines.join('\n')}\n};`);
+  return factory(G, GP, A, AP, machine.transitions) as StepFn<C>;
 }
 
 /** A factory of compiled runners over a set of machines sharing one implementation table. */
