@@ -3,7 +3,7 @@
  * kvm_tdp_page_fault() → kvm_tdp_mmu_page_fault() → kvm_tdp_mmu_map()
  * (arch/x86/kvm/mmu/mmu.c, tdp_mmu.c, ~6.12).
  *
- * Order, as in the kernel: fast_page_fault (lockless) → mmu_topup_memory_caches → snapshot
+ * Order, as in the kernel: fast_page_fault (lockless, permission faults only) → mmu_topup_memory_caches → snapshot
  * mmu_invalidate_seq (before the pfn is resolved: the seq-before-gup rule) → lockless
  * mmu_invalidate_retry_gfn_unsafe → memslot checks (INVALID slot, no slot, private/shared
  * mismatch) → resolve the pfn (guest_memfd or host hva) → second lockless check →
@@ -27,7 +27,7 @@ export const pageFaultMachine = setup({
     tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuInvalidateRetryGfn: unbound,
     isFrozenSpte: unbound, atGoalLevel: unbound, isPresentNonLeaf: unbound, isPresentLarge: unbound,
     tryTdpMmuLinkSp: unbound, tryTdpMmuSplitHugePage: unbound,
-    prefetchOverPresent: unbound, isSpuriousAccess: unbound, newSpteEqualsOld: unbound, tryTdpMmuSetSpteAtomic: unbound,
+    prefetchOverPresent: unbound, isSpuriousAccess: unbound, newSpteEqualsOld: unbound, tryTdpMmuSetSpteAtomic: unbound, replacedPresentSpte: unbound,
   },
   actions: {
     setRet: unbound, setErrno: unbound, snapshotMmuSeq: unbound, computeGoalLevel: unbound,
@@ -37,21 +37,17 @@ export const pageFaultMachine = setup({
   },
 }).createMachine({
   id: 'page-fault',
-  initial: 'fastPath',
+  initial: 'topup',
   states: {
-    /** fast_page_fault(): lockless fix of a write-protected (dirty-log) SPTE, or spurious. */
-    fastPath: {
-      on: {
-        STEP: [
-          { guard: 'tryFastPageFault', target: 'done' },
-          { target: 'topup' },
-        ],
-      },
-    },
-    /** mmu_topup_memory_caches(): page-table pages taken before mmu_lock. */
+    /**
+     * fast_page_fault() — lockless fix of a write-protected (dirty-log) SPTE, or spurious;
+     * only a permission fault on a present SPTE tries it — else mmu_topup_memory_caches():
+     * page-table pages taken into the vCPU's own cache before mmu_lock.
+     */
     topup: {
       on: {
         STEP: [
+          { guard: 'tryFastPageFault', target: 'done' },
           { guard: 'tryTopupMemoryCaches', target: 'snapshot' },
           { target: 'done', actions: { type: 'setErrno', params: { errno: 'ENOMEM' } } },
         ],
@@ -177,9 +173,17 @@ export const pageFaultMachine = setup({
         ],
       },
     },
-    /** After the CAS: a replaced present non-leaf needs kvm_flush_remote_tlbs_gfn(). */
+    /**
+     * After the CAS: a replaced present SPTE needs kvm_flush_remote_tlbs_gfn() before the
+     * unlock; a fresh one unlocks at once.
+     */
     installed: {
-      on: { STEP: { target: 'unlock', actions: 'flushRemoteTlbsGfn' } },
+      on: {
+        STEP: [
+          { guard: 'replacedPresentSpte', target: 'unlock', actions: 'flushRemoteTlbsGfn' },
+          { target: 'done', actions: ['rcuReadUnlock', 'mmuReadUnlock', 'releasePfn'] },
+        ],
+      },
     },
     /** rcu_read_unlock(); read_unlock(&kvm->mmu_lock); kvm_release_pfn_clean(). */
     unlock: {

@@ -324,7 +324,6 @@ export function tryInstallSpte(a: KvmActor): boolean {
 }
 
 export function flushRemoteTlbsGfn(a: KvmActor): void {
-  if (!a.fault.replacedPresent) return;
   a.stats.flushes++;
   kvmFlushRemoteTlbs(a.vm);
 }

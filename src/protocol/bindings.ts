@@ -44,6 +44,7 @@ const pageFault: Impl<A> = {
     isSpuriousAccess: pf.isSpuriousAccess,
     newSpteEqualsOld: pf.newSpteEqualsOld,
     tryTdpMmuSetSpteAtomic: pf.tryInstallSpte,
+    replacedPresentSpte: (a) => a.fault.replacedPresent,
   },
   actions: {
     setRet: (a, p: { ret: Parameters<typeof pf.setRet>[1]; reason?: Parameters<typeof pf.setRet>[2] }) => pf.setRet(a, p.ret, p.reason),
