@@ -191,8 +191,7 @@ test('mutations built by buildMutations act on both runners (page-fault.mmuInval
   const mutations = buildMutations(COMPILED, ['page-fault.mmuInvalidateRetryGfn=false'], ['page-fault.releasePfn']);
   const p = pair(m, mutations);
   const go = (truth: Record<string, boolean>) => stepBoth(p, m, 'STEP', truth, 'scripted');
-  go({ tryFastPageFault: false });
-  go({ tryTopupMemoryCaches: true });
+  go({ tryFastPageFault: false, tryTopupMemoryCaches: true });
   go({});
   go({ mmuInvalidateRetryGfnUnsafe: false });
   go({});
