@@ -33,10 +33,12 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** The file to read: FILE itself, or the built-in scenario of that name (`default` → scenarios/default.json). */
-function resolveScenarioPath(file: string): string {
-  if (existsSync(file) || /[\\/]/.test(file)) return file;
-  const builtin = `${builtinScenarioDir()}${file.endsWith('.json') ? file : `${file}.json`}`;
-  return existsSync(builtin) ? builtin : file;
+function resolveScenarioPath(file: string): { path: string; display: string } {
+  if (existsSync(file) || /[\\/]/.test(file)) return { path: file, display: file };
+  const name = file.endsWith('.json') ? file : `${file}.json`;
+  const builtin = `${builtinScenarioDir()}${name}`;
+  // A built-in is shown as the package-relative path, never as where it is installed.
+  return existsSync(builtin) ? { path: builtin, display: `scenarios/${name}` } : { path: file, display: file };
 }
 
 function readScenarioText(path: string): string {
@@ -54,8 +56,8 @@ export function scenarioRun(argv: readonly string[], io: Io): number {
   const args = parseArgs(argv, RUN_OPTIONS, 'scenario run');
   if (args.positionals.length === 0) throw new UsageError("'scenario run' needs a scenario FILE (or a built-in name; see 'faultline scenario list')");
   if (args.positionals.length > 1) throw new UsageError(`'scenario run' takes one FILE, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
-  const path = resolveScenarioPath(args.positionals[0]!);
-  const scenario = parseScenario(readScenarioText(path), path);
+  const { path, display } = resolveScenarioPath(args.positionals[0]!);
+  const scenario = parseScenario(readScenarioText(path), display);
   const mutations = buildMutations(COMPILED, args.multi.get('mutate') ?? [], args.multi.get('skip') ?? []);
   const scheduler = (args.values.get('scheduler') ?? 'sequential') as SchedulerName;
   const seed = args.values.has('seed') ? parseU32Option('seed', args.values.get('seed')!) : 1;
