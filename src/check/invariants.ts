@@ -134,34 +134,82 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
   }
 }
 
+/**
+ * Checks the SPTE at word `w` (table `table`, index `i`, `level`, table base gfn): a leaf
+ * against everything, a non-leaf for its child's state and parent. Returns the child table
+ * to descend into, or -1.
+ */
+function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, level: number, gfnBase: number): number {
+  const vm = c.vm;
+  const w = spteWord(vm.layout, table, i);
+  const lo = Atomics.load(vm.i32, w);
+  if (!isShadowPresent(lo)) return -1;
+  const hi = Atomics.load(vm.i32, w + 1);
+  const gfn = gfnBase + i * pagesPerLevel(level);
+  if (isLast(lo, level)) {
+    checkLeaf(c, w, () => `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
+    return -1;
+  }
+  const child = spteChildTable(lo);
+  const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
+  const state = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
+  if (state !== TABLE_LIVE || parent !== w + 1) {
+    c.out.push(violation('table-reuse', `table #${child} linked from root#${rootSlot} table#${table}[${i}] is ${state !== TABLE_LIVE ? 'not live (freed or reused)' : 'also linked elsewhere (two parents)'}`, { gfn, sptes: spteRefs(`table#${table}[${i}] L${level}`, lo, hi, level) }));
+    return -1;
+  }
+  return child;
+}
+
 /** Walks one root with an explicit stack: every table's parent, every leaf. */
 function scanRoot(c: ScanCtx, rootSlot: number): void {
-  const vm = c.vm;
-  const stack: number[] = [rootTable(vm, rootSlot), TDP_ROOT_LEVEL, 0];
+  const stack: number[] = [rootTable(c.vm, rootSlot), TDP_ROOT_LEVEL, 0];
   while (stack.length > 0) {
     const gfnBase = stack.pop()!;
     const level = stack.pop()!;
     const table = stack.pop()!;
     for (let i = 0; i < SPTES_PER_TABLE; i++) {
-      const w = spteWord(vm.layout, table, i);
-      const lo = Atomics.load(vm.i32, w);
-      if (!isShadowPresent(lo)) continue;
-      const hi = Atomics.load(vm.i32, w + 1);
-      const gfn = gfnBase + i * pagesPerLevel(level);
-      if (isLast(lo, level)) {
-        checkLeaf(c, w, () => `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
-        continue;
-      }
-      const child = spteChildTable(lo);
-      const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
-      const state = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
-      if (state !== TABLE_LIVE || parent !== w + 1) {
-        c.out.push(violation('table-reuse', `table #${child} linked from root#${rootSlot} table#${table}[${i}] is ${state !== TABLE_LIVE ? 'not live (freed or reused)' : 'also linked elsewhere (two parents)'}`, { gfn, sptes: spteRefs(`table#${table}[${i}] L${level}`, lo, hi, level) }));
-        continue;
-      }
-      stack.push(child, level - 1, gfn);
+      const child = checkEntry(c, rootSlot, table, i, level, gfnBase);
+      if (child >= 0) stack.push(child, level - 1, gfnBase + i * pagesPerLevel(level));
     }
   }
+}
+
+/** The root slot a live table hangs from (following PARENT words up), or -1. */
+function rootSlotOf(vm: Vm, table: number): number {
+  let t = table;
+  for (let hops = 0; hops < TDP_ROOT_LEVEL; hops++) {
+    const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, t, TABLE.PARENT));
+    if (parent === 0) break;
+    t = ((parent - 1 - vm.layout.ptBase) >>> 1) >>> 9;
+  }
+  for (const s of rootsInUse(vm)) if (rootTable(vm, s) === t) return s;
+  return -1;
+}
+
+function newCtx(vm: Vm, prov: SpteProvenance | undefined): ScanCtx {
+  return { vm, prov, out: [], inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS), range: mmuInvalidateRange(vm), activeSet: memslotsActiveSet(vm) };
+}
+
+/**
+ * The incremental form of scanInvariants: only the SPTEs at the given words (those a step
+ * wrote), plus the global checks. Equivalent to a full scan when nothing else changed
+ * since the last one (see G.STATE_EPOCH).
+ */
+export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvenance): Violation[] {
+  const c = newCtx(vm, prov);
+  checkGlobals(c);
+  for (let k = 0; k < spteps.length; k++) {
+    const rel = (spteps[k]! - vm.layout.ptBase) >>> 1;
+    const table = rel >>> 9;
+    const i = rel & (SPTES_PER_TABLE - 1);
+    if (Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE)) !== TABLE_LIVE) continue;
+    const root = rootSlotOf(vm, table);
+    if (root < 0 || isObsoleteRoot(vm, root)) continue;
+    const level = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.LEVEL));
+    const gfnBase = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)) >>> 0;
+    checkEntry(c, root, table, i, level, gfnBase);
+  }
+  return c.out;
 }
 
 /** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
@@ -184,12 +232,7 @@ function checkGlobals(c: ScanCtx): void {
 
 /** Every invariant, now. Returns the violations found (empty when clean). */
 export function scanInvariants(vm: Vm, prov?: SpteProvenance): Violation[] {
-  const c: ScanCtx = {
-    vm, prov, out: [],
-    inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
-    range: mmuInvalidateRange(vm),
-    activeSet: memslotsActiveSet(vm),
-  };
+  const c = newCtx(vm, prov);
   checkGlobals(c);
   for (const r of rootsInUse(vm)) {
     if (isObsoleteRoot(vm, r)) continue;

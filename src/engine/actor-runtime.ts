@@ -19,7 +19,7 @@ import { beginSetMemslot } from '../kvm/memslot-update.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
 import type { Vm } from '../kvm/vm.js';
-import type { CompiledTransition } from '../protocol/compile.js';
+import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory } from '../protocol/runner.js';
 
 export interface QueuedOp {
@@ -94,9 +94,13 @@ export class ActorRuntime {
     sink: FindingSink,
     private readonly factory: RunnerFactory<KvmActor>,
     private readonly coverage: Map<string, Uint32Array>,
+    /** First label index of each machine's states in `labels` (`machine: state`). */
+    private readonly labelBase: ReadonlyMap<string, number>,
+    labels: readonly string[],
   ) {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
+    this.a.stateLabels = labels;
     if (this.a.isVcpu) this.frames.push(factory.create('vcpu'));
   }
 
@@ -120,23 +124,36 @@ export class ActorRuntime {
     return false;
   }
 
-  /** Takes one step. Returns the record (null when the actor had nothing to do and is now done). */
-  step(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): StepRecord | null {
+  /** The transitions the last step fired (a callee's last and its callers' continuations). */
+  private readonly fired: { machine: CompiledMachine; t: CompiledTransition }[] = [];
+  private firedCount = 0;
+  private lastOuter: CompiledMachine | null = null;
+  private lastFrom = 0;
+  private lastTo = 0;
+  private lastDirect: StepRecord | null = null;
+
+  /**
+   * Takes one step. Returns false when the actor had nothing to do and is now done. The
+   * step's record is built only on request (`record`), so a run without a trace allocates
+   * nothing per step.
+   */
+  step(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {
     const a = this.a;
     a.clearWait();
     a.step = stepNo;
+    this.firedCount = 0;
+    this.lastDirect = null;
     if (this.frames.length === 0) {
       const started = this.startNextOp(stepNo);
-      if (started !== undefined) return started;
+      if (started === null) return false;
+      if (started !== undefined) { this.lastDirect = started; return true; }
     }
-    const fired: { machine: string; id: number }[] = [];
     let frame = this.frames[this.frames.length - 1]!;
-    const outer = frame.machine;
-    const from = outer.states[frame.state]!.name;
-    a.transition = `${outer.id}: ${from}`;
-    let t = this.fire(frame, fired);
-    let label = `${outer.id}: ${t.label}`;
-    let to = outer.states[t.target]!.name;
+    this.lastOuter = frame.machine;
+    this.lastFrom = frame.state;
+    a.stepLabel = this.labelBase.get(frame.machine.id)! + frame.state;
+    let t = this.fire(frame);
+    this.lastTo = t.target;
     for (;;) {
       const state = frame.machine.states[frame.state]!;
       if (state.call !== null) {
@@ -151,21 +168,41 @@ export class ActorRuntime {
         break;
       }
       frame = this.frames[this.frames.length - 1]!;
-      t = this.fire(frame, fired);
-      label += ` ⇒ ${frame.machine.id}: ${t.label}`;
-      to = frame.machine.states[t.target]!.name;
+      t = this.fire(frame);
+      this.lastTo = t.target;
     }
     if (a.blockWord < 0) this.progressSteps++;
-    return { step: stepNo, actor: a.name, machine: outer.id, from, to, label, transitions: fired, waits: a.blockWord >= 0 ? a.blockReason : null };
+    return true;
   }
 
-  private fire(frame: Runner<KvmActor>, fired: { machine: string; id: number }[]): CompiledTransition {
+  /** The record of the last step (for traces and findings). */
+  record(stepNo: number): StepRecord {
+    if (this.lastDirect !== null) return this.lastDirect;
+    const outer = this.lastOuter!;
+    let label = '';
+    const transitions: { machine: string; id: number }[] = [];
+    for (let i = 0; i < this.firedCount; i++) {
+      const f = this.fired[i]!;
+      label += `${i > 0 ? ' ⇒ ' : ''}${f.machine.id}: ${f.t.label}`;
+      transitions.push({ machine: f.machine.id, id: f.t.id });
+    }
+    const last = this.fired[this.firedCount - 1]!;
+    return {
+      step: stepNo, actor: this.a.name, machine: outer.id, from: outer.states[this.lastFrom]!.name,
+      to: last.machine.states[this.lastTo]!.name, label, transitions, waits: this.a.blockWord >= 0 ? this.a.blockReason : null,
+    };
+  }
+
+  private fire(frame: Runner<KvmActor>): CompiledTransition {
     const t = frame.send(this.a, STEP_EVENT);
     if (t === null) {
       throw new Error(`${this.a.name}: no enabled transition in ${frame.machine.id}.${frame.machine.states[frame.state]!.name} (a machine must always have a fallback)`);
     }
     this.coverage.get(frame.machine.id)![t.id]!++;
-    fired.push({ machine: frame.machine.id, id: t.id });
+    const slot = this.fired[this.firedCount];
+    if (slot === undefined) this.fired.push({ machine: frame.machine, t });
+    else { slot.machine = frame.machine; slot.t = t; }
+    this.firedCount++;
     return t;
   }
 

@@ -15,7 +15,9 @@ import type { Violation } from '../kvm/findings.js';
 import { LIVELOCK_RETRIES, STEPS_MAX } from '../kvm/limits.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm, type VmConfig } from '../kvm/vm.js';
-import { checkQuiesced, scanInvariants, type SpteWriter } from '../check/invariants.js';
+import { checkQuiesced, checkSptes, scanInvariants, type SpteWriter } from '../check/invariants.js';
+import { G } from '../kvm/layout.js';
+import { SpteProvenanceTable } from './provenance.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
@@ -138,18 +140,40 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`op ${index}: actor ${o.actor} does not exist`);
     perActor[o.actor]!.push({ index, op: o.op });
   });
-  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results), collector, factory, coverage));
-  // SPTE provenance: who wrote each SPTE last, so a finding names the actor and step that caused it.
-  const provenance = new Map<number, SpteWriter>();
-  const hook = (sptep: number, a: KvmActor): void => { provenance.set(sptep, { actor: a.name, step: a.step, label: a.transition }); };
+  // `machine: state` labels, indexed per machine from labelBase (findings name where a step started).
+  const labels: string[] = [];
+  const labelBase = new Map<string, number>();
+  for (const m of COMPILED) {
+    labelBase.set(m.id, labels.length);
+    for (const s of m.states) labels.push(`${m.id}: ${s.name}`);
+  }
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results), collector, factory, coverage, labelBase, labels));
+  const byId = runtimes;
+  const provenance = new SpteProvenanceTable(vm, labels);
+  const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
   const prov = (sptep: number): SpteWriter | undefined => provenance.get(sptep);
+  const checkEvery = (cfg.check ?? 'step') === 'step';
+  let epochSeen = -1;
+  /** After a step: a full scan when something moved under existing SPTEs, else only the SPTEs it wrote. */
+  const checkStep = (): void => {
+    const epoch = Atomics.load(vm.i32, G.STATE_EPOCH);
+    const found = epoch !== epochSeen ? scanInvariants(vm, prov) : checkSptes(vm, provenance.touched, prov);
+    epochSeen = epoch;
+    provenance.touched.length = 0;
+    for (const v of found) collector.report(v);
+  };
 
   let step = 0;
   const state: { stopped: boolean; error: string | null } = { stopped: false, error: null };
   const stopOnViolation = cfg.stopOnViolation ?? true;
 
-  const stamp = (from: number, rec: StepRecord | null, rt: ActorRuntime): void => {
+  const stamp = (from: number, recOf: () => StepRecord | null, rt: ActorRuntime): void => {
+    if (from === collector.violations.length) {
+      if (stopOnViolation && from > 0) state.stopped = true;
+      return;
+    }
+    const rec = recOf();
     for (let i = from; i < collector.violations.length; i++) {
       const v = collector.violations[i]!;
       if (v.step < 0) v.step = rec?.step ?? step;
@@ -209,19 +233,21 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         return;
       }
       const id = sched.next({ runnable, headOpIndex, previous, step });
-      const rt = active.find((r) => r.id === id)!;
+      const rt = active.length === 1 ? active[0]! : byId[id]!;
       const before = collector.violations.length;
-      const rec = rt.step(step, onFaultDone);
-      if (rec !== null && cfg.trace) trace.push(rec);
-      if ((cfg.check ?? 'step') === 'step') for (const v of scanInvariants(vm, prov)) collector.report(v);
-      stamp(before, rec, rt);
+      const took = rt.step(step, onFaultDone);
+      const stepNo = step;
+      if (took && cfg.trace) trace.push(rt.record(stepNo));
+      if (checkEvery) checkStep();
+      stamp(before, () => (took ? rt.record(stepNo) : null), rt);
       previous = id;
-      if (rec !== null) step++;
+      if (took) step++;
     }
   };
 
   if (cfg.setup.length > 0) {
-    const setupRt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(cfg.setup.map((op, index) => ({ index, op })), setupResults), collector, factory, coverage);
+    const setupRt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(cfg.setup.map((op, index) => ({ index, op })), setupResults), collector, factory, coverage, labelBase, labels);
+    setupRt.a.spteWriteHook = hook;
     runPhase([setupRt], new SequentialScheduler());
   }
   runPhase(runtimes, scheduler);
@@ -229,7 +255,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   if (completed) {
     for (const v of scanInvariants(vm, prov)) collector.report(v);
     for (const v of checkQuiesced(vm)) collector.report(v);
-    stamp(0, null, runtimes[runtimes.length - 1]!);
+    stamp(0, () => null, runtimes[runtimes.length - 1]!);
   }
   const cov: CoverageEntry[] = [];
   for (const m of COMPILED) {

@@ -192,11 +192,18 @@ export class KvmActor implements KvmThread {
   accessExits = 0;
   /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */
   lastWalkPresent = false;
-  /** Steps' transition label (for findings). */
-  transition = '';
+  /** The state the current step started in, as an index into `stateLabels` (for findings). */
+  stepLabel = -1;
+  /** `machine: state` names by label index, set by the engine. */
+  stateLabels: readonly string[] = [];
   step = -1;
   /** Set by an engine that keeps SPTE provenance (who wrote each SPTE last, at which step). */
   spteWriteHook: ((sptep: number, a: KvmActor) => void) | null = null;
+
+  /** `machine: state` the current step started in. */
+  get transition(): string {
+    return this.stateLabels[this.stepLabel] ?? '';
+  }
 
   constructor(readonly vm: Vm, readonly actor: number, readonly queue: OpQueue, readonly sink: FindingSink) {
     this.name = vm.actorName(actor);

@@ -10,7 +10,7 @@
 
 import { G } from './layout.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
-import type { Vm } from './vm.js';
+import { bumpStateEpoch, type Vm } from './vm.js';
 
 export function kvmSlotDirtyTrackEnabled(s: SlotInfo): boolean {
   return (s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
@@ -45,7 +45,9 @@ export function testPageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
 /** Clears the bit of `gfn`; returns whether it was set (the xchg of kvm_get_dirty_log_protect). */
 export function takePageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
   const [w, m] = bitWord(vm, s, gfn);
-  return (Atomics.and(vm.i32, w, ~m) & m) !== 0;
+  const was = (Atomics.and(vm.i32, w, ~m) & m) !== 0;
+  if (was) bumpStateEpoch(vm);
+  return was;
 }
 
 /** The next dirty gfn of the slot at or after `from`, or -1. */
@@ -65,4 +67,5 @@ export function dirtyLogInProgress(vm: Vm, slotId: number): boolean {
 
 export function setDirtyLogInProgress(vm: Vm, slotId: number, on: boolean): void {
   Atomics.store(vm.i32, vm.layout.dirtyLogInProgressBase + slotId, on ? 1 : 0);
+  if (!on) bumpStateEpoch(vm);
 }

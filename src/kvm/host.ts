@@ -11,7 +11,7 @@
  */
 
 import { G } from './layout.js';
-import { internalLock, internalUnlock, type Vm } from './vm.js';
+import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 import { pagesPerLevel } from './types.js';
 
 export const HVA_READ = 1;
@@ -114,6 +114,7 @@ export function hostFreePage(vm: Vm, pfn: number): void {
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
+  bumpStateEpoch(vm);
 }
 
 /**
@@ -219,6 +220,7 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
+  bumpStateEpoch(vm);
   return old;
 }
 

@@ -77,6 +77,13 @@ export const G = {
   POOL_PENDING_HEAD: 113,
   /** kvm->arch.tdp_mmu_pages_lock: the root list (internal, never held across a step). */
   ROOTS_LOCK: 114,
+  /**
+   * Bumped by every change that can make an existing SPTE wrong without touching it (host
+   * mapping change or free, attribute store, memslot swap, dirty bit taken, end of an
+   * invalidation or of a dirty-log update): the checker rescans all SPTEs when it moves
+   * and otherwise checks only the SPTEs a step wrote. Not part of the modelled kernel.
+   */
+  STATE_EPOCH: 115,
 } as const;
 const GLOBALS_WORDS = 4 * LINE_WORDS;
 

@@ -11,7 +11,7 @@
 
 import { ATTR_CHUNK_GFNS } from './limits.js';
 import { ATTR_CHUNK_BYTES, ATTR_TOP_ENTRIES, G } from './layout.js';
-import type { Vm } from './vm.js';
+import { bumpStateEpoch, type Vm } from './vm.js';
 
 /** KVM_MEMORY_ATTRIBUTE_PRIVATE */
 export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
@@ -77,6 +77,7 @@ export function kvmStoreMemoryAttributes(vm: Vm, start: number, end: number, att
     }
     Atomics.store(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1)), attrs);
   }
+  bumpStateEpoch(vm);
 }
 
 /** The lpage_info mixed flag of the `level` (2 or 3) region containing `gfn`. */
@@ -106,6 +107,7 @@ export function kvmUpdateHugepageMixed(vm: Vm, start: number, end: number): void
     const mixed = kvmRangeHasMemoryAttributes(vm, r, r + ATTR_CHUNK_GFNS, first) ? 0 : 1;
     Atomics.store(vm.u8, chunkByte(vm, c, MIXED_1G), mixed);
   }
+  bumpStateEpoch(vm);
 }
 
 export { CHUNK_SHIFT as ATTR_CHUNK_SHIFT };

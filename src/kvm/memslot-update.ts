@@ -15,6 +15,7 @@ import {
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
 } from './memslots.js';
 import { mnActiveInvalidateCount } from './mmu-invalidate.js';
+import { bumpStateEpoch } from './vm.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import type { SetMemslotOp } from './ops.js';
 import { kvmMakeAllCpusRequest, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from './requests.js';
@@ -172,6 +173,7 @@ export function waitMnActiveInvalidate(a: KvmActor): void {
 
 export function swapActiveMemslots(a: KvmActor): void {
   Atomics.xor(a.vm.i32, G.MEMSLOTS_ACTIVE, 1);
+  bumpStateEpoch(a.vm);
 }
 
 export function syncSrcuStart(a: KvmActor): void {

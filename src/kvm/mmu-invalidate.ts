@@ -11,7 +11,7 @@
  */
 
 import { G } from './layout.js';
-import type { Vm } from './vm.js';
+import { bumpStateEpoch, type Vm } from './vm.js';
 
 /** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range to INVALID_GPA. */
 export function kvmMmuInvalidateBegin(vm: Vm): void {
@@ -46,7 +46,9 @@ export function mmuInvalidateRange(vm: Vm): [number, number] | null {
  */
 export function kvmMmuInvalidateEnd(vm: Vm): number {
   Atomics.add(vm.i32, G.INVALIDATE_SEQ, 1);
-  return Atomics.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
+  const left = Atomics.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
+  bumpStateEpoch(vm);
+  return left;
 }
 
 export function mmuInvalidateSeq(vm: Vm): number {

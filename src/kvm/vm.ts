@@ -101,6 +101,11 @@ export class Vm {
   }
 }
 
+/** Marks a change that can invalidate SPTEs without writing them (see G.STATE_EPOCH). */
+export function bumpStateEpoch(vm: Vm): void {
+  Atomics.add(vm.i32, G.STATE_EPOCH, 1);
+}
+
 /**
  * A mutex for the model's own internal allocators (host pages, page-table pool, root
  * list), never held across a step: in the deterministic engine it is always free; in the
