@@ -4,6 +4,9 @@ import test from 'ava';
 import { access, GiB, KiB, MiB, preFault, preFaultResult, run, scripted, slot } from '../helpers/run.js';
 import { KVM_MEM_GUEST_MEMFD } from '../../src/kvm/memslots.js';
 import type { Op } from '../../src/kvm/ops.js';
+import { SPTE_A, isShadowPresent } from '../../src/kvm/spte.js';
+import { tdpFindLeaf } from '../../src/kvm/tdp-iter.js';
+import { rootTable, vcpuRootSlot } from '../../src/kvm/tdp-mmu.js';
 
 const VMM = 2; // vcpus = 1: 0 = vcpu0, 1 = host, 2 = vmm
 
@@ -101,6 +104,10 @@ test('a pre-fault never overwrites a present SPTE (spurious) and creates SPTEs w
   t.is(r.actors[0]!.faultsByRet.spurious, 1);
   t.is(r.actors[0]!.faultsByRet.fixed, 2);
   t.deepEqual(r.violations, []);
+  const leaf = (gfn: number) => tdpFindLeaf(r.vm, rootTable(r.vm, vcpuRootSlot(r.vm, 0)), gfn, { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 });
+  t.not(leaf(0).lo & SPTE_A, 0, 'the guest access left the Accessed bit (hardware A/D)');
+  t.is(leaf(1).lo & SPTE_A, 0, 'the pre-faulted SPTE has no Accessed bit');
+  t.true(isShadowPresent(leaf(1).lo));
 });
 
 test('SW_PROTECTED private range maps guest_memfd pages; a private attribute on a slot without guest_memfd → EFAULT', (t) => {
