@@ -22,7 +22,7 @@ import { TABLE_CACHED, TABLE_FREE, mmuTopupMemoryCaches, tableState, tdpMmuAlloc
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmuWritable, isShadowPresent,
-  makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, spteDescribe, spteHex, type MakeSpteArgs,
+  makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
 import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
@@ -69,15 +69,10 @@ export function tryFastPageFault(a: KvmActor): boolean {
   if (!f.write || f.exec || (leaf.lo & SPTE_W) !== 0 || !isMmuWritable(leaf.hi)) return false;
   if (leaf.level > 1 && f.slot.valid && kvmSlotDirtyTrackEnabled(f.slot)) return false;
   const newLo = leaf.lo | SPTE_W | SPTE_D | SPTE_A;
-  if (!tdpMmuSetSpteAtomicLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) return false;
+  if (!casLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) return false; // fast_pf_fix_direct_spte()
   if (f.slot.valid) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
   setRet(a, 'fixed');
   return true;
-}
-
-/** fast_pf_fix_direct_spte(): the lockless cmpxchg (no mmu_lock, RCU only). */
-function tdpMmuSetSpteAtomicLockless(a: KvmActor, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
-  return casLockless(a, sptep, level, gfn, oldLo, oldHi, newLo, newHi);
 }
 
 export function accessAllowed(lo: number, write: boolean, exec: boolean): boolean {
@@ -334,9 +329,3 @@ export function faultReadUnlock(a: KvmActor): void {
 
 /** kvm_release_pfn_clean(): the model does not pin host pages, so nothing to drop. */
 export function releasePfn(_a: KvmActor): void {}
-
-/** For traces: the SPTE the iterator holds. */
-export function iterSpteRef(a: KvmActor): { where: string; value: string; decoded: string } {
-  return { where: `table#${a.iter.table} L${a.iter.level}`, value: spteHex(a.iter.oldLo, a.iter.oldHi), decoded: spteDescribe(a.iter.oldLo, a.iter.oldHi, a.iter.level) };
-}
-

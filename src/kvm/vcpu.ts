@@ -15,7 +15,7 @@ import { SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { mmuTopupMemoryCaches } from './page-pool.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
-import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, spteDescribe, spteHex, sptePfn } from './spte.js';
+import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, sptePfn } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
 import { TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
@@ -142,8 +142,4 @@ export function eptViolation(a: KvmActor): void {
   a.stats.exits++;
   a.accessExits++;
   kvmMmuDoPageFaultInit(a, gfn, op.access === 'write', op.access === 'exec', a.lastWalkPresent, false, a.vm.hasPrivateMem && accessIsPrivate(a, gfn));
-}
-
-export function describeLeaf(lo: number, hi: number, level: number): string {
-  return `${spteHex(lo, hi)} (${spteDescribe(lo, hi, level)})`;
 }
