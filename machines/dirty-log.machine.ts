@@ -1,9 +1,11 @@
 /**
- * KVM_GET_DIRTY_LOG without manual protect: kvm_get_dirty_log_protect()
- * (virt/kvm/kvm_main.c). Under slots_lock and the mmu_lock write lock, each dirty bit is
- * taken (xchg) and its SPTE write-protected again (kvm_arch_mmu_enable_log_dirty_pt_masked),
- * then one remote TLB flush before the log is returned — a write after the return must
- * fault (and be logged) again.
+ * KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG: kvm_get_dirty_log_protect() and
+ * kvm_clear_dirty_log_protect() (virt/kvm/kvm_main.c). Under slots_lock and the mmu_lock
+ * write lock, each dirty bit of the range is taken (xchg) and its SPTE write-protected
+ * again (kvm_arch_mmu_enable_log_dirty_pt_masked), then one remote TLB flush before the
+ * ioctl returns — a write after the return must fault (and be logged) again. With manual
+ * protect (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), GET only copies the bitmap and CLEAR does
+ * the take-and-protect for the range userspace names.
  */
 
 import { setup } from 'xstate';
@@ -11,9 +13,9 @@ import { setup } from 'xstate';
 const unbound = () => { throw new Error('dirty-log: guard/action not bound (see src/protocol/bindings.ts)'); };
 
 export const dirtyLogMachine = setup({
-  guards: { trySlotsLock: unbound, slotNotLogging: unbound, tryMmuWriteLock: unbound, bitmapDone: unbound, flushPending: unbound },
+  guards: { trySlotsLock: unbound, slotNotLogging: unbound, invalidClearRange: unbound, isManualGet: unbound, tryMmuWriteLock: unbound, bitmapDone: unbound, flushPending: unbound },
   actions: {
-    waitSlotsLock: unbound, setErrno: unbound, beginGetDirtyLog: unbound, waitMmuLock: unbound,
+    waitSlotsLock: unbound, setErrno: unbound, copyDirtyBitmap: unbound, beginGetDirtyLog: unbound, waitMmuLock: unbound,
     takeDirtyGfn: unbound, wrprotDirtyGfn: unbound, dirtyAdvance: unbound, kvmFlushRemoteTlbs: unbound, mmuWriteUnlock: unbound, endGetDirtyLog: unbound, slotsUnlock: unbound,
   },
 }).createMachine({
@@ -32,6 +34,8 @@ export const dirtyLogMachine = setup({
       on: {
         STEP: [
           { guard: 'slotNotLogging', target: 'unlockSlots', actions: { type: 'setErrno', params: { errno: 'ENOENT' } } },
+          { guard: 'invalidClearRange', target: 'unlockSlots', actions: { type: 'setErrno', params: { errno: 'EINVAL' } } },
+          { guard: 'isManualGet', target: 'unlockSlots', actions: 'copyDirtyBitmap' },
           { target: 'lock', actions: 'beginGetDirtyLog' },
         ],
       },

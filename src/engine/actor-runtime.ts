@@ -229,6 +229,7 @@ export class ActorRuntime {
         this.frames.push(this.factory.create('invalidation'));
         return undefined;
       case 'get_dirty_log':
+      case 'clear_dirty_log':
         beginGetDirtyLogOp(a, op);
         this.frames.push(this.factory.create('dirty-log'));
         return undefined;
@@ -270,8 +271,12 @@ export class ActorRuntime {
         if (a.inval.isAttr) this.queue.complete({ op: 'set_memory_attributes', ret: a.inval.errno ? -1 : 0, errno: a.inval.errno });
         else this.queue.complete({ op: 'invalidate', ret: 0, pagesFreed: a.inval.oldPfns.length });
         return;
-      case 'dirty-log':
-        this.queue.complete({ op: 'get_dirty_log', ret: a.dirty.errno ? -1 : 0, errno: a.dirty.errno, dirty: a.dirty.dirty.map((g) => '0x' + (g * 4096).toString(16)) });
+      case 'dirty-log': {
+        const gpas = a.dirty.dirty.map((g) => '0x' + (g * 4096).toString(16));
+        if (a.dirty.clear) this.queue.complete({ op: 'clear_dirty_log', ret: a.dirty.errno ? -1 : 0, errno: a.dirty.errno, cleared: gpas });
+        else this.queue.complete({ op: 'get_dirty_log', ret: a.dirty.errno ? -1 : 0, errno: a.dirty.errno, dirty: gpas });
+        return;
+      }
         return;
       case 'vcpu':
         this.done = true;

@@ -137,6 +137,13 @@ export class MemslotUpdateOp {
 }
 
 export class DirtyLogOp {
+  /** KVM_CLEAR_DIRTY_LOG (else KVM_GET_DIRTY_LOG). */
+  clear = false;
+  firstPage = 0n;
+  numPages = 0n;
+  /** Gfn range the collect loop covers: [start, end). */
+  start = 0;
+  end = 0;
   slot = 0;
   readonly info = new SlotInfo();
   /** The dirty gfn the next collect step handles, -1 when none is left. */

@@ -7,14 +7,18 @@
 import type { KvmActor } from './actor.js';
 import { kvmSlotDirtyTrackEnabled, nextDirtyGfn, setDirtyLogInProgress, takePageDirty } from './dirty-log.js';
 import { idToMemslot, memslotsActiveSet } from './memslots.js';
-import type { GetDirtyLogOp } from './ops.js';
+import type { ClearDirtyLogOp, GetDirtyLogOp } from './ops.js';
+import { G } from './layout.js';
 import { SPTE_W, isLast, isShadowPresent } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
 import { isObsoleteRoot, rootTable, rootsInUse, tdpMmuSetSpteLocked, wrprotLo } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
 
-export function beginGetDirtyLogOp(a: KvmActor, op: GetDirtyLogOp): void {
+export function beginGetDirtyLogOp(a: KvmActor, op: GetDirtyLogOp | ClearDirtyLogOp): void {
   const d = a.dirty;
+  d.clear = op.op === 'clear_dirty_log';
+  d.firstPage = op.op === 'clear_dirty_log' ? op.firstPage : 0n;
+  d.numPages = op.op === 'clear_dirty_log' ? op.numPages : 0n;
   d.slot = op.slot;
   d.info.clear();
   d.dirty = [];
@@ -29,9 +33,42 @@ export function slotNotLogging(a: KvmActor): boolean {
   return !kvmSlotDirtyTrackEnabled(d.info);
 }
 
+/**
+ * kvm_clear_dirty_log_protect() argument checks: first_page 64-aligned, the range inside
+ * the slot, num_pages a multiple of 64 unless it reaches the slot's end — else EINVAL.
+ */
+export function invalidClearRange(a: KvmActor): boolean {
+  const d = a.dirty;
+  if (!d.clear) return false;
+  const npages = BigInt(d.info.npages);
+  if ((d.firstPage & 63n) !== 0n || d.firstPage > npages || d.numPages > npages - d.firstPage) return true;
+  return d.numPages < npages - d.firstPage && (d.numPages & 63n) !== 0n;
+}
+
+/** Manual protect: KVM_GET_DIRTY_LOG copies the bitmap and leaves bits and SPTEs alone. */
+export function isManualGet(a: KvmActor): boolean {
+  return !a.dirty.clear && Atomics.load(a.vm.i32, G.MANUAL_DIRTY_LOG_PROTECT) !== 0;
+}
+
+/** The copy_to_user of the bitmap (manual protect): every set bit, nothing cleared. */
+export function copyDirtyBitmap(a: KvmActor): void {
+  const d = a.dirty;
+  const end = d.info.baseGfn + d.info.npages;
+  for (let g = nextDirtyGfn(a.vm, d.info, d.info.baseGfn); g >= 0 && g < end; g = nextDirtyGfn(a.vm, d.info, g + 1)) d.dirty.push(g);
+}
+
+/** Start the take-and-protect loop over the whole slot (GET) or the named range (CLEAR). */
 export function beginGetDirtyLog(a: KvmActor): void {
-  setDirtyLogInProgress(a.vm, a.dirty.slot, true);
-  a.dirty.current = nextDirtyGfn(a.vm, a.dirty.info, a.dirty.info.baseGfn);
+  const d = a.dirty;
+  d.start = d.info.baseGfn + (d.clear ? Number(d.firstPage) : 0);
+  d.end = d.clear ? d.start + Number(d.numPages) : d.info.baseGfn + d.info.npages;
+  setDirtyLogInProgress(a.vm, d.slot, true);
+  d.current = nextInRange(a, d.start);
+}
+
+function nextInRange(a: KvmActor, from: number): number {
+  const g = nextDirtyGfn(a.vm, a.dirty.info, from);
+  return g >= 0 && g < a.dirty.end ? g : -1;
 }
 
 export function bitmapDone(a: KvmActor): boolean {
@@ -47,7 +84,7 @@ export function takeDirtyGfn(a: KvmActor): void {
 /** On to the next set bit. */
 export function dirtyAdvance(a: KvmActor): void {
   const d = a.dirty;
-  if (d.current >= 0) d.current = nextDirtyGfn(a.vm, d.info, d.current + 1);
+  if (d.current >= 0) d.current = nextInRange(a, d.current + 1);
 }
 
 /** kvm_arch_mmu_enable_log_dirty_pt_masked(): write-protect the gfn just taken, in every valid root. */

@@ -47,6 +47,8 @@ export const G = {
   PRE_FAULT_ALLOWED: 69,
   /** kvm->slots_lock (mutex word: 0 free, actor + 1 = holder). */
   SLOTS_LOCK: 70,
+  /** kvm->manual_dirty_log_protect (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled, without INITIALLY_SET). */
+  MANUAL_DIRTY_LOG_PROTECT: 71,
   // --- MMU line (tdp-mmu.ts, page-pool.ts, rcu.ts) ---
   /** kvm->arch.mmu_valid_gen (bumped by kvm_mmu_zap_all_fast). */
   MMU_VALID_GEN: 96,

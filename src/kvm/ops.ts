@@ -74,6 +74,14 @@ export interface GetDirtyLogOp {
   readonly slot: number;
 }
 
+/** KVM_CLEAR_DIRTY_LOG: clear (and write-protect) the dirty pages of [first_page, first_page + num_pages) of a slot. */
+export interface ClearDirtyLogOp {
+  readonly op: 'clear_dirty_log';
+  readonly slot: number;
+  readonly firstPage: bigint;
+  readonly numPages: bigint;
+}
+
 /** A signal to a vCPU thread (signal_pending for its next pre-fault check). */
 export interface SignalOp {
   readonly op: 'signal';
@@ -86,7 +94,7 @@ export interface FinalizeOp {
 }
 
 export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp;
-export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | SignalOp | FinalizeOp;
+export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp;
 export type HostOp = InvalidateOp;
 export type Op = VcpuOp | VmmOp | HostOp;
 
@@ -99,5 +107,6 @@ export type OpResult =
   | { readonly op: 'set_memory_attributes'; readonly ret: number; readonly errno: Errno | null }
   | { readonly op: 'invalidate'; readonly ret: 0; readonly pagesFreed: number }
   | { readonly op: 'get_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly dirty: string[] }
+  | { readonly op: 'clear_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly cleared: string[] }
   | { readonly op: 'signal'; readonly ret: 0 }
   | { readonly op: 'finalize'; readonly ret: number; readonly errno: Errno | null };

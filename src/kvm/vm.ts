@@ -18,6 +18,11 @@ export interface VmConfig {
   readonly tablesExtra?: number;
   /** Largest host backing any memslot will use (1 = 4K, 2 = 2M, 3 = 1G): huge blocks need aligned slack. */
   readonly maxBackingLevel?: number;
+  /**
+   * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled (without INITIALLY_SET): KVM_GET_DIRTY_LOG
+   * only copies the bitmap; KVM_CLEAR_DIRTY_LOG clears and re-protects.
+   */
+  readonly manualDirtyLogProtect?: boolean;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -71,6 +76,7 @@ export class Vm {
     const layout = computeLayout(layoutConfigFor(cfg));
     const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol);
     vm.init();
+    if (cfg.manualDirtyLogProtect === true) vm.i32[G.MANUAL_DIRTY_LOG_PROTECT] = 1;
     return vm;
   }
 

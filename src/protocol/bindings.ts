@@ -242,6 +242,8 @@ const dirtyLog: Impl<A> = {
   guards: {
     trySlotsLock: inv.trySlotsLock,
     slotNotLogging: dl.slotNotLogging,
+    invalidClearRange: dl.invalidClearRange,
+    isManualGet: dl.isManualGet,
     tryMmuWriteLock: inv.tryMmuWriteLock,
     bitmapDone: dl.bitmapDone,
     flushPending: dl.dirtyFlushPending,
@@ -249,6 +251,7 @@ const dirtyLog: Impl<A> = {
   actions: {
     waitSlotsLock: inv.waitSlotsLock,
     setErrno: (a, p: { errno: Errno }) => { a.dirty.errno = p.errno; },
+    copyDirtyBitmap: dl.copyDirtyBitmap,
     beginGetDirtyLog: dl.beginGetDirtyLog,
     waitMmuLock: pf.waitMmuLock,
     takeDirtyGfn: dl.takeDirtyGfn,

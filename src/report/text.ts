@@ -102,6 +102,8 @@ export function opInput(op: Op): Record<string, JsonScalar> {
       return { gpa: hex(op.gpa), size: hex(op.size), kind: op.kind, ...(op.kind === 'mprotect' ? { prot: op.prot } : {}) };
     case 'get_dirty_log':
       return { slot: op.slot };
+    case 'clear_dirty_log':
+      return { slot: op.slot, first_page: hex(op.firstPage), num_pages: hex(op.numPages) };
     case 'signal':
       return { vcpu: `vcpu${op.vcpu}` };
     case 'finalize':
@@ -181,6 +183,8 @@ export function describeInput(op: string, input: Readonly<Record<string, JsonSca
       return `${str(input.kind)}${input.prot !== undefined ? `(${str(input.prot)})` : ''} [${str(input.gpa)}, +${size(input.size)})`;
     case 'get_dirty_log':
       return `slot ${str(input.slot)}`;
+    case 'clear_dirty_log':
+      return `slot ${str(input.slot)} pages [${str(input.first_page)}, +${str(input.num_pages)})`;
     case 'signal':
       return str(input.vcpu);
     default:
@@ -211,6 +215,8 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
       return `done, ${res.pagesFreed} host page${res.pagesFreed === 1 ? '' : 's'} freed`;
     case 'get_dirty_log':
       return `ret ${res.ret}${errnoText(res.errno)}, ${res.dirty.length} dirty${res.dirty.length > 0 ? `: ${res.dirty.slice(0, 8).join(' ')}${res.dirty.length > 8 ? ' …' : ''}` : ''}`;
+    case 'clear_dirty_log':
+      return `ret ${res.ret}${errnoText(res.errno)}, ${res.cleared.length} cleared${res.cleared.length > 0 ? `: ${res.cleared.slice(0, 8).join(' ')}${res.cleared.length > 8 ? ' …' : ''}` : ''}`;
     case 'signal':
       return 'sent';
   }

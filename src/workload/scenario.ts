@@ -48,6 +48,8 @@ export interface ScenarioVm {
   readonly memoryBytes: number;
   /** True when `memory` was not given and was computed from the memslots. */
   readonly memoryDefaulted: boolean;
+  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled: GET_DIRTY_LOG copies, CLEAR_DIRTY_LOG protects. */
+  readonly manualDirtyLogProtect: boolean;
 }
 
 export interface ScenarioOp {
@@ -79,13 +81,13 @@ export const SCENARIO_MEMORY_MIN = 64 * 1024 * 1024;
 /** Largest guest access gpa (a JS number in the model). */
 export const ACCESS_GPA_LIMIT = 2 ** 52;
 
-export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'signal', 'finalize'] as const;
+export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 type ActorKind = 'vcpu' | 'host' | 'vmm';
 const OP_ACTOR: Readonly<Record<OpName, ActorKind>> = {
   access: 'vcpu', pre_fault: 'vcpu', map_memory: 'vcpu',
-  set_memslot: 'vmm', set_memory_attributes: 'vmm', get_dirty_log: 'vmm', signal: 'vmm', finalize: 'vmm',
+  set_memslot: 'vmm', set_memory_attributes: 'vmm', get_dirty_log: 'vmm', clear_dirty_log: 'vmm', signal: 'vmm', finalize: 'vmm',
   invalidate: 'host',
 };
 
@@ -98,12 +100,13 @@ const OP_FIELDS: Readonly<Record<OpName, readonly string[]>> = {
   set_memory_attributes: ['gpa', 'size', 'attributes', 'flags'],
   invalidate: ['gpa', 'size', 'kind', 'prot'],
   get_dirty_log: ['slot'],
+  clear_dirty_log: ['slot', 'first_page', 'num_pages'],
   signal: ['vcpu'],
   finalize: [],
 };
 
 const TOP_FIELDS = ['name', 'description', 'vm', 'memslots', 'ops'] as const;
-const VM_FIELDS = ['type', 'vcpus', 'memory'] as const;
+const VM_FIELDS = ['type', 'vcpus', 'memory', 'manual_dirty_log_protect'] as const;
 const MEMSLOT_FIELDS = ['slot', 'gpa', 'size', 'flags', 'backing'] as const;
 
 /** Host backing of a memslot's memory → backingLevel (anonymous 4K, THP 2M, hugetlb 1G). */
@@ -215,8 +218,8 @@ const ACTOR_ROLE: Readonly<Record<ActorKind, string>> = {
 // ---------------------------------------------------------------------------
 // Sections
 
-function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null } {
-  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null };
+function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null; manualDirtyLogProtect: boolean } {
+  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null, manualDirtyLogProtect: false };
   const o = expectObject(raw, 'vm', 'an object { type, vcpus, memory }');
   checkFields(o, 'vm', VM_FIELDS, 'vm');
   let type: VmType = 'default';
@@ -226,7 +229,9 @@ function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | 
   }
   const vcpus = o.vcpus === undefined ? 1 : parseIntegerField(o.vcpus, 'vm.vcpus', 1, VCPUS_MAX);
   const memory = o.memory === undefined ? null : parseU64(o.memory, 'vm.memory');
-  return { type, vcpus, memory };
+  const m = o.manual_dirty_log_protect;
+  if (m !== undefined && typeof m !== 'boolean') throw new FieldError('vm.manual_dirty_log_protect', `expected true or false, got ${showValue(m)}`);
+  return { type, vcpus, memory, manualDirtyLogProtect: m === true };
 }
 
 function parseMemslotFields(o: Json, path: string, what: string): Omit<SetMemslotOp, 'op'> {
@@ -322,6 +327,13 @@ function parseOpBody(name: OpName, o: Json, path: string, ctx: OpCtx): { op: Op;
       return one(parseInvalidate(o, path));
     case 'get_dirty_log':
       return one({ op: 'get_dirty_log', slot: u32(required(o, 'slot', path, need('slot')), `${path}.slot`) });
+    case 'clear_dirty_log':
+      return one({
+        op: 'clear_dirty_log',
+        slot: u32(required(o, 'slot', path, need('slot, first_page and num_pages')), `${path}.slot`),
+        firstPage: parseU64(required(o, 'first_page', path, need('slot, first_page and num_pages')), `${path}.first_page`),
+        numPages: parseU64(required(o, 'num_pages', path, need('slot, first_page and num_pages')), `${path}.num_pages`),
+      });
     case 'signal': {
       const target = resolveActor(required(o, 'vcpu', path, need('vcpu')), `${path}.vcpu`, ctx.vcpus);
       if (target.kind !== 'vcpu') throw new FieldError(`${path}.vcpu`, `a signal goes to a vCPU thread (vcpu0…vcpu${ctx.vcpus - 1}), got ${showValue(o.vcpu)}`);
@@ -489,7 +501,7 @@ function parseBody(doc: unknown, sourceName: string): Scenario {
   const memory = guestMemory(vm.memory, memslotBytes(memslots, ops));
   return {
     sourceName, name, description,
-    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted },
+    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted, manualDirtyLogProtect: vm.manualDirtyLogProtect },
     memslots, ops,
   };
 }
@@ -523,7 +535,7 @@ export interface ScenarioRunOptions {
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
   const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op }));
   return {
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect },
     setup: s.memslots,
     ops,
     scheduler: options.scheduler ?? 'sequential',

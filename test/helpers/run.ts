@@ -35,11 +35,12 @@ export interface TestRun {
   skip?: string[];
   trace?: boolean;
   check?: 'step' | 'end';
+  vmOptions?: { manualDirtyLogProtect?: boolean };
 }
 
 export function run(t: TestRun): RunResult {
   const cfg: RunConfig = {
-    vm: { type: t.type ?? 'default', vcpus: t.vcpus ?? 1, guestBytes: t.guestBytes ?? 64 * MiB },
+    vm: { type: t.type ?? 'default', vcpus: t.vcpus ?? 1, guestBytes: t.guestBytes ?? 64 * MiB, ...(t.vmOptions ?? {}) },
     setup: t.setup ?? [],
     ops: t.ops ?? [],
     scheduler: t.scheduler ?? 'sequential',
