@@ -71,3 +71,18 @@ for (const c of cases) {
     t.log(`caught on ${caught}/${seeds}`);
   });
 }
+
+test('the incremental check finds what a full scan after every step finds, at the same step', (t) => {
+  const mutated = cases.filter((c) => c.seeds !== undefined);
+  let compared = 0;
+  for (const c of mutated) {
+    for (let seed = 0; seed < 40; seed++) {
+      const opts = { ...c.base, scheduler: 'random' as const, seed, mutate: c.mutate ?? [], skip: c.skip ?? [] };
+      const inc = run({ ...opts, check: 'step' });
+      const full = run({ ...opts, check: 'full' });
+      t.deepEqual(inc.violations.map((v) => [v.kind, v.step, v.gfn]), full.violations.map((v) => [v.kind, v.step, v.gfn]), `${c.title}, seed ${seed}`);
+      compared++;
+    }
+  }
+  t.true(compared > 0);
+});

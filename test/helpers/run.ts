@@ -34,7 +34,7 @@ export interface TestRun {
   mutate?: string[];
   skip?: string[];
   trace?: boolean;
-  check?: 'step' | 'end';
+  check?: 'step' | 'full' | 'end';
   vmOptions?: { manualDirtyLogProtect?: boolean };
 }
 
