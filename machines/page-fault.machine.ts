@@ -66,7 +66,12 @@ export const pageFaultMachine = setup({
         ],
       },
     },
-    /** __kvm_faultin_pfn(): memslot checks (the slot was looked up at fault entry, under SRCU). */
+    /**
+     * __kvm_faultin_pfn(): the memslot checks (on the slot looked up at fault entry, under
+     * SRCU), then the pfn — kvm_gmem_get_pfn() for private, hva_to_pfn() (gup, may fault
+     * the host page in) for shared. One step: the checks only read the fault's own copy
+     * of the slot (and, for private memory, the attribute), the gup is its one access.
+     */
     slotChecks: {
       on: {
         STEP: [
@@ -76,24 +81,8 @@ export const pageFaultMachine = setup({
           { guard: 'noSlot', target: 'lock', actions: 'computeGoalLevel' },
           { guard: 'isPrivateMismatch', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: 'writeToReadonlySlot', target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'readonly-slot' } } },
-          { guard: 'isPrivate', target: 'gmem' },
-          { target: 'hva' },
-        ],
-      },
-    },
-    /** kvm_gmem_get_pfn(): the private page from guest_memfd. */
-    gmem: {
-      on: {
-        STEP: [
-          { guard: 'tryKvmGmemGetPfn', target: 'postcheck', actions: 'computeGoalLevel' },
-          { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
-        ],
-      },
-    },
-    /** __gfn_to_pfn_memslot() → hva_to_pfn(): gup of the host page (may fault it in). */
-    hva: {
-      on: {
-        STEP: [
+          { guard: and(['isPrivate', 'tryKvmGmemGetPfn']), target: 'postcheck', actions: 'computeGoalLevel' },
+          { guard: 'isPrivate', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: 'tryHvaToPfn', target: 'postcheck', actions: 'computeGoalLevel' },
           { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
         ],

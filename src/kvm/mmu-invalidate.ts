@@ -72,8 +72,10 @@ export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
  * invalidation in progress whose range was never added retries too (the kernel WARNs).
  */
 export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
-  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0 && Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
-  if (gfnUnderInvalidation(vm, gfn)) return true;
+  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
+    if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
+    if (gfn >= Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) return true;
+  }
   return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 

@@ -100,7 +100,8 @@ export function pfnLo(pfn: number): number {
 }
 
 export function pfnHi(pfn: number): number {
-  return Math.floor(pfn / 0x100000) & SPTE_HI_PFN_MASK;
+  // pfn < 2^40, so pfn / 2^20 < 2^20 and `| 0` truncates exactly.
+  return (pfn / 0x100000) & SPTE_HI_PFN_MASK;
 }
 
 /** Non-leaf SPTE linking a child table (`make_nonleaf_spte`): present, RWX, A. */

@@ -194,7 +194,6 @@ test('mutations built by buildMutations act on both runners (page-fault.mmuInval
   go({ tryFastPageFault: false, tryTopupMemoryCaches: true });
   go({});
   go({ mmuInvalidateRetryGfnUnsafe: false });
-  go({});
   go({ tryHvaToPfn: true });
   go({ mmuInvalidateRetryGfnUnsafe: false });
   go({ tryMmuReadLock: true });
