@@ -39,6 +39,10 @@ export class KvmPageFault {
   sp = 0;
   /** The installed SPTE replaced a present one (needs kvm_flush_remote_tlbs_gfn). */
   replacedPresent = false;
+  /** make_spte() result computed by the `target` step's comparison, reused by its install. */
+  newLo = 0;
+  newHi = 0;
+  newValid = false;
   ret: RetPf = 'continue';
   retryReason: RetryReason | null = null;
   errno: Errno | null = null;
@@ -47,7 +51,7 @@ export class KvmPageFault {
     this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
     this.slot.clear();
     this.mmuSeq = 0; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
-    this.replacedPresent = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
+    this.replacedPresent = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
   }
 }
 

@@ -35,7 +35,6 @@ import { pagesPerLevel, type Errno } from './types.js';
  */
 export function kvmMmuDoPageFaultInit(a: KvmActor, gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
   a.fault.reset(gfn, write, exec, present, prefetch, isPrivate);
-  newSpteFresh = false;
   gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, a.fault.slot);
 }
 
@@ -290,12 +289,12 @@ function makeNewSpte(a: KvmActor): void {
   newSpte.hi = makeSpteHi(args);
 }
 
-/** Set by newSpteEqualsOld for the tryInstallSpte that follows it in the same step (reset per fault). */
-let newSpteFresh = false;
-
 export function newSpteEqualsOld(a: KvmActor): boolean {
   makeNewSpte(a);
-  newSpteFresh = true;
+  const f = a.fault;
+  f.newLo = newSpte.lo;
+  f.newHi = newSpte.hi;
+  f.newValid = true;
   return newSpte.lo === a.iter.oldLo && newSpte.hi === a.iter.oldHi;
 }
 
@@ -304,8 +303,13 @@ export function newSpteEqualsOld(a: KvmActor): boolean {
  * dirty logging marks the gfn dirty (make_spte → mark_page_dirty_in_slot).
  */
 export function tryInstallSpte(a: KvmActor): boolean {
-  if (!newSpteFresh || !a.fault.slot.valid) makeNewSpte(a);
-  newSpteFresh = false;
+  if (a.fault.newValid && a.fault.slot.valid) {
+    newSpte.lo = a.fault.newLo;
+    newSpte.hi = a.fault.newHi;
+  } else {
+    makeNewSpte(a);
+  }
+  a.fault.newValid = false;
   const it = a.iter;
   const f = a.fault;
   if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;
