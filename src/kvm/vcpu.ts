@@ -17,6 +17,7 @@ import { mmuTopupMemoryCaches } from './page-pool.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
 import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, sptePfn } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
+import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
 import { TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
 import { KVM_MMU_MAX_GFN } from './limits.js';
@@ -112,6 +113,17 @@ export function tryGuestAccess(a: KvmActor): boolean {
   a.lastWalkPresent = false;
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0 || gfn > KVM_MMU_MAX_GFN) return false;
+  // The hardware walker reads page tables like an RCU reader: a table unlinked under it
+  // is freed only after the grace period (and the remote flush) that KVM waits for.
+  rcuReadLock(a.vm, a.actor);
+  try {
+    return hardwareWalk(a, slot, gfn, write, exec);
+  } finally {
+    rcuReadUnlock(a.vm, a.actor);
+  }
+}
+
+function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, exec: boolean): boolean {
   const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, slot), gfn, a.leaf);
   for (let tries = 0; tries < 8; tries++) {
     const { lo, hi } = leaf;
