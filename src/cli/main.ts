@@ -21,7 +21,7 @@ usage:
       --scheduler sequential|random  interleaving (default sequential: ops in file order)
       --seed N                     seed of the run's PRNG (default 1)
       --mutate MACHINE.GUARD=true|false   force a guard (repeatable), e.g. page-fault.mmuInvalidateRetryGfn=false
-      --skip MACHINE.ACTION        skip an action (repeatable), e.g. invalidation.flushRemoteTlbs
+      --skip MACHINE.ACTION        skip an action (repeatable), e.g. invalidation.kvmFlushRemoteTlbs
       --runner compiled|reference  step the compiled tables (default) or xstate's interpreter
       --trace                      print every step (step, actor, transition, wait)
   faultline scenario list [--json]        list the built-in scenarios
