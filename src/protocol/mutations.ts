@@ -1,7 +1,7 @@
 /**
  * Mutations: force a named guard to a constant or skip a named action, to ask "what if
  * KVM skipped this check". Names are `machine.name`, as in `--mutate page-fault.isStale=false`
- * and `--skip invalidation.flushRemoteTlbs`. An unknown name is an error listing the
+ * and `--skip invalidation.kvmFlushRemoteTlbs`. An unknown name is an error listing the
  * valid ones.
  */
 
