@@ -57,6 +57,10 @@ export function setFaultErrno(a: KvmActor, errno: Errno): void {
 export function tryFastPageFault(a: KvmActor): boolean {
   const f = a.fault;
   if (!f.present || f.prefetch || f.isPrivate) return false;
+  // page_fault_can_be_fast(): an access whose private/shared kind disagrees with the
+  // attributes (e.g. an SNP shared access to a private page) must reach the slow path and
+  // its KVM_EXIT_MEMORY_FAULT, not spin on RET_PF_SPURIOUS.
+  if (a.vm.hasPrivateMem && kvmMemIsPrivate(a.vm, f.gfn)) return false;
   const root = vcpuRootSlot(a.vm, a.actor);
   if (root < 0 || isObsoleteRoot(a.vm, root)) return false;
   const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, root), f.gfn, a.leaf);

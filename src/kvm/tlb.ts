@@ -17,6 +17,8 @@ export const TLB_FLAG_W = 1;
 export const TLB_FLAG_X = 2;
 /** The entry holds a translation (cleared by a flush). */
 export const TLB_FLAG_VALID = 4;
+/** The translation is to a private (guest_memfd) page: a shared access must not hit it. */
+export const TLB_FLAG_PRIVATE = 8;
 
 /** The entry index for `gfn` if it caches it, else -1. */
 export function tlbLookup(vm: Vm, vcpu: number, gfn: number): number {

@@ -19,7 +19,7 @@ import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPrese
 import { tdpFindLeaf } from './tdp-iter.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
-import { TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
+import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
 import { KVM_MMU_MAX_GFN } from './limits.js';
 
 export function hasRequestTlbFlush(a: KvmActor): boolean {
@@ -103,7 +103,8 @@ export function tryGuestAccess(a: KvmActor): boolean {
   const e = gfn <= KVM_MMU_MAX_GFN ? tlbLookup(a.vm, a.actor, gfn) : -1;
   if (e >= 0) {
     const t = tlbEntry(a.vm, a.actor, e);
-    if ((!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
+    const kindOk = !a.vm.hasPrivateMem || accessIsPrivate(a, gfn) === ((t.flags & TLB_FLAG_PRIVATE) !== 0);
+    if (kindOk && (!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
       a.stats.tlbHits++;
       checkHostPage(a, gfn, t.pfn, t.pfnGen, true);
       if (write) checkDirtyLogged(a, gfn);
@@ -138,7 +139,8 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
       leaf.hi = Atomics.load(a.vm.i32, leaf.sptep + 1);
       continue;
     }
-    tlbFill(a.vm, a.actor, gfn, pfn, ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0), pfnGeneration(a.vm, pfn));
+    const flags = ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0) | (pfnOwner(a.vm, pfn) < 0 ? TLB_FLAG_PRIVATE : 0);
+    tlbFill(a.vm, a.actor, gfn, pfn, flags, pfnGeneration(a.vm, pfn));
     checkHostPage(a, gfn, pfn, 0, false);
     if (write) checkDirtyLogged(a, gfn);
     return true;
