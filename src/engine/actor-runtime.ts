@@ -84,6 +84,8 @@ export class ActorRuntime {
   done = false;
   /** Consecutive fault retries while no other actor could run (livelock detection). */
   retryStreak = 0;
+  /** Other actors' progress steps when the current streak began. */
+  streakBase = -1;
   /** Steps this actor took that did not end in a wait. */
   progressSteps = 0;
 

@@ -189,26 +189,37 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     if (stopOnViolation && collector.violations.length > 0) state.stopped = true;
   };
 
+  /** Steps of every actor that did not end waiting: "progress" anyone could have made. */
+  const progressTotal = (): number => runtimes.reduce((n, o) => n + o.progressSteps, 0);
+  const others = (rt: ActorRuntime): string => runtimes.filter((o) => o !== rt).map((o) => `${o.a.name} ${o.finished ? 'finished' : o.waiting ? `waits on ${o.a.blockReason} in ${o.describeState()}` : `in ${o.describeState()}`}`).join('; ');
+
+  /**
+   * Livelock: an actor's fault keeps coming back (RET_PF_RETRY, or a guest access that
+   * keeps exiting) more than LIVELOCK_RETRIES times while no other actor made a step —
+   * nothing that could end it happened.
+   */
   const onFaultDone = (rt: ActorRuntime): void => {
     const f = rt.a.fault;
     const s = rt.a.stats;
     s.faults++;
     rt.a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
-    if (f.errno === null && f.ret === 'retry') {
-      rt.a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
-      const othersRunnable = runtimes.some((o) => o !== rt && !o.finished && !o.waiting);
-      rt.retryStreak = othersRunnable ? 0 : rt.retryStreak + 1;
-      if (rt.retryStreak > LIVELOCK_RETRIES) {
-        collector.report({
-          kind: 'livelock', actors: [rt.a.name], step,
-          message: `${rt.a.name}'s fault on gfn 0x${f.gfn.toString(16)} retried ${rt.retryStreak} times (last reason: ${f.retryReason}) while no other actor could run: RET_PF_RETRY that nothing will end. Others: ${runtimes.filter((o) => o !== rt).map((o) => `${o.a.name} ${o.finished ? 'finished' : `waits on ${o.a.blockReason}`} in ${o.describeState()}`).join('; ')}`,
-          gfn: f.gfn,
-        });
-        rt.retryStreak = 0;
-      }
-    } else {
+    const retry = f.errno === null && f.ret === 'retry';
+    if (retry) rt.a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
+    const spinning = retry || (!f.prefetch && f.errno === null && f.ret !== 'emulate' && rt.a.accessExits > 1);
+    if (!spinning) {
+      rt.retryStreak = 0;
+      return;
+    }
+    const othersProgress = progressTotal() - rt.progressSteps;
+    if (othersProgress !== rt.streakBase) {
+      rt.streakBase = othersProgress;
       rt.retryStreak = 0;
     }
+    rt.retryStreak++;
+    if (rt.retryStreak <= LIVELOCK_RETRIES) return;
+    const what = retry ? `fault on gfn 0x${f.gfn.toString(16)} retried ${rt.retryStreak} times (last reason: ${f.retryReason}): RET_PF_RETRY that nothing will end` : `guest access to gfn 0x${f.gfn.toString(16)} exited ${rt.retryStreak} times in a row (last fault: ${f.ret}): the guest spins on an EPT violation that nothing resolves`;
+    collector.report({ kind: 'livelock', actors: [rt.a.name], step, gfn: f.gfn, message: `${rt.a.name}'s ${what}, while no other actor made a step. Others: ${others(rt)}` });
+    rt.retryStreak = 0;
   };
 
   const runPhase = (active: ActorRuntime[], sched: Scheduler): void => {
