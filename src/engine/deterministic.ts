@@ -189,13 +189,16 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     if (stopOnViolation && collector.violations.length > 0) state.stopped = true;
   };
 
-  /** Steps of every actor that did not end waiting: "progress" anyone could have made. */
-  const progressTotal = (): number => runtimes.reduce((n, o) => n + o.progressSteps, 0);
+  /**
+   * Productive steps: steps that did not end waiting, taken by an actor that is not itself
+   * caught in a retry streak. Two vCPUs retrying against each other make none.
+   */
+  let productive = 0;
   const others = (rt: ActorRuntime): string => runtimes.filter((o) => o !== rt).map((o) => `${o.a.name} ${o.finished ? 'finished' : o.waiting ? `waits on ${o.a.blockReason} in ${o.describeState()}` : `in ${o.describeState()}`}`).join('; ');
 
   /**
    * Livelock: an actor's fault keeps coming back (RET_PF_RETRY, or a guest access that
-   * keeps exiting) more than LIVELOCK_RETRIES times while no other actor made a step —
+   * keeps exiting) more than LIVELOCK_RETRIES times while no productive step was taken —
    * nothing that could end it happened.
    */
   const onFaultDone = (rt: ActorRuntime): void => {
@@ -210,15 +213,14 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       rt.retryStreak = 0;
       return;
     }
-    const othersProgress = progressTotal() - rt.progressSteps;
-    if (othersProgress !== rt.streakBase) {
-      rt.streakBase = othersProgress;
+    if (productive !== rt.streakBase) {
+      rt.streakBase = productive;
       rt.retryStreak = 0;
     }
     rt.retryStreak++;
     if (rt.retryStreak <= LIVELOCK_RETRIES) return;
     const what = retry ? `fault on gfn 0x${f.gfn.toString(16)} retried ${rt.retryStreak} times (last reason: ${f.retryReason}): RET_PF_RETRY that nothing will end` : `guest access to gfn 0x${f.gfn.toString(16)} exited ${rt.retryStreak} times in a row (last fault: ${f.ret}): the guest spins on an EPT violation that nothing resolves`;
-    collector.report({ kind: 'livelock', actors: [rt.a.name], step, gfn: f.gfn, message: `${rt.a.name}'s ${what}, while no other actor made a step. Others: ${others(rt)}` });
+    collector.report({ kind: 'livelock', actors: [rt.a.name], step, gfn: f.gfn, message: `${rt.a.name}'s ${what}, while no productive step was taken. Others: ${others(rt)}` });
     rt.retryStreak = 0;
   };
 
@@ -253,6 +255,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       const rt = active.length === 1 ? active[0]! : byId[id]!;
       const before = collector.violations.length;
       const took = rt.step(step, onFaultDone);
+      if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
       if (took && cfg.trace) trace.push(rt.record(stepNo));
       if (checkEvery) checkStep();
