@@ -32,3 +32,17 @@ test('a signal ends it: the pre-fault returns EINTR and the delete completes', (
   t.deepEqual([preFaultResult(r.results[1]!).errno, preFaultResult(r.results[1]!).size], ['EINTR', '0x200000']);
   t.deepEqual(r.results[0], { op: 'set_memslot', ret: 0, errno: null, change: 'delete' });
 });
+
+test('two vCPUs pre-faulting during the delete of another slot: both retry, and the livelock is still reported', (t) => {
+  const setup = [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)];
+  // vcpus = 2: 0, 1 = vCPUs, 2 = host, 3 = vmm
+  const ops = [{ actor: 3, op: slot(1, 32 * MiB, 0) }, { actor: 0, op: preFault(0, 2 * MiB) }, { actor: 1, op: preFault(4 * MiB, 2 * MiB) }];
+  let both = 0;
+  for (let seed = 0; seed < 200 && both === 0; seed++) {
+    const r = run({ vcpus: 2, setup, ops, scheduler: 'random', seed });
+    t.is(r.error, null, `seed ${seed}: the run must end with a finding, not at the step limit`);
+    const v = r.violations[0];
+    if (v?.kind === 'livelock' && /vcpu1 in vcpu\.ioctl|vcpu0 in vcpu\.ioctl/.test(v.message)) both++;
+  }
+  t.true(both > 0, 'some interleaving makes both vCPUs retry on the obsolete root');
+});
