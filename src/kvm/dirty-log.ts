@@ -16,9 +16,18 @@ export function kvmSlotDirtyTrackEnabled(s: SlotInfo): boolean {
   return (s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
 }
 
-/** Allocates a zeroed bitmap for `npages`; returns its first bit index (the slot's DIRTY_BASE). */
-export function dirtyBitmapAlloc(vm: Vm, npages: number): number {
+/**
+ * A zeroed bitmap for `npages`: the slot's own one again when it had one (dirty logging
+ * re-enabled, `reuseBase` ≠ 0), else a new one. Returns its first bit index (DIRTY_BASE);
+ * 0 means "no bitmap" (word 0 of the pool is never handed out).
+ */
+export function dirtyBitmapAlloc(vm: Vm, npages: number, reuseBase = 0): number {
   const words = Math.ceil(npages / 32) + 1;
+  if (reuseBase !== 0) {
+    const w0 = reuseBase >>> 5;
+    for (let w = 0; w < words; w++) Atomics.store(vm.i32, vm.layout.dirtyBase + w0 + w, 0);
+    return reuseBase;
+  }
   const base = Atomics.add(vm.i32, G.DIRTY_BUMP, words);
   if (base + words > vm.layout.config.dirtyWords) throw new RangeError('dirty bitmap pool exhausted (dirty logging enabled on more memory than the VM was laid out for)');
   for (let w = 0; w < words; w++) Atomics.store(vm.i32, vm.layout.dirtyBase + base + w, 0);

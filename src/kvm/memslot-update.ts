@@ -121,7 +121,7 @@ export function installNewSlot(a: KvmActor): void {
     s.copyFrom(m.old);
     s.flags = m.flags;
     if ((m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 && (m.old.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) {
-      s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages);
+      s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages, m.old.dirtyBase);
       // Writes before the enabling ioctl returns need not be logged (userspace copies all memory first).
       setDirtyLogInProgress(a.vm, s.id, true);
     }

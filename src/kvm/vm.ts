@@ -93,6 +93,7 @@ export class Vm {
     i32[G.HOST_PFN_BUMP] = 1;
     i32[G.HVA_BUMP] = 1;
     i32[G.GMEM_BUMP] = 1;
+    i32[G.DIRTY_BUMP] = 1;
     for (let a = 0; a < this.layout.actors; a++) i32[actorWord(this.layout, a, ACTOR.ROOT_SLOT)] = -1;
   }
 
