@@ -34,8 +34,8 @@ export const KVM_MMU_MAX_GFN = 2 ** (GUEST_PHYS_BITS - PAGE_SHIFT) - 1;
 
 /** Memslots per address space the model keeps (KVM allows 32764; scenarios use a few). */
 export const MEMSLOTS_MAX = envInt('MEMSLOTS_MAX', 32);
-/** TDP roots alive at once (valid plus invalidated, not yet freed). */
-export const ROOTS_MAX = 16;
+/** TDP roots alive at once (valid plus invalidated, not yet freed: an idle vCPU keeps its obsolete root until it runs again). */
+export const ROOTS_MAX = 64;
 /** Page-table pages a vCPU's cache holds after `mmu_topup_memory_caches` (a 4-level walk links at most 3). */
 export const MMU_CACHE_TABLES = 4;
 /** Entries of each vCPU's model TLB (direct-mapped by gfn). */
