@@ -1,0 +1,22 @@
+/**
+ * faultline's library API: everything the CLI does, callable from TypeScript.
+ *
+ *   import { parseScenario, scenarioToRunConfig, runDeterministic, buildMutations, COMPILED } from 'faultline';
+ *   const s = parseScenario(text, 'my.json');
+ *   const r = runDeterministic(scenarioToRunConfig(s, { scheduler: 'random', seed: 7, mutations: buildMutations(COMPILED, ['page-fault.mmuInvalidateRetryGfn=false'], []) }));
+ *   r.violations; r.results; r.trace;
+ */
+
+export { runDeterministic, type RunConfig, type RunResult, type ScheduledOp, type ActorSummary, type CoverageEntry } from './engine/deterministic.js';
+export { parseScenario, scenarioToRunConfig, ScenarioError, type Scenario } from './workload/scenario.js';
+export { buildMutations, mutableNames, mutationSpecs, MutationError, NO_MUTATIONS, type Mutations } from './protocol/mutations.js';
+export { COMPILED, compiled } from './protocol/machines.js';
+export { compileMachine, type CompiledMachine, type CompiledTransition } from './protocol/compile.js';
+export { machinesToMermaid, machineToMermaid, machineToJson } from './report/mermaid.js';
+export { buildRunReport, formatRunReport, reportIsClean } from './report/text.js';
+export { scanInvariants, checkQuiesced } from './check/invariants.js';
+export type { Violation, ViolationKind, SpteRef } from './kvm/findings.js';
+export type { Op, OpResult, AccessOp, PreFaultOp, MapMemoryOp, SetMemslotOp, SetMemoryAttributesOp, InvalidateOp, GetDirtyLogOp, ClearDirtyLogOp } from './kvm/ops.js';
+export { VM_TYPES, type VmType } from './kvm/vm-types.js';
+export { Vm, type VmConfig } from './kvm/vm.js';
+export { ALL_MACHINES } from '../machines/index.js';
