@@ -199,6 +199,13 @@ export class KvmActor implements KvmThread {
   readonly dirty = new DirtyLogOp();
   readonly cursor = new RangeCursor();
   readonly stats = new ActorStats();
+  /**
+   * vcpu->last_used_slot: the memslot of the previous lookup, valid for the memslot set it
+   * came from (active index and generation: every swap changes one of them).
+   */
+  readonly lastSlot = new SlotInfo();
+  lastSlotSet = -1;
+  lastSlotGen = -1;
   /** The access being retried by hardware, and its exits so far. */
   accessExits = 0;
   /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */

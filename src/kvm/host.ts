@@ -144,6 +144,12 @@ function faultInHostPage(vm: Vm, h: number): number {
     const existing = vm.i32[vm.layout.hvaToPfnBase + h]!;
     if (existing !== 0) return existing;
     const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+    if (backing === 1) {
+      const p = allocPfns(vm, 1);
+      claim(vm, p, h + 1);
+      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + h, p);
+      return p;
+    }
     const n = pagesPerLevel(backing);
     const blockBase = h - (h % n);
     let blockFree = n > 1;

@@ -35,7 +35,26 @@ import { pagesPerLevel, type Errno } from './types.js';
  */
 export function kvmMmuDoPageFaultInit(a: KvmActor, gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
   a.fault.reset(gfn, write, exec, present, prefetch, isPrivate);
-  gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, a.fault.slot);
+  kvmVcpuGfnToMemslot(a, gfn);
+}
+
+/**
+ * kvm_vcpu_gfn_to_memslot(): the vCPU's last used slot if it still covers the gfn and the
+ * memslot set has not changed since, else a lookup in the active set. Caller holds SRCU.
+ */
+function kvmVcpuGfnToMemslot(a: KvmActor, gfn: number): void {
+  const set = memslotsActiveSet(a.vm);
+  const gen = memslotsGeneration(a.vm);
+  const last = a.lastSlot;
+  if (a.lastSlotSet === set && a.lastSlotGen === gen && last.valid && last.contains(gfn)) {
+    a.fault.slot.copyFrom(last);
+    return;
+  }
+  if (gfnToMemslot(a.vm, set, gfn, a.fault.slot)) {
+    last.copyFrom(a.fault.slot);
+    a.lastSlotSet = set;
+    a.lastSlotGen = gen;
+  }
 }
 
 export function setRet(a: KvmActor, ret: RetPf, reason?: RetryReason): void {

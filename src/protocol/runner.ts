@@ -57,6 +57,8 @@ export class BoundMachine<C> {
    * it. Forced guards become constants and skipped actions disappear.
    */
   readonly step: StepFn<C>;
+  /** 1 for a final state, by state index (the runner's `done` without object lookups). */
+  readonly final: Uint8Array;
 
   constructor(readonly machine: CompiledMachine, impl: Impl<C>, mutations: Mutations) {
     const missing = [
@@ -87,6 +89,7 @@ export class BoundMachine<C> {
       }
     };
     this.step = generateStep(machine, impl, mutations);
+    this.final = Uint8Array.from(machine.states, (s) => (s.final ? 1 : 0));
     this.table = machine.states.map((s) => s.byEvent.map((list) => list.map((t) => ({
       t,
       guard: t.guard ? bindGuard(t.guard) : null,
@@ -110,7 +113,7 @@ export class CompiledRunner<C> implements Runner<C> {
   }
 
   get done(): boolean {
-    return this.bound.machine.states[this.state]!.final;
+    return this.bound.final[this.state] === 1;
   }
 
   send(ctx: C, event: number): CompiledTransition | null {
