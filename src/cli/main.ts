@@ -25,6 +25,23 @@ usage:
       --runner compiled|reference  step the compiled tables (default) or xstate's interpreter
       --trace                      print every step (step, actor, transition, wait)
   faultline scenario list [--json]        list the built-in scenarios
+  faultline stress [options]              every vCPU a worker thread, faulting while the host and the VMM churn
+      --vcpus N                    vCPU threads (default 4)
+      --memory SIZE                guest memory, e.g. 1GiB (default 1GiB)
+      --duration TIME | --accesses N   run for TIME (default 10s) or N guest accesses per vCPU
+      --workload uniform|sequential|partitioned|shared-hot   guest access pattern (default uniform)
+      --churn KIND[=RATE],...      invalidate, memslots, attributes, prefault, dirty-log (ops/s), all, none (default all)
+      --hugepages 4K|2M|1G         host backing of guest memory (default 4K)
+      --vm-type default|sw_protected|snp|tdx   (default sw_protected)
+      --write-ratio F              fraction of guest accesses that write (default 0.5)
+      --mutate, --skip             as for scenarios
+      --seed N                     seed of every actor's workload PRNG (default 1)
+      --watchdog TIME              no step (deadlock) or no progress (livelock) for TIME is a finding (default 5s)
+      --scan-interval TIME         stop-the-world invariant scan every TIME, 0 = only at the end (default 2s)
+      --kick TIME                  the VMM signals a vCPU whose SRCU read lock stalls a memslot update this long (default 100ms; 0 = never)
+      --manual-dirty-log-protect   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: dirty-log churn uses KVM_CLEAR_DIRTY_LOG
+      --json                       print one JSON object (the summary, coverage, violations)
+      --quiet                      no progress on stderr
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
                                           every protocol machine as a Mermaid stateDiagram-v2 or its transition table
   faultline help | --help                 this text
@@ -60,12 +77,14 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
       if (sub === 'list') return m.scenarioList(rest, io);
       throw new UsageError(sub === undefined ? "'scenario' needs a subcommand: run, list" : `unknown subcommand 'scenario ${sub}'; try: run, list`);
     }
+    case 'stress':
+      return (await import('./stress-command.js')).stressCommand(argv.slice(1), io);
     case 'machines': {
       if (sub === 'export') return (await import('./machines-command.js')).machinesExport(rest, io);
       throw new UsageError(sub === undefined ? "'machines' needs a subcommand: export" : `unknown subcommand 'machines ${sub}'; try: export`);
     }
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, machines export, help (try 'faultline --help')`);
+      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, stress, machines export, help (try 'faultline --help')`);
   }
 }
 

@@ -18,6 +18,7 @@ import { beginAttributeChange, beginHostInvalidation } from '../kvm/invalidation
 import { beginSetMemslot } from '../kvm/memslot-update.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
+import { enterGuestMode, exitGuestMode } from '../kvm/tlb.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory } from '../protocol/runner.js';
@@ -28,7 +29,27 @@ export interface QueuedOp {
   op: Op;
 }
 
-export class ActorQueue implements OpQueue {
+/** The op queue an actor runtime reads: a scenario's ops, or a stress workload's stream. */
+export interface RuntimeQueue extends OpQueue {
+  /** Position of the head op in the run's op order (Infinity when none): schedulers use it. */
+  headIndex(): number;
+}
+
+/**
+ * Counts a finished fault in the actor's statistics. Returns true when the vCPU is spinning
+ * on it: RET_PF_RETRY, or a guest access that keeps exiting although its fault was fixed.
+ */
+export function countFaultDone(a: KvmActor): boolean {
+  const f = a.fault;
+  const s = a.stats;
+  s.faults++;
+  a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
+  const retry = f.errno === null && f.ret === 'retry';
+  if (retry) a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
+  return retry || (!f.prefetch && f.errno === null && f.ret !== 'emulate' && a.accessExits > 1);
+}
+
+export class ActorQueue implements RuntimeQueue {
   private head = 0;
 
   constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[]) {}
@@ -79,7 +100,7 @@ const STEP_EVENT = 0;
 
 export class ActorRuntime {
   readonly a: KvmActor;
-  readonly queue: ActorQueue;
+  readonly queue: RuntimeQueue;
   private readonly frames: Runner<KvmActor>[] = [];
   done = false;
   /** Consecutive fault retries while no other actor could run (livelock detection). */
@@ -92,7 +113,7 @@ export class ActorRuntime {
   constructor(
     readonly vm: Vm,
     readonly id: number,
-    queue: ActorQueue,
+    queue: RuntimeQueue,
     sink: FindingSink,
     private readonly factory: RunnerFactory<KvmActor>,
     private readonly coverage: Map<string, Uint32Array>,
@@ -103,13 +124,36 @@ export class ActorRuntime {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
     this.a.stateLabels = labels;
-    if (this.a.isVcpu) this.frames.push(factory.create('vcpu'));
+    if (this.a.isVcpu) {
+      const vcpu = factory.create('vcpu');
+      this.guestState = vcpu.machine.stateIndex.get('guest') ?? -1;
+      this.frames.push(vcpu);
+    }
   }
+
+  /** The vcpu machine's `guest` state (-1 for host and vmm). */
+  private readonly guestState: number = -1;
 
   /** Machine and state of every running frame, outermost first: `vcpu.exit > page-fault.walk`. */
   describeState(): string {
     if (this.frames.length === 0) return this.done ? 'finished' : 'idle';
     return this.frames.map((f) => `${f.machine.id}.${f.machine.states[f.state]!.name}`).join(' > ');
+  }
+
+  /** No machine running: a host or vmm between ops (or a finished actor). */
+  get idle(): boolean {
+    return this.frames.length === 0;
+  }
+
+  /** The running machines, outermost first, as (machine id, state index). */
+  frameStates(out: { machine: string; state: number }[]): number {
+    for (let i = 0; i < this.frames.length; i++) {
+      const f = this.frames[i]!;
+      const slot = out[i];
+      if (slot === undefined) out.push({ machine: f.machine.id, state: f.state });
+      else { slot.machine = f.machine.id; slot.state = f.state; }
+    }
+    return this.frames.length;
   }
 
   get waiting(): boolean {
@@ -140,6 +184,17 @@ export class ActorRuntime {
    * nothing per step.
    */
   step(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {
+    // A guest access runs in guest mode (vcpu->mode), which a remote TLB flush waits out.
+    if (this.frames.length !== 1 || this.frames[0]!.state !== this.guestState) return this.stepInner(stepNo, onFaultDone);
+    enterGuestMode(this.vm, this.id);
+    try {
+      return this.stepInner(stepNo, onFaultDone);
+    } finally {
+      exitGuestMode(this.vm, this.id);
+    }
+  }
+
+  private stepInner(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {
     const a = this.a;
     a.clearWait();
     a.step = stepNo;

@@ -26,7 +26,7 @@ import { ReferenceRunnerFactory } from '../protocol/reference-runner.js';
 import { CompiledRunnerFactory, type RunnerFactory, type RunnerKind } from '../protocol/runner.js';
 import { Prng } from '../sched/prng.js';
 import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName } from '../sched/scheduler.js';
-import { ActorQueue, ActorRuntime, type QueuedOp, type StepRecord } from './actor-runtime.js';
+import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
 
 export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
@@ -203,12 +203,8 @@ export function runDeterministic(cfg: RunConfig): RunResult {
    */
   const onFaultDone = (rt: ActorRuntime): void => {
     const f = rt.a.fault;
-    const s = rt.a.stats;
-    s.faults++;
-    rt.a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
+    const spinning = countFaultDone(rt.a);
     const retry = f.errno === null && f.ret === 'retry';
-    if (retry) rt.a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
-    const spinning = retry || (!f.prefetch && f.errno === null && f.ret !== 'emulate' && rt.a.accessExits > 1);
     if (!spinning) {
       rt.retryStreak = 0;
       return;

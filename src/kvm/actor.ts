@@ -137,6 +137,8 @@ export class MemslotUpdateOp {
   readonly next = new SlotInfo();
   phase: 'invalidate' | 'final' = 'final';
   srcuTarget = 0;
+  /** mn_invalidate_lock taken by the idle check, released by the swap of the same step. */
+  mnLockHeld = false;
   errno: Errno | null = null;
 }
 

@@ -18,12 +18,13 @@ export type ViolationKind =
   | 'unbalanced-in-progress'
   | 'pre-fault-conformance'
   | 'livelock'
-  | 'deadlock';
+  | 'deadlock'
+  | 'actor-error';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
   'mixed-attribute-hugepage', 'private-shared-mismatch', 'table-reuse', 'lock-discipline',
-  'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock',
+  'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock', 'actor-error',
 ];
 
 export interface SpteRef {

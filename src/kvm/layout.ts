@@ -32,6 +32,8 @@ export const G = {
   INVALIDATE_RANGE_VALID: 37,
   /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
   MN_ACTIVE_INVALIDATE_COUNT: 36,
+  /** kvm->mn_invalidate_lock: orders the count's increment against a memslot swap (internal mutex word). */
+  MN_INVALIDATE_LOCK: 38,
   // --- memslots line (memslots.ts, srcu.ts) ---
   /** Which of the two memslot sets is active (0 or 1). */
   MEMSLOTS_ACTIVE: 64,
@@ -115,6 +117,12 @@ export const ACTOR = {
   SIGNAL: 6 + MMU_CACHE_TABLES,
   /** Holds mmu_lock: 0 none, 1 read, 2 write (lockdep for this actor). */
   LOCK_HELD: 7 + MMU_CACHE_TABLES,
+  /**
+   * vcpu->mode, as a counter: odd while the vCPU executes a guest access (IN_GUEST_MODE),
+   * even outside. A remote TLB flush waits for every vCPU it finds odd to move on
+   * (KVM_REQUEST_WAIT: the IPI is acknowledged only once the CPU left guest mode).
+   */
+  MODE: 8 + MMU_CACHE_TABLES,
 } as const;
 export const ACTOR_WORDS = LINE_WORDS;
 

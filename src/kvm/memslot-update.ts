@@ -14,7 +14,7 @@ import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
 } from './memslots.js';
-import { mnActiveInvalidateCount } from './mmu-invalidate.js';
+import { mnInvalidateLockIfIdle, mnInvalidateUnlock } from './mmu-invalidate.js';
 import { bumpStateEpoch } from './vm.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import type { SetMemslotOp } from './ops.js';
@@ -163,8 +163,10 @@ export function genBeginUpdate(a: KvmActor): void {
   Atomics.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 1);
 }
 
+/** No invalidation active; when true, mn_invalidate_lock is held until the swap in the same step. */
 export function mnActiveInvalidateIdle(a: KvmActor): boolean {
-  return mnActiveInvalidateCount(a.vm) === 0;
+  a.memslot.mnLockHeld = mnInvalidateLockIfIdle(a.vm);
+  return a.memslot.mnLockHeld;
 }
 
 export function waitMnActiveInvalidate(a: KvmActor): void {
@@ -174,6 +176,10 @@ export function waitMnActiveInvalidate(a: KvmActor): void {
 export function swapActiveMemslots(a: KvmActor): void {
   Atomics.xor(a.vm.i32, G.MEMSLOTS_ACTIVE, 1);
   bumpStateEpoch(a.vm);
+  if (a.memslot.mnLockHeld) {
+    a.memslot.mnLockHeld = false;
+    mnInvalidateUnlock(a.vm);
+  }
 }
 
 export function syncSrcuStart(a: KvmActor): void {

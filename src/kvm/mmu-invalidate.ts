@@ -11,7 +11,7 @@
  */
 
 import { G } from './layout.js';
-import { bumpStateEpoch, type Vm } from './vm.js';
+import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 
 /** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range to INVALID_GPA. */
 export function kvmMmuInvalidateBegin(vm: Vm): void {
@@ -88,9 +88,31 @@ export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number)
   return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 
-/** mn_active_invalidate_count++ / -- (under mn_invalidate_lock in the kernel; one atomic here). */
+/**
+ * mn_active_invalidate_count++ under mn_invalidate_lock: a memslot swap that holds the lock
+ * (mnInvalidateLockIfIdle) either sees the count raised, or is done before the notifier
+ * reads the memslots.
+ */
 export function mnActiveInvalidateInc(vm: Vm): void {
+  internalLock(vm.i32, G.MN_INVALIDATE_LOCK);
   Atomics.add(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1);
+  internalUnlock(vm.i32, G.MN_INVALIDATE_LOCK);
+}
+
+/**
+ * kvm_swap_active_memslots(): takes mn_invalidate_lock and keeps it when no invalidation
+ * is active (the caller swaps, then calls mnInvalidateUnlock); returns false, unlocked,
+ * when one is (the caller waits for the count to drop).
+ */
+export function mnInvalidateLockIfIdle(vm: Vm): boolean {
+  internalLock(vm.i32, G.MN_INVALIDATE_LOCK);
+  if (Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT) === 0) return true;
+  internalUnlock(vm.i32, G.MN_INVALIDATE_LOCK);
+  return false;
+}
+
+export function mnInvalidateUnlock(vm: Vm): void {
+  internalUnlock(vm.i32, G.MN_INVALIDATE_LOCK);
 }
 
 export function mnActiveInvalidateDec(vm: Vm): number {

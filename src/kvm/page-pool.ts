@@ -130,6 +130,12 @@ export function tableMarkLive(vm: Vm, table: number, parentWord: number): void {
   setTableState(vm, table, TABLE_LIVE);
 }
 
+/** A table whose link CAS lost: never published, back to the state of a cached table. */
+export function tableMarkCached(vm: Vm, table: number): void {
+  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), 0);
+  setTableState(vm, table, TABLE_CACHED);
+}
+
 /** call_rcu(tdp_mmu_free_sp_rcu_callback): the table is reused only after a grace period. */
 export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
   setTableState(vm, table, TABLE_REMOVED);

@@ -20,7 +20,7 @@
 import { ROOTS_MAX, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
 import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
 import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
-import { tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
+import { tableMarkCached, tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
 import {
   FROZEN_HI, FROZEN_LO, NONPRESENT_HI, NONPRESENT_LO, SPTE_W, isFrozen, isLast, isMmio, isShadowPresent,
   spteChildTable, spteDescribe, spteHex, sptePfn, spteToBigInt,
@@ -189,8 +189,13 @@ export function handleRemovedPt(t: KvmThread, table: number, level: number, shar
  */
 export function tdpMmuLinkSp(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number): boolean {
   const newLo = (0x800 | 0x7 | 0x100 | ((table << 12) | 0)) | 0;
-  if (!tdpMmuSetSpteAtomic(t, sptep, level, gfn, oldLo, oldHi, newLo, 0)) return false;
+  // The table is live before the CAS publishes it: a walker that reads the new SPTE on
+  // another thread must find it initialised (tdp_mmu_init_child_sp() comes first too).
   tableMarkLive(t.vm, table, sptep);
+  if (!tdpMmuSetSpteAtomic(t, sptep, level, gfn, oldLo, oldHi, newLo, 0)) {
+    tableMarkCached(t.vm, table);
+    return false;
+  }
   return true;
 }
 
