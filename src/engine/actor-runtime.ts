@@ -18,7 +18,7 @@ import { beginAttributeChange, beginHostInvalidation } from '../kvm/invalidation
 import { beginSetMemslot } from '../kvm/memslot-update.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
-import { enterGuestMode, exitGuestMode } from '../kvm/tlb.js';
+import { enterGuestMode, exitGuestMode } from '../kvm/requests.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory } from '../protocol/runner.js';

@@ -69,6 +69,7 @@ export interface ActorOutcome {
   readonly lockWaits: number;
   readonly opsDone: number;
   readonly violations: Violation[];
+  readonly violationsDropped: number;
   /** Transition counts per machine (same order as COMPILED), mmu-lock included. */
   readonly coverage: Record<string, number[]>;
   readonly state: string;
@@ -93,6 +94,8 @@ export function faultOutcomeName(code: number): string {
 const errnoCode = (e: Errno | null): number => (e === null ? 0 : ERRNOS.indexOf(e) + 1);
 
 const SPINS = 64;
+/** Violations an actor keeps (the rest are counted): a broken run can report thousands. */
+const VIOLATIONS_KEPT = 20;
 const WAIT_MS = 2;
 const ACCESS_BATCH = 1024;
 
@@ -158,10 +161,12 @@ export function runActor(task: ActorTask): ActorOutcome {
   }
   const ring = new RingWriter(ctl, task.actor);
   const violations: Violation[] = [];
+  let violationsDropped = 0;
   const sink = {
     report(v: Violation): void {
-      violations.push(v);
       Atomics.add(cI32, CTL.VIOLATIONS, 1);
+      if (violations.length >= VIOLATIONS_KEPT) { violationsDropped++; return; }
+      violations.push(v);
       ring.emit(EV.VIOLATION, 0, violations.length - 1);
     },
   };
@@ -319,7 +324,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     actor: task.actor, name: rt.a.name, steps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits, faults: s.faults,
     faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason), casFailures: s.casFailures,
     zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
-    opsDone: queue.opsDone, violations, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0,
+    opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0,
   };
 }
 

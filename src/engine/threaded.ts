@@ -133,7 +133,8 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   const cI32 = ctl.i32;
   const stats = emptyStats(nActors);
   let eventCount = 0;
-  const checks = onlineChecks(events$, (a) => vm.actorName(a)).subscribe((v) => violations.push(v));
+  const attributesChurn = (s.churn.attributes ?? 0) > 0 && vm.hasPrivateMem;
+  const checks = onlineChecks(events$, (a) => vm.actorName(a), new Set(attributesChurn ? ['EFAULT'] : [])).subscribe((v) => violations.push(v));
   const onEvent = (e: ActorEvent): void => {
     eventCount++;
     addEvent(stats, e);
@@ -219,6 +220,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   };
   const watchdog = (): void => {
     const now = performance.now();
+    const watched: number[] = [];
     for (let a = 0; a < nActors; a++) {
       const status = Atomics.load(cI32, ctl.word(a, AST.STATUS));
       const steps = Atomics.load(cI32, ctl.word(a, AST.STEPS));
@@ -231,15 +233,28 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
         stepsAtProgress[a] = steps;
         continue;
       }
+      watched.push(a);
+    }
+    // A blocked actor first: it names the word (and so the holder) everyone else spins on.
+    for (const a of watched) {
+      const status = Atomics.load(cI32, ctl.word(a, AST.STATUS));
+      const stalled = now - Math.max(lastStepAt[a]!, status === ACTOR_STATUS.WAITING ? 0 : now);
+      if (status !== ACTOR_STATUS.WAITING || now - lastProgressAt[a]! < watchdogMs || stalled < watchdogMs / 2) continue;
+      const name = vm.actorName(a);
+      const wait = Atomics.load(cI32, ctl.word(a, AST.WAIT_WORD));
+      violations.push({ kind: 'deadlock', actors: [name], step: lastSteps[a]!, message: `watchdog: ${name} has waited on ${describeWord(wait)} for ${Math.round(stalled)} ms without progress. Every actor: ${everyone()}` });
+      stop('watchdog', true);
+      return;
+    }
+    for (const a of watched) {
       const name = vm.actorName(a);
       if (now - lastStepAt[a]! >= watchdogMs) {
-        const wait = Atomics.load(cI32, ctl.word(a, AST.WAIT_WORD));
-        violations.push({ kind: 'deadlock', actors: [name], step: steps, message: `watchdog: ${name} took no step for ${Math.round(now - lastStepAt[a]!)} ms${status === ACTOR_STATUS.WAITING ? `, waiting on ${describeWord(wait)}` : ''}. Every actor: ${everyone()}` });
+        violations.push({ kind: 'deadlock', actors: [name], step: lastSteps[a]!, message: `watchdog: ${name} took no step for ${Math.round(now - lastStepAt[a]!)} ms. Every actor: ${everyone()}` });
         stop('watchdog', true);
         return;
       }
       if (now - lastProgressAt[a]! >= watchdogMs) {
-        violations.push({ kind: 'livelock', actors: [name], step: steps, message: `watchdog: ${name} took ${(steps - stepsAtProgress[a]!) >>> 0} steps but made no progress (no op completed, every fault retried) for ${Math.round(now - lastProgressAt[a]!)} ms. Every actor: ${everyone()}` });
+        violations.push({ kind: 'livelock', actors: [name], step: lastSteps[a]!, message: `watchdog: ${name} took ${(lastSteps[a]! - stepsAtProgress[a]!) >>> 0} steps but made no progress (no op completed, every fault retried) for ${Math.round(now - lastProgressAt[a]!)} ms. Every actor: ${everyone()}` });
         stop('watchdog', true);
         return;
       }
@@ -295,7 +310,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     drainAll();
     const now = performance.now();
     if (stopReason === null) {
-      if (violations.length > 0 && stopOnViolation) stop('violation');
+      if ((violations.length > 0 || Atomics.load(cI32, CTL.VIOLATIONS) > 0) && stopOnViolation) stop('violation');
       else if (s.durationMs !== null && now - t0 >= s.durationMs) stop('duration');
       else if (s.accesses !== null && vcpusDone(ctl, vm.vcpus, settled)) stop('accesses');
     }
@@ -315,7 +330,11 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     scanAll();
     for (const v of checkQuiesced(vm)) violations.push(v);
   }
-  for (const o of outcomes) if (o !== null) violations.push(...o.violations);
+  for (const o of outcomes) {
+    if (o === null) continue;
+    violations.push(...o.violations);
+    if (o.violationsDropped > 0) violations.push({ kind: o.violations[0]!.kind, actors: [o.name], step: -1, message: `${o.name} reported ${o.violationsDropped} more violations after its first ${o.violations.length} (not kept)` });
+  }
 
   const coverage: CoverageEntry[] = [];
   for (const m of COMPILED) {

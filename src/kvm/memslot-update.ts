@@ -207,7 +207,7 @@ export function genEndUpdate(a: KvmActor): void {
 export function kvmMmuZapAllFast(a: KvmActor): void {
   Atomics.add(a.vm.i32, G.MMU_VALID_GEN, 1);
   kvmTdpMmuInvalidateAllRoots(a.vm);
-  kvmMakeAllCpusRequest(a.vm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+  kvmMakeAllCpusRequest(a.vm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, true);
 }
 
 export function tryReadLockVmm(a: KvmActor): boolean {

@@ -2,9 +2,8 @@
  * KVM requests (include/linux/kvm_host.h): bits in each vCPU's REQUESTS word, set by any
  * actor with kvm_make_request / kvm_make_all_cpus_request and consumed by the vCPU with
  * kvm_check_request at guest entry. A vCPU in the guest polls its word before every access
- * and exits when a bit is set — the model's kick, and the reason a remote flush is
- * complete once the bits are set (KVM_REQUEST_WAIT: the requester waits for the vCPUs to
- * leave guest mode; here they cannot make another access before serving it).
+ * and exits when a bit is set — the model's kick. A request with KVM_REQUEST_WAIT also
+ * waits for every vCPU in guest mode (vcpu->mode, ACTOR.MODE) to leave it.
  */
 
 import { ACTOR, actorWord } from './layout.js';
@@ -17,8 +16,39 @@ export function kvmMakeRequest(vm: Vm, vcpu: number, req: number): void {
   Atomics.or(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS), req);
 }
 
-export function kvmMakeAllCpusRequest(vm: Vm, req: number): void {
+/**
+ * kvm_make_all_cpus_request(): the request on every vCPU; with `wait` (KVM_REQUEST_WAIT,
+ * as KVM_REQ_TLB_FLUSH and KVM_REQ_MMU_FREE_OBSOLETE_ROOTS have) it returns only once
+ * every vCPU that was in guest mode has left it, like the IPI it sends.
+ */
+export function kvmMakeAllCpusRequest(vm: Vm, req: number, wait: boolean): void {
   for (let v = 0; v < vm.vcpus; v++) kvmMakeRequest(vm, v, req);
+  if (wait) for (let v = 0; v < vm.vcpus; v++) waitOutsideGuestMode(vm, v);
+}
+
+const MODE_SPINS = 256;
+
+/**
+ * Returns once vCPU `v` is outside guest mode or has left the guest access it was in.
+ * The wait is one guest access long and, like csd_lock_wait(), spins first. In the
+ * deterministic engine no other actor is ever inside a step, so it never waits.
+ */
+export function waitOutsideGuestMode(vm: Vm, v: number): void {
+  const w = actorWord(vm.layout, v, ACTOR.MODE);
+  const m = Atomics.load(vm.i32, w);
+  if ((m & 1) === 0) return;
+  for (let i = 0; i < MODE_SPINS; i++) if (Atomics.load(vm.i32, w) !== m) return;
+  while (Atomics.load(vm.i32, w) === m) Atomics.wait(vm.i32, w, m, 1);
+}
+
+/** vcpu->mode = IN_GUEST_MODE, before the request check of a guest access. */
+export function enterGuestMode(vm: Vm, v: number): void {
+  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
+}
+
+/** vcpu->mode = OUTSIDE_GUEST_MODE */
+export function exitGuestMode(vm: Vm, v: number): void {
+  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
 }
 
 /** kvm_test_request() */

@@ -9,7 +9,7 @@
  */
 
 import { TLB_ENTRIES } from './limits.js';
-import { ACTOR, TLBE, actorWord, tlbWord } from './layout.js';
+import { TLBE, tlbWord } from './layout.js';
 import { KVM_REQ_TLB_FLUSH, kvmMakeAllCpusRequest } from './requests.js';
 import type { Vm } from './vm.js';
 
@@ -52,33 +52,10 @@ export function tlbFlushAll(vm: Vm, vcpu: number): void {
 }
 
 /**
- * kvm_flush_remote_tlbs(): KVM_REQ_TLB_FLUSH on every vCPU, then (KVM_REQUEST_WAIT) wait
- * for every vCPU that was in guest mode to leave it: a guest access already past its
- * request check finishes before the flush returns, and the next one sees the request.
- * The wait is short (one guest access) and, like csd_lock_wait(), spins first.
+ * kvm_flush_remote_tlbs(): KVM_REQ_TLB_FLUSH on every vCPU, waiting (KVM_REQUEST_WAIT) for
+ * every vCPU that was in guest mode to leave it: a guest access already past its request
+ * check finishes before the flush returns, and the next one sees the request.
  */
 export function kvmFlushRemoteTlbs(vm: Vm): void {
-  kvmMakeAllCpusRequest(vm, KVM_REQ_TLB_FLUSH);
-  for (let v = 0; v < vm.vcpus; v++) waitOutsideGuestMode(vm, v);
-}
-
-const MODE_SPINS = 256;
-
-/** Returns once vCPU `v` is outside guest mode or has left the guest access it was in. */
-export function waitOutsideGuestMode(vm: Vm, v: number): void {
-  const w = actorWord(vm.layout, v, ACTOR.MODE);
-  const m = Atomics.load(vm.i32, w);
-  if ((m & 1) === 0) return;
-  for (let i = 0; i < MODE_SPINS; i++) if (Atomics.load(vm.i32, w) !== m) return;
-  while (Atomics.load(vm.i32, w) === m) Atomics.wait(vm.i32, w, m, 1);
-}
-
-/** vcpu->mode = IN_GUEST_MODE (before the request check of a guest access). */
-export function enterGuestMode(vm: Vm, v: number): void {
-  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
-}
-
-/** vcpu->mode = OUTSIDE_GUEST_MODE */
-export function exitGuestMode(vm: Vm, v: number): void {
-  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
+  kvmMakeAllCpusRequest(vm, KVM_REQ_TLB_FLUSH, true);
 }

@@ -35,7 +35,7 @@ test('making a request twice before it is served is one request', (t) => {
 
 test('make-all reaches every vCPU and no other actor', (t) => {
   const vm = newVm({ vcpus: 4 });
-  kvmMakeAllCpusRequest(vm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+  kvmMakeAllCpusRequest(vm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, false);
   for (let v = 0; v < 4; v++) t.true(kvmTestRequest(vm, v, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS));
   t.false(kvmRequestPending(vm, vm.layout.hostActor));
   t.false(kvmRequestPending(vm, vm.layout.vmmActor));
