@@ -17,12 +17,12 @@ const unbound = () => { throw new Error('vcpu: guard/action not bound (see src/p
 
 export const vcpuMachine = setup({
   guards: {
-    noOpsLeft: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
+    noOpsLeft: unbound, nextOpIsMmuReset: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
     needsRootLoad: unbound, hasPendingRequests: unbound, noGuestAccess: unbound, tryGuestAccess: unbound,
     faultFailed: unbound, faultEmulate: unbound,
   },
   actions: {
-    beginIoctl: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
+    beginIoctl: unbound, kvmMmuResetContext: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, completeAccess: unbound, eptViolation: unbound,
     failAccess: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
   },
@@ -35,6 +35,8 @@ export const vcpuMachine = setup({
       on: {
         STEP: [
           { guard: 'noOpsLeft', target: 'stopped' },
+          // KVM_SET_SREGS changing CR0.WP: kvm_mmu_reset_context() unloads the root.
+          { guard: 'nextOpIsMmuReset', target: 'outside', actions: 'kvmMmuResetContext' },
           { guard: 'nextOpIsIoctl', target: 'ioctl', actions: 'beginIoctl' },
           { target: 'entry', actions: ['beginRun', 'srcuReadLock'] },
         ],

@@ -42,6 +42,10 @@ usage:
       --manual-dirty-log-protect   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: dirty-log churn uses KVM_CLEAR_DIRTY_LOG
       --json                       print one JSON object (the summary, coverage, violations)
       --quiet                      no progress on stderr
+      --preset mmu-stress          mmu_stress_test's stages: write, MMU reset + re-write, read, host mprotect
+                                   read-only (every write must fail with EFAULT), read-write again
+      --preset memslot-churn       memslot_modification_stress_test: a one-page memslot added and deleted in a
+                                   loop next to the memory the vCPUs keep touching
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
                                           every protocol machine as a Mermaid stateDiagram-v2 or its transition table
   faultline help | --help                 this text

@@ -127,12 +127,15 @@ export class ActorRuntime {
     if (this.a.isVcpu) {
       const vcpu = factory.create('vcpu');
       this.guestState = vcpu.machine.stateIndex.get('guest') ?? -1;
+      this.outsideState = vcpu.machine.stateIndex.get('outside') ?? -1;
       this.frames.push(vcpu);
     }
   }
 
   /** The vcpu machine's `guest` state (-1 for host and vmm). */
   private readonly guestState: number = -1;
+  /** The vcpu machine's `outside` state (userspace, between ioctls). */
+  private readonly outsideState: number = -1;
 
   /** Machine and state of every running frame, outermost first: `vcpu.exit > page-fault.walk`. */
   describeState(): string {
@@ -143,6 +146,12 @@ export class ActorRuntime {
   /** No machine running: a host or vmm between ops (or a finished actor). */
   get idle(): boolean {
     return this.frames.length === 0;
+  }
+
+  /** Between ops: a host or vmm with no machine running, or a vCPU in userspace (vcpu.outside). */
+  get betweenOps(): boolean {
+    if (!this.a.isVcpu) return this.frames.length === 0;
+    return this.frames.length === 1 && this.frames[0]!.state === this.outsideState;
   }
 
   /** The running machines, outermost first, as (machine id, state index). */
@@ -312,6 +321,7 @@ export class ActorRuntime {
       case 'access':
       case 'pre_fault':
       case 'map_memory':
+      case 'mmu_reset':
         throw new Error(`${a.name} cannot run '${op.op}' (a vCPU op)`);
     }
   }

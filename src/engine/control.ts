@@ -21,6 +21,10 @@ export const CTL = {
   VIOLATIONS: 2,
   /** Non-zero: an actor must end now, even mid-op (the run is being torn down). */
   ABORT: 3,
+  /** Presets: the stage the vCPUs may run; the host's command and its acknowledgement. */
+  STAGE: 4,
+  HOST_CMD: 5,
+  HOST_ACK: 6,
 } as const;
 
 /** Per-actor status line. */
@@ -40,6 +44,8 @@ export const AST = {
   FRAMES: 6,
   /** Ring head (records published by the actor). */
   RING_HEAD: 12,
+  /** Presets: 1 + the last stage this vCPU finished (0: none). */
+  STAGE_DONE: 13,
 } as const;
 export const FRAMES_MAX = 6;
 /** Ring tail: on its own line (written by the consumer). */
@@ -81,6 +87,8 @@ export const EV = {
    * long (a VMM's kick out of an ioctl): a = the vCPU, b = ms waited.
    */
   KICK: 13,
+  /** A vCPU finished a preset stage: code = stage, a = accesses ok, b = failed with EFAULT, c = failed otherwise. */
+  STAGE: 14,
 } as const;
 
 export interface ControlLayout {

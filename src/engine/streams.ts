@@ -130,3 +130,21 @@ export function onlineChecks(events$: Observable<ActorEvent>, actorName: (a: num
     })),
   );
 }
+
+/**
+ * `--preset mmu-stress`: what the selftest asserts per stage. While the host has guest
+ * memory read-only (stage 3) every write must fail with EFAULT — a write that succeeds went
+ * through a writable SPTE the mprotect notifier should have zapped; in every other stage
+ * every access must succeed.
+ */
+export function mmuStressChecks(events$: Observable<ActorEvent>, actorName: (a: number) => string): Observable<Violation> {
+  return events$.pipe(
+    filter((e) => e.type === EV.STAGE && (e.code === 3 ? e.a > 0 || e.c > 0 : e.b > 0 || e.c > 0)),
+    map((e): Violation => ({
+      kind: 'access-conformance', actors: [actorName(e.actor)], step: -1,
+      message: e.code === 3
+        ? `${actorName(e.actor)}: with guest memory mprotect(PROT_READ) on the host, ${e.a} write(s) succeeded and ${e.c} failed other than EFAULT (mmu_stress_test: every write must return EFAULT)`
+        : `${actorName(e.actor)}: in stage ${e.code} ${e.b + e.c} access(es) failed (${e.b} with EFAULT); mmu_stress_test expects every one to succeed`,
+    })),
+  );
+}

@@ -22,7 +22,7 @@ import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
-import { HostSource, VcpuSource, VmmSource, type OpSource, type StressConfig } from '../workload/stress.js';
+import { HostSource, MmuStressHostSource, MmuStressVcpuSource, VcpuSource, VmmSource, type OpSource, type StageSignals, type StressConfig } from '../workload/stress.js';
 import { ActorRuntime, countFaultDone, type RuntimeQueue } from './actor-runtime.js';
 import { ACTOR_STATUS, AST, CTL, Control, EV, FRAMES_MAX, RingWriter, type ControlLayout } from './control.js';
 
@@ -101,6 +101,10 @@ const ACCESS_BATCH = 1024;
 
 /** The op queue of a threaded actor: the head op, drawn from the workload source on demand. */
 class StreamQueue implements RuntimeQueue {
+  get hasHead(): boolean {
+    return this.head !== null;
+  }
+
   private head: Op | null = null;
   private ended = false;
   sleepUntil = 0;
@@ -129,6 +133,7 @@ class StreamQueue implements RuntimeQueue {
     if (op === null) throw new Error('op completed with an empty queue');
     this.head = null;
     this.opsDone++;
+    this.source.completed?.(op, result);
     this.onComplete(op, result);
   }
 
@@ -174,9 +179,16 @@ export function runActor(task: ActorTask): ActorOutcome {
   const clockShift = performance.timeOrigin - task.startEpochMs;
   const now = (): number => performance.now() + clockShift;
   const start = now();
-  const source: OpSource = task.actor < vm.vcpus ? new VcpuSource(task.stress, task.actor, start)
-    : task.actor === vm.layout.hostActor ? new HostSource(task.stress, task.actor, start)
-      : new VmmSource(task.stress, task.actor, start, task.manualDirtyLogProtect);
+  const signals: StageSignals = {
+    stage: () => Atomics.load(cI32, CTL.STAGE),
+    finishStage: (stage, t) => {
+      ring.emit(EV.STAGE, stage, t.ok, t.efault, t.otherErrors);
+      Atomics.store(cI32, ctl.word(task.actor, AST.STAGE_DONE), stage + 1);
+    },
+    hostCommand: () => Atomics.load(cI32, CTL.HOST_CMD),
+    ackHostCommand: (n) => { Atomics.store(cI32, CTL.HOST_ACK, n); },
+  };
+  const source = makeSource(task, vm.vcpus, vm.layout.hostActor, start, signals);
 
   const w = (f: number): number => ctl.word(task.actor, f);
   const progressWord = w(AST.PROGRESS);
@@ -286,9 +298,9 @@ export function runActor(task: ActorTask): ActorOutcome {
         Atomics.store(cI32, w(AST.WAIT_WORD), -1);
         setStatus(ACTOR_STATUS.RUNNING);
       }
-      if (rt.idle && !rt.a.isVcpu) {
+      if (rt.betweenOps && !queue.hasHead) {
         const p = queue.prepare(now());
-        if (p === 'end') break;
+        if (p === 'end' && !rt.a.isVcpu) break; // (a vCPU steps on: its machine stops)
         if (p === 'sleep') {
           setStatus(ACTOR_STATUS.SLEEPING);
           flushCounters(true);
@@ -328,6 +340,17 @@ export function runActor(task: ActorTask): ActorOutcome {
   };
 }
 
+function makeSource(task: ActorTask, vcpus: number, hostActor: number, start: number, signals: StageSignals): OpSource {
+  const s = task.stress;
+  if (s.preset === 'mmu-stress') {
+    if (task.actor < vcpus) return new MmuStressVcpuSource(s, task.actor, signals);
+    if (task.actor === hostActor) return new MmuStressHostSource(s, signals);
+  }
+  if (task.actor < vcpus) return new VcpuSource(s, task.actor, start);
+  if (task.actor === hostActor) return new HostSource(s, task.actor, start);
+  return new VmmSource(s, task.actor, start, task.manualDirtyLogProtect);
+}
+
 /** The ring record(s) for a completed op. */
 function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: number): void {
   switch (r.op) {
@@ -355,6 +378,7 @@ function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: number): v
       return;
     case 'signal':
     case 'finalize':
+    case 'mmu_reset':
       return;
   }
 }

@@ -29,11 +29,11 @@ import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
-import { stressGuestBytes, stressSetup, type StressConfig } from '../workload/stress.js';
+import { MMU_STRESS_STAGES, stressGuestBytes, stressSetup, type StressConfig } from '../workload/stress.js';
 import { ActorQueue, ActorRuntime } from './actor-runtime.js';
-import { ACTOR_STATUS, ACTOR_STATUS_NAMES, AST, CTL, Control, drainRing, type ActorEvent } from './control.js';
+import { ACTOR_STATUS, ACTOR_STATUS_NAMES, AST, CTL, Control, EV, drainRing, type ActorEvent } from './control.js';
 import type { CoverageEntry } from './deterministic.js';
-import { addEvent, emptyStats, onlineChecks, type StressStats } from './streams.js';
+import { addEvent, emptyStats, mmuStressChecks, onlineChecks, type StressStats } from './streams.js';
 import type { ActorOutcome, ActorTask } from './threaded-actor.js';
 
 export interface ThreadedConfig {
@@ -58,7 +58,17 @@ export interface ThreadedConfig {
   readonly crash?: { readonly actor: number; readonly afterSteps: number };
 }
 
-export type StopReason = 'duration' | 'accesses' | 'violation' | 'watchdog' | 'actor-error';
+export type StopReason = 'duration' | 'accesses' | 'stages' | 'violation' | 'watchdog' | 'actor-error';
+
+/** A preset stage as it ran: its name, how long it took, and what the vCPUs' accesses returned. */
+export interface StageResult {
+  readonly stage: number;
+  readonly name: string;
+  readonly ms: number;
+  readonly ok: number;
+  readonly efault: number;
+  readonly otherErrors: number;
+}
 
 export interface ThreadedResult {
   readonly stress: StressConfig;
@@ -74,6 +84,8 @@ export interface ThreadedResult {
   readonly scanMs: number;
   readonly setupResults: (OpResult | null)[];
   readonly events: number;
+  /** `--preset mmu-stress`: each stage (empty otherwise). */
+  readonly stages: StageResult[];
 }
 
 export interface ThreadedRun {
@@ -135,11 +147,23 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   let eventCount = 0;
   const attributesChurn = (s.churn.attributes ?? 0) > 0 && vm.hasPrivateMem;
   const checks = onlineChecks(events$, (a) => vm.actorName(a), new Set(attributesChurn ? ['EFAULT'] : [])).subscribe((v) => violations.push(v));
+  const stageCheck = s.preset === 'mmu-stress' ? mmuStressChecks(events$, (a) => vm.actorName(a)).subscribe((v) => violations.push(v)) : null;
   const onEvent = (e: ActorEvent): void => {
     eventCount++;
     addEvent(stats, e);
     events$.next(e);
   };
+  const stages: StageResult[] = [];
+  const stageTally = (st: number): StageResult => {
+    let r = stages[st];
+    if (r === undefined) { r = { stage: st, name: MMU_STRESS_STAGES[st] ?? `stage ${st}`, ms: 0, ok: 0, efault: 0, otherErrors: 0 }; stages[st] = r; }
+    return r;
+  };
+  const stageEvents = events$.subscribe((e) => {
+    if (e.type !== EV.STAGE) return;
+    const r = stageTally(e.code) as { ok: number; efault: number; otherErrors: number };
+    r.ok += e.a; r.efault += e.b; r.otherErrors += e.c;
+  });
   const drainAll = (): void => {
     for (let a = 0; a < nActors; a++) drainRing(ctl, a, onEvent);
   };
@@ -301,6 +325,30 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     return true;
   };
 
+  /**
+   * `--preset mmu-stress`: when every vCPU finished the current stage, give the host its
+   * command (mprotect before stages 3 and 4) and, once carried out, open the next stage.
+   */
+  let stageStart = performance.now();
+  const advanceStages = (): void => {
+    const st = Atomics.load(cI32, CTL.STAGE);
+    for (let v = 0; v < vm.vcpus; v++) if (Atomics.load(cI32, ctl.word(v, AST.STAGE_DONE)) < st + 1) return;
+    const next = st + 1;
+    const cmd = next === 3 ? 1 : next === 4 ? 2 : 0;
+    if (cmd > 0 && Atomics.load(cI32, CTL.HOST_ACK) < cmd) {
+      if (Atomics.load(cI32, CTL.HOST_CMD) < cmd) Atomics.store(cI32, CTL.HOST_CMD, cmd);
+      return;
+    }
+    const now = performance.now();
+    (stageTally(st) as { ms: number }).ms = Math.round(now - stageStart);
+    stageStart = now;
+    if (next >= MMU_STRESS_STAGES.length) {
+      Atomics.store(cI32, CTL.HOST_CMD, 3); // the host has nothing more to do
+      if (stopReason === null) stopReason = 'stages';
+    }
+    Atomics.store(cI32, CTL.STAGE, next);
+  };
+
   let lastScan = performance.now();
   const allSettled = Promise.all(tasks);
   let done = false;
@@ -309,6 +357,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     await sleep(TICK_MS);
     drainAll();
     const now = performance.now();
+    if (s.preset === 'mmu-stress' && stopReason === null) advanceStages();
     if (stopReason === null) {
       if ((violations.length > 0 || Atomics.load(cI32, CTL.VIOLATIONS) > 0) && stopOnViolation) stop('violation');
       else if (s.durationMs !== null && now - t0 >= s.durationMs) stop('duration');
@@ -322,6 +371,8 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   }
   drainAll();
   checks.unsubscribe();
+  stageEvents.unsubscribe();
+  stageCheck?.unsubscribe();
   await pool.destroy();
   for (const e of poolErrors) violations.push({ kind: 'actor-error', actors: [], step: -1, message: `worker pool error: ${e.message}` });
 
@@ -348,6 +399,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   return {
     stress: s, elapsedMs: performance.now() - t0, stopReason: stopReason ?? 'duration', stats,
     actors: outcomes.filter((o): o is ActorOutcome => o !== null), coverage, violations, scans, scanMs, setupResults, events: eventCount,
+    stages: stages.filter((x) => x !== undefined),
   };
 }
 

@@ -264,7 +264,7 @@ export class KvmActor implements KvmThread {
 
   currentVcpuOp(): VcpuOp | null {
     const op = this.queue.peek();
-    return op !== null && (op.op === 'access' || op.op === 'pre_fault' || op.op === 'map_memory') ? op : null;
+    return op !== null && (op.op === 'access' || op.op === 'pre_fault' || op.op === 'map_memory' || op.op === 'mmu_reset') ? op : null;
   }
 
   bump(map: Map<string, number>, key: string): void {

@@ -19,12 +19,13 @@ export type ViolationKind =
   | 'pre-fault-conformance'
   | 'livelock'
   | 'deadlock'
+  | 'access-conformance'
   | 'actor-error';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
   'mixed-attribute-hugepage', 'private-shared-mismatch', 'table-reuse', 'lock-discipline',
-  'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock', 'actor-error',
+  'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock', 'access-conformance', 'actor-error',
 ];
 
 export interface SpteRef {

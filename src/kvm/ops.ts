@@ -93,7 +93,15 @@ export interface FinalizeOp {
   readonly op: 'finalize';
 }
 
-export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp;
+/**
+ * KVM_SET_SREGS on the vCPU thread changing CR0.WP (as mmu_stress_test's host does):
+ * kvm_mmu_reset_context() → kvm_mmu_unload(); the next KVM_RUN loads a root again.
+ */
+export interface MmuResetOp {
+  readonly op: 'mmu_reset';
+}
+
+export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp | MmuResetOp;
 export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp;
 export type HostOp = InvalidateOp;
 export type Op = VcpuOp | VmmOp | HostOp;
@@ -109,4 +117,5 @@ export type OpResult =
   | { readonly op: 'get_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly dirty: string[] }
   | { readonly op: 'clear_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly cleared: string[] }
   | { readonly op: 'signal'; readonly ret: 0 }
+  | { readonly op: 'mmu_reset'; readonly ret: 0; readonly rootDropped: boolean }
   | { readonly op: 'finalize'; readonly ret: number; readonly errno: Errno | null };

@@ -45,6 +45,18 @@ export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
   kvmTdpMmuPutRoot(a, slot);
 }
 
+/**
+ * kvm_mmu_reset_context() → kvm_mmu_unload(): drop the vCPU's root (the TDP MMU frees it
+ * when its last reference goes); the next guest entry loads one and flushes the TLB.
+ */
+export function kvmMmuResetContext(a: KvmActor): boolean {
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  if (slot < 0) return false;
+  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  kvmTdpMmuPutRoot(a, slot);
+  return true;
+}
+
 export function needsRootLoad(a: KvmActor): boolean {
   return vcpuRootSlot(a.vm, a.actor) < 0;
 }

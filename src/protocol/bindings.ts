@@ -98,7 +98,8 @@ function completeIoctl(a: A): void {
 const vcpu: Impl<A> = {
   guards: {
     noOpsLeft: (a) => a.currentVcpuOp() === null,
-    nextOpIsIoctl: (a) => { const op = a.currentVcpuOp(); return op !== null && op.op !== 'access'; },
+    nextOpIsMmuReset: (a) => a.currentVcpuOp()?.op === 'mmu_reset',
+    nextOpIsIoctl: (a) => { const op = a.currentVcpuOp(); return op !== null && op.op !== 'access' && op.op !== 'mmu_reset'; },
     hasRequestTlbFlush: vc.hasRequestTlbFlush,
     hasRequestFreeObsoleteRoots: vc.hasRequestFreeObsoleteRoots,
     needsRootLoad: vc.needsRootLoad,
@@ -109,7 +110,8 @@ const vcpu: Impl<A> = {
     faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
   },
   actions: {
-    beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && op.op !== 'access') pre.beginPreFaultIoctl(a, op); },
+    beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && (op.op === 'pre_fault' || op.op === 'map_memory')) pre.beginPreFaultIoctl(a, op); },
+    kvmMmuResetContext: (a) => { a.queue.complete({ op: 'mmu_reset', ret: 0, rootDropped: vc.kvmMmuResetContext(a) }); },
     beginRun: noop,
     srcuReadLock: ioctlSrcuReadLock,
     srcuReadUnlock: ioctlSrcuReadUnlock,

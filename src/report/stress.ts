@@ -5,7 +5,7 @@
 
 import type { Violation } from '../kvm/findings.js';
 import type { StressStats } from '../engine/streams.js';
-import type { ThreadedResult } from '../engine/threaded.js';
+import type { StageResult, ThreadedResult } from '../engine/threaded.js';
 import { CHURN_KINDS, type StressConfig } from '../workload/stress.js';
 import { formatViolation } from './text.js';
 
@@ -14,7 +14,7 @@ const rate = (n: number, ms: number): string => (ms > 0 ? fmt((n * 1000) / ms) :
 
 export function describeConfig(s: StressConfig, preset: string | null): string {
   const churn = CHURN_KINDS.filter((k) => (s.churn[k] ?? 0) > 0).map((k) => `${k}=${s.churn[k]}/s`).join(',') || 'none';
-  const bound = s.accesses !== null ? `${fmt(s.accesses)} accesses per vCPU` : `${(s.durationMs ?? 0) / 1000}s`;
+  const bound = s.accesses !== null ? `${fmt(s.accesses)} accesses per vCPU` : s.durationMs !== null ? `${s.durationMs / 1000}s` : 'until its stages are done';
   const backing = s.backingLevel === 1 ? '4K' : s.backingLevel === 2 ? '2M THP' : '1G hugetlb';
   return `${preset !== null ? `preset ${preset}: ` : ''}${s.vcpus} vCPUs, ${fmt(s.memoryBytes / 1048576)} MiB ${s.vmType} guest (${backing} host pages), ${s.workload} workload, churn ${churn}, ${bound}, seed ${s.seed}`;
 }
@@ -66,6 +66,8 @@ export interface StressReport {
   readonly coverage: { readonly fired: number; readonly total: number; readonly machines: { readonly machine: string; readonly fired: { readonly transition: string; readonly count: number }[]; readonly neverFired: string[] }[] };
   readonly scans: { readonly count: number; readonly ms: number };
   readonly events: number;
+  /** --preset mmu-stress: the stages, as the selftest prints them (run1, reset, run2, ro, rw). */
+  readonly stages: StageResult[];
   readonly violations: Violation[];
 }
 
@@ -92,6 +94,7 @@ export function buildStressReport(r: ThreadedResult, preset: string | null): Str
     coverage: { fired, total: r.coverage.length, machines: [...machines].map(([machine, m]) => ({ machine, ...m })) },
     scans: { count: r.scans, ms: Math.round(r.scanMs) },
     events: r.events,
+    stages: r.stages,
     violations: r.violations,
   };
 }
@@ -128,6 +131,12 @@ export function formatStressReport(rep: StressReport): string {
   rows.push(['  dirty pages reported', fmt(rep.dirtyLog.pagesReported), '']);
   lines.push(table(rows));
   lines.push('');
+  if (rep.stages.length > 0) {
+    const stageRows: string[][] = [['stage', 'seconds', 'accesses ok', 'EFAULT', 'other errors']];
+    for (const st of rep.stages) stageRows.push([`${st.stage} ${st.name}`, (st.ms / 1000).toFixed(3), fmt(st.ok), fmt(st.efault), fmt(st.otherErrors)]);
+    lines.push(table(stageRows));
+    lines.push('');
+  }
   const actorRows: string[][] = [['actor', 'steps', 'accesses', 'accesses/s', 'faults', 'faults/s', 'ended in']];
   for (const a of rep.perActor) actorRows.push([a.actor, fmt(a.steps), fmt(a.accesses), fmt(a.accessesPerSec), fmt(a.faults), fmt(a.faultsPerSec), a.state]);
   lines.push(table(actorRows));

@@ -107,6 +107,7 @@ export function opInput(op: Op): Record<string, JsonScalar> {
     case 'signal':
       return { vcpu: `vcpu${op.vcpu}` };
     case 'finalize':
+    case 'mmu_reset':
       return {};
   }
 }
@@ -219,6 +220,8 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
       return `ret ${res.ret}${errnoText(res.errno)}, ${res.cleared.length} cleared${res.cleared.length > 0 ? `: ${res.cleared.slice(0, 8).join(' ')}${res.cleared.length > 8 ? ' …' : ''}` : ''}`;
     case 'signal':
       return 'sent';
+    case 'mmu_reset':
+      return res.rootDropped ? 'root unloaded' : 'no root loaded';
   }
 }
 

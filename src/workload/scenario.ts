@@ -81,12 +81,12 @@ export const SCENARIO_MEMORY_MIN = 64 * 1024 * 1024;
 /** Largest guest access gpa (a JS number in the model). */
 export const ACCESS_GPA_LIMIT = 2 ** 52;
 
-export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize'] as const;
+export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 type ActorKind = 'vcpu' | 'host' | 'vmm';
 const OP_ACTOR: Readonly<Record<OpName, ActorKind>> = {
-  access: 'vcpu', pre_fault: 'vcpu', map_memory: 'vcpu',
+  access: 'vcpu', pre_fault: 'vcpu', map_memory: 'vcpu', mmu_reset: 'vcpu',
   set_memslot: 'vmm', set_memory_attributes: 'vmm', get_dirty_log: 'vmm', clear_dirty_log: 'vmm', signal: 'vmm', finalize: 'vmm',
   invalidate: 'host',
 };
@@ -96,6 +96,7 @@ const OP_FIELDS: Readonly<Record<OpName, readonly string[]>> = {
   access: ['gpa', 'access', 'private', 'repeat'],
   pre_fault: ['gpa', 'size', 'flags', 'until_done'],
   map_memory: ['base_gfn', 'nr_pages', 'flags', 'source', 'until_done'],
+  mmu_reset: [],
   set_memslot: ['slot', 'gpa', 'size', 'flags', 'backing'],
   set_memory_attributes: ['gpa', 'size', 'attributes', 'flags'],
   invalidate: ['gpa', 'size', 'kind', 'prot'],
@@ -341,6 +342,8 @@ function parseOpBody(name: OpName, o: Json, path: string, ctx: OpCtx): { op: Op;
     }
     case 'finalize':
       return one({ op: 'finalize' });
+    case 'mmu_reset':
+      return one({ op: 'mmu_reset' });
   }
 }
 

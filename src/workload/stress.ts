@@ -16,7 +16,7 @@
  */
 
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES } from '../kvm/memslots.js';
-import type { AccessKind, Op } from '../kvm/ops.js';
+import type { AccessKind, Op, OpResult } from '../kvm/ops.js';
 import { VM_TYPES, type VmType } from '../kvm/vm-types.js';
 import { Prng } from '../sched/prng.js';
 
@@ -54,6 +54,8 @@ export interface StressConfig {
   readonly seed: number;
   /** Fraction of guest accesses that write (the rest read; 1 in 64 fetches). */
   readonly writeRatio: number;
+  /** A preset's own actor behaviour (see STRESS_PRESETS); absent for a plain stress run. */
+  readonly preset?: StressPreset;
 }
 
 export const PAGE = 4096;
@@ -65,6 +67,9 @@ export const DUMMY_SLOT = 7;
 
 /** Where the dummy slot lives: 2 MiB above guest memory, and the place it is moved to. */
 export function dummySlotGpa(cfg: StressConfig): number {
+  // memslot_modification_stress_test puts its one-page dummy slot right next to the test
+  // memslot; the mixed churn leaves a 2 MiB gap and also moves it.
+  if (cfg.preset === 'memslot-churn') return cfg.memoryBytes;
   return Math.ceil(cfg.memoryBytes / MIB2) * MIB2 + MIB2;
 }
 
@@ -114,6 +119,114 @@ export type Next = { readonly op: Op } | { readonly sleepUntil: number } | null;
 
 export interface OpSource {
   next(now: number): Next;
+  /** The result of the op this source handed out last (a source may keep score). */
+  completed?(op: Op, result: OpResult): void;
+}
+
+/**
+ * How a preset's actors meet between stages (the selftest's rendezvous): the engine
+ * advances the stage once every vCPU has finished the previous one, and gives the host a
+ * command to carry out between two stages.
+ */
+export interface StageSignals {
+  /** The stage the vCPUs may run now. */
+  stage(): number;
+  /** This vCPU completed every op of stage `s`; with the results it saw there. */
+  finishStage(s: number, tally: StageTally): void;
+  /** The host's current command (0: none yet). */
+  hostCommand(): number;
+  /** The host carried out command `n`. */
+  ackHostCommand(n: number): void;
+}
+
+export interface StageTally {
+  ok: number;
+  efault: number;
+  otherErrors: number;
+}
+
+/** The stages of mmu_stress_test, in order (MMU reset before the second write). */
+export const MMU_STRESS_STAGES = ['write', 'reset + re-write', 'read', 'mprotect(PROT_READ): writes fault', 'mprotect(PROT_READ|PROT_WRITE): writes succeed'] as const;
+/** Host commands between stages: before stage 3 and before stage 4. */
+export const MMU_STRESS_HOST_COMMANDS: Readonly<Record<number, 'r' | 'rw'>> = { 1: 'r', 2: 'rw' };
+
+/**
+ * A vCPU of `--preset mmu-stress`: its own partition of guest memory, every page once per
+ * stage, in order — write, then (after kvm_mmu_reset_context) re-write, read, write while
+ * the host has it read-only (every write must fail with EFAULT), write after the host made
+ * it writable again (every write must succeed).
+ */
+export class MmuStressVcpuSource implements OpSource {
+  private readonly lo: number;
+  private readonly n: number;
+  private stageNo = 0;
+  private i = 0;
+  private resetDone = false;
+  private tally: StageTally = { ok: 0, efault: 0, otherErrors: 0 };
+
+  constructor(cfg: StressConfig, vcpu: number, private readonly signals: StageSignals) {
+    const pages = Math.floor(cfg.memoryBytes / PAGE);
+    const part = Math.floor(pages / cfg.vcpus);
+    this.lo = vcpu * part;
+    this.n = vcpu === cfg.vcpus - 1 ? pages - this.lo : part;
+  }
+
+  next(now: number): Next {
+    if (this.i >= this.n) {
+      if (this.stageNo >= MMU_STRESS_STAGES.length) return null;
+      if (this.i === this.n) {
+        this.signals.finishStage(this.stageNo, this.tally);
+        this.i++;
+      }
+      if (this.signals.stage() <= this.stageNo) return { sleepUntil: now + 1 };
+      this.stageNo++;
+      if (this.stageNo >= MMU_STRESS_STAGES.length) return null;
+      this.i = 0;
+      this.tally = { ok: 0, efault: 0, otherErrors: 0 };
+    }
+    if (this.stageNo === 1 && !this.resetDone) {
+      this.resetDone = true;
+      return { op: { op: 'mmu_reset' } };
+    }
+    const gpa = (this.lo + this.i++) * PAGE;
+    return { op: { op: 'access', gpa, access: this.stageNo === 2 ? 'read' : 'write' } };
+  }
+
+  completed(_op: Op, r: OpResult): void {
+    if (r.op !== 'access') return;
+    if (r.ok) this.tally.ok++;
+    else if (r.errno === 'EFAULT') this.tally.efault++;
+    else this.tally.otherErrors++;
+  }
+
+  get stage(): number {
+    return this.stageNo;
+  }
+}
+
+/** The host of `--preset mmu-stress`: mprotect of all guest memory when the engine says so. */
+export class MmuStressHostSource implements OpSource {
+  private done = 0;
+  private pending: Op[] = [];
+  private current = 0;
+
+  constructor(private readonly cfg: StressConfig, private readonly signals: StageSignals) {}
+
+  next(now: number): Next {
+    const queued = this.pending.shift();
+    if (queued !== undefined) return { op: queued };
+    if (this.current > this.done) {
+      this.done = this.current;
+      this.signals.ackHostCommand(this.current);
+    }
+    const cmd = this.signals.hostCommand();
+    if (cmd > Object.keys(MMU_STRESS_HOST_COMMANDS).length) return null;
+    if (cmd <= this.done) return { sleepUntil: now + 1 };
+    this.current = cmd;
+    const prot = MMU_STRESS_HOST_COMMANDS[cmd]!;
+    this.pending = stressSlots(this.cfg).map((sl) => ({ op: 'invalidate', gpa: sl.gpa, size: sl.size, kind: 'mprotect', prot }) as Op);
+    return { op: this.pending.shift()! };
+  }
 }
 
 /** The seed of one actor's PRNG: the run seed mixed with the actor index. */
@@ -270,6 +383,11 @@ export class VmmSource implements OpSource {
 
   private memslotOp(): Op {
     const home = BigInt(dummySlotGpa(this.cfg));
+    if (this.cfg.preset === 'memslot-churn') {
+      // add, delete, add, … one page (DUMMY_MEMSLOT_INDEX, one host page)
+      this.dummy = this.dummy === 'absent' ? 'home' : 'absent';
+      return { op: 'set_memslot', slot: DUMMY_SLOT, gpa: home, size: this.dummy === 'home' ? BigInt(PAGE) : 0n, flags: 0, backingLevel: 1 };
+    }
     const size = BigInt(PAGE * (1 + this.prng.below(512)));
     switch (this.dummy) {
       case 'absent':

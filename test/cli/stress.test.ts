@@ -69,3 +69,16 @@ for (const [args, message] of bad) {
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 }
+
+test('--preset mmu-stress prints its stages; options it does not take are bad input', async (t) => {
+  const r = await cli(['stress', '--preset', 'mmu-stress', '--vcpus', '2', '--memory', '8MiB', '--quiet']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /preset mmu-stress: 2 vCPUs, 8 MiB default guest/);
+  t.regex(r.stdout, /^3 mprotect\(PROT_READ\): writes fault +[0-9.]+ +0 +2,048 +0$/m);
+  const bad = await cli(['stress', '--preset', 'mmu-stress', '--churn', 'all']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--preset mmu-stress runs the selftest's own stages .*--churn does not apply/);
+  const unknown = await cli(['stress', '--preset', 'kvm-unit-tests']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /--preset must be one of mmu-stress, memslot-churn/);
+});

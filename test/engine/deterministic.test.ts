@@ -58,3 +58,19 @@ test('all actors waiting is reported as a deadlock, not a hang', (t) => {
   t.truthy(v, JSON.stringify(r.violations));
   t.regex(v!.message, /host in invalidation\.lockStart waits on mmu_lock/);
 });
+
+test('mmu_reset (KVM_SET_SREGS → kvm_mmu_reset_context) unloads the root; the next run loads one and the SPTEs are still there', (t) => {
+  const resetOps: ScheduledOp[] = [
+    { actor: 0, op: access(0x1000, 'write') },
+    { actor: 0, op: { op: 'mmu_reset' } },
+    { actor: 0, op: access(0x1000, 'write') },
+    { actor: 0, op: { op: 'mmu_reset' } },
+    { actor: 0, op: { op: 'mmu_reset' } },
+  ];
+  const r = run({ setup, ops: resetOps, trace: true });
+  t.deepEqual(r.violations, []);
+  t.deepEqual(r.results[1], { op: 'mmu_reset', ret: 0, rootDropped: true });
+  t.deepEqual(r.results[2], { op: 'access', ok: true, errno: null, emulated: false, exits: 0 }, 'the root was reused (same role): no fault on re-entry');
+  t.deepEqual(r.results[4], { op: 'mmu_reset', ret: 0, rootDropped: false }, 'nothing loaded since the last reset');
+  t.true(r.trace.some((s) => s.label.includes('kvmMmuLoad') || /entry → entry \[needsRootLoad\]/.test(s.label)));
+});
