@@ -36,16 +36,14 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PAGE_BYTES, addRate, addRow, fmt, nsSince, now, printTable, rateOf, rawSample, repeat, stats, type Sample } from './common.js';
 import { KvmActor, type OpQueue } from '../src/kvm/actor.js';
 import type { FindingSink, Violation } from '../src/kvm/findings.js';
-import { G, spteWord } from '../src/kvm/layout.js';
-import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from '../src/kvm/limits.js';
 import type { Op } from '../src/kvm/ops.js';
 import { kvmMmuDoPageFaultInit } from '../src/kvm/page-fault.js';
 import { poolTablesInUse } from '../src/kvm/page-pool.js';
-import { NONLEAF_HI, NONPRESENT_HI, isShadowPresent, makeNonleafLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs } from '../src/kvm/spte.js';
 import { srcuReadLock } from '../src/kvm/srcu.js';
-import { spteIndex, tdpNextLeaf, type LeafRef } from '../src/kvm/tdp-iter.js';
+import { tdpNextLeaf, type LeafRef } from '../src/kvm/tdp-iter.js';
 import { isObsoleteRoot, rootTable, rootsInUse } from '../src/kvm/tdp-mmu.js';
 import { pagesPerLevel } from '../src/kvm/types.js';
 import { kvmMmuLoad } from '../src/kvm/vcpu.js';
@@ -54,13 +52,11 @@ import { scanInvariants } from '../src/check/invariants.js';
 import { runDeterministic, type RunResult, type ScheduledOp } from '../src/engine/deterministic.js';
 import { ACTOR_IMPLS } from '../src/protocol/bindings.js';
 import type { CompiledMachine } from '../src/protocol/compile.js';
-import { CompiledLockProtocol } from '../src/protocol/lock-protocol.js';
 import { compiled } from '../src/protocol/machines.js';
 import { NO_MUTATIONS } from '../src/protocol/mutations.js';
 import { ReferenceRunner } from '../src/protocol/reference-runner.js';
 import { BoundMachine, CompiledRunner, type Runner } from '../src/protocol/runner.js';
 
-const PAGE_BYTES = 4096;
 const GIB = 1n << 30n;
 
 // ------------------------------------------------------------------ options
@@ -138,161 +134,6 @@ function sizesFor(quick: boolean): Sizes {
   return quick
     ? { faults: 1 << 17, referenceFaults: 500, engineAccesses: 20_000, stepCheckAccesses: 150, memoryGuestBytes: 256n << 20n }
     : { faults: 1 << 20, referenceFaults: 3000, engineAccesses: 100_000, stepCheckAccesses: 300, memoryGuestBytes: GIB };
-}
-
-// ------------------------------------------------------------------ timing
-
-const now = (): bigint => process.hrtime.bigint();
-const nsSince = (t0: bigint): number => Number(now() - t0);
-
-/** One timed repetition: `ns` of timed work for `ops` operations, plus named side counts. */
-interface Sample {
-  ns: number;
-  ops: number;
-  extra?: Record<string, number>;
-}
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function stats(values: readonly number[]): Stats {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median, min: s[0]!, max: s[s.length - 1]! };
-}
-
-const rateOf = (s: Sample): number => (s.ops * 1e9) / s.ns;
-
-/** Runs `once` warm-up + `reps` times; returns ops/s statistics and the samples. */
-function repeat(reps: number, once: () => Sample): { rate: Stats; samples: Sample[] } {
-  once();
-  const samples: Sample[] = [];
-  for (let i = 0; i < reps; i++) samples.push(once());
-  return { rate: stats(samples.map(rateOf)), samples };
-}
-
-// ------------------------------------------------------------------ report
-
-interface Row {
-  section: string;
-  figure: string;
-  value: string;
-  spread: string;
-  note: string;
-}
-
-const rows: Row[] = [];
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (Number.isInteger(x) && a < 1e6) return x.toLocaleString('en-US');
-  if (a >= 1e6) return `${(x / 1e6).toFixed(3)}e6`;
-  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
-  if (a >= 10) return x.toFixed(1);
-  return x.toPrecision(3);
-}
-
-function addRow(section: string, figure: string, value: number | string, spread: Stats | null = null, note = ''): void {
-  const v = typeof value === 'number' ? fmt(value) : value;
-  rows.push({ section, figure, value: v, spread: spread ? `${fmt(spread.min)} – ${fmt(spread.max)}` : '', note });
-}
-
-function addRate(section: string, figure: string, rate: Stats, note = ''): void {
-  addRow(section, figure, rate.median, rate, note);
-}
-
-function printTable(): void {
-  const head: Row = { section: 'section', figure: 'figure', value: 'median', spread: 'min – max', note: 'note' };
-  const all = [head, ...rows];
-  const w = (k: keyof Row): number => Math.max(...all.map((r) => r[k].length));
-  const line = (r: Row): string => `${r.section.padEnd(w('section'))}  ${r.figure.padEnd(w('figure'))}  ${r.value.padStart(w('value'))}  ${r.spread.padEnd(w('spread'))}  ${r.note}`;
-  console.log(line(head));
-  console.log('-'.repeat(line(head).length));
-  let last = '';
-  for (const r of rows) {
-    console.log(line({ ...r, section: r.section === last ? '' : r.section }));
-    last = r.section;
-  }
-}
-
-// ------------------------------------------------------------------ 1. raw baseline
-
-/** Vm.create as the brief's baseline: default type, one vCPU, the compiled mmu-lock. */
-function freshVm(guestBytes: number): Vm {
-  return Vm.create({ type: 'default', vcpus: 1, guestBytes }, new CompiledLockProtocol(compiled('mmu-lock')));
-}
-
-// 64-bit CAS operands from 32-bit halves without BigInt arithmetic (as tdp-mmu.ts does).
-const scratch64 = new BigInt64Array(2);
-const scratch32 = new Int32Array(scratch64.buffer);
-
-function pair(lo: number, hi: number, slot: number): bigint {
-  scratch32[slot * 2] = lo;
-  scratch32[slot * 2 + 1] = hi;
-  return scratch64[slot]!;
-}
-
-/**
- * A page-table bump allocator of its own over the VM's pool region (from POOL_BUMP on):
- * each table is filled with SHADOW_NONPRESENT_VALUE before it is linked, as
- * tdp_mmu_alloc_sp's cache does.
- */
-class RawTables {
-  private next: number;
-  readonly root: number;
-
-  constructor(private readonly vm: Vm) {
-    this.next = Atomics.load(vm.i32, G.POOL_BUMP);
-    this.root = this.alloc();
-  }
-
-  alloc(): number {
-    if (this.next >= this.vm.layout.config.tables) throw new RangeError('raw baseline: page-table pool exhausted');
-    const t = this.next++;
-    const i64Base = spteWord(this.vm.layout, t, 0) >>> 1;
-    this.vm.i64.fill(pair(0, NONPRESENT_HI, 0), i64Base, i64Base + SPTES_PER_TABLE);
-    return t;
-  }
-}
-
-/** The leaf of a write fault: host- and MMU-writable, accessed, dirty (make_spte). */
-const rawArgs: MakeSpteArgs = { pfn: 0, level: 1, hostWritable: true, writable: true, exec: true, prefetch: false };
-
-/** One raw fault: walk levels 4..2 linking missing tables by CAS, then CAS the leaf. */
-function rawFault(vm: Vm, tables: RawTables, gfn: number): boolean {
-  const i32 = vm.i32;
-  const i64 = vm.i64;
-  let table = tables.root;
-  for (let level = TDP_ROOT_LEVEL; level > 1; level--) {
-    const w = spteWord(vm.layout, table, spteIndex(gfn, level));
-    let lo = Atomics.load(i32, w);
-    if (!isShadowPresent(lo)) {
-      const expected = pair(lo, Atomics.load(i32, w + 1), 0);
-      const child = tables.alloc();
-      const linked = makeNonleafLo(child);
-      // Single-threaded here, so the CAS cannot lose; a loser would re-read (and leak the table).
-      lo = Atomics.compareExchange(i64, w >>> 1, expected, pair(linked, NONLEAF_HI, 1)) === expected ? linked : Atomics.load(i32, w);
-    }
-    table = spteChildTable(lo);
-  }
-  const w = spteWord(vm.layout, table, spteIndex(gfn, 1));
-  const expected = pair(Atomics.load(i32, w), Atomics.load(i32, w + 1), 0);
-  rawArgs.pfn = gfn + 1;
-  return Atomics.compareExchange(i64, w >>> 1, expected, pair(makeSpteLo(rawArgs), makeSpteHi(rawArgs), 1)) === expected;
-}
-
-function rawSample(faults: number): Sample {
-  const vm = freshVm(faults * PAGE_BYTES);
-  const tables = new RawTables(vm);
-  let lost = 0;
-  const t0 = now();
-  for (let gfn = 0; gfn < faults; gfn++) if (!rawFault(vm, tables, gfn)) lost++;
-  return { ns: nsSince(t0), ops: faults, extra: { lost } };
 }
 
 // ------------------------------------------------------------------ 2-3. protocol

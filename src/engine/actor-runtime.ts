@@ -195,12 +195,12 @@ export class ActorRuntime {
   step(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {
     // A guest access runs in guest mode (vcpu->mode), which a remote TLB flush waits out.
     if (this.frames.length !== 1 || this.frames[0]!.state !== this.guestState) return this.stepInner(stepNo, onFaultDone);
+    // (No try/finally: a step that throws ends the run; vcpu->mode stays odd, which only
+    // the torn-down run's flushers could see.)
     enterGuestMode(this.vm, this.id);
-    try {
-      return this.stepInner(stepNo, onFaultDone);
-    } finally {
-      exitGuestMode(this.vm, this.id);
-    }
+    const took = this.stepInner(stepNo, onFaultDone);
+    exitGuestMode(this.vm, this.id);
+    return took;
   }
 
   private stepInner(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {

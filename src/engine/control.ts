@@ -58,7 +58,7 @@ export const ACTOR_STATUS_NAMES = ['starting', 'running', 'waiting', 'parked', '
 export const EVENT_WORDS = 4;
 
 export const EV = {
-  /** A page fault ended: code = outcome index (FAULT_OUTCOMES), a = gfn, b = retry reason index + 1 (0: none). */
+  /** Page faults that ended with one outcome since the last record: code = outcome index (FAULT_OUTCOMES), a = count. */
   FAULT: 1,
   /** Guest accesses completed since the last record: a = count, b = of them through the TLB. */
   ACCESSES: 2,
@@ -89,6 +89,8 @@ export const EV = {
   KICK: 13,
   /** A vCPU finished a preset stage: code = stage, a = accesses ok, b = failed with EFAULT, c = failed otherwise. */
   STAGE: 14,
+  /** Faults retried for one reason since the last record: code = reason index (RETRY_REASON_LIST), a = count. */
+  RETRY: 15,
 } as const;
 
 export interface ControlLayout {

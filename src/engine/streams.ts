@@ -59,16 +59,15 @@ const errnoName = (code: number): string | null => (code === 0 ? null : ERRNOS[c
 export function addEvent(s: StressStats, e: ActorEvent): StressStats {
   const who = s.perActor[e.actor];
   switch (e.type) {
-    case EV.FAULT: {
-      s.faults++;
-      if (who) who.faults++;
-      bump(s.faultsByRet, faultOutcomeName(e.code));
-      if (e.b > 0) {
-        s.retries++;
-        bump(s.retriesByReason, RETRY_REASON_LIST[e.b - 1] ?? 'unknown');
-      }
+    case EV.FAULT:
+      s.faults += e.a;
+      if (who) who.faults += e.a;
+      bump(s.faultsByRet, faultOutcomeName(e.code), e.a);
       break;
-    }
+    case EV.RETRY:
+      s.retries += e.a;
+      bump(s.retriesByReason, RETRY_REASON_LIST[e.code] ?? 'unknown', e.a);
+      break;
     case EV.ACCESSES:
       s.accesses += e.a;
       s.tlbHits += e.b;

@@ -74,6 +74,8 @@ export interface ActorOutcome {
   readonly coverage: Record<string, number[]>;
   readonly state: string;
   readonly elapsedMs: number;
+  /** Time in the step loop (setup excluded): from the first step to the end. */
+  readonly loopMs: number;
 }
 
 /** Outcome indices of EV.FAULT records. */
@@ -98,6 +100,8 @@ const SPINS = 64;
 const VIOLATIONS_KEPT = 20;
 const WAIT_MS = 2;
 const ACCESS_BATCH = 1024;
+/** Steps between looks at the control words and publishing status (a power of two). */
+const TICK = 64;
 
 /** The op queue of a threaded actor: the head op, drawn from the workload source on demand. */
 class StreamQueue implements RuntimeQueue {
@@ -202,12 +206,16 @@ export function runActor(task: ActorTask): ActorOutcome {
   const queue = new StreamQueue(source, ctl, now, onComplete);
   const rt = new ActorRuntime(vm, task.actor, queue, sink, factory, coverage, labelBase, labels);
 
+  // Faults by outcome and retries by reason, counted here and sent as one record per kind
+  // every TICK steps (a record per fault would make the main thread the bottleneck).
+  const faultCounts = new Int32Array(FAULT_OUTCOMES.length + ERRNOS.length);
+  const retryCounts = new Int32Array(RETRY_REASON_LIST.length);
   const onFaultDone = (r: ActorRuntime): void => {
     const spinning = countFaultDone(r.a);
     const f = r.a.fault;
     if (!spinning) Atomics.add(cI32, progressWord, 1);
-    const reason = f.retryReason === null ? 0 : RETRY_REASON_LIST.indexOf(f.retryReason) + 1;
-    ring.emit(EV.FAULT, faultOutcomeCode(f.ret, f.errno), f.gfn, reason);
+    faultCounts[faultOutcomeCode(f.ret, f.errno)]!++;
+    if (f.retryReason !== null && f.errno === null && f.ret === 'retry') retryCounts[RETRY_REASON_LIST.indexOf(f.retryReason)]!++;
   };
 
   const frames: { machine: string; state: number }[] = [];
@@ -224,6 +232,8 @@ export function runActor(task: ActorTask): ActorOutcome {
   let sentZaps = 0;
   let sentFlushes = 0;
   const flushCounters = (force: boolean): void => {
+    for (let i = 0; i < faultCounts.length; i++) if (faultCounts[i] !== 0) { ring.emit(EV.FAULT, i, faultCounts[i]!); faultCounts[i] = 0; }
+    for (let i = 0; i < retryCounts.length; i++) if (retryCounts[i] !== 0) { ring.emit(EV.RETRY, i, retryCounts[i]!); retryCounts[i] = 0; }
     if (s.accesses - sentAccesses >= (force ? 1 : ACCESS_BATCH)) {
       ring.emit(EV.ACCESSES, 0, s.accesses - sentAccesses, s.tlbHits - sentHits);
       sentAccesses = s.accesses;
@@ -248,6 +258,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     setStatus(before);
   };
 
+  const loopStart = performance.now();
   let steps = 0;
   let activeSteps = 0;
   let waitRounds = 0;
@@ -267,9 +278,23 @@ export function runActor(task: ActorTask): ActorOutcome {
   };
   setStatus(ACTOR_STATUS.RUNNING);
   publishFrames();
+  /** What the watchdog and a report read: steps, machine frames, counters — every TICK steps and at every wait. */
+  const publish = (): void => {
+    Atomics.store(cI32, w(AST.STEPS), activeSteps);
+    publishFrames();
+    flushCounters(false);
+  };
+  let status: number = ACTOR_STATUS.RUNNING;
+  const setStatusOnce = (st: number): void => {
+    if (st !== status) { status = st; setStatus(st); }
+  };
   try {
-    while (!ctl.aborted) {
-      parkIfAsked();
+    for (let iter = 0; ; iter++) {
+      if ((iter & (TICK - 1)) === 0 || status !== ACTOR_STATUS.RUNNING) {
+        if (ctl.aborted) break;
+        parkIfAsked();
+        publish();
+      }
       // (Not rt.finished: for host and vmm it peeks, and a source that sleeps has no op yet.)
       if (rt.done) break;
       if (rt.waiting) {
@@ -279,7 +304,8 @@ export function runActor(task: ActorTask): ActorOutcome {
             const word = rt.a.blockWord;
             const value = rt.a.blockValue;
             Atomics.store(cI32, w(AST.WAIT_WORD), word);
-            setStatus(ACTOR_STATUS.WAITING);
+            setStatusOnce(ACTOR_STATUS.WAITING);
+            publish();
             if (kickAt < 0 && srcuReaderOf(word) >= 0 && task.kickMs > 0) kickAt = now() + task.kickMs;
             waitRounds++;
             let woke = false;
@@ -294,33 +320,32 @@ export function runActor(task: ActorTask): ActorOutcome {
         }
         waitRounds = 0;
       }
-      if (Atomics.load(cI32, w(AST.WAIT_WORD)) !== -1 && !rt.waiting) {
+      if (status === ACTOR_STATUS.WAITING && !rt.waiting) {
         Atomics.store(cI32, w(AST.WAIT_WORD), -1);
-        setStatus(ACTOR_STATUS.RUNNING);
+        setStatusOnce(ACTOR_STATUS.RUNNING);
       }
       if (rt.betweenOps && !queue.hasHead) {
         const p = queue.prepare(now());
         if (p === 'end' && !rt.a.isVcpu) break; // (a vCPU steps on: its machine stops)
         if (p === 'sleep') {
-          setStatus(ACTOR_STATUS.SLEEPING);
+          setStatusOnce(ACTOR_STATUS.SLEEPING);
           flushCounters(true);
           const ms = Math.max(0, Math.min(queue.sleepUntil - now(), 20));
           if (ms > 0) Atomics.wait(cI32, CTL.STOP, 0, ms);
           continue;
         }
-        setStatus(ACTOR_STATUS.RUNNING);
+        setStatusOnce(ACTOR_STATUS.RUNNING);
       }
       rt.step(steps, onFaultDone);
       steps++;
       if (task.crashAfterSteps !== undefined && steps >= task.crashAfterSteps) throw new Error(`injected crash after ${steps} steps`);
       // The watchdog counts steps that did not end waiting: retries of a wait are not steps.
       if (!rt.waiting) {
-        Atomics.store(cI32, w(AST.STEPS), ++activeSteps);
+        activeSteps++;
         kickAt = -1;
       }
-      publishFrames();
-      if ((steps & 63) === 0 || !rt.a.isVcpu) flushCounters(false);
     }
+    publish();
     flushCounters(true);
   } catch (e) {
     publishFrames();
@@ -336,7 +361,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     actor: task.actor, name: rt.a.name, steps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits, faults: s.faults,
     faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason), casFailures: s.casFailures,
     zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
-    opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0,
+    opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0, loopMs: performance.now() - loopStart,
   };
 }
 

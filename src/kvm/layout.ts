@@ -63,11 +63,7 @@ export const G = {
   POOL_LOCK: 101,
   /** Tables currently in use (linked, cached or pending), for the memory figures. */
   POOL_IN_USE: 102,
-  /** Host page allocator: bump pointer, free-stack top, internal lock. */
-  HOST_PFN_BUMP: 104,
-  HOST_FREE_TOP: 105,
-  HOST_LOCK: 106,
-  HOST_PAGES_IN_USE: 107,
+
   /** guest_memfd pages handed out. */
   GMEM_BUMP: 108,
   /** Attribute chunks handed out; dirty-bitmap words handed out. */
@@ -88,8 +84,15 @@ export const G = {
    * and otherwise checks only the SPTEs a step wrote. Not part of the modelled kernel.
    */
   STATE_EPOCH: 115,
+  // --- host line (host.ts): written on every host page fault-in, so kept off the line
+  // every walker reads (RCU_EPOCH) ---
+  /** Host page allocator: bump pointer, free-stack top, internal lock, pages in use. */
+  HOST_PFN_BUMP: 128,
+  HOST_FREE_TOP: 129,
+  HOST_LOCK: 130,
+  HOST_PAGES_IN_USE: 131,
 } as const;
-const GLOBALS_WORDS = 4 * LINE_WORDS;
+const GLOBALS_WORDS = 5 * LINE_WORDS;
 
 /**
  * Per-root record: table index, role.invalid, tdp_mmu_root_count, in-use, and whether the

@@ -53,9 +53,10 @@ test('a full ring blocks the producer (another thread) until the consumer drains
 test('stream folding: faults by outcome and retry reason, accesses, invalidations, pre-fault pages', (t) => {
   const s = emptyStats(3);
   const ev = (actor: number, type: number, code: number, a: number, b = 0, c = 0): ActorEvent => ({ actor, type, code, a, b, c });
-  addEvent(s, ev(0, EV.FAULT, faultOutcomeCode('fixed', null), 10));
-  addEvent(s, ev(1, EV.FAULT, faultOutcomeCode('retry', null), 11, 5));
-  addEvent(s, ev(1, EV.FAULT, faultOutcomeCode('continue', 'EFAULT'), 12));
+  addEvent(s, ev(0, EV.FAULT, faultOutcomeCode('fixed', null), 1));
+  addEvent(s, ev(1, EV.FAULT, faultOutcomeCode('retry', null), 1));
+  addEvent(s, ev(1, EV.RETRY, 4, 1));
+  addEvent(s, ev(1, EV.FAULT, faultOutcomeCode('continue', 'EFAULT'), 1));
   addEvent(s, ev(0, EV.ACCESSES, 0, 100, 40));
   addEvent(s, ev(2, EV.INVALIDATION, 0, 7));
   addEvent(s, ev(0, EV.PRE_FAULT, 0, 0, 512, 2));
