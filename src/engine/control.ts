@@ -25,6 +25,9 @@ export const CTL = {
   STAGE: 4,
   HOST_CMD: 5,
   HOST_ACK: 6,
+  /** Start barrier: actors ready to step (counted up), and the go signal the engine gives once all are. */
+  READY: 7,
+  GO: 8,
 } as const;
 
 /** Per-actor status line. */

@@ -76,6 +76,9 @@ export interface ActorOutcome {
   readonly elapsedMs: number;
   /** Time in the step loop (setup excluded): from the first step to the end. */
   readonly loopMs: number;
+  /** When the loop started and ended, on the run's clock (ms since the run started). */
+  readonly loopStartMs: number;
+  readonly loopEndMs: number;
 }
 
 /** Outcome indices of EV.FAULT records. */
@@ -258,7 +261,11 @@ export function runActor(task: ActorTask): ActorOutcome {
     setStatus(before);
   };
 
+  // Everyone starts stepping together (worker start-up differs by tens of ms).
+  Atomics.add(cI32, CTL.READY, 1);
+  while (Atomics.load(cI32, CTL.GO) === 0 && !ctl.aborted) Atomics.wait(cI32, CTL.GO, 0, 50);
   const loopStart = performance.now();
+  const loopStartAt = now();
   let steps = 0;
   let activeSteps = 0;
   let waitRounds = 0;
@@ -362,6 +369,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason), casFailures: s.casFailures,
     zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
     opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0, loopMs: performance.now() - loopStart,
+    loopStartMs: loopStartAt, loopEndMs: now(),
   };
 }
 

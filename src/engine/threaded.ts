@@ -96,6 +96,8 @@ export interface ThreadedRun {
 
 const WORKER_FILE = new URL('../../workers/actor.js', import.meta.url);
 const TICK_MS = 10;
+/** Worker start-up (module load, machine binding) must finish within this. */
+const STARTUP_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -173,7 +175,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   pool.on('error', (e: Error) => poolErrors.push(e));
 
   const startEpochMs = performance.timeOrigin + performance.now();
-  const t0 = performance.now();
+  let t0 = performance.now();
   const outcomes: (ActorOutcome | null)[] = new Array(nActors).fill(null);
   const settled: boolean[] = new Array(nActors).fill(false);
   let stopReason: StopReason | null = null;
@@ -353,10 +355,29 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   const allSettled = Promise.all(tasks);
   let done = false;
   void allSettled.then(() => { done = true; });
+  // The start barrier: every actor has built its machines; let them go together.
+  let started = false;
+  const startIfReady = (): void => {
+    if (started || Atomics.load(cI32, CTL.READY) < nActors) return;
+    started = true;
+    t0 = performance.now();
+    resetWatch();
+    lastScan = t0;
+    Atomics.store(cI32, CTL.GO, 1);
+    Atomics.notify(cI32, CTL.GO);
+  };
   while (!done) {
-    await sleep(TICK_MS);
+    startIfReady();
+    await sleep(started ? TICK_MS : 1);
     drainAll();
     const now = performance.now();
+    if (!started) {
+      if (now - t0 > STARTUP_MS && stopReason === null) {
+        violations.push({ kind: 'actor-error', actors: [], step: -1, message: `only ${Atomics.load(cI32, CTL.READY)} of ${nActors} actors started within ${STARTUP_MS / 1000} s` });
+        stop('actor-error', true);
+      }
+      continue;
+    }
     if (s.preset === 'mmu-stress' && stopReason === null) advanceStages();
     if (stopReason === null) {
       if ((violations.length > 0 || Atomics.load(cI32, CTL.VIOLATIONS) > 0) && stopOnViolation) stop('violation');

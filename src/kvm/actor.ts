@@ -6,7 +6,7 @@
  */
 
 import type { FindingSink, SpteRef, ViolationKind } from './findings.js';
-import type { GupResult } from './host.js';
+import { HostPageCache, type GupResult } from './host.js';
 import { SlotInfo } from './memslots.js';
 import type { AccessOp, Op, OpResult, VcpuOp } from './ops.js';
 import type { FindingDetail, KvmThread } from './thread.js';
@@ -195,6 +195,8 @@ export class KvmActor implements KvmThread {
   readonly iter = new TdpIter();
   readonly leaf: LeafRef = { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
   readonly gup: GupResult = { pfn: 0, writable: false, level: 1 };
+  /** This thread's stock of free host pages (per-CPU page lists). */
+  readonly hostPages = new HostPageCache();
   readonly prefault = new PreFaultIoctl();
   readonly inval = new InvalidationOp();
   readonly memslot = new MemslotUpdateOp();

@@ -8,7 +8,7 @@
  * translation whose bit is clear while no get is in progress is a lost dirty page.
  */
 
-import { G } from './layout.js';
+import { ACTOR, G, actorWord } from './layout.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
 
@@ -68,6 +68,21 @@ export function nextDirtyGfn(vm: Vm, s: SlotInfo, from: number): number {
     if ((word & m) !== 0) return g;
   }
   return -1;
+}
+
+/** Around a writable SPTE's CAS and its mark_page_dirty_in_slot(): the mark is in flight (see ACTOR.MARKING). */
+export function beginDirtyMark(vm: Vm, actor: number, gfn: number): void {
+  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), gfn + 1);
+}
+
+export function endDirtyMark(vm: Vm, actor: number): void {
+  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), 0);
+}
+
+/** Some actor made `gfn` writable and has not marked it dirty yet. */
+export function dirtyMarkInFlight(vm: Vm, gfn: number): boolean {
+  for (let a = 0; a < vm.layout.actors; a++) if (Atomics.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING)) === gfn + 1) return true;
+  return false;
 }
 
 export function dirtyLogInProgress(vm: Vm, slotId: number): boolean {

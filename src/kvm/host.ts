@@ -59,15 +59,58 @@ export function hostMmap(vm: Vm, npages: number, backingLevel: number): number {
   const align = pagesPerLevel(backingLevel);
   internalLock(vm.i32, G.HOST_LOCK);
   try {
-    const base = Math.ceil(Atomics.load(vm.i32, G.HVA_BUMP) / align) * align;
-    if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
-    Atomics.store(vm.i32, G.HVA_BUMP, base + npages);
+    let base = reuseHva(vm, npages, align);
+    if (base < 0) {
+      base = Math.ceil(Atomics.load(vm.i32, G.HVA_BUMP) / align) * align;
+      if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
+      Atomics.store(vm.i32, G.HVA_BUMP, base + npages);
+    }
     const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT);
     vm.u8.fill(prot, protByte(vm, base), protByte(vm, base + npages));
     return base;
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
+}
+
+/** An unmapped hva range of at least `npages` at an `align`-aligned start (first fit, the rest kept), or -1. */
+function reuseHva(vm: Vm, npages: number, align: number): number {
+  const free = vm.hvaFree;
+  for (let i = 0; i < free.length; i++) {
+    const r = free[i]!;
+    const start = Math.ceil(r.base / align) * align;
+    if (start + npages > r.base + r.npages) continue;
+    free.splice(i, 1);
+    if (start > r.base) free.push({ base: r.base, npages: start - r.base });
+    if (start + npages < r.base + r.npages) free.push({ base: start + npages, npages: r.base + r.npages - start - npages });
+    return start;
+  }
+  return -1;
+}
+
+/**
+ * munmap() by the VMM once KVM_SET_USER_MEMORY_REGION has deleted the slot over it: the
+ * host pages are freed and the range can be mapped again by a later create. No notifier
+ * runs — no memslot maps the range any more, so KVM has nothing to zap. (The free ranges
+ * live in this thread's Vm: only the VMM maps and unmaps.)
+ */
+export function hostMunmapDeleted(vm: Vm, base: number, npages: number): void {
+  internalLock(vm.i32, G.HOST_LOCK);
+  try {
+    for (let h = base; h < base + npages; h++) {
+      Atomics.store(vm.u8, protByte(vm, h), 0);
+      const pfn = Atomics.exchange(vm.i32, vm.layout.hvaToPfnBase + h, 0);
+      if (pfn === 0) continue;
+      Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
+      Atomics.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
+      Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+      pushFree(vm, pfn);
+    }
+  } finally {
+    internalUnlock(vm.i32, G.HOST_LOCK);
+  }
+  vm.hvaFree.push({ base, npages });
+  bumpStateEpoch(vm);
 }
 
 function popFree(vm: Vm): number {
@@ -97,10 +140,78 @@ function allocPfns(vm: Vm, n: number): number {
   return base;
 }
 
-/** Caller holds HOST_LOCK (so the in-use count needs no atomic add). */
+/**
+ * A thread's own stock of free host pages, like the kernel's per-CPU page lists: 4K
+ * fault-ins take pages from it, and refill it with a 128-byte-aligned run of pfns at a
+ * time, so two threads faulting in parallel do not write the same cache lines of the
+ * per-pfn arrays (owner, generation).
+ */
+export class HostPageCache {
+  readonly pfns = new Int32Array(HOST_PAGE_BATCH);
+  count = 0;
+}
+
+export const HOST_PAGE_BATCH = 32;
+
+/** A page from the thread's stock, refilled under HOST_LOCK when empty (0: none left). */
+function takeCachedPfn(vm: Vm, cache: HostPageCache): number {
+  if (cache.count === 0) {
+    internalLock(vm.i32, G.HOST_LOCK);
+    try {
+      refillCache(vm, cache);
+    } finally {
+      internalUnlock(vm.i32, G.HOST_LOCK);
+    }
+  }
+  return cache.pfns[--cache.count]!;
+}
+
+/** Refills an empty stock: an aligned run of fresh pfns, else one freed page. Caller holds HOST_LOCK. */
+function refillCache(vm: Vm, cache: HostPageCache): void {
+  {
+    const bump = vm.i32[G.HOST_PFN_BUMP]!;
+    const base = Math.ceil(bump / HOST_PAGE_BATCH) * HOST_PAGE_BATCH;
+    if (base + HOST_PAGE_BATCH <= vm.layout.config.hostPages) {
+      for (let p = bump; p < base; p++) pushFree(vm, p);
+      vm.i32[G.HOST_PFN_BUMP] = base + HOST_PAGE_BATCH;
+      for (let i = 0; i < HOST_PAGE_BATCH; i++) cache.pfns[i] = base + HOST_PAGE_BATCH - 1 - i;
+      cache.count = HOST_PAGE_BATCH;
+    } else {
+      cache.pfns[0] = allocPfns(vm, 1);
+      cache.count = 1;
+    }
+  }
+}
+
+/**
+ * A 4K fault-in without HOST_LOCK (the kernel takes only the page-table lock of that
+ * PMD): a page from the thread's stock, published by CAS into the empty hva slot. Whoever
+ * loses the CAS uses the winner's page. munmap stores the protection before it takes the
+ * page (hostApplyChange), so a fault-in that published into a range being unmapped sees
+ * it afterwards and takes its page back — unless the munmap already took (and frees) it.
+ */
+function faultIn4k(vm: Vm, h: number, cache: HostPageCache): number {
+  const w = vm.layout.hvaToPfnBase + h;
+  const p = takeCachedPfn(vm, cache);
+  Atomics.store(vm.i32, vm.layout.pfnOwnerBase + p, h + 1);
+  const prev = Atomics.compareExchange(vm.i32, w, 0, p);
+  if (prev !== 0) {
+    Atomics.store(vm.i32, vm.layout.pfnOwnerBase + p, 0);
+    cache.pfns[cache.count++] = p;
+    return prev;
+  }
+  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  if ((Atomics.load(vm.u8, protByte(vm, h)) & HVA_MAPPED) === 0) {
+    if (Atomics.compareExchange(vm.i32, w, p, 0) === p) hostFreePage(vm, p);
+    return 0;
+  }
+  return p;
+}
+
+/** Caller holds HOST_LOCK (the in-use count is atomic: lockless 4K fault-ins add to it too). */
 function claim(vm: Vm, pfn: number, owner: number): void {
   vm.i32[vm.layout.pfnOwnerBase + pfn] = owner;
-  vm.i32[G.HOST_PAGES_IN_USE]!++;
+  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
 }
 
 /** Frees a host page: owner cleared, generation bumped (stale users become detectable). */
@@ -122,7 +233,7 @@ export function hostFreePage(vm: Vm, pfn: number): void {
  * when the hva is not mapped or a write finds it read-only — KVM's KVM_PFN_ERR_FAULT,
  * which the fault path turns into -EFAULT.
  */
-export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult): number {
+export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult, cache?: HostPageCache): number {
   // Plain reads (READ_ONCE of the host page tables): a stale answer is what the
   // mmu_invalidate_seq protocol exists to catch.
   const pb = vm.layout.hvaProtByte + h;
@@ -130,7 +241,7 @@ export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult): num
   if ((prot & HVA_MAPPED) === 0 || (prot & HVA_READ) === 0) return 0;
   if (write && (prot & HVA_WRITE) === 0) return 0;
   let pfn = vm.i32[vm.layout.hvaToPfnBase + h]!;
-  if (pfn === 0) pfn = faultInHostPage(vm, h);
+  if (pfn === 0) pfn = faultInHostPage(vm, h, cache);
   const backing = ((vm.u8[pb]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
   out.pfn = pfn;
   out.writable = (prot & HVA_WRITE) !== 0;
@@ -138,28 +249,21 @@ export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult): num
   return pfn;
 }
 
-function faultInHostPage(vm: Vm, h: number): number {
+function faultInHostPage(vm: Vm, h: number, cache: HostPageCache | undefined): number {
+  if (cache !== undefined && (vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) === 0) return faultIn4k(vm, h, cache);
   internalLock(vm.i32, G.HOST_LOCK);
   try {
     const existing = vm.i32[vm.layout.hvaToPfnBase + h]!;
     if (existing !== 0) return existing;
     const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
-    if (backing === 1) {
-      const p = allocPfns(vm, 1);
-      claim(vm, p, h + 1);
-      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + h, p);
-      return p;
-    }
+    if (backing === 1) return installLocked4k(vm, h);
     const n = pagesPerLevel(backing);
     const blockBase = h - (h % n);
     let blockFree = n > 1;
     for (let i = 0; blockFree && i < n; i++) if (vm.i32[vm.layout.hvaToPfnBase + blockBase + i] !== 0) blockFree = false;
     if (!blockFree) {
       splitBacking(vm, h);
-      const p = allocPfns(vm, 1);
-      claim(vm, p, h + 1);
-      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + h, p);
-      return p;
+      return installLocked4k(vm, h);
     }
     const base = allocPfns(vm, n);
     for (let i = 0; i < n; i++) {
@@ -170,6 +274,18 @@ function faultInHostPage(vm: Vm, h: number): number {
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
+}
+
+/** A 4K page for `h` under HOST_LOCK; by CAS, since a lockless fault-in (faultIn4k) may race for a 4K hva. */
+function installLocked4k(vm: Vm, h: number): number {
+  const p = allocPfns(vm, 1);
+  claim(vm, p, h + 1);
+  const prev = Atomics.compareExchange(vm.i32, vm.layout.hvaToPfnBase + h, 0, p);
+  if (prev === 0) return p;
+  vm.i32[vm.layout.pfnOwnerBase + p] = 0;
+  Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  pushFree(vm, p);
+  return prev;
 }
 
 /** Splits the huge backing block containing `h` to 4K (THP split). */
@@ -212,10 +328,14 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
         case 'reclaim':
           if (pfn !== 0) { Atomics.store(vm.i32, w, 0); old.push(pfn); }
           break;
-        case 'munmap':
-          if (pfn !== 0) { Atomics.store(vm.i32, w, 0); old.push(pfn); }
+        case 'munmap': {
+          // The protection first, then take the page: a lockless 4K fault-in that
+          // published a page after this read sees the unmapped hva and takes it back.
           Atomics.store(vm.u8, protByte(vm, h), 0);
+          const taken = Atomics.exchange(vm.i32, w, 0);
+          if (taken !== 0) old.push(taken);
           break;
+        }
         case 'mprotect': {
           const b = protByte(vm, h);
           if ((vm.u8[b]! & HVA_MAPPED) !== 0) Atomics.store(vm.u8, b, (vm.u8[b]! & ~(HVA_READ | HVA_WRITE)) | prot);

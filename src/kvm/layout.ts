@@ -126,6 +126,13 @@ export const ACTOR = {
    * (KVM_REQUEST_WAIT: the IPI is acknowledged only once the CPU left guest mode).
    */
   MODE: 8 + MMU_CACHE_TABLES,
+  /**
+   * gfn + 1 while this actor is between making an SPTE writable in a dirty-logged slot
+   * and mark_page_dirty_in_slot() (two accesses in the kernel too); 0 otherwise. Not
+   * modelled state: the lost-dirty-page check reads it so as not to call that window a
+   * lost write (on threads another vCPU can write through the SPTE inside it).
+   */
+  MARKING: 9 + MMU_CACHE_TABLES,
 } as const;
 export const ACTOR_WORDS = LINE_WORDS;
 

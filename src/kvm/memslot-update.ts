@@ -7,7 +7,7 @@
 
 import type { KvmActor, MemslotChange } from './actor.js';
 import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-log.js';
-import { gmemReserve, hostMmap } from './host.js';
+import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
 import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import {
@@ -340,5 +340,9 @@ export function memslotFlushRemoteTlbs(a: KvmActor): void {
 
 /** mutex_unlock(&kvm->slots_lock) at the end of the ioctl: dirty logging is now fully on. */
 export function memslotIoctlDone(a: KvmActor): void {
-  if (a.memslot.id >= 0 && a.memslot.id < MEMSLOTS_MAX && a.memslot.change === 'flags_only') setDirtyLogInProgress(a.vm, a.memslot.id, false);
+  const m = a.memslot;
+  if (m.id >= 0 && m.id < MEMSLOTS_MAX && m.change === 'flags_only') setDirtyLogInProgress(a.vm, m.id, false);
+  // The VMM frees the memory of a deleted slot (QEMU drops the RAM block): its hva range
+  // is reused by later creates instead of growing the address space forever.
+  if (m.errno === null && m.change === 'delete' && m.old.valid && m.old.npages > 0) hostMunmapDeleted(a.vm, m.old.hvaBase, m.old.npages);
 }

@@ -10,7 +10,7 @@
  */
 
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
-import { kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
+import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
 import { G } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';
@@ -82,6 +82,18 @@ export function tryFastPageFault(a: KvmActor): boolean {
   if (a.vm.hasPrivateMem && kvmMemIsPrivate(a.vm, f.gfn)) return false;
   const root = vcpuRootSlot(a.vm, a.actor);
   if (root < 0 || isObsoleteRoot(a.vm, root)) return false;
+  // walk_shadow_page_lockless_begin(): the tables it walks (and the SPTE it CASes) stay
+  // allocated until it is done, however they are unlinked meanwhile.
+  rcuReadLock(a.vm, a.actor);
+  try {
+    return fastPageFaultLocked(a, root);
+  } finally {
+    rcuReadUnlock(a.vm, a.actor);
+  }
+}
+
+function fastPageFaultLocked(a: KvmActor, root: number): boolean {
+  const f = a.fault;
   const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, root), f.gfn, a.leaf);
   if (!isShadowPresent(leaf.lo) || !isLast(leaf.lo, leaf.level)) return false;
   if (accessAllowed(leaf.lo, f.write, f.exec)) {
@@ -91,8 +103,13 @@ export function tryFastPageFault(a: KvmActor): boolean {
   if (!f.write || f.exec || (leaf.lo & SPTE_W) !== 0 || !isMmuWritable(leaf.hi)) return false;
   if (leaf.level > 1 && f.slot.valid && kvmSlotDirtyTrackEnabled(f.slot)) return false;
   const newLo = leaf.lo | SPTE_W | SPTE_D | SPTE_A;
-  if (!casLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) return false; // fast_pf_fix_direct_spte()
+  beginDirtyMark(a.vm, a.actor, f.gfn);
+  if (!casLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) { // fast_pf_fix_direct_spte()
+    endDirtyMark(a.vm, a.actor);
+    return false;
+  }
   if (f.slot.valid) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+  endDirtyMark(a.vm, a.actor);
   setRet(a, 'fixed');
   return true;
 }
@@ -151,7 +168,7 @@ export function tryKvmGmemGetPfn(a: KvmActor): boolean {
 /** __gfn_to_pfn_memslot() → hva_to_pfn(): false is KVM_PFN_ERR_FAULT (→ -EFAULT). */
 export function tryHvaToPfn(a: KvmActor): boolean {
   const s = a.fault.slot;
-  const pfn = hvaToPfn(a.vm, s.hvaBase + (a.fault.gfn - s.baseGfn), a.fault.write, a.gup);
+  const pfn = hvaToPfn(a.vm, s.hvaBase + (a.fault.gfn - s.baseGfn), a.fault.write, a.gup, a.hostPages);
   if (pfn === 0) return false;
   a.fault.pfn = pfn;
   a.fault.mapWritable = a.gup.writable && (s.flags & KVM_MEM_READONLY) === 0;
@@ -336,12 +353,18 @@ export function tryInstallSpte(a: KvmActor): boolean {
   const it = a.iter;
   const f = a.fault;
   if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;
+  const marks = f.slot.valid && (newSpte.lo & SPTE_W) !== 0;
+  if (marks) beginDirtyMark(a.vm, a.actor, f.gfn);
   if (!tdpMmuSetSpteAtomic(a, it.sptep, it.level, f.gfn, it.oldLo, it.oldHi, newSpte.lo, newSpte.hi)) {
+    if (marks) endDirtyMark(a.vm, a.actor);
     a.stats.casFailures++;
     return false;
   }
   f.replacedPresent = isShadowPresent(it.oldLo);
-  if (f.slot.valid && (newSpte.lo & SPTE_W) !== 0) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+  if (marks) {
+    markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+    endDirtyMark(a.vm, a.actor);
+  }
   return true;
 }
 

@@ -6,12 +6,12 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-log.js';
+import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-log.js';
 import { pfnGeneration, pfnOwner } from './host.js';
 import { MMU_CACHE_TABLES } from './limits.js';
 import { ACTOR, actorWord } from './layout.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
-import { SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
+import { SlotInfo, gfnToMemslot, memslotsActiveSet, memslotsGeneration, memslotsUpdateInProgress } from './memslots.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { mmuTopupMemoryCaches } from './page-pool.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
@@ -93,11 +93,16 @@ function checkHostPage(a: KvmActor, gfn: number, pfn: number, genAtFill: number,
 }
 
 /** A guest write through a writable translation must be visible to dirty logging. */
-function checkDirtyLogged(a: KvmActor, gfn: number): void {
+function checkDirtyLogged(a: KvmActor, gfn: number, via: string): void {
+  // The checker reads the memslots without kvm->srcu (the vCPU is in guest mode): a
+  // memslot update meanwhile makes the read unreliable, and the check is skipped.
+  const gen = memslotsGeneration(a.vm);
+  if (memslotsUpdateInProgress(a.vm)) return;
   if (!gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, checkSlot)) return;
   if (!kvmSlotDirtyTrackEnabled(checkSlot)) return;
-  if (testPageDirty(a.vm, checkSlot, gfn) || dirtyLogInProgress(a.vm, checkSlot.id)) return;
-  a.report('lost-dirty-page', `guest write to gfn 0x${gfn.toString(16)} by ${a.name} went through a writable translation while its dirty bit is clear — the next KVM_GET_DIRTY_LOG will miss it`, { gfn });
+  if (testPageDirty(a.vm, checkSlot, gfn) || dirtyLogInProgress(a.vm, checkSlot.id) || dirtyMarkInFlight(a.vm, gfn)) return;
+  if (memslotsGeneration(a.vm) !== gen || memslotsUpdateInProgress(a.vm)) return;
+  a.report('lost-dirty-page', `guest write to gfn 0x${gfn.toString(16)} by ${a.name} went through a writable translation (${via}) while its dirty bit is clear — the next KVM_GET_DIRTY_LOG will miss it`, { gfn });
 }
 
 /**
@@ -119,7 +124,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
     if (kindOk && (!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
       a.stats.tlbHits++;
       checkHostPage(a, gfn, t.pfn, t.pfnGen, true);
-      if (write) checkDirtyLogged(a, gfn);
+      if (write) checkDirtyLogged(a, gfn, 'a TLB entry');
       return true;
     }
   }
@@ -154,7 +159,7 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
     const flags = ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0) | (pfnOwner(a.vm, pfn) < 0 ? TLB_FLAG_PRIVATE : 0);
     tlbFill(a.vm, a.actor, gfn, pfn, flags, pfnGeneration(a.vm, pfn));
     checkHostPage(a, gfn, pfn, 0, false);
-    if (write) checkDirtyLogged(a, gfn);
+    if (write) checkDirtyLogged(a, gfn, `the SPTE of root #${slot}${isObsoleteRoot(a.vm, slot) ? ', invalid' : ''}, level ${leaf.level}`);
     return true;
   }
   return false;

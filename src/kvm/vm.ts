@@ -58,6 +58,8 @@ export class Vm {
   readonly hasPrivateMem: boolean;
   /** The compiled mmu-lock machine (see mmu-lock.ts). */
   readonly lockProtocol: LockProtocol;
+  /** hva ranges the VMM unmapped after deleting their memslot, reusable by its next mmap (host.ts). */
+  readonly hvaFree: { base: number; npages: number }[] = [];
 
   constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol) {
     this.lockProtocol = lockProtocol;
@@ -122,12 +124,21 @@ export function bumpStateEpoch(vm: Vm): void {
 export function internalLock(i32: Int32Array, word: number): void {
   let c = Atomics.compareExchange(i32, word, 0, 1);
   if (c === 0) return;
+  // Held for a few stores: spin a little before sleeping (a futex round trip costs tens of µs).
+  for (let i = 0; i < INTERNAL_LOCK_SPINS; i++) {
+    if (Atomics.load(i32, word) === 0) {
+      c = Atomics.compareExchange(i32, word, 0, 1);
+      if (c === 0) return;
+    }
+  }
   for (;;) {
     if (c === 2 || Atomics.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, 1);
     c = Atomics.compareExchange(i32, word, 0, 2);
     if (c === 0) return;
   }
 }
+
+const INTERNAL_LOCK_SPINS = 200;
 
 export function internalUnlock(i32: Int32Array, word: number): void {
   if (Atomics.sub(i32, word, 1) !== 1) {
