@@ -5,6 +5,11 @@
  *   const s = parseScenario(text, 'my.json');
  *   const r = runDeterministic(scenarioToRunConfig(s, { scheduler: 'random', seed: 7, mutations: buildMutations(COMPILED, ['page-fault.mmuInvalidateRetryGfn=false'], []) }));
  *   r.violations; r.results; r.trace;
+ *
+ *   import { startThreaded, CHURN_DEFAULT_RATES } from 'faultline';
+ *   const run = startThreaded({ stress: { vcpus: 4, memoryBytes: 1 << 30, durationMs: 10_000, accesses: null, workload: 'uniform',
+ *     churn: CHURN_DEFAULT_RATES, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5 } });
+ *   run.events$.subscribe(...);  (await run.result).violations;
  */
 
 export { runDeterministic, type RunConfig, type RunResult, type ScheduledOp, type ActorSummary, type CoverageEntry } from './engine/deterministic.js';
@@ -20,3 +25,8 @@ export type { Op, OpResult, AccessOp, PreFaultOp, MapMemoryOp, SetMemslotOp, Set
 export { VM_TYPES, type VmType } from './kvm/vm-types.js';
 export { Vm, type VmConfig } from './kvm/vm.js';
 export { ALL_MACHINES } from '../machines/index.js';
+export { startThreaded, type ThreadedConfig, type ThreadedResult, type ThreadedRun, type StopReason, type StageResult } from './engine/threaded.js';
+export { statsOf, addEvent, emptyStats, type StressStats } from './engine/streams.js';
+export { EV, type ActorEvent } from './engine/control.js';
+export { CHURN_KINDS, CHURN_DEFAULT_RATES, STRESS_PRESETS, STRESS_WORKLOADS, type StressConfig, type ChurnKind, type StressPreset, type StressWorkload } from './workload/stress.js';
+export { buildStressReport, formatStressReport, type StressReport } from './report/stress.js';

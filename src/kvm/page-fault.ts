@@ -103,13 +103,16 @@ function fastPageFaultLocked(a: KvmActor, root: number): boolean {
   if (!f.write || f.exec || (leaf.lo & SPTE_W) !== 0 || !isMmuWritable(leaf.hi)) return false;
   if (leaf.level > 1 && f.slot.valid && kvmSlotDirtyTrackEnabled(f.slot)) return false;
   const newLo = leaf.lo | SPTE_W | SPTE_D | SPTE_A;
-  beginDirtyMark(a.vm, a.actor, f.gfn);
+  const marks = f.slot.valid && kvmSlotDirtyTrackEnabled(f.slot);
+  if (marks) beginDirtyMark(a.vm, a.actor, f.gfn);
   if (!casLockless(a, leaf.sptep, leaf.level, f.gfn, leaf.lo, leaf.hi, newLo, leaf.hi)) { // fast_pf_fix_direct_spte()
-    endDirtyMark(a.vm, a.actor);
+    if (marks) endDirtyMark(a.vm, a.actor);
     return false;
   }
-  if (f.slot.valid) markPageDirtyInSlot(a.vm, f.slot, f.gfn);
-  endDirtyMark(a.vm, a.actor);
+  if (marks) {
+    markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+    endDirtyMark(a.vm, a.actor);
+  }
   setRet(a, 'fixed');
   return true;
 }
@@ -353,7 +356,7 @@ export function tryInstallSpte(a: KvmActor): boolean {
   const it = a.iter;
   const f = a.fault;
   if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;
-  const marks = f.slot.valid && (newSpte.lo & SPTE_W) !== 0;
+  const marks = f.slot.valid && (newSpte.lo & SPTE_W) !== 0 && kvmSlotDirtyTrackEnabled(f.slot);
   if (marks) beginDirtyMark(a.vm, a.actor, f.gfn);
   if (!tdpMmuSetSpteAtomic(a, it.sptep, it.level, f.gfn, it.oldLo, it.oldHi, newSpte.lo, newSpte.hi)) {
     if (marks) endDirtyMark(a.vm, a.actor);

@@ -271,7 +271,9 @@ function formatResults(r: RunReport): string[] {
 
 /** One violation: kind, step, actors, transition, message, gfn/pfn and the SPTEs involved. */
 export function formatViolation(v: Violation): string[] {
-  const lines = [`  ${v.kind} at step ${v.step}, actors ${v.actors.join(', ') || '-'}${v.transition ? `, during ${v.transition}` : ''}`];
+  const at = v.step >= 0 ? `at step ${v.step}, ` : '';
+  const who = v.actors.length > 0 ? `actors ${v.actors.join(', ')}` : 'no actor (found by a scan)';
+  const lines = [`  ${v.kind} ${at}${who}${v.transition ? `, during ${v.transition}` : ''}`];
   lines.push(`    ${v.message}`);
   const where = [v.gfn !== undefined ? `gfn ${hex(v.gfn)}` : '', v.pfn !== undefined ? `pfn ${hex(v.pfn)}` : ''].filter((x) => x !== '');
   if (where.length > 0) lines.push(`    ${where.join(', ')}`);

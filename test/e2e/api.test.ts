@@ -25,3 +25,14 @@ test('parse, run clean, then run with a mutation and get the use-after-free', (t
   t.true(found > 0);
   t.regex(machinesToMermaid(COMPILED), /stateDiagram-v2/);
 });
+
+test('the threaded engine from the package entry: a short clean stress run, its events and its report', async (t) => {
+  const { startThreaded, statsOf, buildStressReport, formatStressReport } = await import('../../src/index.js');
+  const run = startThreaded({ stress: { vcpus: 2, memoryBytes: 8 << 20, durationMs: null, accesses: 3000, workload: 'uniform', churn: { invalidate: 100 }, backingLevel: 1, vmType: 'default', seed: 2, writeRatio: 0.5 } });
+  let last = 0;
+  statsOf(run.events$, 4).subscribe((s) => { last = s.accesses; });
+  const result = await run.result;
+  t.deepEqual(result.violations, []);
+  t.is(last, result.stats.accesses);
+  t.regex(formatStressReport(buildStressReport(result, null)), /violations: none/);
+});
