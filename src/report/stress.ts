@@ -39,6 +39,22 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
+/** Items joined with ' · ', wrapped at 100 columns, the first line led by `lead`. */
+function wrap(items: readonly string[], lead: string): string[] {
+  const out: string[] = [];
+  let line = lead;
+  const indent = ' '.repeat(lead.length);
+  for (const it of items) {
+    const piece = line.trim() === '' || line === lead ? it : ` · ${it}`;
+    if (line.length + piece.length > 100 && line !== lead && line !== indent) {
+      out.push(line);
+      line = indent + it;
+    } else line += piece;
+  }
+  if (line !== lead && line !== indent) out.push(line);
+  return out;
+}
+
 const byCount = (m: Record<string, number>): [string, number][] => Object.entries(m).sort((a, b) => b[1] - a[1]);
 
 export interface StressReport {
@@ -141,9 +157,11 @@ export function formatStressReport(rep: StressReport): string {
   for (const a of rep.perActor) actorRows.push([a.actor, fmt(a.steps), fmt(a.accesses), fmt(a.accessesPerSec), fmt(a.faults), fmt(a.faultsPerSec), a.state]);
   lines.push(table(actorRows));
   lines.push('');
-  lines.push(`transition coverage: ${rep.coverage.fired} of ${rep.coverage.total} fired`);
+  lines.push(`transition coverage: ${rep.coverage.fired} of ${rep.coverage.total} fired (how often; then the ones that never fired)`);
   for (const m of rep.coverage.machines) {
-    lines.push(`  ${m.machine}: ${m.fired.length}/${m.fired.length + m.neverFired.length}${m.neverFired.length > 0 ? ` — never fired: ${m.neverFired.join('; ')}` : ''}`);
+    lines.push(`  ${m.machine} ${m.fired.length}/${m.fired.length + m.neverFired.length}:`);
+    lines.push(...wrap(m.fired.map((f) => `${f.transition} ×${fmt(f.count)}`), '    '));
+    if (m.neverFired.length > 0) lines.push(...wrap(m.neverFired, '    never: '));
   }
   lines.push('');
   if (rep.violations.length === 0) lines.push('violations: none');
