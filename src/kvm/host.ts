@@ -109,8 +109,28 @@ export function hostMunmapDeleted(vm: Vm, base: number, npages: number): void {
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
-  vm.hvaFree.push({ base, npages });
+  releaseHva(vm, base, npages);
   bumpStateEpoch(vm);
+}
+
+/** Gives [base, base + npages) back: merged with its free neighbours, or off the top of the bump. */
+function releaseHva(vm: Vm, base: number, npages: number): void {
+  const free = vm.hvaFree;
+  free.push({ base, npages });
+  free.sort((x, y) => x.base - y.base);
+  for (let i = free.length - 1; i > 0; i--) {
+    const prev = free[i - 1]!;
+    const cur = free[i]!;
+    if (prev.base + prev.npages === cur.base) {
+      prev.npages += cur.npages;
+      free.splice(i, 1);
+    }
+  }
+  const top = free[free.length - 1];
+  if (top !== undefined && top.base + top.npages === Atomics.load(vm.i32, G.HVA_BUMP)) {
+    Atomics.store(vm.i32, G.HVA_BUMP, top.base);
+    free.pop();
+  }
 }
 
 function popFree(vm: Vm): number {

@@ -245,6 +245,7 @@ export class VcpuSource implements OpSource {
   private nextPrefault: number;
   private readonly prefaultEveryMs: number;
   private readonly hot: number;
+  private readonly dummyPages: number;
 
   constructor(private readonly cfg: StressConfig, vcpu: number, start: number) {
     this.prng = new Prng(actorSeed(cfg.seed, vcpu));
@@ -254,6 +255,8 @@ export class VcpuSource implements OpSource {
     this.span = cfg.workload === 'partitioned' ? Math.max(1, Math.min(part, this.pages - this.lo)) : this.pages;
     this.cursor = Math.floor((this.pages / cfg.vcpus) * vcpu);
     this.hot = Math.max(1, Math.min(this.pages, 64));
+    // The dummy slot's two places (home, and 2 MiB higher once moved); one page for the preset.
+    this.dummyPages = (cfg.churn.memslots ?? 0) > 0 ? (cfg.preset === 'memslot-churn' ? 1 : 2 * MIB2 / PAGE + 512) : 0;
     const rate = cfg.churn.prefault;
     this.prefaultEveryMs = rate !== undefined && rate > 0 ? (1000 * cfg.vcpus) / rate : Infinity;
     this.nextPrefault = this.prefaultEveryMs === Infinity ? Infinity : start + this.prng.nextFloat() * Math.min(this.prefaultEveryMs, 1000);
@@ -269,6 +272,12 @@ export class VcpuSource implements OpSource {
       return { op: { op: 'pre_fault', gpa: BigInt(chunk * MIB2), size: BigInt(size), flags: 0n, untilDone: true } };
     }
     this.done++;
+    // With memslot churn, one access in 64 goes where the dummy slot comes and goes (and
+    // moves): mapped while it exists, MMIO (emulated) while it does not — so a delete or
+    // move that leaves SPTEs behind has SPTEs to leave.
+    if (this.dummyPages > 0 && this.prng.below(64) === 0) {
+      return { op: { op: 'access', gpa: dummySlotGpa(this.cfg) + PAGE * this.prng.below(this.dummyPages), access: this.kind() } };
+    }
     return { op: { op: 'access', gpa: this.page() * PAGE, access: this.kind() } };
   }
 

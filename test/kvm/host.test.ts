@@ -3,8 +3,8 @@
 import test from 'ava';
 import { G } from '../../src/kvm/layout.js';
 import {
-  HVA_MAPPED, HVA_READ, HVA_WRITE, gmemGetPfn, gmemPfn, gmemReserve, hostApplyChange, hostFreePage, hostMmap, hostNotifierRange, hvaBackingLevel, hvaPfn,
-  hvaProt, hvaToPfn, pfnAllocated, pfnGeneration, pfnOwner, type GupResult,
+  HVA_MAPPED, HVA_READ, HVA_WRITE, HostPageCache, gmemGetPfn, gmemPfn, gmemReserve, hostApplyChange, hostFreePage, hostMmap, hostNotifierRange, hvaBackingLevel, hvaPfn,
+  hostMunmapDeleted, hvaProt, hvaToPfn, pfnAllocated, pfnGeneration, pfnOwner, type GupResult,
 } from '../../src/kvm/host.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
@@ -182,4 +182,41 @@ test('guest_memfd: reserved file space, pages allocated on first use and stable 
   t.is(pfnOwner(vm, p), -(base + 3 + 1), 'guest_memfd pages are owned by negative indices');
   t.true(gmemReserve(vm, 4) >= base + 16);
   t.throws(() => gmemReserve(vm, vm.layout.config.gmemPages), { instanceOf: RangeError });
+});
+
+test('a deleted slot\'s range is unmapped, its pages freed (generation moved), and reused by later mmaps; freed neighbours merge', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const bump0 = vm.i32[G.HVA_BUMP]!;
+  const a = hostMmap(vm, 100, 1);
+  const b = hostMmap(vm, 50, 1);
+  const g = gup();
+  const pfn = hvaToPfn(vm, a + 3, true, g);
+  const gen = pfnGeneration(vm, pfn);
+  const used = inUse(vm);
+  hostMunmapDeleted(vm, a, 100);
+  t.is(hvaProt(vm, a + 3), 0, 'unmapped');
+  t.is(hvaPfn(vm, a + 3), 0);
+  t.false(pfnAllocated(vm, pfn));
+  t.is(pfnGeneration(vm, pfn), gen + 1, 'a stale user of the page is detectable');
+  t.is(inUse(vm), used - 1);
+  t.is(hostMmap(vm, 60, 1), a, 'first fit in the freed range');
+  hostMunmapDeleted(vm, a, 60);
+  hostMunmapDeleted(vm, b, 50);
+  t.is(vm.i32[G.HVA_BUMP], bump0, 'merged ranges at the top give the address space back');
+  for (let i = 0; i < 1000; i++) hostMunmapDeleted(vm, hostMmap(vm, 512, 1), 512);
+  t.is(vm.i32[G.HVA_BUMP], bump0, 'create/delete cycles do not grow the address space');
+});
+
+test('4K fault-in from a thread\'s page stock: aligned runs of fresh pfns, one page per hva, the loser of a race uses the winner\'s page', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const h = hostMmap(vm, 64, 1);
+  const c1 = new HostPageCache();
+  const c2 = new HostPageCache();
+  const p1 = hvaToPfn(vm, h, true, gup(), c1);
+  t.is(p1 % 32, 0, 'a stock starts at an aligned run');
+  t.is(c1.count, 31);
+  const p2 = hvaToPfn(vm, h + 1, true, gup(), c2);
+  t.not(Math.floor(p1 / 32), Math.floor(p2 / 32), 'two threads\' stocks share no cache line of the pfn arrays');
+  t.is(hvaToPfn(vm, h, true, gup(), c2), p1, 'already mapped: the existing page');
+  t.is(pfnOwner(vm, p1), h + 1);
 });
