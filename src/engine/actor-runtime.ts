@@ -27,12 +27,16 @@ export interface QueuedOp {
   /** Position in the scenario's op list (results are indexed by it). */
   readonly index: number;
   op: Op;
+  /** Index of an op that must complete before this one starts. */
+  readonly after?: number;
 }
 
 /** The op queue an actor runtime reads: a scenario's ops, or a stress workload's stream. */
 export interface RuntimeQueue extends OpQueue {
   /** Position of the head op in the run's op order (Infinity when none): schedulers use it. */
   headIndex(): number;
+  /** The op the head op waits for (its `after`), or -1. */
+  headGate(): number;
 }
 
 /**
@@ -60,6 +64,10 @@ export class ActorQueue implements RuntimeQueue {
 
   headIndex(): number {
     return this.head < this.items.length ? this.items[this.head]!.index : Infinity;
+  }
+
+  headGate(): number {
+    return this.head < this.items.length ? this.items[this.head]!.after ?? -1 : -1;
   }
 
   complete(result: OpResult): void {
@@ -146,6 +154,26 @@ export class ActorRuntime {
   /** No machine running: a host or vmm between ops (or a finished actor). */
   get idle(): boolean {
     return this.frames.length === 0;
+  }
+
+  /**
+   * What this actor's next step is, as a label for schedules and tokens:
+   * `vcpu1:page-fault.checkStale` (innermost machine and the state the step starts in), or
+   * `vmm:set_memslot` (a host or vmm about to start its next op).
+   */
+  label(): string {
+    const f = this.frames[this.frames.length - 1];
+    if (f === undefined) {
+      const op = this.queue.peek();
+      return `${this.a.name}:${op === null ? 'end' : op.op}`;
+    }
+    return `${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`;
+  }
+
+  /** Where an op may be held back before it starts: between ops, or a vCPU in the guest between accesses. */
+  get atOpBoundary(): boolean {
+    if (this.betweenOps) return true;
+    return this.a.isVcpu && this.frames.length === 1 && this.frames[0]!.state === this.guestState;
   }
 
   /** Between ops: a host or vmm with no machine running, or a vCPU in userspace (vcpu.outside). */

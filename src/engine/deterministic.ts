@@ -32,6 +32,8 @@ export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
   readonly actor: number;
   readonly op: Op;
+  /** Index of an op (of another actor) that must have completed before this one starts. */
+  readonly after?: number;
 }
 
 export interface RunConfig {
@@ -55,6 +57,8 @@ export interface RunConfig {
   /** Stop at the first violation (default true). */
   readonly stopOnViolation?: boolean;
   readonly stepsMax?: number;
+  /** Record every choice as a labelled step (RunResult.choices), for tokens and replay. */
+  readonly recordChoices?: boolean;
 }
 
 export interface CoverageEntry {
@@ -94,6 +98,8 @@ export interface RunResult {
   readonly vm: Vm;
   /** Set when the run stopped for a reason other than a violation (step limit). */
   readonly error: string | null;
+  /** With `recordChoices`: the label of every step of the main phase, in order. */
+  readonly choices: string[];
 }
 
 class Collector {
@@ -143,7 +149,8 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   const perActor: QueuedOp[][] = Array.from({ length: nActors }, () => []);
   cfg.ops.forEach((o, index) => {
     if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`op ${index}: actor ${o.actor} does not exist`);
-    perActor[o.actor]!.push({ index, op: o.op });
+    if (o.after !== undefined && (o.after < 0 || o.after >= index)) throw new RangeError(`op ${index}: 'after' must name an earlier op, got ${o.after}`);
+    perActor[o.actor]!.push({ index, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) });
   });
   // `machine: state` labels, indexed per machine from labelBase (findings name where a step started).
   const labels: string[] = [];
@@ -220,9 +227,13 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     rt.retryStreak = 0;
   };
 
-  const runPhase = (active: ActorRuntime[], sched: Scheduler): void => {
+  const choices: string[] = [];
+  const runPhase = (active: ActorRuntime[], sched: Scheduler, record: boolean): void => {
     const runnable: number[] = [];
     const headOpIndex: number[] = new Array(nActors).fill(Infinity);
+    const labels: string[] = new Array(nActors).fill('');
+    const wantLabels = record || sched.wantsLabels === true;
+    const phaseStart = step;
     let previous = -1;
     while (!state.stopped) {
       runnable.length = 0;
@@ -230,7 +241,10 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       for (const rt of active) {
         if (rt.finished) continue;
         unfinished++;
-        if (rt.wakeIfChanged()) runnable.push(rt.id);
+        // An op that must wait for another actor's op: the actor does not start it yet.
+        const gate = rt.queue.headGate();
+        const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
+        if (!gated && rt.wakeIfChanged()) runnable.push(rt.id);
         headOpIndex[rt.id] = rt.queue.headIndex();
       }
       if (unfinished === 0) return;
@@ -247,10 +261,12 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         state.stopped = true;
         return;
       }
-      const id = sched.next({ runnable, headOpIndex, previous, step });
+      if (wantLabels) for (const a of runnable) labels[a] = byId[a]!.label();
+      const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}) });
       const rt = active.length === 1 ? active[0]! : byId[id]!;
       const before = collector.violations.length;
       const took = rt.step(step, onFaultDone);
+      if (record && took) choices.push(labels[id]!);
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
       if (took && cfg.trace) trace.push(rt.record(stepNo));
@@ -264,9 +280,9 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   if (cfg.setup.length > 0) {
     const setupRt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(cfg.setup.map((op, index) => ({ index, op })), setupResults), collector, factory, coverage, labelBase, labels);
     setupRt.a.spteWriteHook = hook;
-    runPhase([setupRt], new SequentialScheduler());
+    runPhase([setupRt], new SequentialScheduler(), false);
   }
-  runPhase(runtimes, scheduler);
+  runPhase(runtimes, scheduler, cfg.recordChoices === true);
   const completed = !state.stopped && runtimes.every((r) => r.finished);
   if (completed) {
     for (const v of scanInvariants(vm, prov)) collector.report(v);
@@ -278,5 +294,5 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const counts = m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!;
     m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
   }
-  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error };
+  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices };
 }

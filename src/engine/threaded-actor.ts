@@ -152,6 +152,10 @@ class StreamQueue implements RuntimeQueue {
   headIndex(): number {
     return this.opsDone;
   }
+
+  headGate(): number {
+    return -1;
+  }
 }
 
 /** Runs one actor until the run stops (or its workload ends). */

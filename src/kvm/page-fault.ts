@@ -21,7 +21,7 @@ import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, mmuTopupMemoryCaches, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
-  SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmuWritable, isShadowPresent,
+  SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
 import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
@@ -140,8 +140,13 @@ export function slotIsInvalid(a: KvmActor): boolean {
   return a.fault.slot.valid && (a.fault.slot.flags & KVM_MEMSLOT_INVALID) !== 0;
 }
 
+/**
+ * No usable memslot: none at the gfn, or (as before e0c378684b65) an INVALID one — the
+ * real protocol never gets here with an INVALID slot (slotIsInvalid comes first); with
+ * that check mutated away, the fault treats the slot being deleted as MMIO, as 5.11 did.
+ */
 export function noSlot(a: KvmActor): boolean {
-  return !a.fault.slot.valid;
+  return !a.fault.slot.valid || (a.fault.slot.flags & KVM_MEMSLOT_INVALID) !== 0;
 }
 
 export function gfnAboveMaxGfn(a: KvmActor): boolean {
@@ -316,7 +321,7 @@ const spteArgs: MakeSpteArgs = { pfn: 0, level: 1, hostWritable: false, writable
 /** make_spte() for the fault at the iterator's level (or make_mmio_spte() without a slot). */
 function makeNewSpte(a: KvmActor): void {
   const f = a.fault;
-  if (!f.slot.valid) {
+  if (noSlot(a)) {
     const gen = memslotsGeneration(a.vm);
     newSpte.lo = makeMmioLo(f.gfn, gen);
     newSpte.hi = makeMmioHi(f.gfn, gen);
@@ -364,6 +369,12 @@ export function tryInstallSpte(a: KvmActor): boolean {
     return false;
   }
   f.replacedPresent = isShadowPresent(it.oldLo);
+  // is_page_fault_stale() ran under this same mmu_lock read section, so the root cannot
+  // have become obsolete since: a leaf installed into an obsolete root is the bug of
+  // a955cad84cda (R2), a mapping that outlives the memslot update that invalidated it.
+  if (isShadowPresent(newSpte.lo) && !isMmio(newSpte.lo, newSpte.hi) && isObsoleteRoot(a.vm, vcpuRootSlot(a.vm, a.actor))) {
+    a.report('stale-spte', `${a.name}'s fault installed a leaf SPTE for gfn 0x${f.gfn.toString(16)} into obsolete root #${vcpuRootSlot(a.vm, a.actor)} (invalidated by kvm_mmu_zap_all_fast()): is_page_fault_stale() must catch an obsolete root`, { gfn: f.gfn });
+  }
   if (marks) {
     markPageDirtyInSlot(a.vm, f.slot, f.gfn);
     endDirtyMark(a.vm, a.actor);

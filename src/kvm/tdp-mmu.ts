@@ -151,6 +151,14 @@ export function handleChangedSpte(
     });
     return;
   }
+  if (wasLeaf && isMmio(newLo, newHi)) {
+    // e0c378684b65 (R1): the TDP MMU installs MMIO SPTEs only where nothing is mapped; a
+    // present leaf turned MMIO by a fault means it took a memslot being deleted for none.
+    t.report('forbidden-spte-transition', `present leaf SPTE at gfn 0x${gfn.toString(16)} replaced by an MMIO SPTE (a fault treated a memslot being deleted as no memslot)`, {
+      gfn, sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],
+    });
+    return;
+  }
   if (!wasPresent && !isPresent) {
     // Only a *new* FROZEN value is exempt: clearing someone else's freeze is not.
     const special = isMmio(oldLo, oldHi) || isMmio(newLo, newHi) || isFrozen(newLo, newHi);

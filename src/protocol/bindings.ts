@@ -8,6 +8,8 @@ import * as dl from '../kvm/get-dirty-log.js';
 import * as inv from '../kvm/invalidation.js';
 import * as ms from '../kvm/memslot-update.js';
 import type { Errno } from '../kvm/types.js';
+import { G } from '../kvm/layout.js';
+import { VM_TYPES } from '../kvm/vm-types.js';
 import * as pf from '../kvm/page-fault.js';
 import * as pre from '../kvm/pre-fault.js';
 import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
@@ -74,6 +76,11 @@ function completeIoctl(a: A): void {
   // KVM_MAP_MEMORY (RFC): progress ends in 0 (all done) or EAGAIN (some left); no progress is an error.
   if (a.prefault.form === 'map_memory' && (r.progressed ? !(r.errno === 'EAGAIN' || (r.errno === null && a.prefault.nrPages === 0n)) : !failed)) {
     a.report('pre-fault-conformance', `KVM_MAP_MEMORY call ${a.prefault.calls} returned ${failed ? `-${r.errno}` : '0'} ${r.progressed ? 'with' : 'without'} progress and ${a.prefault.nrPages} pages left`);
+  }
+  // §1.6 / 6.11 (R10): no pre-fault on SNP/TDX before launch finish / finalize — on SNP it
+  // raced sev_gmem_post_populate() into an RMP #PF in the host.
+  if (r.progressed && a.prefault.form === 'pre_fault' && VM_TYPES[a.vm.type].finalizeIoctl !== null && Atomics.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0) {
+    a.report('pre-fault-conformance', `KVM_PRE_FAULT_MEMORY mapped memory of a ${a.vm.type} VM before ${VM_TYPES[a.vm.type].finalizeIoctl}: it must fail with EOPNOTSUPP`);
   }
   if (r.errno !== null && !pre.PRE_FAULT_ERRNOS.includes(r.errno)) {
     a.report('pre-fault-conformance', `pre-fault returned ${r.errno}, which KVM_PRE_FAULT_MEMORY never returns`);

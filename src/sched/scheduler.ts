@@ -15,10 +15,17 @@ export interface SchedulerView {
   readonly previous: number;
   /** Step number about to be taken. */
   readonly step: number;
+  /**
+   * Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`) — given
+   * only to schedulers that ask for it (`wantsLabels`) or when the run records choices.
+   */
+  readonly labels?: readonly string[];
 }
 
 export interface Scheduler {
   readonly name: string;
+  /** The scheduler needs `view.labels` (replay). */
+  readonly wantsLabels?: boolean;
   /** Picks one of `view.runnable` (never called with none). */
   next(view: SchedulerView): number;
 }

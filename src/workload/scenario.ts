@@ -60,6 +60,8 @@ export interface ScenarioOp {
   readonly op: Op;
   /** Position of the op in the file's `ops` array. */
   readonly scenarioIndex: number;
+  /** Expanded index of an op (of another actor) that must complete before this one starts. */
+  readonly after?: number;
   /** 1-based repetition of an access with `repeat` (1 otherwise), out of `repeats`. */
   readonly repeat: number;
   readonly repeats: number;
@@ -354,14 +356,24 @@ function parseOp(raw: unknown, path: string, ctx: OpCtx, scenarioIndex: number, 
     throw new FieldError(`${path}.op`, `unknown op ${showValue(opRaw)}; ops: ${OP_NAMES.join(', ')}`);
   }
   const name = opRaw as OpName;
-  checkFields(o, path, ['actor', 'op', ...OP_FIELDS[name]], `a ${name} op`);
+  checkFields(o, path, ['actor', 'op', 'after', ...OP_FIELDS[name]], `a ${name} op`);
   const actor = resolveActor(required(o, 'actor', path, `every op names its actor: ${actorList(ctx.vcpus)}`), `${path}.actor`, ctx.vcpus);
-  if (actor.kind !== OP_ACTOR[name]) throw new FieldError(`${path}.actor`, `${actor.name} cannot run ${name} (${ACTOR_ROLE[OP_ACTOR[name]]})`);
+  // A signal may come from any userspace thread: the VMM's or the host's.
+  if (actor.kind !== OP_ACTOR[name] && !(name === 'signal' && actor.kind === 'host')) throw new FieldError(`${path}.actor`, `${actor.name} cannot run ${name} (${ACTOR_ROLE[OP_ACTOR[name]]})`);
   const { op, repeat } = parseOpBody(name, o, path, ctx);
   if (out.length + repeat > SCENARIO_OPS_MAX) {
     throw new FieldError(repeat > 1 ? `${path}.repeat` : 'ops', `the scenario expands to more than SCENARIO_OPS_MAX = ${SCENARIO_OPS_MAX} ops (FAULTLINE_SCENARIO_OPS_MAX; a count where a size was meant?)`);
   }
-  for (let r = 1; r <= repeat; r++) out.push({ actor: actor.name, actorIndex: actor.index, op, scenarioIndex, repeat: r, repeats: repeat });
+  let after: number | undefined;
+  if (o.after !== undefined) {
+    const i = parseIntegerField(o.after, `${path}.after`, 0, SCENARIO_OPS_MAX);
+    if (i >= scenarioIndex) throw new FieldError(`${path}.after`, `must name an earlier op (0…${scenarioIndex - 1}), got ${i}`);
+    let last = -1;
+    for (let k = 0; k < out.length; k++) if (out[k]!.scenarioIndex === i) last = k;
+    if (out[last]!.actorIndex === actor.index) throw new FieldError(`${path}.after`, `op ${i} is ${actor.name}'s own: the ops of one actor already run in order`);
+    after = last;
+  }
+  for (let r = 1; r <= repeat; r++) out.push({ actor: actor.name, actorIndex: actor.index, op, scenarioIndex, repeat: r, repeats: repeat, ...(after !== undefined && r === 1 ? { after } : {}) });
 }
 
 // ---------------------------------------------------------------------------
@@ -536,7 +548,7 @@ export interface ScenarioRunOptions {
 
 /** scenarioToRunConfig(): the engine configuration of a scenario (sequential scheduler, seed 1 unless told). */
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
-  const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op }));
+  const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) }));
   return {
     vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect },
     setup: s.memslots,

@@ -1,0 +1,235 @@
+/**
+ * Race reproduction on the deterministic engine: explore a target's interleavings until a
+ * violation, turn the failing run into a token, replay a token bit for bit, and shrink it
+ * (fewer context switches, fewer workload ops) while the same violation still occurs.
+ *
+ * A target is a catalogue entry (src/workload/catalogue.ts: a scenario plus the mutation
+ * that reintroduces a historical bug) or a scenario file. Schedules are drawn by the
+ * seeded random scheduler or by PCT; schedule i of an exploration uses seed i, so shards
+ * (`--shard i/n`) take disjoint seeds.
+ */
+
+import { readFileSync } from 'node:fs';
+import { runDeterministic, type RunResult } from '../engine/deterministic.js';
+import { COMPILED } from '../protocol/machines.js';
+import { buildMutations } from '../protocol/mutations.js';
+import { PctScheduler } from '../sched/pct.js';
+import { Prng } from '../sched/prng.js';
+import { ReplayScheduler } from '../sched/replay.js';
+import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
+import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
+import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
+import { TokenError, encodeToken, scenarioHash, segmentSteps, toSegments, type RaceToken, type Segment } from './token.js';
+
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+/** What a race run is about: the scenario, its hash, and (for a catalogue entry) the bug. */
+export interface RaceTarget {
+  /** `catalogue:NAME` or `file:PATH` */
+  readonly id: string;
+  readonly scenario: Scenario;
+  readonly hash: string;
+  readonly entry: CatalogueEntry | null;
+}
+
+/** A catalogue entry by name, or a scenario file by path. */
+export function resolveTarget(spec: string): RaceTarget {
+  const name = spec.replace(/^catalogue:/, '');
+  const entry = CATALOGUE.find((e) => e.name === name);
+  if (entry !== undefined && !spec.startsWith('file:')) {
+    return { id: `catalogue:${entry.name}`, scenario: parseScenario(JSON.stringify(entry.scenario), `catalogue:${entry.name}`), hash: scenarioHash(entry.scenario), entry };
+  }
+  const path = spec.replace(/^file:/, '');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TargetError(`'${spec}' is neither a catalogue entry (see 'faultline race list') nor a readable scenario file${code === 'ENOENT' ? '' : ` (${code})`}`);
+  }
+  const scenario = parseScenario(text, path);
+  return { id: `file:${path}`, scenario, hash: scenarioHash(JSON.parse(text.replace(/^\uFEFF/, ''))), entry: null };
+}
+
+export type ExploreScheduler = 'random' | 'pct';
+
+export interface RaceOptions {
+  /** Mutations on top of the catalogue entry's own. */
+  readonly mutate?: readonly string[];
+  readonly skip?: readonly string[];
+  /** Run the entry's scenario without its mutation (the control). */
+  readonly withoutEntryMutation?: boolean;
+  readonly dropOps?: readonly number[];
+  readonly trace?: boolean;
+}
+
+function mutationsOf(t: RaceTarget, o: RaceOptions): { mutate: string[]; skip: string[] } {
+  const own = t.entry !== null && o.withoutEntryMutation !== true ? { mutate: [...t.entry.mutate], skip: [...t.entry.skip] } : { mutate: [], skip: [] };
+  return { mutate: [...own.mutate, ...(o.mutate ?? [])], skip: [...own.skip, ...(o.skip ?? [])] };
+}
+
+/** One run of the target under a scheduler, recording its choices. */
+export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+  const m = mutationsOf(t, o);
+  const drop = new Set(o.dropOps ?? []);
+  const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: t.scenario.ops.filter((_, i) => !drop.has(i)) };
+  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false });
+  return runDeterministic({ ...cfg, recordChoices: true });
+}
+
+export interface ExploreOptions extends RaceOptions {
+  readonly scheduler: ExploreScheduler;
+  /** PCT depth (default 2). */
+  readonly depth?: number;
+  /** Schedules to try (per shard). */
+  readonly budget: number;
+  /** Stop after this long (ms), whatever the budget. */
+  readonly timeMs?: number;
+  /** Shard i of n: schedules i, i + n, i + 2n, … */
+  readonly shard?: { readonly i: number; readonly n: number };
+  /** Called after every schedule (progress, JSON lines). */
+  readonly onSchedule?: (s: ScheduleOutcome) => void;
+}
+
+export interface ScheduleOutcome {
+  readonly schedule: number;
+  readonly seed: number;
+  readonly steps: number;
+  readonly violation: string | null;
+  readonly token: string | null;
+}
+
+export interface ExploreResult {
+  readonly found: boolean;
+  readonly schedules: number;
+  readonly steps: number;
+  readonly ms: number;
+  readonly token: string | null;
+  readonly run: RunResult | null;
+  /** Expected run length used for PCT (steps of the sequential run). */
+  readonly k: number;
+  /** PCT's lower bound of finding a depth-d bug in one schedule. */
+  readonly pctBound: number | null;
+  /** Transition counts summed over every schedule run. */
+  readonly coverage: Map<string, number>;
+}
+
+/** The number of steps a sequential run of the target takes: PCT's k. */
+function expectedSteps(t: RaceTarget, o: RaceOptions): number {
+  const r = runTarget(t, new RandomScheduler(new Prng(0)), 0, o);
+  return Math.max(2, r.steps);
+}
+
+export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
+  const t0 = performance.now();
+  const depth = o.depth ?? 2;
+  const k = expectedSteps(t, o);
+  const actors = t.scenario.vm.vcpus + 2;
+  const shard = o.shard ?? { i: 0, n: 1 };
+  const coverage = new Map<string, number>();
+  let steps = 0;
+  for (let n = 0; n < o.budget; n++) {
+    if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;
+    const seed = shard.i + n * shard.n;
+    const prng = new Prng(seed);
+    const sched: Scheduler = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
+    const r = runTarget(t, sched, seed, o);
+    steps += r.steps;
+    for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
+    const v = r.violations[0];
+    const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
+    o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
+    if (v !== undefined) {
+      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
+    }
+  }
+  return { found: false, schedules: Math.min(o.budget, o.budget), steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
+}
+
+function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
+  const m = mutationsOf(t, { ...o, withoutEntryMutation: true });
+  const tok: RaceToken = {
+    v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
+    ...(depth !== undefined ? { depth } : {}), violation, segments: toSegments(choices),
+  };
+  return encodeToken(tok);
+}
+
+export interface ReplayResult {
+  readonly run: RunResult;
+  /** The violation the token promised occurred (its kind is the first violation's). */
+  readonly reproduced: boolean;
+}
+
+/** The target a token names, checked against its hash. */
+export function targetOfToken(tok: RaceToken): RaceTarget {
+  const t = resolveTarget(tok.target);
+  if (t.hash !== tok.hash) {
+    throw new TokenError(`${tok.target} has changed since this token was made (scenario hash ${t.hash}, the token's ${tok.hash}): it cannot be replayed against it`);
+  }
+  return t;
+}
+
+/** Replays a token bit for bit (strict: a step the model no longer offers is a ReplayMismatch). */
+export function replay(tok: RaceToken, o: { trace?: boolean } = {}): ReplayResult {
+  const t = targetOfToken(tok);
+  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: false });
+  return { run, reproduced: run.violations[0]?.kind === tok.violation };
+}
+
+export interface ShrinkResult {
+  readonly token: string;
+  readonly before: { readonly segments: number; readonly ops: number; readonly steps: number };
+  readonly after: { readonly segments: number; readonly ops: number; readonly steps: number };
+  readonly attempts: number;
+}
+
+/**
+ * Shrinks a token: drops workload ops and context switches while the same violation kind
+ * still occurs (each candidate replayed leniently: where the shorter schedule no longer
+ * fits, the previous actor carries on). Never returns a bigger token.
+ */
+export function shrink(tok: RaceToken, o: { maxAttempts?: number } = {}): ShrinkResult {
+  const t = targetOfToken(tok);
+  const maxAttempts = o.maxAttempts ?? 2000;
+  let segs: Segment[] = tok.segments.map((s) => [s[0], s[1]] as const);
+  let drop = [...tok.dropOps];
+  let attempts = 0;
+  const size = (s: readonly Segment[], d: readonly number[]): [number, number] => [s.length, t.scenario.ops.length - d.length];
+  const before = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
+  const tryRun = (s: readonly Segment[], d: readonly number[]): Segment[] | null => {
+    attempts++;
+    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: false });
+    if (r.violations[0]?.kind !== tok.violation) return null;
+    // Keep only the schedule up to the violation, as it actually ran.
+    return toSegments(r.choices).map((x) => [x[0], x[1]] as const);
+  };
+  const better = (a: [number, number], b: [number, number]): boolean => a[0] <= b[0] && a[1] <= b[1] && (a[0] < b[0] || a[1] < b[1]);
+  let progress = true;
+  while (progress && attempts < maxAttempts) {
+    progress = false;
+    // 1. Workload ops, last first.
+    for (let i = t.scenario.ops.length - 1; i >= 0 && attempts < maxAttempts; i--) {
+      if (drop.includes(i)) continue;
+      const d = [...drop, i];
+      const s = tryRun(segs, d);
+      if (s !== null && better(size(s, d), size(segs, drop))) { segs = s; drop = d; progress = true; }
+      else if (s !== null && size(s, d)[0] <= segs.length) { segs = s; drop = d; progress = true; }
+    }
+    // 2. Context switches: remove one segment at a time (its steps fall to whoever runs on).
+    for (let i = segs.length - 1; i >= 0 && attempts < maxAttempts; i--) {
+      if (i >= segs.length) continue;
+      const cand = [...segs.slice(0, i), ...segs.slice(i + 1)];
+      const s = tryRun(cand, drop);
+      if (s !== null && better(size(s, drop), size(segs, drop))) { segs = s; progress = true; }
+    }
+  }
+  const after = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
+  const out: RaceToken = { ...tok, scheduler: tok.scheduler, dropOps: [...drop].sort((a, b) => a - b), segments: segs };
+  return { token: encodeToken(out), before, after, attempts };
+}

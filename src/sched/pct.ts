@@ -1,0 +1,53 @@
+/**
+ * PCT — probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010), as CHESS and
+ * Coyote run it: every actor gets a distinct random priority above `depth`; the highest
+ * priority runnable actor always steps; at d − 1 change points, drawn uniformly over the
+ * expected run length k, the running actor's priority drops below all others. A bug of
+ * depth d (d ordering constraints) is found by one run with probability at least
+ * 1 / (n · k^(d−1)) — which is why the model's steps are coarse (k small).
+ */
+
+import { Prng } from './prng.js';
+import type { Scheduler, SchedulerView } from './scheduler.js';
+
+export class PctScheduler implements Scheduler {
+  readonly name = 'pct';
+  private readonly priority: number[];
+  private readonly changeAt: Map<number, number>;
+
+  /**
+   * @param actors number of actors (n)
+   * @param depth bug depth d ≥ 1 (d − 1 priority change points)
+   * @param steps expected run length k in steps (change points fall in [1, k))
+   */
+  constructor(prng: Prng, readonly actors: number, readonly depth: number, readonly steps: number) {
+    if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer ≥ 1, got ${depth}`);
+    // Distinct initial priorities depth … depth + n − 1, in random order (Fisher–Yates).
+    const p = Array.from({ length: actors }, (_, i) => depth + i);
+    for (let i = p.length - 1; i > 0; i--) {
+      const j = prng.below(i + 1);
+      [p[i], p[j]] = [p[j]!, p[i]!];
+    }
+    this.priority = p;
+    this.changeAt = new Map();
+    const k = Math.max(2, Math.floor(steps));
+    for (let i = 1; i < depth; i++) {
+      let at = 1 + prng.below(k - 1);
+      while (this.changeAt.has(at)) at = 1 + prng.below(k - 1);
+      this.changeAt.set(at, depth - i); // priorities d−1 … 1: later change points lower
+    }
+  }
+
+  next(view: SchedulerView): number {
+    const drop = this.changeAt.get(view.step);
+    if (drop !== undefined && view.previous >= 0) this.priority[view.previous] = drop;
+    let best = view.runnable[0]!;
+    for (const a of view.runnable) if (this.priority[a]! > this.priority[best]!) best = a;
+    return best;
+  }
+
+  /** The probability bound of finding a depth-d bug in one run: 1 / (n · k^(d−1)). */
+  static bound(actors: number, steps: number, depth: number): number {
+    return 1 / (actors * Math.pow(Math.max(1, steps), depth - 1));
+  }
+}

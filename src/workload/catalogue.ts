@@ -1,0 +1,159 @@
+/**
+ * The catalogue of real KVM MMU races (reference §6) and the classic seq-check race: each
+ * entry is a scenario, the mutation that puts the bug back, the kernel commit that fixed
+ * it, the violation class it must produce, and the schedule budget within which
+ * `faultline race explore` finds it (and far beyond which the unmutated scenario stays
+ * clean — tests pin both).
+ */
+
+export interface CatalogueEntry {
+  readonly name: string;
+  /** Reference §6 id (R1…R17), or `classic`. */
+  readonly ref: string;
+  /** The fixing commit's title and hash, as the kernel log has them. */
+  readonly commit: { readonly title: string; readonly hash: string };
+  /** What goes wrong, in kernel terms. */
+  readonly summary: string;
+  /** The scenario, in the scenario-file format. */
+  readonly scenario: Record<string, unknown>;
+  readonly mutate: readonly string[];
+  readonly skip: readonly string[];
+  /** The violation class the bug shows as. */
+  readonly violation: string;
+  /** Explore with this scheduler (and PCT depth) … */
+  readonly scheduler: 'random' | 'pct';
+  readonly depth?: number;
+  /** … and it is found within this many schedules. */
+  readonly budget: number;
+}
+
+const page = (gpa: string, access: string, repeat = 1): Record<string, unknown> => ({ actor: 'vcpu0', op: 'access', gpa, access, ...(repeat > 1 ? { repeat } : {}) });
+
+export const CATALOGUE: readonly CatalogueEntry[] = [
+  {
+    name: 'invalid-slot-as-mmio',
+    ref: 'R1',
+    commit: { title: 'KVM: x86/mmu: Retry page faults that hit an invalid memslot', hash: 'e0c378684b65' },
+    summary: 'a fault during a memslot delete treats the INVALID slot as no slot and installs an MMIO SPTE over a present one — the transition __handle_changed_spte() BUG()s on',
+    scenario: {
+      name: 'invalid-slot-as-mmio', description: 'vcpu0 reads a page the host made read-only, then writes it (a permission fault on a present SPTE) while the VMM deletes its slot',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }, { slot: 1, gpa: '32MiB', size: '2MiB' }],
+      ops: [
+        { actor: 'host', op: 'invalidate', gpa: '32MiB', size: '4KiB', kind: 'mprotect', prot: 'r' },
+        { actor: 'vcpu0', op: 'access', gpa: '32MiB', access: 'read', after: 0 },
+        { actor: 'vcpu0', op: 'access', gpa: '32MiB', access: 'write', repeat: 20 },
+        { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0, after: 1 },
+      ],
+    },
+    mutate: ['page-fault.slotIsInvalid=false'], skip: [], violation: 'forbidden-spte-transition', scheduler: 'random', budget: 300,
+  },
+  {
+    name: 'fault-into-obsolete-root',
+    ref: 'R2',
+    commit: { title: 'KVM: x86/mmu: Retry page fault if root is invalidated by memslot update', hash: 'a955cad84cda' },
+    summary: 'a fault that resolved its pfn before a memslot update fast-zapped every root installs its SPTE into the now obsolete root',
+    scenario: {
+      name: 'fault-into-obsolete-root', description: 'vcpu0 writes fresh pages while the VMM deletes another slot (kvm_mmu_zap_all_fast)',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }, { slot: 1, gpa: '32MiB', size: '2MiB' }],
+      ops: [...Array.from({ length: 8 }, (_, i) => page(`0x${(0x10000 + i * 0x1000).toString(16)}`, 'write')), { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0 }],
+    },
+    mutate: ['page-fault.isObsoleteRoot=false'], skip: [], violation: 'stale-spte', scheduler: 'random', budget: 300,
+  },
+  {
+    name: 'snp-prefault-before-finish',
+    ref: 'R10',
+    commit: { title: 'KVM: x86: disallow pre-fault for SNP VMs before initialization', hash: 'unconfirmed (6.11-rc, 2024-07-26)' },
+    summary: 'KVM_PRE_FAULT_MEMORY on an SNP VM before KVM_SEV_SNP_LAUNCH_FINISH raced sev_gmem_post_populate() into an RMP #PF; since the fix it fails with EOPNOTSUPP until launch finish',
+    scenario: {
+      name: 'snp-prefault-before-finish', description: 'vcpu0 pre-faults private memory of an SNP VM while the VMM finishes the launch',
+      vm: { type: 'snp', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['guest_memfd'] }],
+      ops: [{ actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '64KiB' }, { actor: 'vmm', op: 'finalize' }],
+    },
+    mutate: ['pre-fault.preFaultNotAllowed=false'], skip: [], violation: 'pre-fault-conformance', scheduler: 'pct', depth: 1, budget: 50,
+  },
+  {
+    name: 'seq-check',
+    ref: 'classic',
+    commit: { title: 'KVM: Synchronize guest physical memory map to host virtual memory map', hash: 'e930bffe95e1' },
+    summary: 'a fault resolves its pfn, an invalidation starts, zaps, ends and the host frees the page; without mmu_invalidate_retry_gfn() under mmu_lock the fault then installs the freed pfn',
+    scenario: {
+      name: 'seq-check', description: 'vcpu0 writes one page while the host migrates it',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }],
+      ops: [page('0x5000', 'write', 12), ...Array.from({ length: 3 }, () => ({ actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate' }))],
+    },
+    mutate: ['page-fault.mmuInvalidateRetryGfn=false'], skip: [], violation: 'use-after-free', scheduler: 'random', budget: 200,
+  },
+  {
+    name: 'memslot-swap-during-invalidation',
+    ref: 'R4',
+    commit: { title: 'KVM: Block memslot updates across range_start() and range_end()', hash: '52ac8b358b0c' },
+    summary: 'a memslot is deleted between invalidate_range_start() and _end(): start raised mmu_invalidate_in_progress for the slot, end no longer finds it, in_progress never drops and faults retry forever',
+    scenario: {
+      name: 'memslot-swap-during-invalidation', description: 'the host invalidates a page of slot 1 while the VMM deletes slot 1',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }, { slot: 1, gpa: '32MiB', size: '2MiB' }],
+      ops: [page('0x5000', 'write'), { actor: 'host', op: 'invalidate', gpa: '32MiB', size: '4KiB', kind: 'migrate' }, { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0 }],
+    },
+    mutate: ['memslot-update.mnActiveInvalidateIdle=true'], skip: [], violation: 'unbalanced-in-progress', scheduler: 'random', budget: 1500,
+  },
+  {
+    name: 'zap-without-flush',
+    ref: 'R5',
+    commit: { title: 'KVM: x86/mmu: Ensure TLBs are flushed when yielding during GFN range zap', hash: 'a835429cda91' },
+    summary: 'SPTEs are zapped but the remote TLB flush is not done before the mm frees the pages: a vCPU keeps reaching a freed page through its TLB',
+    scenario: {
+      name: 'zap-without-flush', description: 'vcpu0 writes and re-reads a page the host migrates',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }],
+      ops: [page('0x5000', 'write'), { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate' }, page('0x5000', 'read', 30)],
+    },
+    mutate: [], skip: ['invalidation.kvmFlushRemoteTlbs'], violation: 'use-after-free', scheduler: 'random', budget: 50,
+  },
+  {
+    name: 'dirty-log-enable-no-flush',
+    ref: 'R7',
+    commit: { title: 'kvm: x86: mmu: Always flush TLBs when enabling dirty logging', hash: 'unconfirmed (6.0, Jul 2022)' },
+    summary: 'enabling dirty logging write-protects SPTEs but skips the TLB flush: a write through a cached writable translation is never logged',
+    scenario: {
+      name: 'dirty-log-enable-no-flush', description: 'vcpu0 writes a page, the VMM enables dirty logging, vcpu0 writes it again',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }],
+      ops: [page('0x5000', 'write'), { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: '16MiB', flags: ['log_dirty_pages'] }, page('0x5000', 'write', 3)],
+    },
+    mutate: [], skip: ['memslot-update.kvmFlushRemoteTlbs'], violation: 'lost-dirty-page', scheduler: 'random', budget: 50,
+  },
+  {
+    name: 'prefault-keeps-obsolete-root',
+    ref: 'R12',
+    commit: { title: 'KVM: x86/mmu: Check and free obsolete roots in kvm_mmu_reload()', hash: '20a6cff3b283' },
+    summary: 'a memslot delete invalidates every root; a pre-fault issued before the vCPU re-enters the guest keeps the obsolete root, every fault is stale and kvm_tdp_map_page() retries forever',
+    scenario: {
+      name: 'prefault-keeps-obsolete-root',
+      description: 'vcpu0 runs and returns to userspace (a first pre-fault), the VMM deletes another slot, and only then does vcpu0 pre-fault again, without re-entering the guest (\'after\' the delete: a pre-fault overlapping the delete hangs for another reason, README Findings)',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }, { slot: 1, gpa: '32MiB', size: '2MiB' }],
+      ops: [page('0x5000', 'write'), { actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '4KiB' }, { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0, after: 1 }, { actor: 'vcpu0', op: 'pre_fault', gpa: '0x10000', size: '16KiB', after: 2 }],
+    },
+    mutate: ['pre-fault.hasRequestFreeObsoleteRoots=false'], skip: [], violation: 'livelock', scheduler: 'random', budget: 50,
+  },
+  {
+    name: 'prefault-invalid-slot-retry',
+    ref: 'R13',
+    commit: { title: 'KVM: x86/mmu: Return -EAGAIN if userspace deletes/moves memslot during prefault', hash: '3ccbf6f47098' },
+    summary: 'the pre-fault holds kvm->srcu and retries on the INVALID slot of a delete in progress, while the delete waits in synchronize_srcu() for that read lock',
+    scenario: {
+      name: 'prefault-invalid-slot-retry', description: 'vcpu0 pre-faults 2MiB until done while the VMM deletes the slot',
+      vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }],
+      ops: [{ actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '2MiB', until_done: true }, { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: 0 }],
+    },
+    mutate: ['page-fault.isPrefetch=false'], skip: [], violation: 'livelock', scheduler: 'random', budget: 300,
+  },
+  {
+    name: 'attr-hugepage-head-tail',
+    ref: 'R14',
+    commit: { title: 'KVM: x86/mmu: Prevent installing hugepages when mem attributes are changing', hash: '9129633d568e' },
+    summary: 'only the converted gfns are in the invalidation range; a fault on an unchanged gfn of the same 2 MiB region passes mmu_invalidate_retry_gfn() and installs a 2M mapping over mixed attributes',
+    scenario: {
+      name: 'attr-hugepage-head-tail', description: 'vcpu0 touches a 2M-backed region while the VMM converts one page of it to private',
+      vm: { type: 'sw_protected', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['guest_memfd'], backing: '2M' }],
+      ops: [page('0x3000', 'read'), { actor: 'vmm', op: 'set_memory_attributes', gpa: '0x1000', size: '4KiB', attributes: 'private' }, page('0x5000', 'read'), page('0x9000', 'read')],
+    },
+    mutate: [], skip: ['invalidation.addHugepageHeadTail'], violation: 'mixed-attribute-hugepage', scheduler: 'random', budget: 100,
+  },
+];
