@@ -46,6 +46,18 @@ usage:
                                    read-only (every write must fail with EFAULT), read-write again
       --preset memslot-churn       memslot_modification_stress_test: a one-page memslot added and deleted in a
                                    loop next to the memory the vCPUs keep touching
+  faultline race list [--json]             the catalogue of historical KVM MMU races (scenario + the mutation that puts the bug back)
+  faultline race explore TARGET [options] explore interleavings of a catalogue entry or scenario file until a violation
+      --scheduler random|pct       how schedules are drawn (default: the entry's, else random)
+      --depth N                    PCT bug depth (default 2)
+      --budget N | --time TIME     schedules to try (default: the entry's, else 1000), or a time limit
+      --mutate, --skip             extra mutations (on top of the entry's)
+      --control                    a catalogue entry without its mutation (must stay clean)
+      --shard i/n                  schedules i, i+n, i+2n, … (disjoint slices for a CI matrix)
+      --json                       JSON lines: one per schedule, then a summary
+      --trace-out FILE             the failing run as Chrome trace-event JSON (Perfetto)
+  faultline race replay TOKEN [--json] [--trace-out FILE]   replay a token exactly, with the column trace
+  faultline race shrink TOKEN [--json] [--attempts N]        fewer context switches and ops, same violation
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
                                           every protocol machine as a Mermaid stateDiagram-v2 or its transition table
   faultline help | --help                 this text
@@ -81,6 +93,14 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
       if (sub === 'list') return m.scenarioList(rest, io);
       throw new UsageError(sub === undefined ? "'scenario' needs a subcommand: run, list" : `unknown subcommand 'scenario ${sub}'; try: run, list`);
     }
+    case 'race': {
+      const m = await import('./race-command.js');
+      if (sub === 'list') return m.raceList(rest, io);
+      if (sub === 'explore') return m.raceExplore(rest, io);
+      if (sub === 'replay') return m.raceReplay(rest, io);
+      if (sub === 'shrink') return m.raceShrink(rest, io);
+      throw new UsageError(sub === undefined ? "'race' needs a subcommand: list, explore, replay, shrink" : `unknown subcommand 'race ${sub}'; try: list, explore, replay, shrink`);
+    }
     case 'stress':
       return (await import('./stress-command.js')).stressCommand(argv.slice(1), io);
     case 'machines': {
@@ -88,11 +108,11 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
       throw new UsageError(sub === undefined ? "'machines' needs a subcommand: export" : `unknown subcommand 'machines ${sub}'; try: export`);
     }
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, stress, machines export, help (try 'faultline --help')`);
+      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, stress, race list|explore|replay|shrink, machines export, help (try 'faultline --help')`);
   }
 }
 
-const BAD_INPUT = new Set(['UsageError', 'ScenarioError', 'MutationError', 'FieldError']);
+const BAD_INPUT = new Set(['UsageError', 'ScenarioError', 'MutationError', 'FieldError', 'TokenError', 'TargetError', 'ReplayMismatch']);
 
 /** Bad input: our own input errors, and a bad FAULTLINE_* override met while the model's limits load. */
 function isBadInput(e: unknown): boolean {

@@ -100,6 +100,10 @@ export interface StepRecord {
   readonly transitions: readonly { machine: string; id: number }[];
   /** The actor now waits on a shared word (lock, SRCU reader, …). */
   readonly waits: string | null;
+  /** After the step (traces only): mmu_invalidate_seq, _in_progress, and the mmu_lock state. */
+  readonly seq?: number;
+  readonly inProgress?: number;
+  readonly lock?: string;
 }
 
 export type StepKind = 'ran' | 'waiting' | 'done';

@@ -100,6 +100,8 @@ export interface RunResult {
   readonly error: string | null;
   /** With `recordChoices`: the label of every step of the main phase, in order. */
   readonly choices: string[];
+  /** Steps the setup phase (the scenario's memslots) took before the main phase. */
+  readonly setupSteps: number;
 }
 
 class Collector {
@@ -269,7 +271,12 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       if (record && took) choices.push(labels[id]!);
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
-      if (took && cfg.trace) trace.push(rt.record(stepNo));
+      if (took && cfg.trace) {
+        trace.push({
+          ...rt.record(stepNo), seq: Atomics.load(vm.i32, G.INVALIDATE_SEQ) >>> 0, inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
+          lock: lock.describe(Atomics.load(vm.i32, G.MMU_LOCK)),
+        });
+      }
       if (checkEvery) checkStep();
       stamp(before, () => (took ? rt.record(stepNo) : null), rt);
       previous = id;
@@ -282,6 +289,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     setupRt.a.spteWriteHook = hook;
     runPhase([setupRt], new SequentialScheduler(), false);
   }
+  const setupSteps = step;
   runPhase(runtimes, scheduler, cfg.recordChoices === true);
   const completed = !state.stopped && runtimes.every((r) => r.finished);
   if (completed) {
@@ -294,5 +302,5 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const counts = m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!;
     m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
   }
-  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices };
+  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps };
 }

@@ -152,7 +152,8 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
-  const m = mutationsOf(t, { ...o, withoutEntryMutation: true });
+  // The effective mutation set (the entry's own included): a token says everything the run had.
+  const m = mutationsOf(t, o);
   const tok: RaceToken = {
     v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
     ...(depth !== undefined ? { depth } : {}), violation, segments: toSegments(choices),
@@ -178,7 +179,7 @@ export function targetOfToken(tok: RaceToken): RaceTarget {
 /** Replays a token bit for bit (strict: a step the model no longer offers is a ReplayMismatch). */
 export function replay(tok: RaceToken, o: { trace?: boolean } = {}): ReplayResult {
   const t = targetOfToken(tok);
-  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: false });
+  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true });
   return { run, reproduced: run.violations[0]?.kind === tok.violation };
 }
 
@@ -204,7 +205,7 @@ export function shrink(tok: RaceToken, o: { maxAttempts?: number } = {}): Shrink
   const before = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
   const tryRun = (s: readonly Segment[], d: readonly number[]): Segment[] | null => {
     attempts++;
-    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: false });
+    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: true });
     if (r.violations[0]?.kind !== tok.violation) return null;
     // Keep only the schedule up to the violation, as it actually ran.
     return toSegments(r.choices).map((x) => [x[0], x[1]] as const);

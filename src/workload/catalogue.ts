@@ -6,6 +6,8 @@
  * clean — tests pin both).
  */
 
+import type { ViolationKind } from '../kvm/findings.js';
+
 export interface CatalogueEntry {
   readonly name: string;
   /** Reference §6 id (R1…R17), or `classic`. */
@@ -19,12 +21,19 @@ export interface CatalogueEntry {
   readonly mutate: readonly string[];
   readonly skip: readonly string[];
   /** The violation class the bug shows as. */
-  readonly violation: string;
+  readonly violation: ViolationKind;
   /** Explore with this scheduler (and PCT depth) … */
   readonly scheduler: 'random' | 'pct';
   readonly depth?: number;
   /** … and it is found within this many schedules. */
   readonly budget: number;
+  /** The found violation's message must match this (tells the bug from a look-alike). */
+  readonly signature?: string;
+  /**
+   * A finding the unmutated scenario can still show, and why — the control must then show
+   * only that one (matched on its message), never the entry's own signature.
+   */
+  readonly controlMayShow?: { readonly message: string; readonly why: string };
 }
 
 const page = (gpa: string, access: string, repeat = 1): Record<string, unknown> => ({ actor: 'vcpu0', op: 'access', gpa, access, ...(repeat > 1 ? { repeat } : {}) });
@@ -131,6 +140,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       ops: [page('0x5000', 'write'), { actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '4KiB' }, { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0, after: 1 }, { actor: 'vcpu0', op: 'pre_fault', gpa: '0x10000', size: '16KiB', after: 2 }],
     },
     mutate: ['pre-fault.hasRequestFreeObsoleteRoots=false'], skip: [], violation: 'livelock', scheduler: 'random', budget: 50,
+    signature: 'last reason: obsolete-root',
   },
   {
     name: 'prefault-invalid-slot-retry',
@@ -143,6 +153,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       ops: [{ actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '2MiB', until_done: true }, { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: 0 }],
     },
     mutate: ['page-fault.isPrefetch=false'], skip: [], violation: 'livelock', scheduler: 'random', budget: 300,
+    signature: 'last reason: invalid-slot',
+    controlMayShow: {
+      message: 'last reason: obsolete-root',
+      why: 'README Findings: a pre-fault call that starts after the first synchronize_srcu() and loads its root before kvm_mmu_zap_all_fast() retries on the obsolete root once the slot is gone (no slot, so no EAGAIN) while the second synchronize_srcu() waits for it',
+    },
   },
   {
     name: 'attr-hugepage-head-tail',

@@ -74,3 +74,15 @@ test('mmu_reset (KVM_SET_SREGS → kvm_mmu_reset_context) unloads the root; the 
   t.deepEqual(r.results[4], { op: 'mmu_reset', ret: 0, rootDropped: false }, 'nothing loaded since the last reset');
   t.true(r.trace.some((s) => s.label.includes('kvmMmuLoad') || /entry → entry \[needsRootLoad\]/.test(s.label)));
 });
+
+test('an op with after waits, under any scheduler, until the op it names has completed', (t) => {
+  const gated: ScheduledOp[] = [
+    { actor: 3, op: slot(1, 32 * MiB, 2 * MiB) },
+    { actor: 0, op: access(32 * MiB, 'write'), after: 0 },
+  ];
+  for (let seed = 0; seed < 30; seed++) {
+    const r = run({ vcpus: 2, setup, ops: gated, scheduler: 'random', seed, trace: true });
+    t.deepEqual(r.violations, []);
+    t.like(r.results[1], { op: 'access', ok: true, emulated: false }, `seed ${seed}: the slot existed when vcpu0 wrote`);
+  }
+});

@@ -38,7 +38,7 @@ test('unknown fields: top level, vm, memslot, op', (t) => {
   bad(t, doc({ nmae: 'x' }), 'nmae', /unknown field of a scenario; fields: name, description, vm, memslots, ops/);
   bad(t, doc({ vm: { cpus: 2 } }), 'vm.cpus', /unknown field of vm/);
   bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', backng: '2M' }] }), 'memslots[0].backng', /unknown field of a memslot/);
-  bad(t, withOps([{ actor: 'vcpu0', op: 'pre_fault', gpa: 0, size: '4KiB', sizee: 1 }]), 'ops[0].sizee', /unknown field of a pre_fault op; fields: actor, op, gpa, size, flags, until_done/);
+  bad(t, withOps([{ actor: 'vcpu0', op: 'pre_fault', gpa: 0, size: '4KiB', sizee: 1 }]), 'ops[0].sizee', /unknown field of a pre_fault op; fields: actor, op, after, gpa, size, flags, until_done/);
   bad(t, withOps([{ actor: 'vcpu0', op: 'pre_fault', gpa: 0, size: '4KiB', repeat: 2 }]), 'ops[0].repeat', /unknown field of a pre_fault op/);
 });
 
@@ -203,4 +203,14 @@ test('name defaults to the file name; description to empty', (t) => {
   t.is(s.description, '');
   t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
+});
+
+test('after: an op waits for an earlier op of another actor (expanded index of its last repetition); bad references are errors', (t) => {
+  const s = parseScenario(withOps([
+    { actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', repeat: 3 },
+    { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: 0, size: 0, after: 0 },
+  ]), 'a.json');
+  t.is(s.ops[3]!.after, 2);
+  bad(t, withOps([{ actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', after: 0 }]), 'ops[0].after', /must name an earlier op/);
+  bad(t, withOps([{ actor: 'vcpu0', op: 'access', gpa: 0, access: 'read' }, { actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', after: 0 }]), 'ops[1].after', /vcpu0's own/);
 });

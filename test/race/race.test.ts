@@ -1,0 +1,102 @@
+// Goal: tokens replay bit for bit, say clearly when they no longer apply, and survive being shrunk; PCT and replay schedule as specified; method: explore small targets, tamper with tokens, shrink.
+
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { explore, replay, resolveTarget, shrink } from '../../src/race/race.js';
+import { decodeToken, encodeToken, segmentSteps, toSegments, TokenError } from '../../src/race/token.js';
+import { PctScheduler } from '../../src/sched/pct.js';
+import { Prng } from '../../src/sched/prng.js';
+import { ReplayMismatch, ReplayScheduler } from '../../src/sched/replay.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'faultline-race-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+test('explore → token → replay gives the identical run, step for step', (t) => {
+  const target = resolveTarget('seq-check');
+  const found = explore(target, { scheduler: 'random', budget: 200 });
+  t.true(found.found);
+  const tok = decodeToken(found.token!);
+  const again = replay(tok, { trace: false });
+  t.true(again.reproduced);
+  t.deepEqual(again.run.choices, found.run!.choices, 'the same labelled steps');
+  t.is(again.run.steps, found.run!.steps);
+  t.deepEqual(again.run.violations, found.run!.violations);
+  t.is(segmentSteps(tok.segments), found.run!.choices.length);
+});
+
+test('PCT finds an ordering bug random scheduling needs luck for, and reports its bound', (t) => {
+  const target = resolveTarget('snp-prefault-before-finish');
+  const pct = explore(target, { scheduler: 'pct', depth: 1, budget: 20 });
+  t.true(pct.found);
+  const random = explore(target, { scheduler: 'random', budget: 20 });
+  t.false(random.found, 'random would need the vCPU to take ~250 steps before the VMM takes one');
+  t.true(pct.pctBound! > 0 && pct.pctBound! <= 1);
+  t.is(PctScheduler.bound(3, 100, 2), 1 / 300);
+});
+
+test('the PCT scheduler: the highest-priority runnable actor runs; at a change point the running one drops below all others', (t) => {
+  const s = new PctScheduler(new Prng(5), 3, 2, 10);
+  const view = (step: number, previous: number, runnable = [0, 1, 2]) => ({ runnable, headOpIndex: [0, 0, 0], previous, step });
+  const first = s.next(view(0, -1));
+  for (let step = 1; step < 10; step++) {
+    const a = s.next(view(step, first));
+    if (a !== first) { t.pass(`priority change at step ${step}`); return; }
+  }
+  t.fail('the change point never lowered the running actor');
+});
+
+test('tokens: a damaged, truncated or foreign string is a clear error, never a wrong replay', (t) => {
+  const target = resolveTarget('seq-check');
+  const tokText = explore(target, { scheduler: 'random', budget: 200 }).token!;
+  t.throws(() => decodeToken('hello'), { instanceOf: TokenError, message: /not a faultline race token/ });
+  t.throws(() => decodeToken('fl9.abc'), { instanceOf: TokenError, message: /version 'fl9.' is not supported/ });
+  t.throws(() => decodeToken(tokText.slice(0, tokText.length - 20)), { instanceOf: TokenError, message: /damaged/ });
+  t.throws(() => decodeToken(`${tokText.slice(0, 30)}!${tokText.slice(31)}`), { instanceOf: TokenError, message: /damaged/ });
+  const tok = decodeToken(tokText);
+  t.throws(() => decodeToken(encodeToken({ ...tok, hash: 'zz' })), { instanceOf: TokenError, message: /hash is malformed/ });
+  t.throws(() => replay({ ...tok, hash: '0123456789abcdef' }), { instanceOf: TokenError, message: /has changed since this token was made/ });
+  const bent = { ...tok, segments: [['vcpu0:page-fault.nonsense', 1] as const, ...tok.segments.slice(1)] };
+  t.throws(() => replay(bent), { instanceOf: ReplayMismatch, message: /no longer applies at step 0: it chose 'vcpu0:page-fault.nonsense'/ });
+});
+
+test('a scenario file as the target: its hash pins its content', (t) => {
+  const path = join(dir, 'race.json');
+  const doc = {
+    name: 'file-race', vm: { type: 'default', vcpus: 1 }, memslots: [{ slot: 0, gpa: 0, size: '16MiB' }],
+    ops: [{ actor: 'vcpu0', op: 'access', gpa: '0x5000', access: 'write', repeat: 10 }, { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate' }],
+  };
+  writeFileSync(path, JSON.stringify(doc));
+  const found = explore(resolveTarget(path), { scheduler: 'random', budget: 300, mutate: ['page-fault.mmuInvalidateRetryGfn=false'] });
+  t.true(found.found);
+  const tok = decodeToken(found.token!);
+  t.deepEqual(tok.mutate, ['page-fault.mmuInvalidateRetryGfn=false']);
+  t.true(replay(tok).reproduced);
+  writeFileSync(path, JSON.stringify(doc, null, 2)); // whitespace only: still the same scenario
+  t.true(replay(tok).reproduced);
+  writeFileSync(path, JSON.stringify({ ...doc, name: 'edited' }));
+  t.throws(() => replay(tok), { instanceOf: TokenError, message: /has changed since this token was made/ });
+});
+
+test('the shrinker never grows a token and keeps the violation class', (t) => {
+  for (const name of ['seq-check', 'zap-without-flush', 'fault-into-obsolete-root']) {
+    const found = explore(resolveTarget(name), { scheduler: 'random', budget: 300 });
+    t.true(found.found, name);
+    const tok = decodeToken(found.token!);
+    const s = shrink(tok, { maxAttempts: 300 });
+    const small = decodeToken(s.token);
+    t.true(small.segments.length <= tok.segments.length, `${name}: segments ${tok.segments.length} → ${small.segments.length}`);
+    t.true(small.dropOps.length >= tok.dropOps.length);
+    t.true(s.after.segments <= s.before.segments && s.after.ops <= s.before.ops);
+    const r = replay(small);
+    t.true(r.reproduced, `${name}: the shrunk token still gives ${tok.violation}`);
+    t.is(small.violation, tok.violation);
+  }
+});
+
+test('segments: consecutive steps of one actor fold into one [label, n]', (t) => {
+  t.deepEqual(toSegments(['vcpu0:a.x', 'vcpu0:a.y', 'host:b.z', 'vcpu0:a.y']), [['vcpu0:a.x', 2], ['host:b.z', 1], ['vcpu0:a.y', 1]]);
+  const r = new ReplayScheduler([['vcpu0:a.x', 2], ['host:b.z', 1]], true);
+  t.is(r.steps, 3);
+});
