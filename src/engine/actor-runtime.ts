@@ -121,6 +121,12 @@ export class ActorRuntime {
   streakBase = -1;
   /** Steps this actor took that did not end in a wait. */
   progressSteps = 0;
+  /**
+   * During the current fault, another actor that is not itself retrying could have run:
+   * if this fault retries, a fair scheduler would have let that one make progress, so the
+   * retry does not count towards a livelock (a strict-priority schedule starving it is not).
+   */
+  otherCouldProgress = false;
 
   constructor(
     readonly vm: Vm,

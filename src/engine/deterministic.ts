@@ -218,6 +218,12 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       rt.retryStreak = 0;
       return;
     }
+    if (rt.otherCouldProgress) {
+      rt.otherCouldProgress = false;
+      rt.retryStreak = 0;
+      rt.streakBase = productive;
+      return;
+    }
     if (productive !== rt.streakBase) {
       rt.streakBase = productive;
       rt.retryStreak = 0;
@@ -266,6 +272,9 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       if (wantLabels) for (const a of runnable) labels[a] = byId[a]!.label();
       const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}) });
       const rt = active.length === 1 ? active[0]! : byId[id]!;
+      if (runnable.length > 1 && !rt.otherCouldProgress) {
+        for (const o of runnable) if (o !== id && byId[o]!.retryStreak === 0 && !byId[o]!.a.isVcpu) { rt.otherCouldProgress = true; break; }
+      }
       const before = collector.violations.length;
       const took = rt.step(step, onFaultDone);
       if (record && took) choices.push(labels[id]!);

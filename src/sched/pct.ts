@@ -20,7 +20,12 @@ export class PctScheduler implements Scheduler {
    * @param depth bug depth d ≥ 1 (d − 1 priority change points)
    * @param steps expected run length k in steps (change points fall in [1, k))
    */
+  private readonly fairAfter: number;
+  private readonly fair: Prng;
+
   constructor(prng: Prng, readonly actors: number, readonly depth: number, readonly steps: number) {
+    this.fairAfter = 2 * Math.max(2, Math.floor(steps));
+    this.fair = prng;
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer ≥ 1, got ${depth}`);
     // Distinct initial priorities depth … depth + n − 1, in random order (Fisher–Yates).
     const p = Array.from({ length: actors }, (_, i) => depth + i);
@@ -39,6 +44,9 @@ export class PctScheduler implements Scheduler {
   }
 
   next(view: SchedulerView): number {
+    // Fair after 2k steps (as Coyote's fair PCT): a top-priority actor spinning on a retry
+    // would otherwise starve the lower one it waits for, and the run would never end.
+    if (view.step > this.fairAfter) return view.runnable[this.fair.below(view.runnable.length)]!;
     const drop = this.changeAt.get(view.step);
     if (drop !== undefined && view.previous >= 0) this.priority[view.previous] = drop;
     let best = view.runnable[0]!;

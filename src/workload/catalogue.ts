@@ -71,7 +71,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     name: 'snp-prefault-before-finish',
     ref: 'R10',
-    commit: { title: 'KVM: x86: disallow pre-fault for SNP VMs before initialization', hash: 'unconfirmed (6.11-rc, 2024-07-26)' },
+    commit: { title: 'KVM: x86: disallow pre-fault for SNP VMs before initialization', hash: 'hash unconfirmed; 6.11-rc, 2024-07-26' },
     summary: 'KVM_PRE_FAULT_MEMORY on an SNP VM before KVM_SEV_SNP_LAUNCH_FINISH raced sev_gmem_post_populate() into an RMP #PF; since the fix it fails with EOPNOTSUPP until launch finish',
     scenario: {
       name: 'snp-prefault-before-finish', description: 'vcpu0 pre-faults private memory of an SNP VM while the VMM finishes the launch',
@@ -119,7 +119,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     name: 'dirty-log-enable-no-flush',
     ref: 'R7',
-    commit: { title: 'kvm: x86: mmu: Always flush TLBs when enabling dirty logging', hash: 'unconfirmed (6.0, Jul 2022)' },
+    commit: { title: 'kvm: x86: mmu: Always flush TLBs when enabling dirty logging', hash: 'hash unconfirmed; 6.0, Jul 2022' },
     summary: 'enabling dirty logging write-protects SPTEs but skips the TLB flush: a write through a cached writable translation is never logged',
     scenario: {
       name: 'dirty-log-enable-no-flush', description: 'vcpu0 writes a page, the VMM enables dirty logging, vcpu0 writes it again',

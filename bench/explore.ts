@@ -1,0 +1,74 @@
+/**
+ * Exploration figures (a benchmark, not a test: it asserts nothing, it prints), in one run:
+ *
+ *  1. throughput — steps/s and schedules/s of `race explore` per scheduler (random, PCT)
+ *     on a clean target (a catalogue scenario without its mutation, so every schedule runs
+ *     to the end), beside the same scenario run by the engine without exploration (one
+ *     sequential schedule, no choice recording, invariants only at the end): what
+ *     scheduling, recording and the per-step checks cost;
+ *  2. time to find — for every catalogue entry and scheduler, the schedules and
+ *     milliseconds until the first violation, median (and max) over five disjoint seed
+ *     ranges (shards 0/5 … 4/5).
+ *
+ * Usage: node build/bench/explore.js [--quick]
+ */
+
+import { runDeterministic } from '../src/engine/deterministic.js';
+import { COMPILED } from '../src/protocol/machines.js';
+import { buildMutations } from '../src/protocol/mutations.js';
+import { explore, resolveTarget, type ExploreScheduler } from '../src/race/race.js';
+import { CATALOGUE } from '../src/workload/catalogue.js';
+import { scenarioToRunConfig } from '../src/workload/scenario.js';
+import { addRow, printTable, stats } from './common.js';
+
+const quick = process.argv.includes('--quick');
+const t0 = performance.now();
+console.log(`faultline explore bench — ${quick ? 'quick' : 'full'}, node ${process.version}`);
+
+// 1. throughput on a clean target
+const target = resolveTarget('zap-without-flush');
+const budget = quick ? 200 : 1000;
+const rawRuns = quick ? 200 : 1000;
+{
+  const cfg = scenarioToRunConfig(target.scenario, { scheduler: 'sequential', seed: 1, mutations: buildMutations(COMPILED, [], []), check: 'end' });
+  runDeterministic(cfg);
+  const t = performance.now();
+  let steps = 0;
+  for (let i = 0; i < rawRuns; i++) steps += runDeterministic(cfg).steps;
+  const ms = performance.now() - t;
+  addRow('1 throughput', 'engine, no exploration: steps/s', (steps * 1000) / ms, null, `${rawRuns} sequential runs of ${target.id}, check at the end only`);
+  addRow('1 throughput', 'engine, no exploration: runs/s', (rawRuns * 1000) / ms);
+  const rawRate = (steps * 1000) / ms;
+  for (const scheduler of ['random', 'pct'] as ExploreScheduler[]) {
+    const r = explore(target, { scheduler, depth: 2, budget, withoutEntryMutation: true });
+    const rate = (r.steps * 1000) / r.ms;
+    addRow('1 throughput', `${scheduler}: steps/s`, rate, null, `${r.schedules} schedules, ${r.found ? 'FOUND (unexpected)' : 'all clean'}; per-step checks and choice recording on`);
+    addRow('1 throughput', `${scheduler}: schedules/s`, (r.schedules * 1000) / r.ms);
+    addRow('1 throughput', `${scheduler}: ratio to no exploration`, `${((100 * rate) / rawRate).toFixed(0)}%`);
+  }
+}
+
+// 2. time to find each catalogue entry
+const shards = 5;
+for (const e of CATALOGUE) {
+  const t = resolveTarget(e.name);
+  for (const scheduler of ['random', 'pct'] as ExploreScheduler[]) {
+    const schedules: number[] = [];
+    const ms: number[] = [];
+    let missed = 0;
+    for (let i = 0; i < shards; i++) {
+      const r = explore(t, { scheduler, depth: e.depth ?? 2, budget: quick ? e.budget : e.budget * 4, shard: { i, n: shards } });
+      if (!r.found) { missed++; continue; }
+      schedules.push(r.schedules);
+      ms.push(r.ms);
+    }
+    const s = schedules.length > 0 ? stats(schedules) : null;
+    const m = ms.length > 0 ? stats(ms) : null;
+    addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${e.depth ?? 2}` : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
+      null, s !== null ? `schedules median ${s.median}, max ${s.max}${missed > 0 ? `; ${missed}/${shards} seed ranges missed within ${quick ? e.budget : e.budget * 4}` : ''}` : `missed in all ${shards} seed ranges`);
+  }
+}
+
+console.log('');
+printTable();
+console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
