@@ -6,9 +6,10 @@
  *     to the end), beside the same scenario run by the engine without exploration (one
  *     sequential schedule, no choice recording, invariants only at the end): what
  *     scheduling, recording and the per-step checks cost;
- *  2. time to find — for every catalogue entry and scheduler, the schedules and
- *     milliseconds until the first violation, median (and max) over five disjoint seed
- *     ranges (shards 0/5 … 4/5).
+ *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with one
+ *     preemption), the schedules and milliseconds until the first violation, median (and
+ *     max) over five disjoint seed ranges (shards 0/5 … 4/5; for DFS, five interleaved
+ *     slices of its search order).
  *
  * Usage: node build/bench/explore.js [--quick]
  */
@@ -39,8 +40,8 @@ const rawRuns = quick ? 200 : 1000;
   addRow('1 throughput', 'engine, no exploration: steps/s', (steps * 1000) / ms, null, `${rawRuns} sequential runs of ${target.id}, check at the end only`);
   addRow('1 throughput', 'engine, no exploration: runs/s', (rawRuns * 1000) / ms);
   const rawRate = (steps * 1000) / ms;
-  for (const scheduler of ['random', 'pct'] as ExploreScheduler[]) {
-    const r = explore(target, { scheduler, depth: 2, budget, withoutEntryMutation: true });
+  for (const scheduler of ['random', 'pct', 'dfs'] as ExploreScheduler[]) {
+    const r = explore(target, { scheduler, depth: scheduler === 'dfs' ? 1 : 2, budget, withoutEntryMutation: true });
     const rate = (r.steps * 1000) / r.ms;
     addRow('1 throughput', `${scheduler}: steps/s`, rate, null, `${r.schedules} schedules, ${r.found ? 'FOUND (unexpected)' : 'all clean'}; per-step checks and choice recording on`);
     addRow('1 throughput', `${scheduler}: schedules/s`, (r.schedules * 1000) / r.ms);
@@ -52,19 +53,20 @@ const rawRuns = quick ? 200 : 1000;
 const shards = 5;
 for (const e of CATALOGUE) {
   const t = resolveTarget(e.name);
-  for (const scheduler of ['random', 'pct'] as ExploreScheduler[]) {
+  for (const scheduler of ['random', 'pct', 'dfs'] as ExploreScheduler[]) {
     const schedules: number[] = [];
     const ms: number[] = [];
     let missed = 0;
     for (let i = 0; i < shards; i++) {
-      const r = explore(t, { scheduler, depth: e.depth ?? 2, budget: quick ? e.budget : e.budget * 4, shard: { i, n: shards } });
+      const depth = scheduler === 'dfs' ? 1 : scheduler === e.scheduler ? e.depth ?? 2 : 2;
+      const r = explore(t, { scheduler, depth, budget: quick ? e.budget : e.budget * 4, shard: { i, n: shards } });
       if (!r.found) { missed++; continue; }
       schedules.push(r.schedules);
       ms.push(r.ms);
     }
     const s = schedules.length > 0 ? stats(schedules) : null;
     const m = ms.length > 0 ? stats(ms) : null;
-    addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${e.depth ?? 2}` : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
+    addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${scheduler === e.scheduler ? e.depth ?? 2 : 2}` : scheduler === 'dfs' ? ' ≤1 preemption' : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
       null, s !== null ? `schedules median ${s.median}, max ${s.max}${missed > 0 ? `; ${missed}/${shards} seed ranges missed within ${quick ? e.budget : e.budget * 4}` : ''}` : `missed in all ${shards} seed ranges`);
   }
 }

@@ -48,8 +48,8 @@ usage:
                                    loop next to the memory the vCPUs keep touching
   faultline race list [--json]             the catalogue of historical KVM MMU races (scenario + the mutation that puts the bug back)
   faultline race explore TARGET [options] explore interleavings of a catalogue entry or scenario file until a violation
-      --scheduler random|pct       how schedules are drawn (default: the entry's, else random)
-      --depth N                    PCT bug depth (default 2)
+      --scheduler random|pct|dfs   how schedules are drawn (default: the entry's, else random)
+      --depth N                    PCT bug depth; for dfs, the preemption bound (default 2)
       --budget N | --time TIME     schedules to try (default: the entry's, else 1000), or a time limit
       --mutate, --skip             extra mutations (on top of the entry's)
       --control                    a catalogue entry without its mutation (must stay clean)

@@ -20,7 +20,7 @@ import type { Io } from './io.js';
 import { parseDuration } from './stress-command.js';
 
 const EXPLORE_OPTIONS: readonly OptionSpec[] = [
-  { name: 'scheduler', kind: 'value', choices: ['random', 'pct'] },
+  { name: 'scheduler', kind: 'value', choices: ['random', 'pct', 'dfs'] },
   { name: 'depth', kind: 'value' },
   { name: 'budget', kind: 'value' },
   { name: 'time', kind: 'value' },
@@ -88,7 +88,7 @@ export function raceExplore(argv: readonly string[], io: Io): number {
   }
   const v = (k: string): string | undefined => args.values.get(k);
   const scheduler = (v('scheduler') ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
-  const depth = v('depth') !== undefined ? intOption('depth', v('depth')!, 1, 16) : target.entry?.depth ?? 2;
+  const depth = v('depth') !== undefined ? intOption('depth', v('depth')!, scheduler === 'dfs' ? 0 : 1, 16) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? (scheduler === 'dfs' ? 2 : 2);
   const budget = v('budget') !== undefined ? intOption('budget', v('budget')!, 1, 100_000_000) : target.entry?.budget ?? 1000;
   const timeMs = v('time') !== undefined ? parseDuration('time', v('time')!) : undefined;
   let shard = { i: 0, n: 1 };
@@ -111,7 +111,8 @@ export function raceExplore(argv: readonly string[], io: Io): number {
     io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler, depth: scheduler === 'pct' ? depth : null, shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
-  const mode = `${scheduler}${scheduler === 'pct' ? ` depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)` : ''}`;
+  const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
+    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule${!r.found && r.schedules < budget ? ' — every such schedule was run' : ''}` : 'random';
   io.out(`exploring ${target.id}${control ? ' without its mutation' : ''} — ${mode}, budget ${budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
   io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}\n\n`);

@@ -17,6 +17,7 @@ import { PctScheduler } from '../sched/pct.js';
 import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
+import { DfsFrontier, PrefixScheduler } from '../sched/dfs.js';
 import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 import { TokenError, encodeToken, scenarioHash, segmentSteps, toSegments, type RaceToken, type Segment } from './token.js';
@@ -56,7 +57,7 @@ export function resolveTarget(spec: string): RaceTarget {
   return { id: `file:${path}`, scenario, hash: scenarioHash(JSON.parse(text.replace(/^\uFEFF/, ''))), entry: null };
 }
 
-export type ExploreScheduler = 'random' | 'pct';
+export type ExploreScheduler = 'random' | 'pct' | 'dfs';
 
 export interface RaceOptions {
   /** Mutations on top of the catalogue entry's own. */
@@ -84,7 +85,7 @@ export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: 
 
 export interface ExploreOptions extends RaceOptions {
   readonly scheduler: ExploreScheduler;
-  /** PCT depth (default 2). */
+  /** PCT depth (default 2); for DFS, the preemption bound (default 2). */
   readonly depth?: number;
   /** Schedules to try (per shard). */
   readonly budget: number;
@@ -133,22 +134,43 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const shard = o.shard ?? { i: 0, n: 1 };
   const coverage = new Map<string, number>();
   let steps = 0;
+  // DFS branches within 4k steps (k: the sequential run's length).
+  const frontier = o.scheduler === 'dfs' ? new DfsFrontier(depth, 4 * k) : null;
+  let dfsIndex = 0;
+  let scheduled = 0;
   for (let n = 0; n < o.budget; n++) {
     if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;
     const seed = shard.i + n * shard.n;
-    const prng = new Prng(seed);
-    const sched: Scheduler = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
-    const r = runTarget(t, sched, seed, o);
+    let sched: Scheduler;
+    let prefix: number[] = [];
+    if (frontier !== null) {
+      // DFS: shard i/n takes every n-th schedule of the (deterministic) search order.
+      let found = false;
+      while (!frontier.empty) {
+        prefix = frontier.take();
+        const probe = new PrefixScheduler(prefix);
+        if (dfsIndex++ % shard.n === shard.i) { sched = probe; found = true; break; }
+        runTarget(t, probe, 0, o);
+        frontier.expand(prefix, probe);
+      }
+      if (!found) break;
+    } else {
+      const prng = new Prng(seed);
+      sched = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
+    }
+    const r = runTarget(t, sched!, seed, o);
+    if (frontier !== null) frontier.expand(prefix, sched! as PrefixScheduler);
     steps += r.steps;
     for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
     const v = r.violations[0];
     const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
+    scheduled = n + 1;
     o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
     if (v !== undefined) {
       return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
     }
   }
-  return { found: false, schedules: Math.min(o.budget, o.budget), steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
+  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
