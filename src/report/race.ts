@@ -41,6 +41,12 @@ export function relevantSteps(trace: readonly StepRecord[], upTo: number): (Step
 export function formatColumnTrace(trace: readonly StepRecord[], actors: readonly string[], violation: Violation | null, width = 46): string {
   const upTo = violation !== null && violation.step >= 0 ? violation.step : (trace[trace.length - 1]?.step ?? 0);
   const rows = relevantSteps(trace, upTo);
+  // The SPTEs the violation names, by the step that wrote them (the engine's provenance).
+  const wrote = new Map<number, string>();
+  for (const sp of violation?.sptes ?? []) {
+    const m = / at step ([0-9]+)/.exec(sp.writtenBy ?? '');
+    if (m) wrote.set(Number(m[1]), `${sp.where} = ${sp.value}`);
+  }
   const col = (s: string): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s.padEnd(width));
   const head = `${'step'.padStart(6)}  ${actors.map(col).join(' ')}  seq/in_progress  mmu_lock`;
   const lines = [head, '-'.repeat(head.length)];
@@ -52,6 +58,8 @@ export function formatColumnTrace(trace: readonly StepRecord[], actors: readonly
     const text = `${r.label.replace(/^[a-z-]+: /, '')}${r.waits !== null ? `  [waits on ${r.waits}]` : ''}`;
     const mark = r.step === upTo && violation !== null ? ' ◀' : '';
     lines.push(`${String(r.step).padStart(6)}  ${actors.map((a) => col(a === r.actor ? `${r.machine}: ${text}` : '')).join(' ')}  ${`${r.seq ?? '?'}/${r.inProgress ?? '?'}`.padEnd(15)}  ${r.lock ?? ''}${mark}`);
+    const w = wrote.get(r.step);
+    if (w !== undefined) lines.push(`${''.padStart(6)}  ${' '.repeat((width + 1) * actors.indexOf(r.actor))}↳ ${r.actor} writes ${w}`);
   }
   if (violation !== null) {
     lines.push('');
