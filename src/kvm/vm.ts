@@ -23,6 +23,8 @@ export interface VmConfig {
    * only copies the bitmap; KVM_CLEAR_DIRTY_LOG clears and re-protects.
    */
   readonly manualDirtyLogProtect?: boolean;
+  /** mmu_invalidate_seq at creation (unsigned 32-bit): a VM that has already seen that many invalidations. */
+  readonly mmuInvalidateSeq?: number;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -79,6 +81,7 @@ export class Vm {
     const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol);
     vm.init();
     if (cfg.manualDirtyLogProtect === true) vm.i32[G.MANUAL_DIRTY_LOG_PROTECT] = 1;
+    if (cfg.mmuInvalidateSeq !== undefined) vm.i32[G.INVALIDATE_SEQ] = cfg.mmuInvalidateSeq | 0;
     return vm;
   }
 

@@ -93,6 +93,19 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     mutate: ['page-fault.mmuInvalidateRetryGfn=false'], skip: [], violation: 'use-after-free', scheduler: 'random', budget: 200,
   },
   {
+    name: 'seq-sign-extension',
+    ref: 'R3',
+    commit: { title: 'KVM: x86/mmu: Fix an sign-extension bug with mmu_seq that hangs vCPUs', hash: '82d811ff5665 (6.1.y)' },
+    summary: 'is_page_fault_stale() took the mmu_invalidate_seq snapshot as int; once the counter passes 2^31 (a long-lived VM) the sign-extended snapshot never equals it, every fault is stale and the vCPU retries forever. The scenario starts past 2^31; the mutation is the failing compare',
+    scenario: {
+      name: 'seq-sign-extension', description: 'a VM whose mmu_invalidate_seq is past 2^31 (and about to wrap): vcpu0 writes a page while the host migrates it twice',
+      vm: { type: 'default', vcpus: 1, mmu_invalidate_seq: '0xfffffffe' }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }],
+      ops: [page('0x5000', 'write', 4), { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate' }, { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate' }, page('0x6000', 'write')],
+    },
+    mutate: ['page-fault.mmuInvalidateRetryGfn=true'], skip: [], violation: 'livelock', scheduler: 'random', budget: 20,
+    signature: 'last reason: stale',
+  },
+  {
     name: 'memslot-swap-during-invalidation',
     ref: 'R4',
     commit: { title: 'KVM: Block memslot updates across range_start() and range_end()', hash: '52ac8b358b0c' },

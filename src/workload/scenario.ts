@@ -50,6 +50,8 @@ export interface ScenarioVm {
   readonly memoryDefaulted: boolean;
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled: GET_DIRTY_LOG copies, CLEAR_DIRTY_LOG protects. */
   readonly manualDirtyLogProtect: boolean;
+  /** mmu_invalidate_seq at VM creation (a long-lived VM's counter; 0 by default). */
+  readonly mmuInvalidateSeq: number;
 }
 
 export interface ScenarioOp {
@@ -109,7 +111,7 @@ const OP_FIELDS: Readonly<Record<OpName, readonly string[]>> = {
 };
 
 const TOP_FIELDS = ['name', 'description', 'vm', 'memslots', 'ops'] as const;
-const VM_FIELDS = ['type', 'vcpus', 'memory', 'manual_dirty_log_protect'] as const;
+const VM_FIELDS = ['type', 'vcpus', 'memory', 'manual_dirty_log_protect', 'mmu_invalidate_seq'] as const;
 const MEMSLOT_FIELDS = ['slot', 'gpa', 'size', 'flags', 'backing'] as const;
 
 /** Host backing of a memslot's memory → backingLevel (anonymous 4K, THP 2M, hugetlb 1G). */
@@ -221,8 +223,8 @@ const ACTOR_ROLE: Readonly<Record<ActorKind, string>> = {
 // ---------------------------------------------------------------------------
 // Sections
 
-function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null; manualDirtyLogProtect: boolean } {
-  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null, manualDirtyLogProtect: false };
+function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null; manualDirtyLogProtect: boolean; mmuInvalidateSeq: number } {
+  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null, manualDirtyLogProtect: false, mmuInvalidateSeq: 0 };
   const o = expectObject(raw, 'vm', 'an object { type, vcpus, memory }');
   checkFields(o, 'vm', VM_FIELDS, 'vm');
   let type: VmType = 'default';
@@ -234,7 +236,13 @@ function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | 
   const memory = o.memory === undefined ? null : parseU64(o.memory, 'vm.memory');
   const m = o.manual_dirty_log_protect;
   if (m !== undefined && typeof m !== 'boolean') throw new FieldError('vm.manual_dirty_log_protect', `expected true or false, got ${showValue(m)}`);
-  return { type, vcpus, memory, manualDirtyLogProtect: m === true };
+  let seq = 0;
+  if (o.mmu_invalidate_seq !== undefined) {
+    const v = parseU64(o.mmu_invalidate_seq, 'vm.mmu_invalidate_seq');
+    if (v > 0xffffffffn) throw new FieldError('vm.mmu_invalidate_seq', `the model keeps mmu_invalidate_seq in 32 bits: at most 0xffffffff, got ${showValue(o.mmu_invalidate_seq)}`);
+    seq = Number(v);
+  }
+  return { type, vcpus, memory, manualDirtyLogProtect: m === true, mmuInvalidateSeq: seq };
 }
 
 function parseMemslotFields(o: Json, path: string, what: string): Omit<SetMemslotOp, 'op'> {
@@ -516,7 +524,7 @@ function parseBody(doc: unknown, sourceName: string): Scenario {
   const memory = guestMemory(vm.memory, memslotBytes(memslots, ops));
   return {
     sourceName, name, description,
-    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted, manualDirtyLogProtect: vm.manualDirtyLogProtect },
+    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted, manualDirtyLogProtect: vm.manualDirtyLogProtect, mmuInvalidateSeq: vm.mmuInvalidateSeq },
     memslots, ops,
   };
 }
@@ -550,7 +558,7 @@ export interface ScenarioRunOptions {
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
   const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) }));
   return {
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0 ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}) },
     setup: s.memslots,
     ops,
     scheduler: options.scheduler ?? 'sequential',

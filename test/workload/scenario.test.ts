@@ -201,7 +201,7 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0 });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
 });
 
@@ -213,4 +213,11 @@ test('after: an op waits for an earlier op of another actor (expanded index of i
   t.is(s.ops[3]!.after, 2);
   bad(t, withOps([{ actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', after: 0 }]), 'ops[0].after', /must name an earlier op/);
   bad(t, withOps([{ actor: 'vcpu0', op: 'access', gpa: 0, access: 'read' }, { actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', after: 0 }]), 'ops[1].after', /vcpu0's own/);
+});
+
+test('vm.mmu_invalidate_seq starts the counter of a long-lived VM (32 bits in the model)', (t) => {
+  const s = parseScenario(JSON.stringify({ vm: { mmu_invalidate_seq: '0xfffffffe' }, memslots: [], ops: [] }), 's.json');
+  t.is(s.vm.mmuInvalidateSeq, 0xfffffffe);
+  t.is(scenarioToRunConfig(s).vm.mmuInvalidateSeq, 0xfffffffe);
+  bad(t, JSON.stringify({ vm: { mmu_invalidate_seq: '0x100000000' }, memslots: [], ops: [] }), 'vm.mmu_invalidate_seq', /at most 0xffffffff/);
 });
