@@ -23,12 +23,12 @@ export const preFaultMachine = setup({
   guards: {
     invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
     preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
-    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound,
+    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound,
   },
   actions: {
     setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, setErrorCode: unbound, beginPrefetchFault: unbound,
-    advanceRange: unbound, propagateFaultErrno: unbound, finishIoctl: unbound,
+    advanceRange: unbound, propagateFaultErrno: unbound, propagateMmuLoadErrno: unbound, finishIoctl: unbound,
   },
 }).createMachine({
   id: 'pre-fault',
@@ -60,7 +60,16 @@ export const preFaultMachine = setup({
       on: {
         STEP: [
           { guard: 'hasRequestFreeObsoleteRoots', target: 'reload', actions: 'kvmMmuFreeObsoleteRoots' },
-          { guard: 'needsRootLoad', target: 'reload', actions: 'kvmMmuLoad' },
+          { guard: 'needsRootLoad', target: 'reloaded', actions: 'kvmMmuLoad' },
+          { target: 'mapPage', actions: 'setErrorCode' },
+        ],
+      },
+    },
+    /** `r = kvm_mmu_reload(vcpu); if (r) return r;` (28cec7f08b8b, R11: v5 ignored r and faulted on an invalid root). */
+    reloaded: {
+      on: {
+        STEP: [
+          { guard: 'mmuLoadFailed', target: 'finish', actions: 'propagateMmuLoadErrno' },
           { target: 'mapPage', actions: 'setErrorCode' },
         ],
       },

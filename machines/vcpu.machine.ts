@@ -19,12 +19,12 @@ export const vcpuMachine = setup({
   guards: {
     noOpsLeft: unbound, nextOpIsMmuReset: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
     needsRootLoad: unbound, hasPendingRequests: unbound, noGuestAccess: unbound, tryGuestAccess: unbound,
-    faultFailed: unbound, faultEmulate: unbound,
+    faultFailed: unbound, faultEmulate: unbound, mmuLoadFailed: unbound,
   },
   actions: {
     beginIoctl: unbound, kvmMmuResetContext: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, completeAccess: unbound, eptViolation: unbound,
-    failAccess: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
+    failAccess: unbound, failRunMmuLoad: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
   },
 }).createMachine({
   id: 'vcpu',
@@ -42,12 +42,13 @@ export const vcpuMachine = setup({
         ],
       },
     },
-    /** vcpu_enter_guest(): service requests, kvm_mmu_reload(), then enter with SRCU dropped. */
+    /** vcpu_enter_guest(): service requests, kvm_mmu_reload() (its error ends KVM_RUN), then enter with SRCU dropped. */
     entry: {
       on: {
         STEP: [
           { guard: 'hasRequestTlbFlush', target: 'entry', actions: 'kvmVcpuFlushTlb' },
           { guard: 'hasRequestFreeObsoleteRoots', target: 'entry', actions: 'kvmMmuFreeObsoleteRoots' },
+          { guard: 'mmuLoadFailed', target: 'outside', actions: ['failRunMmuLoad', 'srcuReadUnlock'] },
           { guard: 'needsRootLoad', target: 'entry', actions: 'kvmMmuLoad' },
           { target: 'guest', actions: 'srcuReadUnlock' },
         ],

@@ -210,6 +210,8 @@ export class KvmActor implements KvmThread {
   readonly lastSlot = new SlotInfo();
   lastSlotSet = -1;
   lastSlotGen = -1;
+  /** The error of the last kvm_mmu_load() (-ENOMEM when the page-table caches could not be topped up), until consumed. */
+  mmuLoadErrno: Errno | null = null;
   /** The access being retried by hardware, and its exits so far. */
   accessExits = 0;
   /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */

@@ -14,6 +14,7 @@ export type ViolationKind =
   | 'mixed-attribute-hugepage'
   | 'private-shared-mismatch'
   | 'table-reuse'
+  | 'invalid-root'
   | 'lock-discipline'
   | 'unbalanced-in-progress'
   | 'pre-fault-conformance'
@@ -24,7 +25,7 @@ export type ViolationKind =
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
-  'mixed-attribute-hugepage', 'private-shared-mismatch', 'table-reuse', 'lock-discipline',
+  'mixed-attribute-hugepage', 'private-shared-mismatch', 'table-reuse', 'invalid-root', 'lock-discipline',
   'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock', 'access-conformance', 'actor-error',
 ];
 

@@ -44,6 +44,9 @@ export const TLB_ENTRIES = 64;
 export const ATTR_CHUNK_GFNS = 1 << 18;
 /** Extra page-table pages beyond the estimate for a full guest (MMIO SPTEs, churn, obsolete roots). */
 export const TABLES_SLACK = envInt('TABLES_SLACK', 256);
+/** Bounds of a VM's explicit page-table pool (`vm.page_tables`): a root, and what an SPTE's table index can name. */
+export const PAGE_TABLES_MIN = 1;
+export const PAGE_TABLES_MAX = (1 << 20) - 2;
 
 /**
  * Retries of one fault or pre-fault, with no step of any other actor in between, after

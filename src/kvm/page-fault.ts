@@ -18,7 +18,7 @@ import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
-import { TABLE_CACHED, TABLE_FREE, mmuTopupMemoryCaches, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
+import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
@@ -226,8 +226,17 @@ export function faultRcuReadUnlock(a: KvmActor): void {
   rcuReadUnlock(a.vm, a.actor);
 }
 
+/**
+ * is_page_fault_stale(): `root_to_sp(vcpu->arch.mmu->root.hpa)` is the fault's first use of
+ * the root. With no root loaded (root.hpa == INVALID_PAGE, a kvm_mmu_reload() failure
+ * ignored — R11) the kernel dereferences garbage here; the model reports it and retries.
+ */
 export function faultIsObsoleteRoot(a: KvmActor): boolean {
-  return isObsoleteRoot(a.vm, vcpuRootSlot(a.vm, a.actor));
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  if (slot < 0) {
+    a.report('invalid-root', `${a.name} faults on gfn 0x${a.fault.gfn.toString(16)} with no root loaded (root.hpa == INVALID_PAGE): root_to_sp() dereferences garbage — kvm_mmu_reload() failed and its error was not returned`, { gfn: a.fault.gfn });
+  }
+  return isObsoleteRoot(a.vm, slot);
 }
 
 export function faultRetryLocked(a: KvmActor): boolean {
@@ -242,8 +251,10 @@ export function faultIterStart(a: KvmActor): void {
 export function faultIterStepDown(a: KvmActor): void {
   const child = spteChildTable(a.iter.oldLo);
   const st = tableState(a.vm, child);
-  if (st === TABLE_FREE || st === TABLE_CACHED) {
-    a.report('table-reuse', `walker stepped into table #${child}, which was freed (state ${st === TABLE_FREE ? 'free' : 'in a vCPU cache'}) while still linked — a page table reused before its RCU grace period`, { gfn: a.fault.gfn });
+  const reused = st === TABLE_LIVE && tableParentWord(a.vm, child) !== a.iter.sptep;
+  if (st === TABLE_FREE || st === TABLE_CACHED || reused) {
+    const now = st === TABLE_FREE ? 'back in the free pool' : st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : 'linked again under another SPTE';
+    a.report('table-reuse', `${a.name}'s walk stepped into table #${child} through the SPTE it read, but the table was unlinked and freed meanwhile and is now ${now}: a use-after-free of a page table (it was reused before the walker's RCU grace period ended)`, { gfn: a.fault.gfn });
   }
   tdpIterStepDown(a.vm, a.iter);
 }

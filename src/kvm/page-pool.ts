@@ -22,6 +22,12 @@ export function tableState(vm: Vm, table: number): number {
   return vm.i32[vm.layout.tableMetaBase + table * 4 + TABLE.STATE]!;
 }
 
+/** The SPTE word a live table is linked under (0 for a root or an unlinked table). */
+export function tableParentWord(vm: Vm, table: number): number {
+  const p = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT));
+  return p === 0 ? 0 : p - 1;
+}
+
 function setTableState(vm: Vm, table: number, state: number): void {
   Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE), state);
 }

@@ -95,6 +95,7 @@ function chunkGpa(a: KvmActor): bigint {
 /** The fault's error code: merged form — a read, private iff the chunk's first gfn is; RFC — from flags. */
 export function setErrorCode(a: KvmActor): void {
   const p = a.prefault;
+  a.mmuLoadErrno = null;
   if (p.form === 'pre_fault') {
     const gfn = chunkGpa(a) / PAGE;
     p.isPrivate = a.vm.hasPrivateMem && gfn <= 0xffffffffn && kvmMemIsPrivate(a.vm, Number(gfn));
@@ -163,6 +164,12 @@ export function setPreFaultResult(a: KvmActor, errno: Errno): void {
 
 export function propagateFaultErrno(a: KvmActor): void {
   a.prefault.r = a.fault.errno;
+}
+
+/** kvm_arch_vcpu_pre_fault_memory() returns kvm_mmu_reload()'s error. */
+export function propagateMmuLoadErrno(a: KvmActor): void {
+  a.prefault.r = a.mmuLoadErrno;
+  a.mmuLoadErrno = null;
 }
 
 /** `return full_size == range->size ? r : 0;` (merged) / `added && nr_pages ? -EAGAIN : r` (RFC). */

@@ -57,13 +57,39 @@ export function kvmMmuResetContext(a: KvmActor): boolean {
   return true;
 }
 
+/** kvm_mmu_reload() returned an error. */
+export function mmuLoadFailed(a: KvmActor): boolean {
+  return a.mmuLoadErrno !== null;
+}
+
+/**
+ * vcpu_enter_guest(): `r = kvm_mmu_reload(vcpu); if (unlikely(r)) goto cancel_injection;` —
+ * KVM_RUN returns r; the pending guest access (if any: an emulated one is already done)
+ * fails with it.
+ */
+export function failRunMmuLoad(a: KvmActor): void {
+  if (a.currentAccess() !== null) {
+    a.queue.complete({ op: 'access', ok: false, errno: a.mmuLoadErrno, emulated: false, exits: a.accessExits });
+    a.accessExits = 0;
+  }
+  a.mmuLoadErrno = null;
+}
+
 export function needsRootLoad(a: KvmActor): boolean {
   return vcpuRootSlot(a.vm, a.actor) < 0;
 }
 
-/** kvm_mmu_load(): a valid root for this vCPU; flush the local TLB for the new root. */
+/**
+ * kvm_mmu_load(): top up the page-table caches (-ENOMEM when the host has no page to
+ * give, left in `mmuLoadErrno` for the caller), then a valid root for this vCPU and a
+ * local TLB flush for it.
+ */
 export function kvmMmuLoad(a: KvmActor): void {
-  if (!mmuTopupMemoryCaches(a.vm, a.actor)) throw new RangeError('page-table pool exhausted while loading a root');
+  a.mmuLoadErrno = null;
+  if (!mmuTopupMemoryCaches(a.vm, a.actor)) {
+    a.mmuLoadErrno = 'ENOMEM';
+    return;
+  }
   const slot = kvmTdpMmuGetVcpuRoot(a);
   if (slot < 0) throw new Error(`${a.name}: no table in cache (${MMU_CACHE_TABLES} after top-up) for a new root`);
   Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);

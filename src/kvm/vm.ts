@@ -25,6 +25,11 @@ export interface VmConfig {
   readonly manualDirtyLogProtect?: boolean;
   /** mmu_invalidate_seq at creation (unsigned 32-bit): a VM that has already seen that many invalidations. */
   readonly mmuInvalidateSeq?: number;
+  /**
+   * Page-table pages KVM may allocate: a host short of memory, where
+   * mmu_topup_memory_caches() fails with -ENOMEM. Default: enough for the whole guest.
+   */
+  readonly pageTables?: number;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -34,7 +39,8 @@ export function layoutConfigFor(cfg: VmConfig): LayoutConfig {
   // Leaf tables for every 2M of guest memory (twice: a deleted or moved slot's tables
   // wait for RCU), upper levels, per-vCPU caches and slack.
   const leafTables = Math.ceil(guestPages / SPTES_PER_TABLE);
-  const tables = 2 * (leafTables + Math.ceil(leafTables / SPTES_PER_TABLE) + 2) + cfg.vcpus * (MMU_CACHE_TABLES + 2) + (cfg.tablesExtra ?? TABLES_SLACK);
+  // Table 0 is never handed out, so an explicit pool of N pages has N + 1 entries.
+  const tables = cfg.pageTables !== undefined ? cfg.pageTables + 1 : 2 * (leafTables + Math.ceil(leafTables / SPTES_PER_TABLE) + 2) + cfg.vcpus * (MMU_CACHE_TABLES + 2) + (cfg.tablesExtra ?? TABLES_SLACK);
   // Host pages: guest memory plus migration targets, and alignment slack for huge blocks.
   const block = pagesPerLevel(cfg.maxBackingLevel ?? 3);
   const hostPages = 2 * guestPages + 2 * block + 1024;

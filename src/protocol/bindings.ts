@@ -114,6 +114,7 @@ const vcpu: Impl<A> = {
     noGuestAccess: (a) => a.currentAccess() === null,
     tryGuestAccess: vc.tryGuestAccess,
     faultFailed: (a) => a.fault.errno !== null,
+    mmuLoadFailed: vc.mmuLoadFailed,
     faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
   },
   actions: {
@@ -127,6 +128,7 @@ const vcpu: Impl<A> = {
     kvmMmuLoad: vc.kvmMmuLoad,
     completeAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: false, exits: a.accessExits }); a.accessExits = 0; },
     eptViolation: vc.eptViolation,
+    failRunMmuLoad: vc.failRunMmuLoad,
     failAccess: (a) => { a.queue.complete({ op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }); a.accessExits = 0; },
     emulateAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits }); a.accessExits = 0; },
     completeIoctl,
@@ -147,6 +149,7 @@ const preFault: Impl<A> = {
     faultMapped: pre.faultMapped,
     faultEmulate: pre.faultEmulate,
     faultErrno: pre.faultErrno,
+    mmuLoadFailed: vc.mmuLoadFailed,
   },
   actions: {
     setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),
@@ -160,6 +163,7 @@ const preFault: Impl<A> = {
     beginPrefetchFault: pre.beginPrefetchFault,
     advanceRange: pre.advanceRange,
     propagateFaultErrno: pre.propagateFaultErrno,
+    propagateMmuLoadErrno: pre.propagateMmuLoadErrno,
     finishIoctl: pre.finishIoctl,
   },
 };

@@ -184,4 +184,41 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     },
     mutate: [], skip: ['invalidation.addHugepageHeadTail'], violation: 'mixed-attribute-hugepage', scheduler: 'random', budget: 100,
   },
+  {
+    name: 'prefault-ignores-reload-error',
+    ref: 'R11',
+    commit: { title: 'KVM: x86/mmu: Check that root is valid/loaded when pre-faulting SPTEs', hash: '28cec7f08b8b' },
+    summary: 'kvm_arch_vcpu_pre_fault_memory() ignored kvm_mmu_reload()\'s error: when the page-table top-up fails with -ENOMEM and memory comes back before the fault\'s own top-up, the fault runs with root.hpa == INVALID_PAGE and root_to_sp() dereferences garbage',
+    scenario: {
+      name: 'prefault-ignores-reload-error',
+      description: 'a host short of page-table memory (vm.page_tables): vcpu1 uses it up, vcpu0 drops its root (KVM_SET_SREGS) and pre-faults, and the VMM deletes vcpu1\'s slot, which gives the tables back after an RCU grace period',
+      vm: { type: 'default', vcpus: 2, page_tables: 10 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB' }, { slot: 1, gpa: '32MiB', size: '8MiB' }],
+      ops: [
+        ...Array.from({ length: 4 }, (_, i) => ({ actor: 'vcpu1', op: 'access', gpa: `0x${(0x2000000 + i * 0x200000).toString(16)}`, access: 'write' })),
+        { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '32MiB', size: 0, after: 3 },
+        page('0x0', 'write'), { actor: 'vcpu0', op: 'mmu_reset' }, { actor: 'vcpu0', op: 'pre_fault', gpa: '0x100000', size: '4KiB' },
+      ],
+    },
+    mutate: ['pre-fault.mmuLoadFailed=false'], skip: [], violation: 'invalid-root', scheduler: 'random', budget: 300,
+  },
+  {
+    name: 'walk-without-rcu',
+    ref: 'R17',
+    commit: { title: 'KVM: x86/mmu: Fix RCU usage when atomically zapping SPTEs', hash: '14f6fec2e8e0 (with 70fb3e41a97a)' },
+    summary: 'page tables removed under the read lock are freed by call_rcu(); a walker that does not hold rcu_read_lock() can step into a table another vCPU unlinked (a 2M mapping replacing it once dirty logging is off) after it was freed and handed out again — the use-after-free those RCU fixes guard against',
+    scenario: {
+      name: 'walk-without-rcu',
+      description: 'vcpu0 writes 4K pages of a 2M region under dirty logging while the VMM turns dirty logging off; vcpu1 then maps the region with a 2M page (replacing vcpu0\'s table under the read lock) and faults elsewhere, topping up its cache from the freed tables',
+      vm: { type: 'default', vcpus: 2 },
+      memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['log_dirty_pages'], backing: '2M' }, { slot: 1, gpa: '1GiB', size: '16MiB' }],
+      ops: [
+        page('0x200000', 'write'),
+        ...Array.from({ length: 12 }, (_, i) => page(`0x${(0x210000 + i * 0x1000).toString(16)}`, 'write')),
+        { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: '16MiB', backing: '2M', after: 0 },
+        ...Array.from({ length: 8 }, (_, i) => ({ actor: 'vcpu1', op: 'access', gpa: `0x${(0x204000 + i * 0x1000).toString(16)}`, access: 'write' })),
+        ...Array.from({ length: 6 }, (_, i) => ({ actor: 'vcpu1', op: 'access', gpa: `0x${(0x40000000 + i * 0x200000).toString(16)}`, access: 'write' })),
+      ],
+    },
+    mutate: [], skip: ['page-fault.rcuReadLock'], violation: 'table-reuse', scheduler: 'pct', depth: 2, budget: 1000,
+  },
 ];

@@ -22,7 +22,7 @@
  */
 
 import type { RunConfig, ScheduledOp } from '../engine/deterministic.js';
-import { GUEST_BYTES_MAX, KVM_MMU_MAX_GFN, SCENARIO_OPS_MAX, VCPUS_MAX } from '../kvm/limits.js';
+import { GUEST_BYTES_MAX, KVM_MMU_MAX_GFN, PAGE_TABLES_MAX, PAGE_TABLES_MIN, SCENARIO_OPS_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import { MEMSLOT_FLAG_NAMES } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../kvm/mem-attrs.js';
 import type { AccessKind, InvalidateOp, Op, SetMemslotOp } from '../kvm/ops.js';
@@ -52,6 +52,8 @@ export interface ScenarioVm {
   readonly manualDirtyLogProtect: boolean;
   /** mmu_invalidate_seq at VM creation (a long-lived VM's counter; 0 by default). */
   readonly mmuInvalidateSeq: number;
+  /** Page-table pages KVM may allocate (a host short of memory: top-ups then fail with -ENOMEM); null = enough for the whole guest. */
+  readonly pageTables: number | null;
 }
 
 export interface ScenarioOp {
@@ -111,7 +113,7 @@ const OP_FIELDS: Readonly<Record<OpName, readonly string[]>> = {
 };
 
 const TOP_FIELDS = ['name', 'description', 'vm', 'memslots', 'ops'] as const;
-const VM_FIELDS = ['type', 'vcpus', 'memory', 'manual_dirty_log_protect', 'mmu_invalidate_seq'] as const;
+const VM_FIELDS = ['type', 'vcpus', 'memory', 'manual_dirty_log_protect', 'mmu_invalidate_seq', 'page_tables'] as const;
 const MEMSLOT_FIELDS = ['slot', 'gpa', 'size', 'flags', 'backing'] as const;
 
 /** Host backing of a memslot's memory → backingLevel (anonymous 4K, THP 2M, hugetlb 1G). */
@@ -223,8 +225,8 @@ const ACTOR_ROLE: Readonly<Record<ActorKind, string>> = {
 // ---------------------------------------------------------------------------
 // Sections
 
-function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null; manualDirtyLogProtect: boolean; mmuInvalidateSeq: number } {
-  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null, manualDirtyLogProtect: false, mmuInvalidateSeq: 0 };
+function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | null; manualDirtyLogProtect: boolean; mmuInvalidateSeq: number; pageTables: number | null } {
+  if (raw === undefined) return { type: 'default', vcpus: 1, memory: null, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null };
   const o = expectObject(raw, 'vm', 'an object { type, vcpus, memory }');
   checkFields(o, 'vm', VM_FIELDS, 'vm');
   let type: VmType = 'default';
@@ -242,7 +244,9 @@ function parseVm(raw: unknown): { type: VmType; vcpus: number; memory: bigint | 
     if (v > 0xffffffffn) throw new FieldError('vm.mmu_invalidate_seq', `the model keeps mmu_invalidate_seq in 32 bits: at most 0xffffffff, got ${showValue(o.mmu_invalidate_seq)}`);
     seq = Number(v);
   }
-  return { type, vcpus, memory, manualDirtyLogProtect: m === true, mmuInvalidateSeq: seq };
+  // Page-table pages the host lets KVM allocate (mmu_topup_memory_caches() gets -ENOMEM beyond).
+  const pageTables = o.page_tables === undefined ? null : parseIntegerField(o.page_tables, 'vm.page_tables', PAGE_TABLES_MIN, PAGE_TABLES_MAX);
+  return { type, vcpus, memory, manualDirtyLogProtect: m === true, mmuInvalidateSeq: seq, pageTables };
 }
 
 function parseMemslotFields(o: Json, path: string, what: string): Omit<SetMemslotOp, 'op'> {
@@ -524,7 +528,7 @@ function parseBody(doc: unknown, sourceName: string): Scenario {
   const memory = guestMemory(vm.memory, memslotBytes(memslots, ops));
   return {
     sourceName, name, description,
-    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted, manualDirtyLogProtect: vm.manualDirtyLogProtect, mmuInvalidateSeq: vm.mmuInvalidateSeq },
+    vm: { type: vm.type, vcpus: vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted, manualDirtyLogProtect: vm.manualDirtyLogProtect, mmuInvalidateSeq: vm.mmuInvalidateSeq, pageTables: vm.pageTables },
     memslots, ops,
   };
 }
@@ -558,7 +562,7 @@ export interface ScenarioRunOptions {
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
   const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) }));
   return {
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0 ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}) },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0 ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}), ...(s.vm.pageTables !== null ? { pageTables: s.vm.pageTables } : {}) },
     setup: s.memslots,
     ops,
     scheduler: options.scheduler ?? 'sequential',

@@ -35,7 +35,7 @@ export interface TestRun {
   skip?: string[];
   trace?: boolean;
   check?: 'step' | 'full' | 'end';
-  vmOptions?: { manualDirtyLogProtect?: boolean };
+  vmOptions?: { manualDirtyLogProtect?: boolean; pageTables?: number };
 }
 
 export function run(t: TestRun): RunResult {

@@ -177,3 +177,42 @@ test('a 1 GiB hugetlb-backed slot is pre-faulted with a single 1G mapping', (t) 
   t.is(preFaultResult(r.results[0]!).size, '0x0');
   t.deepEqual(r.violations, []);
 });
+
+// A host short of page-table memory: vm.page_tables = 6 covers vcpu0's root and caches only.
+function starvedRun(mutate: string[] = []) {
+  return run({
+    vcpus: 2, setup: [slot(0, 0, 16 * MiB)], vmOptions: { pageTables: 6 }, mutate,
+    ops: [
+      { actor: 0, op: access(0, 'write') },
+      { actor: 1, op: access(4 * MiB, 'write') },
+      { actor: 0, op: { op: 'mmu_reset' } },
+      { actor: 0, op: preFault(MiB, 4 * KiB) },
+    ],
+  });
+}
+
+test('kvm_mmu_reload() failing with -ENOMEM: the pre-fault returns ENOMEM with no progress (28cec7f08b8b)', (t) => {
+  const r = starvedRun();
+  t.deepEqual(r.violations, []);
+  t.is((r.results[1] as { errno: string | null }).errno, 'ENOMEM', 'vcpu1 cannot even load a root');
+  const res = preFaultResult(r.results[3]!);
+  t.deepEqual([res.ret, res.errno, res.gpa, res.size], [-1, 'ENOMEM', '0x100000', '0x1000']);
+});
+
+test('R11 mutation with no memory coming back: the fault\'s own top-up fails before it uses the root', (t) => {
+  // Nothing frees memory here, so the fault's own top-up fails too and it returns -ENOMEM
+  // before touching the root: the mutation alone is not enough, the catalogue entry needs
+  // tables to come back in between.
+  const r = starvedRun(['pre-fault.mmuLoadFailed=false']);
+  t.deepEqual(r.violations, []);
+  t.is(preFaultResult(r.results[3]!).errno, 'ENOMEM');
+});
+
+test('KVM_RUN whose kvm_mmu_reload() fails returns ENOMEM for the pending access; the next KVM_RUN retries', (t) => {
+  const r = run({
+    vcpus: 2, setup: [slot(0, 0, 16 * MiB)], vmOptions: { pageTables: 6 },
+    ops: [{ actor: 0, op: access(0, 'write') }, { actor: 1, op: access(4 * MiB, 'read') }, { actor: 1, op: access(4 * MiB, 'read') }],
+  });
+  t.deepEqual(r.violations, []);
+  for (const i of [1, 2]) t.like(r.results[i], { op: 'access', ok: false, errno: 'ENOMEM' });
+});

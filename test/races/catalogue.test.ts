@@ -8,8 +8,9 @@ import { CATALOGUE } from '../../src/workload/catalogue.js';
 
 const tokens = JSON.parse(readFileSync(new URL('../../../test/races/tokens.json', import.meta.url), 'utf8')) as Record<string, string>;
 
-test('the catalogue: at least 11 entries, each with a fixing commit, a mutation and a violation class', (t) => {
-  t.true(CATALOGUE.length >= 11);
+test('the catalogue: at least 12 races of reference §6 and the classic one, each with a fixing commit, a mutation and a violation class', (t) => {
+  t.true(CATALOGUE.filter((e) => /^R\d+$/.test(e.ref)).length >= 12);
+  t.true(CATALOGUE.some((e) => e.ref === 'classic'));
   t.is(new Set(CATALOGUE.map((e) => e.name)).size, CATALOGUE.length);
   for (const e of CATALOGUE) {
     t.true(e.mutate.length + e.skip.length > 0, e.name);

@@ -201,7 +201,7 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0 });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
 });
 
@@ -220,4 +220,13 @@ test('vm.mmu_invalidate_seq starts the counter of a long-lived VM (32 bits in th
   t.is(s.vm.mmuInvalidateSeq, 0xfffffffe);
   t.is(scenarioToRunConfig(s).vm.mmuInvalidateSeq, 0xfffffffe);
   bad(t, JSON.stringify({ vm: { mmu_invalidate_seq: '0x100000000' }, memslots: [], ops: [] }), 'vm.mmu_invalidate_seq', /at most 0xffffffff/);
+});
+
+test('vm.page_tables bounds the page-table pool (a host short of memory); absent, the pool fits the guest', (t) => {
+  const s = parseScenario(JSON.stringify({ vm: { page_tables: 10 }, memslots: [], ops: [] }), 's.json');
+  t.is(s.vm.pageTables, 10);
+  t.is(scenarioToRunConfig(s).vm.pageTables, 10);
+  t.is(scenarioToRunConfig(parseScenario(JSON.stringify({ memslots: [], ops: [] }), 's.json')).vm.pageTables, undefined);
+  bad(t, JSON.stringify({ vm: { page_tables: 0 }, memslots: [], ops: [] }), 'vm.page_tables', /./);
+  bad(t, JSON.stringify({ vm: { page_tables: 'many' }, memslots: [], ops: [] }), 'vm.page_tables', /./);
 });
