@@ -30,6 +30,7 @@ const EXPLORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'json', kind: 'flag' },
   { name: 'trace-out', kind: 'value' },
   { name: 'control', kind: 'flag' },
+  { name: 'no-sleep-sets', kind: 'flag' },
 ];
 
 function asBadInput(e: unknown): never {
@@ -103,18 +104,22 @@ export function raceExplore(argv: readonly string[], io: Io): number {
   const mutate = args.multi.get('mutate') ?? [];
   const skip = args.multi.get('skip') ?? [];
   const r = explore(target, {
-    scheduler, depth, budget, ...(timeMs !== undefined ? { timeMs } : {}), shard, mutate, skip, withoutEntryMutation: control,
+    scheduler, depth, budget, ...(timeMs !== undefined ? { timeMs } : {}), shard, mutate, skip, withoutEntryMutation: control, sleepSets: !args.flags.has('no-sleep-sets'),
     ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
   });
   const cover = coverageByMachine(r.coverage);
   if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler, depth: scheduler === 'pct' ? depth : null, shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler, depth: scheduler === 'pct' ? depth : null, shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
   const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
-    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule${!r.found && r.schedules < budget ? ' — every such schedule was run' : ''}` : 'random';
+    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}` : 'random';
   io.out(`exploring ${target.id}${control ? ' without its mutation' : ''} — ${mode}, budget ${budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
+  if (r.dfs !== null) {
+    const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
+    io.out(`dfs: ${r.dfs.exhausted ? `the search is complete — every schedule within ${depth} preemption(s) up to the horizon, up to reordering of independent steps` : 'the search is not finished'}${blocked}\n`);
+  }
   io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}\n\n`);
   if (!r.found) {
     io.out('nothing found\n');

@@ -22,6 +22,7 @@ import { enterGuestMode, exitGuestMode } from '../kvm/requests.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory } from '../protocol/runner.js';
+import * as S from '../kvm/shm.js';
 
 export interface QueuedOp {
   /** Position in the scenario's op list (results are indexed by it). */
@@ -210,7 +211,7 @@ export class ActorRuntime {
   /** True when the word it waits on changed: the actor may try again. */
   wakeIfChanged(): boolean {
     if (this.a.blockWord < 0) return true;
-    if (Atomics.load(this.vm.i32, this.a.blockWord) !== this.a.blockValue) {
+    if (S.load(this.vm.i32, this.a.blockWord) !== this.a.blockValue) {
       this.a.clearWait();
       return true;
     }
@@ -348,12 +349,12 @@ export class ActorRuntime {
         return undefined;
       }
       case 'signal':
-        Atomics.store(this.vm.i32, actorWord(this.vm.layout, op.vcpu, ACTOR.SIGNAL), 1);
+        S.store(this.vm.i32, actorWord(this.vm.layout, op.vcpu, ACTOR.SIGNAL), 1);
         return direct(`signal vcpu${op.vcpu}`, { op: 'signal', ret: 0 });
       case 'finalize': {
         const info = VM_TYPES[this.vm.type];
         if (info.finalizeIoctl === null) return direct('finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });
-        Atomics.store(this.vm.i32, G.PRE_FAULT_ALLOWED, 1);
+        S.store(this.vm.i32, G.PRE_FAULT_ALLOWED, 1);
         return direct(info.finalizeIoctl, { op: 'finalize', ret: 0, errno: null });
       }
       case 'access':
@@ -389,10 +390,10 @@ export class ActorRuntime {
     }
   }
 
-  /** True when the vCPU machine reached `stopped` or a host/vmm queue is empty. */
+  /** True when the vCPU machine reached `stopped` or a host/vmm queue is empty (no step is left to take). */
   get finished(): boolean {
     if (this.done) return true;
-    if (!this.a.isVcpu && this.frames.length === 0 && this.queue.peek() === null) return true;
+    if (this.frames.length === 0 && this.queue.peek() === null) return true;
     return false;
   }
 }

@@ -27,6 +27,7 @@ import { CompiledRunnerFactory, type RunnerFactory, type RunnerKind } from '../p
 import { Prng } from '../sched/prng.js';
 import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName } from '../sched/scheduler.js';
 import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
+import { Footprint, recordFootprint, type StepFootprint } from '../kvm/shm.js';
 
 export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
@@ -59,6 +60,12 @@ export interface RunConfig {
   readonly stepsMax?: number;
   /** Record every choice as a labelled step (RunResult.choices), for tokens and replay. */
   readonly recordChoices?: boolean;
+  /**
+   * Record each main-phase step's footprint — the shared words it read and wrote
+   * (RunResult.footprints) — for partial-order reduction and causal trace slices.
+   * Implied by a scheduler that `wantsFootprints`.
+   */
+  readonly footprints?: boolean;
 }
 
 export interface CoverageEntry {
@@ -102,6 +109,10 @@ export interface RunResult {
   readonly choices: string[];
   /** Steps the setup phase (the scenario's memslots) took before the main phase. */
   readonly setupSteps: number;
+  /** With `footprints`: each main-phase step's footprint, in step order. */
+  readonly footprints: StepFootprint[];
+  /** The scheduler abandoned the run (a sleep-set-blocked DFS branch: it would only repeat explored interleavings). */
+  readonly abandoned: boolean;
 }
 
 class Collector {
@@ -236,7 +247,15 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   };
 
   const choices: string[] = [];
-  const runPhase = (active: ActorRuntime[], sched: Scheduler, record: boolean): void => {
+  const footprints: StepFootprint[] = [];
+  let abandoned = false;
+  // Op completions and `after` gates are engine state, not shared memory: each op gets a
+  // virtual word past the end of the buffer, written by the step that completes the op and
+  // read by the step that starts an op waiting for it.
+  const opWord = (index: number): number => vm.i32.length + index;
+  const runPhase = (active: ActorRuntime[], sched: Scheduler, main: boolean): void => {
+    const record = main && cfg.recordChoices === true;
+    const fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? new Footprint() : null;
     const runnable: number[] = [];
     const headOpIndex: number[] = new Array(nActors).fill(Infinity);
     const labels: string[] = new Array(nActors).fill('');
@@ -271,12 +290,37 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       }
       if (wantLabels) for (const a of runnable) labels[a] = byId[a]!.label();
       const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}) });
+      if (id < 0) {
+        abandoned = true;
+        state.stopped = true;
+        return;
+      }
       const rt = active.length === 1 ? active[0]! : byId[id]!;
       if (runnable.length > 1 && !rt.otherCouldProgress) {
         for (const o of runnable) if (o !== id && byId[o]!.retryStreak === 0 && !byId[o]!.a.isVcpu) { rt.otherCouldProgress = true; break; }
       }
       const before = collector.violations.length;
-      const took = rt.step(step, onFaultDone);
+      let took: boolean;
+      if (fp !== null) {
+        fp.reset();
+        const gate = rt.queue.headGate();
+        if (gate >= 0 && rt.atOpBoundary) fp.read(opWord(gate), opWord(gate) + 1);
+        const head = rt.queue.headIndex();
+        recordFootprint(fp);
+        try {
+          took = rt.step(step, onFaultDone);
+        } finally {
+          recordFootprint(null);
+        }
+        if (rt.queue.headIndex() !== head) fp.write(opWord(head), opWord(head) + 1);
+        if (took) {
+          const f = fp.freeze();
+          footprints.push(f);
+          sched.afterStep?.(id, f);
+        }
+      } else {
+        took = rt.step(step, onFaultDone);
+      }
       if (record && took) choices.push(labels[id]!);
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
@@ -299,7 +343,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     runPhase([setupRt], new SequentialScheduler(), false);
   }
   const setupSteps = step;
-  runPhase(runtimes, scheduler, cfg.recordChoices === true);
+  runPhase(runtimes, scheduler, true);
   const completed = !state.stopped && runtimes.every((r) => r.finished);
   if (completed) {
     for (const v of scanInvariants(vm, prov)) collector.report(v);
@@ -311,5 +355,5 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const counts = m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!;
     m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
   }
-  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps };
+  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps, footprints, abandoned };
 }

@@ -13,6 +13,7 @@ import type { FindingDetail, KvmThread } from './thread.js';
 import { TdpIter, type LeafRef } from './tdp-iter.js';
 import type { Errno } from './types.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 /** RET_PF_* outcomes of a fault (mmu_internal.h), plus the errno path (r < 0). */
 export type RetPf = 'continue' | 'retry' | 'emulate' | 'write_protected' | 'invalid' | 'fixed' | 'spurious';
@@ -251,7 +252,7 @@ export class KvmActor implements KvmThread {
   /** Records that the step could not proceed until `word` changes from `value`. */
   waitOn(word: number, reason: string): void {
     this.blockWord = word;
-    this.blockValue = Atomics.load(this.vm.i32, word);
+    this.blockValue = S.load(this.vm.i32, word);
     this.blockReason = reason;
   }
 

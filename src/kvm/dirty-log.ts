@@ -11,6 +11,7 @@
 import { ACTOR, G, actorWord } from './layout.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
+import * as S from './shm.js';
 
 export function kvmSlotDirtyTrackEnabled(s: SlotInfo): boolean {
   return (s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
@@ -25,12 +26,12 @@ export function dirtyBitmapAlloc(vm: Vm, npages: number, reuseBase = 0): number 
   const words = Math.ceil(npages / 32) + 1;
   if (reuseBase !== 0) {
     const w0 = reuseBase >>> 5;
-    for (let w = 0; w < words; w++) Atomics.store(vm.i32, vm.layout.dirtyBase + w0 + w, 0);
+    for (let w = 0; w < words; w++) S.store(vm.i32, vm.layout.dirtyBase + w0 + w, 0);
     return reuseBase;
   }
-  const base = Atomics.add(vm.i32, G.DIRTY_BUMP, words);
+  const base = S.add(vm.i32, G.DIRTY_BUMP, words);
   if (base + words > vm.layout.config.dirtyWords) throw new RangeError('dirty bitmap pool exhausted (dirty logging enabled on more memory than the VM was laid out for)');
-  for (let w = 0; w < words; w++) Atomics.store(vm.i32, vm.layout.dirtyBase + base + w, 0);
+  for (let w = 0; w < words; w++) S.store(vm.i32, vm.layout.dirtyBase + base + w, 0);
   return base * 32;
 }
 
@@ -43,18 +44,18 @@ function bitWord(vm: Vm, s: SlotInfo, gfn: number): [number, number] {
 export function markPageDirtyInSlot(vm: Vm, s: SlotInfo, gfn: number): void {
   if (!kvmSlotDirtyTrackEnabled(s)) return;
   const [w, m] = bitWord(vm, s, gfn);
-  Atomics.or(vm.i32, w, m);
+  S.or(vm.i32, w, m);
 }
 
 export function testPageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
   const [w, m] = bitWord(vm, s, gfn);
-  return (Atomics.load(vm.i32, w) & m) !== 0;
+  return (S.load(vm.i32, w) & m) !== 0;
 }
 
 /** Clears the bit of `gfn`; returns whether it was set (the xchg of kvm_get_dirty_log_protect). */
 export function takePageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
   const [w, m] = bitWord(vm, s, gfn);
-  const was = (Atomics.and(vm.i32, w, ~m) & m) !== 0;
+  const was = (S.and(vm.i32, w, ~m) & m) !== 0;
   if (was) bumpStateEpoch(vm);
   return was;
 }
@@ -63,7 +64,7 @@ export function takePageDirty(vm: Vm, s: SlotInfo, gfn: number): boolean {
 export function nextDirtyGfn(vm: Vm, s: SlotInfo, from: number): number {
   for (let g = Math.max(from, s.baseGfn); g < s.baseGfn + s.npages; g++) {
     const [w, m] = bitWord(vm, s, g);
-    const word = Atomics.load(vm.i32, w);
+    const word = S.load(vm.i32, w);
     if (word === 0) { g += 31 - ((s.dirtyBase + g - s.baseGfn) & 31); continue; }
     if ((word & m) !== 0) return g;
   }
@@ -72,24 +73,24 @@ export function nextDirtyGfn(vm: Vm, s: SlotInfo, from: number): number {
 
 /** Around a writable SPTE's CAS and its mark_page_dirty_in_slot(): the mark is in flight (see ACTOR.MARKING). */
 export function beginDirtyMark(vm: Vm, actor: number, gfn: number): void {
-  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), gfn + 1);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), gfn + 1);
 }
 
 export function endDirtyMark(vm: Vm, actor: number): void {
-  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), 0);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), 0);
 }
 
 /** Some actor made `gfn` writable and has not marked it dirty yet. */
 export function dirtyMarkInFlight(vm: Vm, gfn: number): boolean {
-  for (let a = 0; a < vm.layout.actors; a++) if (Atomics.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING)) === gfn + 1) return true;
+  for (let a = 0; a < vm.layout.actors; a++) if (S.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING)) === gfn + 1) return true;
   return false;
 }
 
 export function dirtyLogInProgress(vm: Vm, slotId: number): boolean {
-  return Atomics.load(vm.i32, vm.layout.dirtyLogInProgressBase + slotId) !== 0;
+  return S.load(vm.i32, vm.layout.dirtyLogInProgressBase + slotId) !== 0;
 }
 
 export function setDirtyLogInProgress(vm: Vm, slotId: number, on: boolean): void {
-  Atomics.store(vm.i32, vm.layout.dirtyLogInProgressBase + slotId, on ? 1 : 0);
+  S.store(vm.i32, vm.layout.dirtyLogInProgressBase + slotId, on ? 1 : 0);
   if (!on) bumpStateEpoch(vm);
 }

@@ -13,6 +13,7 @@ import { SPTE_W, isLast, isShadowPresent } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
 import { isObsoleteRoot, rootTable, rootsInUse, tdpMmuSetSpteLocked, wrprotLo } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import * as S from './shm.js';
 
 export function beginGetDirtyLogOp(a: KvmActor, op: GetDirtyLogOp | ClearDirtyLogOp): void {
   const d = a.dirty;
@@ -47,7 +48,7 @@ export function invalidClearRange(a: KvmActor): boolean {
 
 /** Manual protect: KVM_GET_DIRTY_LOG copies the bitmap and leaves bits and SPTEs alone. */
 export function isManualGet(a: KvmActor): boolean {
-  return !a.dirty.clear && Atomics.load(a.vm.i32, G.MANUAL_DIRTY_LOG_PROTECT) !== 0;
+  return !a.dirty.clear && S.load(a.vm.i32, G.MANUAL_DIRTY_LOG_PROTECT) !== 0;
 }
 
 /** The copy_to_user of the bitmap (manual protect): every set bit, nothing cleared. */

@@ -13,6 +13,7 @@
 import { G } from './layout.js';
 import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 import { pagesPerLevel } from './types.js';
+import * as S from './shm.js';
 
 export const HVA_READ = 1;
 export const HVA_WRITE = 2;
@@ -34,19 +35,19 @@ export interface GupResult {
 const protByte = (vm: Vm, h: number): number => vm.layout.hvaProtByte + h;
 
 export function hvaProt(vm: Vm, h: number): number {
-  return Atomics.load(vm.u8, protByte(vm, h));
+  return S.load8(vm.u8, protByte(vm, h));
 }
 
 export function hvaPfn(vm: Vm, h: number): number {
-  return Atomics.load(vm.i32, vm.layout.hvaToPfnBase + h);
+  return S.load(vm.i32, vm.layout.hvaToPfnBase + h);
 }
 
 export function pfnOwner(vm: Vm, pfn: number): number {
-  return Atomics.load(vm.i32, vm.layout.pfnOwnerBase + pfn);
+  return S.load(vm.i32, vm.layout.pfnOwnerBase + pfn);
 }
 
 export function pfnGeneration(vm: Vm, pfn: number): number {
-  return Atomics.load(vm.i32, vm.layout.pfnGenBase + pfn);
+  return S.load(vm.i32, vm.layout.pfnGenBase + pfn);
 }
 
 /** True when `pfn` is allocated to someone. */
@@ -61,12 +62,12 @@ export function hostMmap(vm: Vm, npages: number, backingLevel: number): number {
   try {
     let base = reuseHva(vm, npages, align);
     if (base < 0) {
-      base = Math.ceil(Atomics.load(vm.i32, G.HVA_BUMP) / align) * align;
+      base = Math.ceil(S.load(vm.i32, G.HVA_BUMP) / align) * align;
       if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
-      Atomics.store(vm.i32, G.HVA_BUMP, base + npages);
+      S.store(vm.i32, G.HVA_BUMP, base + npages);
     }
     const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT);
-    vm.u8.fill(prot, protByte(vm, base), protByte(vm, base + npages));
+    S.fill8(vm.u8, prot, protByte(vm, base), protByte(vm, base + npages));
     return base;
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -98,12 +99,12 @@ export function hostMunmapDeleted(vm: Vm, base: number, npages: number): void {
   internalLock(vm.i32, G.HOST_LOCK);
   try {
     for (let h = base; h < base + npages; h++) {
-      Atomics.store(vm.u8, protByte(vm, h), 0);
-      const pfn = Atomics.exchange(vm.i32, vm.layout.hvaToPfnBase + h, 0);
+      S.store8(vm.u8, protByte(vm, h), 0);
+      const pfn = S.exchange(vm.i32, vm.layout.hvaToPfnBase + h, 0);
       if (pfn === 0) continue;
-      Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
-      Atomics.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
-      Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+      S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
+      S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
+      S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
       pushFree(vm, pfn);
     }
   } finally {
@@ -127,23 +128,23 @@ function releaseHva(vm: Vm, base: number, npages: number): void {
     }
   }
   const top = free[free.length - 1];
-  if (top !== undefined && top.base + top.npages === Atomics.load(vm.i32, G.HVA_BUMP)) {
-    Atomics.store(vm.i32, G.HVA_BUMP, top.base);
+  if (top !== undefined && top.base + top.npages === S.load(vm.i32, G.HVA_BUMP)) {
+    S.store(vm.i32, G.HVA_BUMP, top.base);
     free.pop();
   }
 }
 
 function popFree(vm: Vm): number {
-  const top = vm.i32[G.HOST_FREE_TOP]!;
+  const top = S.get(vm.i32, G.HOST_FREE_TOP);
   if (top === 0) return 0;
-  vm.i32[G.HOST_FREE_TOP] = top - 1;
-  return vm.i32[vm.layout.pfnFreeBase + top - 1]!;
+  S.put(vm.i32, G.HOST_FREE_TOP, top - 1);
+  return S.get(vm.i32, vm.layout.pfnFreeBase + top - 1);
 }
 
 function pushFree(vm: Vm, pfn: number): void {
-  const top = vm.i32[G.HOST_FREE_TOP]!;
-  vm.i32[vm.layout.pfnFreeBase + top] = pfn;
-  vm.i32[G.HOST_FREE_TOP] = top + 1;
+  const top = S.get(vm.i32, G.HOST_FREE_TOP);
+  S.put(vm.i32, vm.layout.pfnFreeBase + top, pfn);
+  S.put(vm.i32, G.HOST_FREE_TOP, top + 1);
 }
 
 /** Allocates `n` contiguous pfns aligned to `n` (n = 1 takes a freed page first). Caller holds HOST_LOCK. */
@@ -152,11 +153,11 @@ function allocPfns(vm: Vm, n: number): number {
     const p = popFree(vm);
     if (p !== 0) return p;
   }
-  const bump = vm.i32[G.HOST_PFN_BUMP]!;
+  const bump = S.get(vm.i32, G.HOST_PFN_BUMP);
   const base = Math.ceil(bump / n) * n;
   if (base + n > vm.layout.config.hostPages) throw new RangeError('host physical pages exhausted (raise the guest size the layout was built for)');
   for (let p = bump; p < base; p++) pushFree(vm, p);
-  vm.i32[G.HOST_PFN_BUMP] = base + n;
+  S.put(vm.i32, G.HOST_PFN_BUMP, base + n);
   return base;
 }
 
@@ -189,11 +190,11 @@ function takeCachedPfn(vm: Vm, cache: HostPageCache): number {
 /** Refills an empty stock: an aligned run of fresh pfns, else one freed page. Caller holds HOST_LOCK. */
 function refillCache(vm: Vm, cache: HostPageCache): void {
   {
-    const bump = vm.i32[G.HOST_PFN_BUMP]!;
+    const bump = S.get(vm.i32, G.HOST_PFN_BUMP);
     const base = Math.ceil(bump / HOST_PAGE_BATCH) * HOST_PAGE_BATCH;
     if (base + HOST_PAGE_BATCH <= vm.layout.config.hostPages) {
       for (let p = bump; p < base; p++) pushFree(vm, p);
-      vm.i32[G.HOST_PFN_BUMP] = base + HOST_PAGE_BATCH;
+      S.put(vm.i32, G.HOST_PFN_BUMP, base + HOST_PAGE_BATCH);
       for (let i = 0; i < HOST_PAGE_BATCH; i++) cache.pfns[i] = base + HOST_PAGE_BATCH - 1 - i;
       cache.count = HOST_PAGE_BATCH;
     } else {
@@ -213,16 +214,16 @@ function refillCache(vm: Vm, cache: HostPageCache): void {
 function faultIn4k(vm: Vm, h: number, cache: HostPageCache): number {
   const w = vm.layout.hvaToPfnBase + h;
   const p = takeCachedPfn(vm, cache);
-  Atomics.store(vm.i32, vm.layout.pfnOwnerBase + p, h + 1);
-  const prev = Atomics.compareExchange(vm.i32, w, 0, p);
+  S.store(vm.i32, vm.layout.pfnOwnerBase + p, h + 1);
+  const prev = S.compareExchange(vm.i32, w, 0, p);
   if (prev !== 0) {
-    Atomics.store(vm.i32, vm.layout.pfnOwnerBase + p, 0);
+    S.store(vm.i32, vm.layout.pfnOwnerBase + p, 0);
     cache.pfns[cache.count++] = p;
     return prev;
   }
-  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
-  if ((Atomics.load(vm.u8, protByte(vm, h)) & HVA_MAPPED) === 0) {
-    if (Atomics.compareExchange(vm.i32, w, p, 0) === p) hostFreePage(vm, p);
+  S.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  if ((S.load8(vm.u8, protByte(vm, h)) & HVA_MAPPED) === 0) {
+    if (S.compareExchange(vm.i32, w, p, 0) === p) hostFreePage(vm, p);
     return 0;
   }
   return p;
@@ -230,17 +231,17 @@ function faultIn4k(vm: Vm, h: number, cache: HostPageCache): number {
 
 /** Caller holds HOST_LOCK (the in-use count is atomic: lockless 4K fault-ins add to it too). */
 function claim(vm: Vm, pfn: number, owner: number): void {
-  vm.i32[vm.layout.pfnOwnerBase + pfn] = owner;
-  Atomics.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  S.put(vm.i32, vm.layout.pfnOwnerBase + pfn, owner);
+  S.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
 }
 
 /** Frees a host page: owner cleared, generation bumped (stale users become detectable). */
 export function hostFreePage(vm: Vm, pfn: number): void {
   internalLock(vm.i32, G.HOST_LOCK);
   try {
-    Atomics.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
-    Atomics.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
-    Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+    S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
+    S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
+    S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
     pushFree(vm, pfn);
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -257,12 +258,12 @@ export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult, cach
   // Plain reads (READ_ONCE of the host page tables): a stale answer is what the
   // mmu_invalidate_seq protocol exists to catch.
   const pb = vm.layout.hvaProtByte + h;
-  const prot = vm.u8[pb]!;
+  const prot = S.get8(vm.u8, pb);
   if ((prot & HVA_MAPPED) === 0 || (prot & HVA_READ) === 0) return 0;
   if (write && (prot & HVA_WRITE) === 0) return 0;
-  let pfn = vm.i32[vm.layout.hvaToPfnBase + h]!;
+  let pfn = S.get(vm.i32, vm.layout.hvaToPfnBase + h);
   if (pfn === 0) pfn = faultInHostPage(vm, h, cache);
-  const backing = ((vm.u8[pb]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+  const backing = ((S.get8(vm.u8, pb) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
   out.pfn = pfn;
   out.writable = (prot & HVA_WRITE) !== 0;
   out.level = backing;
@@ -270,17 +271,17 @@ export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult, cach
 }
 
 function faultInHostPage(vm: Vm, h: number, cache: HostPageCache | undefined): number {
-  if (cache !== undefined && (vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) === 0) return faultIn4k(vm, h, cache);
+  if (cache !== undefined && (S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) === 0) return faultIn4k(vm, h, cache);
   internalLock(vm.i32, G.HOST_LOCK);
   try {
-    const existing = vm.i32[vm.layout.hvaToPfnBase + h]!;
+    const existing = S.get(vm.i32, vm.layout.hvaToPfnBase + h);
     if (existing !== 0) return existing;
-    const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+    const backing = ((S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
     if (backing === 1) return installLocked4k(vm, h);
     const n = pagesPerLevel(backing);
     const blockBase = h - (h % n);
     let blockFree = n > 1;
-    for (let i = 0; blockFree && i < n; i++) if (vm.i32[vm.layout.hvaToPfnBase + blockBase + i] !== 0) blockFree = false;
+    for (let i = 0; blockFree && i < n; i++) if (S.get(vm.i32, vm.layout.hvaToPfnBase + blockBase + i) !== 0) blockFree = false;
     if (!blockFree) {
       splitBacking(vm, h);
       return installLocked4k(vm, h);
@@ -288,7 +289,7 @@ function faultInHostPage(vm: Vm, h: number, cache: HostPageCache | undefined): n
     const base = allocPfns(vm, n);
     for (let i = 0; i < n; i++) {
       claim(vm, base + i, blockBase + i + 1);
-      Atomics.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, base + i);
+      S.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, base + i);
     }
     return base + (h - blockBase);
   } finally {
@@ -300,23 +301,23 @@ function faultInHostPage(vm: Vm, h: number, cache: HostPageCache | undefined): n
 function installLocked4k(vm: Vm, h: number): number {
   const p = allocPfns(vm, 1);
   claim(vm, p, h + 1);
-  const prev = Atomics.compareExchange(vm.i32, vm.layout.hvaToPfnBase + h, 0, p);
+  const prev = S.compareExchange(vm.i32, vm.layout.hvaToPfnBase + h, 0, p);
   if (prev === 0) return p;
-  vm.i32[vm.layout.pfnOwnerBase + p] = 0;
-  Atomics.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  S.put(vm.i32, vm.layout.pfnOwnerBase + p, 0);
+  S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
   pushFree(vm, p);
   return prev;
 }
 
 /** Splits the huge backing block containing `h` to 4K (THP split). */
 function splitBacking(vm: Vm, h: number): void {
-  const backing = ((vm.u8[protByte(vm, h)]! & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
+  const backing = ((S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
   if (backing === 1) return;
   const n = pagesPerLevel(backing);
   const base = h - (h % n);
   for (let i = 0; i < n; i++) {
     const b = protByte(vm, base + i);
-    Atomics.store(vm.u8, b, vm.u8[b]! & ~HVA_BACKING_MASK);
+    S.store8(vm.u8, b, S.get8(vm.u8, b) & ~HVA_BACKING_MASK);
   }
 }
 
@@ -335,30 +336,30 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
     for (let h = start; h < end; h++) {
       splitBacking(vm, h);
       const w = vm.layout.hvaToPfnBase + h;
-      const pfn = vm.i32[w]!;
+      const pfn = S.get(vm.i32, w);
       switch (kind) {
         case 'migrate':
           if (pfn !== 0) {
             const np = allocPfns(vm, 1);
             claim(vm, np, h + 1);
-            Atomics.store(vm.i32, w, np);
+            S.store(vm.i32, w, np);
             old.push(pfn);
           }
           break;
         case 'reclaim':
-          if (pfn !== 0) { Atomics.store(vm.i32, w, 0); old.push(pfn); }
+          if (pfn !== 0) { S.store(vm.i32, w, 0); old.push(pfn); }
           break;
         case 'munmap': {
           // The protection first, then take the page: a lockless 4K fault-in that
           // published a page after this read sees the unmapped hva and takes it back.
-          Atomics.store(vm.u8, protByte(vm, h), 0);
-          const taken = Atomics.exchange(vm.i32, w, 0);
+          S.store8(vm.u8, protByte(vm, h), 0);
+          const taken = S.exchange(vm.i32, w, 0);
           if (taken !== 0) old.push(taken);
           break;
         }
         case 'mprotect': {
           const b = protByte(vm, h);
-          if ((vm.u8[b]! & HVA_MAPPED) !== 0) Atomics.store(vm.u8, b, (vm.u8[b]! & ~(HVA_READ | HVA_WRITE)) | prot);
+          if ((S.get8(vm.u8, b) & HVA_MAPPED) !== 0) S.store8(vm.u8, b, (S.get8(vm.u8, b) & ~(HVA_READ | HVA_WRITE)) | prot);
           break;
         }
       }
@@ -373,15 +374,15 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
 /** kvm_gmem_get_pfn(): the guest_memfd page at file page `index`, allocated on first use. */
 export function gmemGetPfn(vm: Vm, index: number): number {
   const w = vm.layout.gmemToPfnBase + index;
-  const existing = Atomics.load(vm.i32, w);
+  const existing = S.load(vm.i32, w);
   if (existing !== 0) return existing;
   internalLock(vm.i32, G.HOST_LOCK);
   try {
-    const again = vm.i32[w]!;
+    const again = S.get(vm.i32, w);
     if (again !== 0) return again;
     const p = allocPfns(vm, 1);
     claim(vm, p, -(index + 1));
-    Atomics.store(vm.i32, w, p);
+    S.store(vm.i32, w, p);
     return p;
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -390,14 +391,14 @@ export function gmemGetPfn(vm: Vm, index: number): number {
 
 /** Reserves `npages` of guest_memfd file space (the slot's guest_memfd offset). */
 export function gmemReserve(vm: Vm, npages: number): number {
-  const base = Atomics.add(vm.i32, G.GMEM_BUMP, npages);
+  const base = S.add(vm.i32, G.GMEM_BUMP, npages);
   if (base + npages > vm.layout.config.gmemPages) throw new RangeError('guest_memfd space exhausted');
   return base;
 }
 
 /** The page guest_memfd holds at `index` (0 when none). */
 export function gmemPfn(vm: Vm, index: number): number {
-  return Atomics.load(vm.i32, vm.layout.gmemToPfnBase + index);
+  return S.load(vm.i32, vm.layout.gmemToPfnBase + index);
 }
 
 /** The backing level (1, 2, 3) of hva page `h`. */

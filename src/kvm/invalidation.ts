@@ -18,6 +18,7 @@ import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 import { tdpNextLeaf } from './tdp-iter.js';
 import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import * as S from './shm.js';
 
 const scan = new SlotInfo();
 
@@ -247,7 +248,7 @@ export function postSetMemoryAttributes(a: KvmActor): void {
 
 /** kvm->slots_lock as a mutex word (0 free, holder actor + 1). */
 export function trySlotsLock(a: KvmActor): boolean {
-  return Atomics.compareExchange(a.vm.i32, G.SLOTS_LOCK, 0, a.actor + 1) === 0;
+  return S.compareExchange(a.vm.i32, G.SLOTS_LOCK, 0, a.actor + 1) === 0;
 }
 
 export function waitSlotsLock(a: KvmActor): void {
@@ -255,7 +256,7 @@ export function waitSlotsLock(a: KvmActor): void {
 }
 
 export function slotsUnlock(a: KvmActor): void {
-  if (Atomics.compareExchange(a.vm.i32, G.SLOTS_LOCK, a.actor + 1, 0) !== a.actor + 1) {
+  if (S.compareExchange(a.vm.i32, G.SLOTS_LOCK, a.actor + 1, 0) !== a.actor + 1) {
     a.report('lock-discipline', `${a.name}: mutex_unlock(slots_lock) without holding it`);
   }
 }

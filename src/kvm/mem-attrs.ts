@@ -12,6 +12,7 @@
 import { ATTR_CHUNK_GFNS } from './limits.js';
 import { ATTR_CHUNK_BYTES, ATTR_TOP_ENTRIES, G } from './layout.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
+import * as S from './shm.js';
 
 /** KVM_MEMORY_ATTRIBUTE_PRIVATE */
 export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
@@ -23,7 +24,7 @@ const MIXED_1G = ATTR_CHUNK_GFNS + 512;
 function chunkOf(vm: Vm, gfn: number): number {
   const top = Math.floor(gfn / ATTR_CHUNK_GFNS);
   if (top >= ATTR_TOP_ENTRIES) return 0;
-  return Atomics.load(vm.i32, vm.layout.attrTopBase + top);
+  return S.load(vm.i32, vm.layout.attrTopBase + top);
 }
 
 function chunkByte(vm: Vm, chunk: number, off: number): number {
@@ -33,7 +34,7 @@ function chunkByte(vm: Vm, chunk: number, off: number): number {
 /** kvm_get_memory_attributes() */
 export function kvmGetMemoryAttributes(vm: Vm, gfn: number): number {
   const c = chunkOf(vm, gfn);
-  return c === 0 ? 0 : Atomics.load(vm.u8, chunkByte(vm, c, gfn & (ATTR_CHUNK_GFNS - 1)));
+  return c === 0 ? 0 : S.load8(vm.u8, chunkByte(vm, c, gfn & (ATTR_CHUNK_GFNS - 1)));
 }
 
 /** kvm_mem_is_private() */
@@ -50,7 +51,7 @@ export function kvmRangeHasMemoryAttributes(vm: Vm, start: number, end: number, 
       g = (Math.floor(g / ATTR_CHUNK_GFNS) + 1) * ATTR_CHUNK_GFNS - 1;
       continue;
     }
-    if (Atomics.load(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1))) !== attrs) return false;
+    if (S.load8(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1))) !== attrs) return false;
   }
   return true;
 }
@@ -59,11 +60,11 @@ function ensureChunk(vm: Vm, gfn: number): number {
   const top = Math.floor(gfn / ATTR_CHUNK_GFNS);
   if (top >= ATTR_TOP_ENTRIES) throw new RangeError('gfn above the guest physical address width');
   const w = vm.layout.attrTopBase + top;
-  const c = Atomics.load(vm.i32, w);
+  const c = S.load(vm.i32, w);
   if (c !== 0) return c;
-  const n = Atomics.add(vm.i32, G.ATTR_CHUNK_BUMP, 1) + 1;
+  const n = S.add(vm.i32, G.ATTR_CHUNK_BUMP, 1) + 1;
   if (n > vm.layout.config.attrChunks) throw new RangeError('memory-attribute chunks exhausted (attributes set over more guest memory than the VM was laid out for)');
-  Atomics.store(vm.i32, w, n);
+  S.store(vm.i32, w, n);
   return n;
 }
 
@@ -75,7 +76,7 @@ export function kvmStoreMemoryAttributes(vm: Vm, start: number, end: number, att
       if (attrs === 0) { g = (Math.floor(g / ATTR_CHUNK_GFNS) + 1) * ATTR_CHUNK_GFNS - 1; continue; }
       c = ensureChunk(vm, g);
     }
-    Atomics.store(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1)), attrs);
+    S.store8(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1)), attrs);
   }
   bumpStateEpoch(vm);
 }
@@ -85,7 +86,7 @@ export function hugepageMixed(vm: Vm, gfn: number, level: number): boolean {
   const c = chunkOf(vm, gfn);
   if (c === 0) return false;
   const off = level === 2 ? MIXED_2M + ((gfn >>> 9) & 511) : MIXED_1G;
-  return Atomics.load(vm.u8, chunkByte(vm, c, off)) !== 0;
+  return S.load8(vm.u8, chunkByte(vm, c, off)) !== 0;
 }
 
 /**
@@ -96,16 +97,16 @@ export function kvmUpdateHugepageMixed(vm: Vm, start: number, end: number): void
   for (let r = start - (start % 512); r < end; r += 512) {
     const c = chunkOf(vm, r);
     if (c === 0) continue;
-    const first = Atomics.load(vm.u8, chunkByte(vm, c, r & (ATTR_CHUNK_GFNS - 1)));
+    const first = S.load8(vm.u8, chunkByte(vm, c, r & (ATTR_CHUNK_GFNS - 1)));
     const mixed = kvmRangeHasMemoryAttributes(vm, r, r + 512, first) ? 0 : 1;
-    Atomics.store(vm.u8, chunkByte(vm, c, MIXED_2M + ((r >>> 9) & 511)), mixed);
+    S.store8(vm.u8, chunkByte(vm, c, MIXED_2M + ((r >>> 9) & 511)), mixed);
   }
   for (let r = start - (start % ATTR_CHUNK_GFNS); r < end; r += ATTR_CHUNK_GFNS) {
     const c = chunkOf(vm, r);
     if (c === 0) continue;
-    const first = Atomics.load(vm.u8, chunkByte(vm, c, 0));
+    const first = S.load8(vm.u8, chunkByte(vm, c, 0));
     const mixed = kvmRangeHasMemoryAttributes(vm, r, r + ATTR_CHUNK_GFNS, first) ? 0 : 1;
-    Atomics.store(vm.u8, chunkByte(vm, c, MIXED_1G), mixed);
+    S.store8(vm.u8, chunkByte(vm, c, MIXED_1G), mixed);
   }
   bumpStateEpoch(vm);
 }

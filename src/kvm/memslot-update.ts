@@ -28,6 +28,7 @@ import {
   tdpMmuSetSpteAtomic, tdpMmuZapSpteAtomic, wrprotLo,
 } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import * as S from './shm.js';
 
 const KVM_MEM_FLAGS_VALID = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
 const scan = new SlotInfo();
@@ -160,7 +161,7 @@ export function phaseIs(a: KvmActor, phase: string): boolean {
 }
 
 export function genBeginUpdate(a: KvmActor): void {
-  Atomics.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 1);
+  S.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 1);
 }
 
 /** No invalidation active; when true, mn_invalidate_lock is held until the swap in the same step. */
@@ -174,7 +175,7 @@ export function waitMnActiveInvalidate(a: KvmActor): void {
 }
 
 export function swapActiveMemslots(a: KvmActor): void {
-  Atomics.xor(a.vm.i32, G.MEMSLOTS_ACTIVE, 1);
+  S.xor(a.vm.i32, G.MEMSLOTS_ACTIVE, 1);
   bumpStateEpoch(a.vm);
   if (a.memslot.mnLockHeld) {
     a.memslot.mnLockHeld = false;
@@ -197,15 +198,15 @@ export function waitSrcuReader(a: KvmActor): void {
 
 /** generation = (gen & ~IN_PROGRESS) + 1; then bring the now-inactive set up to date. */
 export function genEndUpdate(a: KvmActor): void {
-  Atomics.add(a.vm.i32, G.MEMSLOTS_GEN, 1);
-  Atomics.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 0);
+  S.add(a.vm.i32, G.MEMSLOTS_GEN, 1);
+  S.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 0);
   const active = memslotsActiveSet(a.vm);
   memslotsCopySet(a.vm, active, active ^ 1);
 }
 
 /** kvm_mmu_zap_all_fast(): mmu_valid_gen++, invalidate every root, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS to all vCPUs. */
 export function kvmMmuZapAllFast(a: KvmActor): void {
-  Atomics.add(a.vm.i32, G.MMU_VALID_GEN, 1);
+  S.add(a.vm.i32, G.MMU_VALID_GEN, 1);
   kvmTdpMmuInvalidateAllRoots(a.vm);
   kvmMakeAllCpusRequest(a.vm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, true);
 }
@@ -236,9 +237,9 @@ function findNextTop(a: KvmActor): void {
     const table = rootTable(a.vm, slot);
     for (; c.topIdx < SPTES_PER_TABLE; c.topIdx++) {
       const w = spteWord(a.vm.layout, table, c.topIdx);
-      const lo = Atomics.load(a.vm.i32, w);
+      const lo = S.load(a.vm.i32, w);
       if (!isShadowPresent(lo)) continue;
-      c.leaf.sptep = w; c.leaf.level = 4; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = Atomics.load(a.vm.i32, w + 1);
+      c.leaf.sptep = w; c.leaf.level = 4; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
       c.leaf.baseGfn = c.topIdx * 134217728;
       c.pending = true;
       return;
@@ -279,7 +280,7 @@ export function commitMemoryRegion(a: KvmActor): void {
   const m = a.memslot;
   const was = (m.old.valid ? m.old.flags : 0) & KVM_MEM_LOG_DIRTY_PAGES;
   const now = m.change === 'delete' ? 0 : m.flags & KVM_MEM_LOG_DIRTY_PAGES;
-  if (was !== now) Atomics.add(a.vm.i32, G.NR_MEMSLOTS_DIRTY_LOGGING, now !== 0 ? 1 : -1);
+  if (was !== now) S.add(a.vm.i32, G.NR_MEMSLOTS_DIRTY_LOGGING, now !== 0 ? 1 : -1);
 }
 
 /** kvm_tdp_mmu_wrprot_slot(): the cursor over every valid root's writable leafs of the slot. */
@@ -322,14 +323,14 @@ export function wrprotAdvance(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   const l = c.leaf;
-  const lo = Atomics.load(a.vm.i32, l.sptep);
+  const lo = S.load(a.vm.i32, l.sptep);
   if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
   findNextWritable(a);
 }
 
 /** When the write-protect action itself is skipped (a mutation), the walk must still move on. */
 function wrprotSkipped(a: KvmActor): boolean {
-  return a.cursor.leaf.lo === Atomics.load(a.vm.i32, a.cursor.leaf.sptep);
+  return a.cursor.leaf.lo === S.load(a.vm.i32, a.cursor.leaf.sptep);
 }
 
 export function memslotFlushRemoteTlbs(a: KvmActor): void {

@@ -11,6 +11,7 @@
 import { MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import { G, SET_HEADER_WORDS, SLOT, SLOT_WORDS, slotWord } from './layout.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 /** uAPI memslot flags (include/uapi/linux/kvm.h) and the internal INVALID flag. */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
@@ -57,11 +58,11 @@ export class SlotInfo {
 const setBase = (vm: Vm, set: number): number => vm.layout.memslotsBase + set * (SET_HEADER_WORDS + MEMSLOTS_MAX * SLOT_WORDS);
 
 export function memslotsActiveSet(vm: Vm): number {
-  return Atomics.load(vm.i32, G.MEMSLOTS_ACTIVE);
+  return S.load(vm.i32, G.MEMSLOTS_ACTIVE);
 }
 
 export function memslotsCount(vm: Vm, set: number): number {
-  return Atomics.load(vm.i32, setBase(vm, set));
+  return S.load(vm.i32, setBase(vm, set));
 }
 
 export function readSlot(vm: Vm, set: number, i: number, out: SlotInfo): SlotInfo {
@@ -70,13 +71,13 @@ export function readSlot(vm: Vm, set: number, i: number, out: SlotInfo): SlotInf
   const i32 = vm.i32;
   const w = slotWord(vm.layout, set, i, 0);
   out.index = i;
-  out.id = i32[w + SLOT.ID]!;
-  out.flags = i32[w + SLOT.FLAGS]!;
-  out.baseGfn = i32[w + SLOT.BASE_GFN]! >>> 0;
-  out.npages = i32[w + SLOT.NPAGES]!;
-  out.hvaBase = i32[w + SLOT.HVA_BASE]!;
-  out.gmemBase = i32[w + SLOT.GMEM_BASE]!;
-  out.dirtyBase = i32[w + SLOT.DIRTY_BASE]!;
+  out.id = S.get(i32, w + SLOT.ID);
+  out.flags = S.get(i32, w + SLOT.FLAGS);
+  out.baseGfn = S.get(i32, w + SLOT.BASE_GFN) >>> 0;
+  out.npages = S.get(i32, w + SLOT.NPAGES);
+  out.hvaBase = S.get(i32, w + SLOT.HVA_BASE);
+  out.gmemBase = S.get(i32, w + SLOT.GMEM_BASE);
+  out.dirtyBase = S.get(i32, w + SLOT.DIRTY_BASE);
   return out;
 }
 
@@ -86,8 +87,8 @@ export function gfnToMemslot(vm: Vm, set: number, gfn: number, out: SlotInfo): b
   const i32 = vm.i32;
   let w = slotWord(vm.layout, set, 0, 0);
   for (let i = 0; i < n; i++, w += SLOT_WORDS) {
-    const base = i32[w + SLOT.BASE_GFN]! >>> 0;
-    if (gfn >= base && gfn - base < i32[w + SLOT.NPAGES]!) {
+    const base = S.get(i32, w + SLOT.BASE_GFN) >>> 0;
+    if (gfn >= base && gfn - base < S.get(i32, w + SLOT.NPAGES)) {
       readSlot(vm, set, i, out);
       return true;
     }
@@ -100,7 +101,7 @@ export function gfnToMemslot(vm: Vm, set: number, gfn: number, out: SlotInfo): b
 export function idToMemslot(vm: Vm, set: number, id: number, out: SlotInfo): boolean {
   const n = memslotsCount(vm, set);
   for (let i = 0; i < n; i++) {
-    if (Atomics.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) === id) {
+    if (S.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) === id) {
       readSlot(vm, set, i, out);
       return true;
     }
@@ -111,24 +112,24 @@ export function idToMemslot(vm: Vm, set: number, id: number, out: SlotInfo): boo
 
 function writeSlot(vm: Vm, set: number, i: number, s: SlotInfo): void {
   const i32 = vm.i32;
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.USED), 1);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.ID), s.id);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.FLAGS), s.flags);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN), s.baseGfn | 0);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.NPAGES), s.npages);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.HVA_BASE), s.hvaBase);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.GMEM_BASE), s.gmemBase);
-  Atomics.store(i32, slotWord(vm.layout, set, i, SLOT.DIRTY_BASE), s.dirtyBase);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.USED), 1);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.ID), s.id);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.FLAGS), s.flags);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN), s.baseGfn | 0);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.NPAGES), s.npages);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.HVA_BASE), s.hvaBase);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.GMEM_BASE), s.gmemBase);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.DIRTY_BASE), s.dirtyBase);
 }
 
 /** kvm_replace_memslot() on the inactive set: put `s` in place of slot `s.id` (insert if absent). */
 export function memslotReplace(vm: Vm, set: number, s: SlotInfo): void {
   const n = memslotsCount(vm, set);
   let i = 0;
-  while (i < n && Atomics.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) !== s.id) i++;
+  while (i < n && S.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) !== s.id) i++;
   if (i === n) {
     if (n >= MEMSLOTS_MAX) throw new RangeError(`more than ${MEMSLOTS_MAX} memslots`);
-    Atomics.store(vm.i32, setBase(vm, set), n + 1);
+    S.store(vm.i32, setBase(vm, set), n + 1);
   }
   writeSlot(vm, set, i, s);
 }
@@ -138,10 +139,10 @@ export function memslotRemove(vm: Vm, set: number, id: number): void {
   const n = memslotsCount(vm, set);
   const tmp = new SlotInfo();
   for (let i = 0; i < n; i++) {
-    if (Atomics.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) !== id) continue;
+    if (S.load(vm.i32, slotWord(vm.layout, set, i, SLOT.ID)) !== id) continue;
     if (i !== n - 1) writeSlot(vm, set, i, readSlot(vm, set, n - 1, tmp));
-    Atomics.store(vm.i32, slotWord(vm.layout, set, n - 1, SLOT.USED), 0);
-    Atomics.store(vm.i32, setBase(vm, set), n - 1);
+    S.store(vm.i32, slotWord(vm.layout, set, n - 1, SLOT.USED), 0);
+    S.store(vm.i32, setBase(vm, set), n - 1);
     return;
   }
 }
@@ -151,16 +152,16 @@ export function memslotsCopySet(vm: Vm, from: number, to: number): void {
   const words = SET_HEADER_WORDS + MEMSLOTS_MAX * SLOT_WORDS;
   const a = setBase(vm, from);
   const b = setBase(vm, to);
-  for (let k = 0; k < words; k++) Atomics.store(vm.i32, b + k, Atomics.load(vm.i32, a + k));
+  for (let k = 0; k < words; k++) S.store(vm.i32, b + k, S.load(vm.i32, a + k));
 }
 
 /** The memslot generation (without the in-progress flag) and the flag. */
 export function memslotsGeneration(vm: Vm): number {
-  return Atomics.load(vm.i32, G.MEMSLOTS_GEN);
+  return S.load(vm.i32, G.MEMSLOTS_GEN);
 }
 
 export function memslotsUpdateInProgress(vm: Vm): boolean {
-  return Atomics.load(vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS) !== 0;
+  return S.load(vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS) !== 0;
 }
 
 /** Every slot of the active set (for checkers and reports). */

@@ -12,32 +12,33 @@
 
 import { G } from './layout.js';
 import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
+import * as S from './shm.js';
 
 /** kvm_mmu_invalidate_begin(): in_progress++; the first one resets the range to INVALID_GPA. */
 export function kvmMmuInvalidateBegin(vm: Vm): void {
-  const n = Atomics.add(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) + 1;
-  if (n === 1) Atomics.store(vm.i32, G.INVALIDATE_RANGE_VALID, 0);
+  const n = S.add(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) + 1;
+  if (n === 1) S.store(vm.i32, G.INVALIDATE_RANGE_VALID, 0);
 }
 
 /** kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset. Gfns are unsigned 32-bit. */
 export function kvmMmuInvalidateRangeAdd(vm: Vm, start: number, end: number): void {
   const last = end - 1;
-  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) {
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, start | 0);
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_LAST, last | 0);
-    Atomics.store(vm.i32, G.INVALIDATE_RANGE_VALID, 1);
+  if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) {
+    S.store(vm.i32, G.INVALIDATE_RANGE_START, start | 0);
+    S.store(vm.i32, G.INVALIDATE_RANGE_LAST, last | 0);
+    S.store(vm.i32, G.INVALIDATE_RANGE_VALID, 1);
     return;
   }
-  const s = Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0;
-  const l = Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
-  Atomics.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start) | 0);
-  Atomics.store(vm.i32, G.INVALIDATE_RANGE_LAST, Math.max(l, last) | 0);
+  const s = S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0;
+  const l = S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
+  S.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start) | 0);
+  S.store(vm.i32, G.INVALIDATE_RANGE_LAST, Math.max(l, last) | 0);
 }
 
 /** The accumulated range as [start, end) gfns, or null while it is INVALID_GPA. */
 export function mmuInvalidateRange(vm: Vm): [number, number] | null {
-  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return null;
-  return [Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0, (Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) + 1];
+  if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return null;
+  return [S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0, (S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) + 1];
 }
 
 /**
@@ -45,25 +46,25 @@ export function mmuInvalidateRange(vm: Vm): [number, number] | null {
  * Returns the new in_progress (negative = KVM_BUG_ON, an unbalanced end).
  */
 export function kvmMmuInvalidateEnd(vm: Vm): number {
-  Atomics.add(vm.i32, G.INVALIDATE_SEQ, 1);
-  const left = Atomics.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
+  S.add(vm.i32, G.INVALIDATE_SEQ, 1);
+  const left = S.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
   bumpStateEpoch(vm);
   return left;
 }
 
 export function mmuInvalidateSeq(vm: Vm): number {
-  return Atomics.load(vm.i32, G.INVALIDATE_SEQ);
+  return S.load(vm.i32, G.INVALIDATE_SEQ);
 }
 
 export function mmuInvalidateInProgress(vm: Vm): number {
-  return Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  return S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
 }
 
 /** True when an invalidation in progress covers `gfn` (a range was added and contains it). */
 export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
-  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) <= 0) return false;
-  if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return false;
-  return gfn >= Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
+  if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) <= 0) return false;
+  if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return false;
+  return gfn >= S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
 }
 
 /**
@@ -72,11 +73,11 @@ export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
  * invalidation in progress whose range was never added retries too (the kernel WARNs).
  */
 export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
-  if (Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
-    if (Atomics.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
-    if (gfn >= Atomics.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= Atomics.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) return true;
+  if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
+    if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
+    if (gfn >= S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) return true;
   }
-  return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
+  return S.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 
 /**
@@ -85,7 +86,7 @@ export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): bool
  */
 export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number): boolean {
   if (gfnUnderInvalidation(vm, gfn)) return true;
-  return Atomics.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
+  return S.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
 }
 
 /**
@@ -95,7 +96,7 @@ export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number)
  */
 export function mnActiveInvalidateInc(vm: Vm): void {
   internalLock(vm.i32, G.MN_INVALIDATE_LOCK);
-  Atomics.add(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1);
+  S.add(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1);
   internalUnlock(vm.i32, G.MN_INVALIDATE_LOCK);
 }
 
@@ -106,7 +107,7 @@ export function mnActiveInvalidateInc(vm: Vm): void {
  */
 export function mnInvalidateLockIfIdle(vm: Vm): boolean {
   internalLock(vm.i32, G.MN_INVALIDATE_LOCK);
-  if (Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT) === 0) return true;
+  if (S.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT) === 0) return true;
   internalUnlock(vm.i32, G.MN_INVALIDATE_LOCK);
   return false;
 }
@@ -116,9 +117,9 @@ export function mnInvalidateUnlock(vm: Vm): void {
 }
 
 export function mnActiveInvalidateDec(vm: Vm): number {
-  return Atomics.sub(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1) - 1;
+  return S.sub(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT, 1) - 1;
 }
 
 export function mnActiveInvalidateCount(vm: Vm): number {
-  return Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
+  return S.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
 }

@@ -15,6 +15,7 @@
 
 import { ACTOR, G, actorWord } from './layout.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 export type LockEvent = 'READ_LOCK' | 'READ_UNLOCK' | 'WRITE_LOCK' | 'WRITE_WAIT' | 'WRITE_UNLOCK';
 
@@ -41,11 +42,11 @@ const CAS_TRIES = 32;
 function tryEvent(vm: Vm, event: LockEvent): LockTry {
   const i32 = vm.i32;
   for (let i = 0; i < CAS_TRIES; i++) {
-    const w = Atomics.load(i32, G.MMU_LOCK);
+    const w = S.load(i32, G.MMU_LOCK);
     const n = vm.lockProtocol.next(w, event);
     if (n === LOCK_WAIT) return 'busy';
     if (n === LOCK_BROKEN) return 'broken';
-    if (Atomics.compareExchange(i32, G.MMU_LOCK, w, n) === w) return 'ok';
+    if (S.compareExchange(i32, G.MMU_LOCK, w, n) === w) return 'ok';
   }
   return 'busy';
 }
@@ -53,7 +54,7 @@ function tryEvent(vm: Vm, event: LockEvent): LockTry {
 /** read_trylock(&kvm->mmu_lock) */
 export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
   const r = tryEvent(vm, 'READ_LOCK');
-  if (r === 'ok') vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)] = LOCK_HELD_READ; // lockdep bookkeeping: plain store
+  if (r === 'ok') S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_READ); // lockdep bookkeeping: plain store
   return r;
 }
 
@@ -64,7 +65,7 @@ export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
 export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
   const r = tryEvent(vm, 'WRITE_LOCK');
   if (r === 'ok') {
-    vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)] = LOCK_HELD_WRITE;
+    S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_WRITE);
     return r;
   }
   if (r === 'busy') tryEvent(vm, 'WRITE_WAIT');
@@ -74,22 +75,22 @@ export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
 /** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
 export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
   const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (vm.i32[held] !== LOCK_HELD_READ) return 'broken';
+  if (S.get(vm.i32, held) !== LOCK_HELD_READ) return 'broken';
   const r = tryEvent(vm, 'READ_UNLOCK');
-  if (r === 'ok') vm.i32[held] = LOCK_HELD_NONE;
+  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
   return r;
 }
 
 /** write_unlock(&kvm->mmu_lock) */
 export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
   const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (vm.i32[held] !== LOCK_HELD_WRITE) return 'broken';
+  if (S.get(vm.i32, held) !== LOCK_HELD_WRITE) return 'broken';
   const r = tryEvent(vm, 'WRITE_UNLOCK');
-  if (r === 'ok') vm.i32[held] = LOCK_HELD_NONE;
+  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
   return r;
 }
 
 /** What this actor holds (lockdep). */
 export function lockHeld(vm: Vm, actor: number): number {
-  return vm.i32[actorWord(vm.layout, actor, ACTOR.LOCK_HELD)]!;
+  return S.get(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD));
 }

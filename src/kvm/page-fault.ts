@@ -28,6 +28,7 @@ import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIn
 import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel, type Errno } from './types.js';
+import * as S from './shm.js';
 
 /**
  * kvm_mmu_do_page_fault() entry: fill struct kvm_page_fault and look the memslot up in
@@ -307,7 +308,7 @@ export function iterUseLinkedSp(a: KvmActor): void {
   a.fault.sp = 0;
   const idx = (a.iter.gfn >>> (9 * (a.iter.level - 2))) & 511;
   const w = a.vm.layout.ptBase + (sp * 512 + idx) * 2;
-  tdpIterStepIntoKnown(a.vm, a.iter, sp, a.vm.i32[w]!, a.vm.i32[w + 1]!);
+  tdpIterStepIntoKnown(a.vm, a.iter, sp, S.get(a.vm.i32, w), S.get(a.vm.i32, w + 1));
 }
 
 export function freeUnusedSp(a: KvmActor): void {

@@ -17,50 +17,51 @@ import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 const EMPTY_TABLE = new Int32Array(SPTES_PER_TABLE * 2);
 for (let i = 0; i < SPTES_PER_TABLE; i++) { EMPTY_TABLE[2 * i] = NONPRESENT_LO; EMPTY_TABLE[2 * i + 1] = NONPRESENT_HI; }
 import { internalLock, internalUnlock, type Vm } from './vm.js';
+import * as S from './shm.js';
 
 export function tableState(vm: Vm, table: number): number {
-  return vm.i32[vm.layout.tableMetaBase + table * 4 + TABLE.STATE]!;
+  return S.get(vm.i32, vm.layout.tableMetaBase + table * 4 + TABLE.STATE);
 }
 
 /** The SPTE word a live table is linked under (0 for a root or an unlinked table). */
 export function tableParentWord(vm: Vm, table: number): number {
-  const p = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT));
+  const p = S.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT));
   return p === 0 ? 0 : p - 1;
 }
 
 function setTableState(vm: Vm, table: number, state: number): void {
-  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE), state);
+  S.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE), state);
 }
 
 /** Moves tables whose grace period has ended from the pending ring to the free stack. Caller holds POOL_LOCK. */
 function reclaimPending(vm: Vm): void {
   const i32 = vm.i32;
   const n = vm.layout.config.tables;
-  let head = i32[G.POOL_PENDING_HEAD]!;
-  const tail = i32[G.POOL_PENDING_COUNT]!;
+  let head = S.get(i32, G.POOL_PENDING_HEAD);
+  const tail = S.get(i32, G.POOL_PENDING_COUNT);
   while (head !== tail) {
     const slot = vm.layout.rcuPendingBase + (head % n) * 2;
-    if (!rcuGracePeriodDone(vm, i32[slot + 1]!)) break;
-    const table = i32[slot]!;
+    if (!rcuGracePeriodDone(vm, S.get(i32, slot + 1))) break;
+    const table = S.get(i32, slot);
     setTableState(vm, table, TABLE_FREE);
-    const top = i32[G.POOL_FREE_TOP]!;
-    i32[vm.layout.poolFreeBase + top] = table;
-    i32[G.POOL_FREE_TOP] = top + 1;
+    const top = S.get(i32, G.POOL_FREE_TOP);
+    S.put(i32, vm.layout.poolFreeBase + top, table);
+    S.put(i32, G.POOL_FREE_TOP, top + 1);
     head++;
   }
-  i32[G.POOL_PENDING_HEAD] = head;
+  S.put(i32, G.POOL_PENDING_HEAD, head);
 }
 
 function takeTable(vm: Vm): number {
   const i32 = vm.i32;
-  const top = i32[G.POOL_FREE_TOP]!;
+  const top = S.get(i32, G.POOL_FREE_TOP);
   if (top > 0) {
-    i32[G.POOL_FREE_TOP] = top - 1;
-    return i32[vm.layout.poolFreeBase + top - 1]!;
+    S.put(i32, G.POOL_FREE_TOP, top - 1);
+    return S.get(i32, vm.layout.poolFreeBase + top - 1);
   }
-  const bump = i32[G.POOL_BUMP]!;
+  const bump = S.get(i32, G.POOL_BUMP);
   if (bump >= vm.layout.config.tables) return 0;
-  i32[G.POOL_BUMP] = bump + 1;
+  S.put(i32, G.POOL_BUMP, bump + 1);
   return bump;
 }
 
@@ -70,7 +71,7 @@ function takeTable(vm: Vm): number {
  */
 export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  let count = Atomics.load(vm.i32, countW);
+  let count = S.load(vm.i32, countW);
   if (count >= MMU_CACHE_TABLES) return true;
   internalLock(vm.i32, G.POOL_LOCK);
   try {
@@ -79,10 +80,10 @@ export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
       const t = takeTable(vm);
       if (t === 0) return false;
       setTableState(vm, t, TABLE_CACHED);
-      Atomics.add(vm.i32, G.POOL_IN_USE, 1);
-      Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), t);
+      S.add(vm.i32, G.POOL_IN_USE, 1);
+      S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), t);
       count++;
-      Atomics.store(vm.i32, countW, count);
+      S.store(vm.i32, countW, count);
     }
     return true;
   } finally {
@@ -97,34 +98,34 @@ export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
  */
 export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number): number {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  const count = Atomics.load(vm.i32, countW);
+  const count = S.load(vm.i32, countW);
   if (count === 0) return 0;
-  const t = Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
-  Atomics.store(vm.i32, countW, count - 1);
+  const t = S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
+  S.store(vm.i32, countW, count - 1);
   const i32 = vm.i32;
-  i32.set(EMPTY_TABLE, spteWord(vm.layout, t, 0));
-  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
-  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfn | 0);
-  Atomics.store(i32, tableMetaWord(vm.layout, t, TABLE.PARENT), 0);
+  S.copyIn(i32, EMPTY_TABLE, spteWord(vm.layout, t, 0));
+  S.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
+  S.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfn | 0);
+  S.store(i32, tableMetaWord(vm.layout, t, TABLE.PARENT), 0);
   return t;
 }
 
 /** tdp_mmu_free_sp() of a table that was never linked: back to the actor's cache. */
 export function tdpMmuFreeUnusedSp(vm: Vm, actor: number, table: number): void {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  const count = Atomics.load(vm.i32, countW);
+  const count = S.load(vm.i32, countW);
   if (count < MMU_CACHE_TABLES) {
-    Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), table);
-    Atomics.store(vm.i32, countW, count + 1);
+    S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), table);
+    S.store(vm.i32, countW, count + 1);
     return;
   }
   internalLock(vm.i32, G.POOL_LOCK);
   try {
     setTableState(vm, table, TABLE_FREE);
-    Atomics.sub(vm.i32, G.POOL_IN_USE, 1);
-    const top = vm.i32[G.POOL_FREE_TOP]!;
-    vm.i32[vm.layout.poolFreeBase + top] = table;
-    vm.i32[G.POOL_FREE_TOP] = top + 1;
+    S.sub(vm.i32, G.POOL_IN_USE, 1);
+    const top = S.get(vm.i32, G.POOL_FREE_TOP);
+    S.put(vm.i32, vm.layout.poolFreeBase + top, table);
+    S.put(vm.i32, G.POOL_FREE_TOP, top + 1);
   } finally {
     internalUnlock(vm.i32, G.POOL_LOCK);
   }
@@ -132,13 +133,13 @@ export function tdpMmuFreeUnusedSp(vm: Vm, actor: number, table: number): void {
 
 /** Marks a table linked into the tree under the SPTE at word `parentWord` (0 for a root). */
 export function tableMarkLive(vm: Vm, table: number, parentWord: number): void {
-  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), parentWord === 0 ? 0 : parentWord + 1);
+  S.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), parentWord === 0 ? 0 : parentWord + 1);
   setTableState(vm, table, TABLE_LIVE);
 }
 
 /** A table whose link CAS lost: never published, back to the state of a cached table. */
 export function tableMarkCached(vm: Vm, table: number): void {
-  Atomics.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), 0);
+  S.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.PARENT), 0);
   setTableState(vm, table, TABLE_CACHED);
 }
 
@@ -148,12 +149,12 @@ export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
   const epoch = rcuNewEpoch(vm);
   internalLock(vm.i32, G.POOL_LOCK);
   try {
-    const tail = vm.i32[G.POOL_PENDING_COUNT]!;
+    const tail = S.get(vm.i32, G.POOL_PENDING_COUNT);
     const slot = vm.layout.rcuPendingBase + (tail % vm.layout.config.tables) * 2;
-    vm.i32[slot] = table;
-    vm.i32[slot + 1] = epoch;
-    vm.i32[G.POOL_PENDING_COUNT] = tail + 1;
-    Atomics.sub(vm.i32, G.POOL_IN_USE, 1);
+    S.put(vm.i32, slot, table);
+    S.put(vm.i32, slot + 1, epoch);
+    S.put(vm.i32, G.POOL_PENDING_COUNT, tail + 1);
+    S.sub(vm.i32, G.POOL_IN_USE, 1);
   } finally {
     internalUnlock(vm.i32, G.POOL_LOCK);
   }
@@ -161,7 +162,7 @@ export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
 
 /** Tables in use (linked, cached or waiting for a grace period). */
 export function poolTablesInUse(vm: Vm): number {
-  return Atomics.load(vm.i32, G.POOL_IN_USE);
+  return S.load(vm.i32, G.POOL_IN_USE);
 }
 
 export { TABLE_LIVE, TABLE_REMOVED, TABLE_FREE, TABLE_CACHED };

@@ -21,6 +21,7 @@ import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
+import * as S from './shm.js';
 
 const PAGE = 4096n;
 const U64_MAX = (1n << 64n) - 1n;
@@ -72,11 +73,11 @@ export function rangeDone(a: KvmActor): boolean {
 }
 
 export function signalPending(a: KvmActor): boolean {
-  return Atomics.load(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.SIGNAL)) !== 0;
+  return S.load(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.SIGNAL)) !== 0;
 }
 
 export function preFaultNotAllowed(a: KvmActor): boolean {
-  return a.prefault.form === 'pre_fault' && Atomics.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0;
+  return a.prefault.form === 'pre_fault' && S.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0;
 }
 
 export function ioctlSrcuReadLock(a: KvmActor): void {
@@ -203,7 +204,7 @@ export function completePreFaultIoctl(a: KvmActor): { errno: Errno | null; progr
   const left = p.form === 'pre_fault' ? p.size : p.nrPages;
   const before = op.op === 'pre_fault' ? op.size : op.nrPages;
   const progressed = left < before;
-  if (errno === 'EINTR') Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.SIGNAL), 0);
+  if (errno === 'EINTR') S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.SIGNAL), 0);
   const again = op.untilDone && ((errno === null && left > 0n) || errno === 'EINTR' || errno === 'EAGAIN');
   return { errno, progressed, again };
 }

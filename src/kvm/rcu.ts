@@ -10,28 +10,29 @@
 
 import { ACTOR, G, actorWord } from './layout.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 export function rcuReadLock(vm: Vm, actor: number): void {
-  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ), Atomics.load(vm.i32, G.RCU_EPOCH) + 1);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ), S.load(vm.i32, G.RCU_EPOCH) + 1);
 }
 
 export function rcuReadUnlock(vm: Vm, actor: number): void {
-  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ), 0);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ), 0);
 }
 
 export function rcuReadHeld(vm: Vm, actor: number): boolean {
-  return Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ)) !== 0;
+  return S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.RCU_READ)) !== 0;
 }
 
 /** A new grace period for something just unpublished: returns its epoch. */
 export function rcuNewEpoch(vm: Vm): number {
-  return Atomics.add(vm.i32, G.RCU_EPOCH, 1) + 1;
+  return S.add(vm.i32, G.RCU_EPOCH, 1) + 1;
 }
 
 /** True once no actor can still hold a pointer unpublished at `epoch`. */
 export function rcuGracePeriodDone(vm: Vm, epoch: number): boolean {
   for (let a = 0; a < vm.layout.actors; a++) {
-    const v = Atomics.load(vm.i32, actorWord(vm.layout, a, ACTOR.RCU_READ));
+    const v = S.load(vm.i32, actorWord(vm.layout, a, ACTOR.RCU_READ));
     if (v !== 0 && v <= epoch) return false;
   }
   return true;

@@ -8,12 +8,13 @@
 
 import { ACTOR, actorWord } from './layout.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 export const KVM_REQ_TLB_FLUSH = 1 << 0;
 export const KVM_REQ_MMU_FREE_OBSOLETE_ROOTS = 1 << 1;
 
 export function kvmMakeRequest(vm: Vm, vcpu: number, req: number): void {
-  Atomics.or(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS), req);
+  S.or(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS), req);
 }
 
 /**
@@ -35,35 +36,35 @@ const MODE_SPINS = 256;
  */
 export function waitOutsideGuestMode(vm: Vm, v: number): void {
   const w = actorWord(vm.layout, v, ACTOR.MODE);
-  const m = Atomics.load(vm.i32, w);
+  const m = S.load(vm.i32, w);
   if ((m & 1) === 0) return;
-  for (let i = 0; i < MODE_SPINS; i++) if (Atomics.load(vm.i32, w) !== m) return;
-  while (Atomics.load(vm.i32, w) === m) Atomics.wait(vm.i32, w, m, 1);
+  for (let i = 0; i < MODE_SPINS; i++) if (S.load(vm.i32, w) !== m) return;
+  while (S.load(vm.i32, w) === m) Atomics.wait(vm.i32, w, m, 1);
 }
 
 /** vcpu->mode = IN_GUEST_MODE, before the request check of a guest access. */
 export function enterGuestMode(vm: Vm, v: number): void {
-  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
+  S.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
 }
 
 /** vcpu->mode = OUTSIDE_GUEST_MODE */
 export function exitGuestMode(vm: Vm, v: number): void {
-  Atomics.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
+  S.add(vm.i32, actorWord(vm.layout, v, ACTOR.MODE), 1);
 }
 
 /** kvm_test_request() */
 export function kvmTestRequest(vm: Vm, vcpu: number, req: number): boolean {
-  return (Atomics.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS)) & req) !== 0;
+  return (S.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS)) & req) !== 0;
 }
 
 /** kvm_check_request(): test and clear. */
 export function kvmCheckRequest(vm: Vm, vcpu: number, req: number): boolean {
   const w = actorWord(vm.layout, vcpu, ACTOR.REQUESTS);
-  if ((Atomics.load(vm.i32, w) & req) === 0) return false;
-  Atomics.and(vm.i32, w, ~req);
+  if ((S.load(vm.i32, w) & req) === 0) return false;
+  S.and(vm.i32, w, ~req);
   return true;
 }
 
 export function kvmRequestPending(vm: Vm, vcpu: number): boolean {
-  return Atomics.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS)) !== 0;
+  return S.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS)) !== 0;
 }

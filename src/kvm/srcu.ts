@@ -10,25 +10,26 @@
 
 import { ACTOR, G, actorWord } from './layout.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 export function srcuReadLock(vm: Vm, actor: number): void {
   const w = actorWord(vm.layout, actor, ACTOR.SRCU_READ);
-  const epoch = Atomics.load(vm.i32, G.SRCU_EPOCH);
-  Atomics.store(vm.i32, w, epoch + 1);
+  const epoch = S.load(vm.i32, G.SRCU_EPOCH);
+  S.store(vm.i32, w, epoch + 1);
 }
 
 export function srcuReadUnlock(vm: Vm, actor: number): void {
-  Atomics.store(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ), 0);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ), 0);
 }
 
 /** True while the actor is inside an SRCU read-side section. */
 export function srcuReadHeld(vm: Vm, actor: number): boolean {
-  return Atomics.load(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ)) !== 0;
+  return S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ)) !== 0;
 }
 
 /** Start of synchronize_srcu(): returns the epoch E whose readers must drain. */
 export function synchronizeSrcuStart(vm: Vm): number {
-  return Atomics.add(vm.i32, G.SRCU_EPOCH, 1) + 1;
+  return S.add(vm.i32, G.SRCU_EPOCH, 1) + 1;
 }
 
 /**
@@ -39,7 +40,7 @@ export function srcuGracePeriodPendingOn(vm: Vm, target: number, self: number): 
   for (let a = 0; a < vm.layout.actors; a++) {
     if (a === self) continue;
     const w = actorWord(vm.layout, a, ACTOR.SRCU_READ);
-    const v = Atomics.load(vm.i32, w);
+    const v = S.load(vm.i32, w);
     if (v !== 0 && v <= target) return w;
   }
   return -1;

@@ -14,6 +14,7 @@ import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
 import { spteWord } from './layout.js';
 import { isFrozen, isLast, isShadowPresent, spteChildTable } from './spte.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 /** SPTE index within its table for `gfn` at `level`. */
 export function spteIndex(gfn: number, level: number): number {
@@ -39,8 +40,8 @@ export class TdpIter {
 }
 
 function readSpte(vm: Vm, iter: TdpIter): void {
-  iter.oldLo = Atomics.load(vm.i32, iter.sptep);
-  iter.oldHi = Atomics.load(vm.i32, iter.sptep + 1);
+  iter.oldLo = S.load(vm.i32, iter.sptep);
+  iter.oldHi = S.load(vm.i32, iter.sptep + 1);
 }
 
 /** tdp_iter_start(): position at the root-level SPTE for `gfn` and read it. */
@@ -93,8 +94,8 @@ export function tdpFindLeaf(vm: Vm, rootTable: number, gfn: number, out: LeafRef
   let table = rootTable;
   for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
     const w = spteWord(vm.layout, table, spteIndex(gfn, level));
-    const lo = Atomics.load(vm.i32, w);
-    const hi = Atomics.load(vm.i32, w + 1);
+    const lo = S.load(vm.i32, w);
+    const hi = S.load(vm.i32, w + 1);
     if (!isShadowPresent(lo) || isFrozen(lo, hi) || isLast(lo, level)) {
       out.sptep = w; out.level = level; out.table = table; out.lo = lo; out.hi = hi; out.baseGfn = levelBaseGfn(gfn, level);
       return out;
@@ -115,8 +116,8 @@ export function tdpNextLeaf(vm: Vm, rootTable: number, cursor: number, end: numb
     let table = rootTable;
     for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
       const w = spteWord(vm.layout, table, spteIndex(gfn, level));
-      const lo = Atomics.load(vm.i32, w);
-      const hi = Atomics.load(vm.i32, w + 1);
+      const lo = S.load(vm.i32, w);
+      const hi = S.load(vm.i32, w + 1);
       if (!isShadowPresent(lo)) {
         gfn = levelBaseGfn(gfn, level) + (level === 1 ? 1 : level === 2 ? 512 : level === 3 ? 262144 : 134217728);
         continue walk;

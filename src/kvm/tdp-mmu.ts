@@ -27,6 +27,7 @@ import {
 } from './spte.js';
 import type { KvmThread } from './thread.js';
 import { internalLock, internalUnlock, type Vm } from './vm.js';
+import * as S from './shm.js';
 
 // Scratch words to build 64-bit CAS operands from 32-bit halves without BigInt math.
 const scratch64 = new BigInt64Array(2);
@@ -52,7 +53,7 @@ const FROZEN_BIG = spteToBigInt(FROZEN_LO, FROZEN_HI);
 const i64Index = (sptep: number): number => sptep >>> 1;
 
 export function sptePair(vm: Vm, sptep: number): [number, number] {
-  return [Atomics.load(vm.i32, sptep), Atomics.load(vm.i32, sptep + 1)];
+  return [S.load(vm.i32, sptep), S.load(vm.i32, sptep + 1)];
 }
 
 function spteRef(where: string, lo: number, hi: number, level: number) {
@@ -75,7 +76,7 @@ export function tdpMmuSetSpteAtomic(
   }
   const expected = big(oldLo, oldHi, 0);
   const replacement = big(newLo, newHi, 1);
-  if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, replacement) !== expected) return false;
+  if (S.compareExchange64(vm.i64, i64Index(sptep), expected, replacement) !== expected) return false;
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, true);
   return true;
@@ -87,7 +88,7 @@ export function tdpMmuSetSpteAtomic(
  */
 export function casLockless(t: KvmThread, sptep: number, _level: number, _gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
   const expected = big(oldLo, oldHi, 0);
-  if (Atomics.compareExchange(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) !== expected) return false;
+  if (S.compareExchange64(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) !== expected) return false;
   t.noteSpteWrite?.(sptep);
   return true;
 }
@@ -106,9 +107,9 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
   let oldLo = lo0;
   let oldHi = hi0;
   if (isShadowPresent(lo0) && isLast(lo0, level)) {
-    [oldLo, oldHi] = halves(Atomics.exchange(vm.i64, i64Index(sptep), big(newLo, newHi, 1)));
+    [oldLo, oldHi] = halves(S.exchange64(vm.i64, i64Index(sptep), big(newLo, newHi, 1)));
   } else {
-    Atomics.store(vm.i64, i64Index(sptep), big(newLo, newHi, 1));
+    S.store64(vm.i64, i64Index(sptep), big(newLo, newHi, 1));
   }
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, false);
@@ -124,9 +125,9 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
 export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, flush: boolean, flushFn: () => void): boolean {
   const vm = t.vm;
   const expected = big(oldLo, oldHi, 0);
-  if (Atomics.compareExchange(vm.i64, i64Index(sptep), expected, FROZEN_BIG) !== expected) return false;
+  if (S.compareExchange64(vm.i64, i64Index(sptep), expected, FROZEN_BIG) !== expected) return false;
   if (flush) flushFn();
-  Atomics.store(vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  S.store64(vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
   return true;
@@ -184,7 +185,7 @@ export function handleRemovedPt(t: KvmThread, table: number, level: number, shar
   const vm = t.vm;
   for (let i = 0; i < SPTES_PER_TABLE; i++) {
     const w = spteWord(vm.layout, table, i);
-    const [lo, hi] = halves(Atomics.exchange(vm.i64, i64Index(w), FROZEN_BIG));
+    const [lo, hi] = halves(S.exchange64(vm.i64, i64Index(w), FROZEN_BIG));
     if (isFrozen(lo, hi)) continue;
     if (isShadowPresent(lo) && !isLast(lo, level)) handleRemovedPt(t, spteChildTable(lo), level - 1, shared);
   }
@@ -222,8 +223,8 @@ export function tdpMmuSplitHugePage(t: KvmThread, sptep: number, level: number, 
   for (let i = 0; i < SPTES_PER_TABLE; i++) {
     const pfn = basePfn + i * pagesPerChild;
     const w = spteWord(vm.layout, table, i);
-    vm.i32[w] = (flagsLo | ((pfn & 0xfffff) << 12)) | 0;
-    vm.i32[w + 1] = (flagsHi | (Math.floor(pfn / 0x100000) & 0xfffff)) | 0;
+    S.put(vm.i32, w, (flagsLo | ((pfn & 0xfffff) << 12)) | 0);
+    S.put(vm.i32, w + 1, (flagsHi | (Math.floor(pfn / 0x100000) & 0xfffff)) | 0);
   }
   return tdpMmuLinkSp(t, sptep, level, gfn, oldLo, oldHi, table);
 }
@@ -231,16 +232,16 @@ export function tdpMmuSplitHugePage(t: KvmThread, sptep: number, level: number, 
 // ---------------------------------------------------------------- roots
 
 export function rootTable(vm: Vm, slot: number): number {
-  return Atomics.load(vm.i32, rootWord(vm.layout, slot, ROOT.TABLE));
+  return S.load(vm.i32, rootWord(vm.layout, slot, ROOT.TABLE));
 }
 
 /** is_obsolete_sp() for a TDP MMU root: role.invalid. */
 export function isObsoleteRoot(vm: Vm, slot: number): boolean {
-  return slot < 0 || Atomics.load(vm.i32, rootWord(vm.layout, slot, ROOT.INVALID)) !== 0;
+  return slot < 0 || S.load(vm.i32, rootWord(vm.layout, slot, ROOT.INVALID)) !== 0;
 }
 
 export function vcpuRootSlot(vm: Vm, vcpu: number): number {
-  return Atomics.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.ROOT_SLOT));
+  return S.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.ROOT_SLOT));
 }
 
 /**
@@ -254,10 +255,10 @@ export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
   try {
     let free = -1;
     for (let s = 0; s < ROOTS_MAX; s++) {
-      const inUse = vm.i32[rootWord(vm.layout, s, ROOT.IN_USE)]!;
+      const inUse = S.get(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE));
       if (inUse === 0) { if (free < 0) free = s; continue; }
-      if (vm.i32[rootWord(vm.layout, s, ROOT.INVALID)] === 0) {
-        Atomics.add(vm.i32, rootWord(vm.layout, s, ROOT.REFCOUNT), 1);
+      if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.INVALID)) === 0) {
+        S.add(vm.i32, rootWord(vm.layout, s, ROOT.REFCOUNT), 1);
         return s;
       }
     }
@@ -265,11 +266,11 @@ export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
     const table = tdpMmuAllocSp(vm, t.actor, TDP_ROOT_LEVEL, 0);
     if (table === 0) return -1;
     tableMarkLive(vm, table, 0);
-    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.TABLE), table);
-    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.INVALID), 0);
-    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.REFCOUNT), 2);
-    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.SCHEDULED_ZAP), 1);
-    Atomics.store(vm.i32, rootWord(vm.layout, free, ROOT.IN_USE), 1);
+    S.store(vm.i32, rootWord(vm.layout, free, ROOT.TABLE), table);
+    S.store(vm.i32, rootWord(vm.layout, free, ROOT.INVALID), 0);
+    S.store(vm.i32, rootWord(vm.layout, free, ROOT.REFCOUNT), 2);
+    S.store(vm.i32, rootWord(vm.layout, free, ROOT.SCHEDULED_ZAP), 1);
+    S.store(vm.i32, rootWord(vm.layout, free, ROOT.IN_USE), 1);
     return free;
   } finally {
     internalUnlock(vm.i32, G.ROOTS_LOCK);
@@ -279,12 +280,12 @@ export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
 /** kvm_tdp_mmu_put_root(): drop a reference; the last one frees the root after a grace period. */
 export function kvmTdpMmuPutRoot(t: KvmThread, slot: number): void {
   const vm = t.vm;
-  const left = Atomics.sub(vm.i32, rootWord(vm.layout, slot, ROOT.REFCOUNT), 1) - 1;
+  const left = S.sub(vm.i32, rootWord(vm.layout, slot, ROOT.REFCOUNT), 1) - 1;
   if (left > 0) return;
   const table = rootTable(vm, slot);
   internalLock(vm.i32, G.ROOTS_LOCK);
   try {
-    Atomics.store(vm.i32, rootWord(vm.layout, slot, ROOT.IN_USE), 0);
+    S.store(vm.i32, rootWord(vm.layout, slot, ROOT.IN_USE), 0);
   } finally {
     internalUnlock(vm.i32, G.ROOTS_LOCK);
   }
@@ -295,8 +296,8 @@ export function kvmTdpMmuPutRoot(t: KvmThread, slot: number): void {
 /** kvm_tdp_mmu_invalidate_roots(): mark every root invalid (mmu_lock held for write). */
 export function kvmTdpMmuInvalidateAllRoots(vm: Vm): void {
   for (let s = 0; s < ROOTS_MAX; s++) {
-    if (Atomics.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) === 0) continue;
-    Atomics.store(vm.i32, rootWord(vm.layout, s, ROOT.INVALID), 1);
+    if (S.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) === 0) continue;
+    S.store(vm.i32, rootWord(vm.layout, s, ROOT.INVALID), 1);
   }
 }
 
@@ -306,10 +307,10 @@ export function claimInvalidatedRoots(vm: Vm): number[] {
   internalLock(vm.i32, G.ROOTS_LOCK);
   try {
     for (let s = 0; s < ROOTS_MAX; s++) {
-      if (vm.i32[rootWord(vm.layout, s, ROOT.IN_USE)] === 0) continue;
-      if (vm.i32[rootWord(vm.layout, s, ROOT.INVALID)] === 0) continue;
-      if (vm.i32[rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP)] === 0) continue;
-      vm.i32[rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP)] = 0;
+      if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) === 0) continue;
+      if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.INVALID)) === 0) continue;
+      if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP)) === 0) continue;
+      S.put(vm.i32, rootWord(vm.layout, s, ROOT.SCHEDULED_ZAP), 0);
       out.push(s);
     }
   } finally {
@@ -321,7 +322,7 @@ export function claimInvalidatedRoots(vm: Vm): number[] {
 /** Every root slot in use, valid or not. */
 export function rootsInUse(vm: Vm): number[] {
   const out: number[] = [];
-  for (let s = 0; s < ROOTS_MAX; s++) if (Atomics.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) !== 0) out.push(s);
+  for (let s = 0; s < ROOTS_MAX; s++) if (S.load(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) !== 0) out.push(s);
   return out;
 }
 

@@ -12,6 +12,7 @@ import { TLB_ENTRIES } from './limits.js';
 import { TLBE, tlbWord } from './layout.js';
 import { KVM_REQ_TLB_FLUSH, kvmMakeAllCpusRequest } from './requests.js';
 import type { Vm } from './vm.js';
+import * as S from './shm.js';
 
 export const TLB_FLAG_W = 1;
 export const TLB_FLAG_X = 2;
@@ -23,32 +24,32 @@ export const TLB_FLAG_PRIVATE = 8;
 /** The entry index for `gfn` if it caches it, else -1. */
 export function tlbLookup(vm: Vm, vcpu: number, gfn: number): number {
   const e = gfn & (TLB_ENTRIES - 1);
-  if ((Atomics.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & TLB_FLAG_VALID) === 0) return -1;
-  return Atomics.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN)) >>> 0 === gfn ? e : -1;
+  if ((S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & TLB_FLAG_VALID) === 0) return -1;
+  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN)) >>> 0 === gfn ? e : -1;
 }
 
 export function tlbFill(vm: Vm, vcpu: number, gfn: number, pfn: number, flags: number, pfnGen: number): void {
   const e = gfn & (TLB_ENTRIES - 1);
   const i32 = vm.i32;
-  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
-  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN), gfn | 0);
-  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN), pfn);
-  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN), pfnGen);
-  Atomics.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), flags | TLB_FLAG_VALID);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN), gfn | 0);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN), pfn);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN), pfnGen);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), flags | TLB_FLAG_VALID);
 }
 
 export function tlbEntry(vm: Vm, vcpu: number, e: number): { pfn: number; flags: number; pfnGen: number } {
   const i32 = vm.i32;
   return {
-    pfn: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN)),
-    flags: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & ~TLB_FLAG_VALID,
-    pfnGen: Atomics.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN)),
+    pfn: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN)),
+    flags: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & ~TLB_FLAG_VALID,
+    pfnGen: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN)),
   };
 }
 
 /** kvm_vcpu_flush_tlb_guest() / the flush on loading a new root: drop every entry. */
 export function tlbFlushAll(vm: Vm, vcpu: number): void {
-  for (let e = 0; e < TLB_ENTRIES; e++) Atomics.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
+  for (let e = 0; e < TLB_ENTRIES; e++) S.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
 }
 
 /**

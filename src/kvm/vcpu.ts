@@ -21,6 +21,7 @@ import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
 import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
 import { KVM_MMU_MAX_GFN } from './limits.js';
+import * as S from './shm.js';
 
 export function hasRequestTlbFlush(a: KvmActor): boolean {
   return kvmTestRequest(a.vm, a.actor, KVM_REQ_TLB_FLUSH);
@@ -41,7 +42,7 @@ export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
   kvmCheckRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0 || !isObsoleteRoot(a.vm, slot)) return;
-  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
   kvmTdpMmuPutRoot(a, slot);
 }
 
@@ -52,7 +53,7 @@ export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
 export function kvmMmuResetContext(a: KvmActor): boolean {
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0) return false;
-  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
   kvmTdpMmuPutRoot(a, slot);
   return true;
 }
@@ -92,7 +93,7 @@ export function kvmMmuLoad(a: KvmActor): void {
   }
   const slot = kvmTdpMmuGetVcpuRoot(a);
   if (slot < 0) throw new Error(`${a.name}: no table in cache (${MMU_CACHE_TABLES} after top-up) for a new root`);
-  Atomics.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);
+  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);
   tlbFlushAll(a.vm, a.actor);
 }
 
@@ -178,8 +179,8 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
     if (a.vm.hasPrivateMem && accessIsPrivate(a, gfn) !== pfnOwner(a.vm, pfn) < 0) return false;
     const want = lo | SPTE_A | (write ? SPTE_D : 0);
     if (want !== lo && !casLockless(a, leaf.sptep, leaf.level, gfn, lo, hi, want, hi)) {
-      leaf.lo = Atomics.load(a.vm.i32, leaf.sptep);
-      leaf.hi = Atomics.load(a.vm.i32, leaf.sptep + 1);
+      leaf.lo = S.load(a.vm.i32, leaf.sptep);
+      leaf.hi = S.load(a.vm.i32, leaf.sptep + 1);
       continue;
     }
     const flags = ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0) | (pfnOwner(a.vm, pfn) < 0 ? TLB_FLAG_PRIVATE : 0);

@@ -8,6 +8,7 @@ import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type La
 import { VM_TYPES, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
 import type { LockProtocol } from './mmu-lock.js';
+import * as S from './shm.js';
 
 export interface VmConfig {
   readonly type: VmType;
@@ -86,8 +87,8 @@ export class Vm {
     const layout = computeLayout(layoutConfigFor(cfg));
     const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol);
     vm.init();
-    if (cfg.manualDirtyLogProtect === true) vm.i32[G.MANUAL_DIRTY_LOG_PROTECT] = 1;
-    if (cfg.mmuInvalidateSeq !== undefined) vm.i32[G.INVALIDATE_SEQ] = cfg.mmuInvalidateSeq | 0;
+    if (cfg.manualDirtyLogProtect === true) S.put(vm.i32, G.MANUAL_DIRTY_LOG_PROTECT, 1);
+    if (cfg.mmuInvalidateSeq !== undefined) S.put(vm.i32, G.INVALIDATE_SEQ, cfg.mmuInvalidateSeq | 0);
     return vm;
   }
 
@@ -98,14 +99,14 @@ export class Vm {
 
   private init(): void {
     const i32 = this.i32;
-    i32[G.PRE_FAULT_ALLOWED] = VM_TYPES[this.type].preFaultAllowedAtCreate ? 1 : 0;
+    S.put(i32, G.PRE_FAULT_ALLOWED, VM_TYPES[this.type].preFaultAllowedAtCreate ? 1 : 0);
     // Index 0 means "none" for tables, pfns, hva pages and gmem pages.
-    i32[G.POOL_BUMP] = 1;
-    i32[G.HOST_PFN_BUMP] = 1;
-    i32[G.HVA_BUMP] = 1;
-    i32[G.GMEM_BUMP] = 1;
-    i32[G.DIRTY_BUMP] = 1;
-    for (let a = 0; a < this.layout.actors; a++) i32[actorWord(this.layout, a, ACTOR.ROOT_SLOT)] = -1;
+    S.put(i32, G.POOL_BUMP, 1);
+    S.put(i32, G.HOST_PFN_BUMP, 1);
+    S.put(i32, G.HVA_BUMP, 1);
+    S.put(i32, G.GMEM_BUMP, 1);
+    S.put(i32, G.DIRTY_BUMP, 1);
+    for (let a = 0; a < this.layout.actors; a++) S.put(i32, actorWord(this.layout, a, ACTOR.ROOT_SLOT), -1);
   }
 
   /** Actor names: vcpu0…, host, vmm. */
@@ -121,7 +122,7 @@ export class Vm {
 
 /** Marks a change that can invalidate SPTEs without writing them (see G.STATE_EPOCH). */
 export function bumpStateEpoch(vm: Vm): void {
-  Atomics.add(vm.i32, G.STATE_EPOCH, 1);
+  S.add(vm.i32, G.STATE_EPOCH, 1);
 }
 
 /**
@@ -131,18 +132,18 @@ export function bumpStateEpoch(vm: Vm): void {
  * (0 free, 1 locked, 2 locked with waiters): no notify unless someone sleeps.
  */
 export function internalLock(i32: Int32Array, word: number): void {
-  let c = Atomics.compareExchange(i32, word, 0, 1);
+  let c = S.compareExchange(i32, word, 0, 1);
   if (c === 0) return;
   // Held for a few stores: spin a little before sleeping (a futex round trip costs tens of µs).
   for (let i = 0; i < INTERNAL_LOCK_SPINS; i++) {
-    if (Atomics.load(i32, word) === 0) {
-      c = Atomics.compareExchange(i32, word, 0, 1);
+    if (S.load(i32, word) === 0) {
+      c = S.compareExchange(i32, word, 0, 1);
       if (c === 0) return;
     }
   }
   for (;;) {
-    if (c === 2 || Atomics.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, 1);
-    c = Atomics.compareExchange(i32, word, 0, 2);
+    if (c === 2 || S.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, 1);
+    c = S.compareExchange(i32, word, 0, 2);
     if (c === 0) return;
   }
 }
@@ -150,8 +151,8 @@ export function internalLock(i32: Int32Array, word: number): void {
 const INTERNAL_LOCK_SPINS = 200;
 
 export function internalUnlock(i32: Int32Array, word: number): void {
-  if (Atomics.sub(i32, word, 1) !== 1) {
-    Atomics.store(i32, word, 0);
+  if (S.sub(i32, word, 1) !== 1) {
+    S.store(i32, word, 0);
     Atomics.notify(i32, word, 1);
   }
 }

@@ -15,6 +15,7 @@ import * as pre from '../kvm/pre-fault.js';
 import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
 import * as vc from '../kvm/vcpu.js';
 import type { Impl } from './runner.js';
+import * as S from '../kvm/shm.js';
 
 type A = KvmActor;
 const noop = (_a: A): void => {};
@@ -79,7 +80,7 @@ function completeIoctl(a: A): void {
   }
   // §1.6 / 6.11 (R10): no pre-fault on SNP/TDX before launch finish / finalize — on SNP it
   // raced sev_gmem_post_populate() into an RMP #PF in the host.
-  if (r.progressed && a.prefault.form === 'pre_fault' && VM_TYPES[a.vm.type].finalizeIoctl !== null && Atomics.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0) {
+  if (r.progressed && a.prefault.form === 'pre_fault' && VM_TYPES[a.vm.type].finalizeIoctl !== null && S.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0) {
     a.report('pre-fault-conformance', `KVM_PRE_FAULT_MEMORY mapped memory of a ${a.vm.type} VM before ${VM_TYPES[a.vm.type].finalizeIoctl}: it must fail with EOPNOTSUPP`);
   }
   if (r.errno !== null && !pre.PRE_FAULT_ERRNOS.includes(r.errno)) {

@@ -17,7 +17,7 @@ import { PctScheduler } from '../sched/pct.js';
 import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
-import { DfsFrontier, PrefixScheduler } from '../sched/dfs.js';
+import { DfsRun, DfsSearch } from '../sched/dfs.js';
 import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 import { TokenError, encodeToken, scenarioHash, segmentSteps, toSegments, type RaceToken, type Segment } from './token.js';
@@ -93,6 +93,8 @@ export interface ExploreOptions extends RaceOptions {
   readonly timeMs?: number;
   /** Shard i of n: schedules i, i + n, i + 2n, … */
   readonly shard?: { readonly i: number; readonly n: number };
+  /** DFS: prune with sleep sets (default true). */
+  readonly sleepSets?: boolean;
   /** Called after every schedule (progress, JSON lines). */
   readonly onSchedule?: (s: ScheduleOutcome) => void;
 }
@@ -118,6 +120,8 @@ export interface ExploreResult {
   readonly pctBound: number | null;
   /** Transition counts summed over every schedule run. */
   readonly coverage: Map<string, number>;
+  /** DFS: runs abandoned because every runnable actor slept (sleep-set blocked), of all the search made (shards: every shard runs the whole search). */
+  readonly dfs: { readonly runs: number; readonly blocked: number; readonly sleepSets: boolean; readonly exhausted: boolean } | null;
 }
 
 /** The number of steps a sequential run of the target takes: PCT's k. */
@@ -135,31 +139,33 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const coverage = new Map<string, number>();
   let steps = 0;
   // DFS branches within 4k steps (k: the sequential run's length).
-  const frontier = o.scheduler === 'dfs' ? new DfsFrontier(depth, 4 * k) : null;
+  const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true }) : null;
   let dfsIndex = 0;
   let scheduled = 0;
+  let exhausted = false;
+  const dfsStats = (done: boolean): ExploreResult['dfs'] => (search === null ? null : { runs: search.runs, blocked: search.blocked, sleepSets: search.sleepSets, exhausted: done });
   for (let n = 0; n < o.budget; n++) {
     if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;
     const seed = shard.i + n * shard.n;
-    let sched: Scheduler;
-    let prefix: number[] = [];
-    if (frontier !== null) {
-      // DFS: shard i/n takes every n-th schedule of the (deterministic) search order.
-      let found = false;
-      while (!frontier.empty) {
-        prefix = frontier.take();
-        const probe = new PrefixScheduler(prefix);
-        if (dfsIndex++ % shard.n === shard.i) { sched = probe; found = true; break; }
-        runTarget(t, probe, 0, o);
-        frontier.expand(prefix, probe);
+    let sched: Scheduler | null = null;
+    if (search !== null) {
+      // DFS: shard i/n takes every n-th schedule of the (deterministic) search order and
+      // runs the others only to learn the search tree.
+      for (let s = search.next(); s !== null; s = search.next()) {
+        if (dfsIndex++ % shard.n === shard.i) { sched = s; break; }
+        runTarget(t, s, 0, o);
+        search.finish(s);
       }
-      if (!found) break;
+      if (sched === null) {
+        exhausted = true;
+        break;
+      }
     } else {
       const prng = new Prng(seed);
       sched = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
     }
-    const r = runTarget(t, sched!, seed, o);
-    if (frontier !== null) frontier.expand(prefix, sched! as PrefixScheduler);
+    const r = runTarget(t, sched, seed, o);
+    if (search !== null) search.finish(sched as DfsRun);
     steps += r.steps;
     for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
     const v = r.violations[0];
@@ -167,10 +173,10 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
     scheduled = n + 1;
     o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
     if (v !== undefined) {
-      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
+      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, dfs: dfsStats(false) };
     }
   }
-  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage };
+  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, dfs: dfsStats(exhausted) };
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {

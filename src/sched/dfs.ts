@@ -1,44 +1,180 @@
 /**
  * Bounded-preemption depth-first search over schedules (CHESS's iterative context
- * bounding): a schedule is a prefix of forced choices followed by the non-preemptive
- * default (the previous actor while it can run, else the lowest runnable one). Each run
- * records, per step, who ran and who could have; the search then branches at every later
- * step to every other runnable actor, as long as the schedule's preemptions — switches
- * away from an actor that could still run — stay within the bound. Every schedule it
- * runs is distinct; small bounds reach most bugs (CHESS: depth-1 and -2 bugs dominate).
+ * bounding) with sleep sets (Godefroid's partial-order reduction).
+ *
+ * The search is stateless: each schedule is re-run from the start. A schedule is a prefix
+ * of choices followed by the non-preemptive default (the previous actor while it can run,
+ * handing over after FAIR_SLICE steps in a row so a vCPU spinning on RET_PF_RETRY cannot
+ * starve the actor it waits for). After a run, the search backtracks to the deepest step
+ * where an actor that could have run has not been tried, within the preemption bound —
+ * a preemption is a choice that switches away from an actor that could still run — and
+ * re-runs with that choice.
+ *
+ * Sleep sets: each step's footprint (the shared words it read and wrote, recorded by the
+ * engine) tells which steps commute. When the search tries actor q at a step where actor
+ * p was already explored, p's step "sleeps" along q's branch for as long as every step
+ * taken commutes with it: running p there would only reorder independent steps of an
+ * interleaving already explored. Sleeping actors are neither chosen by the default nor
+ * branched to; a run in which every runnable actor sleeps is abandoned (sleep-set
+ * blocked). With sleep sets, no two complete runs the search makes are equivalent
+ * (Mazurkiewicz traces: same steps, same order of every conflicting pair).
+ *
+ * Combining the preemption bound with sleep sets can skip a schedule within the bound
+ * whose only equivalent explored run needed more preemptions (Coons, Musuvathi and
+ * McKinley, "Bounded partial-order reduction", 2013); with no bound the search is
+ * complete up to its horizon.
  */
 
+import { conflicts, type StepFootprint } from '../kvm/shm.js';
 import type { Scheduler, SchedulerView } from './scheduler.js';
 
 /** Steps an actor may take in a row in the default continuation before it must hand over. */
 export const FAIR_SLICE = 200;
 
-/** Follows a prefix of choices, then the non-preemptive default; records every step. */
-export class PrefixScheduler implements Scheduler {
+const NO_FOOTPRINT: StepFootprint = { reads: new Int32Array(0), writes: new Int32Array(0) };
+
+interface Explored {
+  readonly actor: number;
+  /** The footprint of this actor's step at the node (filled in once it has run there). */
+  fp: StepFootprint;
+}
+
+/** One step of the current path: who could run, who ran, what was explored, what sleeps. */
+interface Node {
+  readonly runnable: readonly number[];
+  chosen: number;
+  /** Preemptions this node's choice spent (a backtracking choice; the default spends none). */
+  cost: number;
+  /** The sleep set on arrival: actors whose next step an explored interleaving already covers. */
+  readonly sleep: readonly Explored[];
+  /** Actors tried at this node so far, the current choice last. */
+  readonly done: Explored[];
+}
+
+export interface DfsOptions {
+  /** Preemptions per schedule (Infinity: unbounded). */
+  readonly bound: number;
+  /** No branching at or after this step: a spin loop would otherwise give endless schedules. */
+  readonly horizon: number;
+  /** Prune with sleep sets (default true). */
+  readonly sleepSets?: boolean;
+}
+
+/** The search: hands out one run's scheduler at a time (`next`), learns from it (`finish`). */
+export class DfsSearch {
+  private path: Node[] = [];
+  /** Choices [0, replay) of the next run follow the path; the last of them is a new branch. */
+  private replay = 0;
+  private started = false;
+  private done = false;
+  readonly sleepSets: boolean;
+  /** Runs abandoned because every runnable actor slept. */
+  blocked = 0;
+  /** Runs handed out. */
+  runs = 0;
+
+  constructor(readonly options: DfsOptions) {
+    this.sleepSets = options.sleepSets ?? true;
+  }
+
+  /** The scheduler of the next run, or null when every schedule within the bound has run. */
+  next(): DfsRun | null {
+    if (this.done) return null;
+    if (!this.started) this.started = true;
+    this.runs++;
+    return new DfsRun(this, this.path, this.replay);
+  }
+
+  /** After `run` has run: keep its path and backtrack to the next untried choice. */
+  finish(run: DfsRun): void {
+    if (run.abandoned) this.blocked++;
+    this.path = run.path;
+    const path = this.path;
+    const costBefore: number[] = [0];
+    for (let i = 0; i < path.length; i++) costBefore.push(costBefore[i]! + path[i]!.cost);
+    for (let i = Math.min(path.length, this.options.horizon) - 1; i >= 0; i--) {
+      const node = path[i]!;
+      const prev = i > 0 ? path[i - 1]!.chosen : -1;
+      for (const alt of node.runnable) {
+        if (node.done.some((e) => e.actor === alt) || node.sleep.some((e) => e.actor === alt)) continue;
+        const cost = i > 0 && alt !== prev && node.runnable.includes(prev) ? 1 : 0;
+        if (costBefore[i]! + cost > this.options.bound) continue;
+        node.done.push({ actor: alt, fp: NO_FOOTPRINT });
+        node.chosen = alt;
+        node.cost = cost;
+        path.length = i + 1;
+        this.replay = i + 1;
+        return;
+      }
+    }
+    this.done = true;
+  }
+}
+
+/** One run of the search: replays the path's prefix, then the default continuation. */
+export class DfsRun implements Scheduler {
   readonly name = 'dfs';
-  readonly chosen: number[] = [];
-  readonly runnable: number[][] = [];
-
-  constructor(private readonly prefix: readonly number[]) {}
-
-  /** Steps the previous actor has taken in a row. */
+  readonly wantsFootprints: boolean;
+  readonly path: Node[];
+  abandoned = false;
+  /** The sleep set for the next node (computed after each step). */
+  private sleepNext: Explored[] = [];
   private streak = 0;
+  private last = -1;
+  /** The step the last choice was for. */
+  private cur = -1;
+
+  constructor(private readonly search: DfsSearch, path: readonly Node[], private readonly replay: number) {
+    this.path = path.slice(0, replay);
+    this.wantsFootprints = search.sleepSets;
+  }
 
   next(view: SchedulerView): number {
-    const forced = this.prefix[view.step];
+    const i = view.step;
+    this.cur = i;
     let a: number;
-    if (forced !== undefined && view.runnable.includes(forced)) a = forced;
-    else if (view.runnable.includes(view.previous) && (this.streak < FAIR_SLICE || view.runnable.length === 1)) a = view.previous;
-    else {
-      // Fairness (CHESS's yield): an actor that ran a whole slice hands over round-robin, so
-      // a vCPU spinning on RET_PF_RETRY cannot starve the host it waits for.
-      const after = view.runnable.find((r) => r > view.previous);
-      a = view.runnable.includes(view.previous) ? after ?? view.runnable[0]! : view.runnable[0]!;
+    // Asked again for the same step: the actor chosen had nothing left to start (no step taken).
+    if (i >= this.replay && this.path.length > i) this.path.length = i;
+    if (i < this.replay) {
+      a = this.path[i]!.chosen;
+      if (!view.runnable.includes(a)) throw new Error(`DFS replay diverged at step ${i}: actor ${a} cannot run (runnable: ${view.runnable.join(', ')})`);
+    } else {
+      const prev = view.previous;
+      // Past the horizon nothing branches: no node is kept and nobody sleeps (the run just
+      // has to end). Within it, an actor that used up its fair slice wakes the sleepers —
+      // dropping sleep-set entries is always sound — so a vCPU spinning on RET_PF_RETRY
+      // cannot starve the (sleeping) actor it waits for.
+      const beyond = i >= this.search.options.horizon;
+      if (beyond || (this.streak >= FAIR_SLICE && prev === this.last)) this.sleepNext = [];
+      const sleep = this.sleepNext;
+      const awake = sleep.length === 0 ? view.runnable : view.runnable.filter((r) => !sleep.some((e) => e.actor === r));
+      if (awake.length === 0) {
+        this.abandoned = true;
+        return -1;
+      }
+      if (awake.includes(prev) && (this.streak < FAIR_SLICE || awake.length === 1)) a = prev;
+      else a = awake.find((r) => r > prev) ?? awake[0]!;
+      if (!beyond) this.path.push({ runnable: [...view.runnable], chosen: a, cost: 0, sleep, done: [{ actor: a, fp: NO_FOOTPRINT }] });
     }
-    this.streak = a === view.previous ? this.streak + 1 : 1;
-    this.chosen[view.step] = a;
-    this.runnable[view.step] = [...view.runnable];
+    this.streak = a === this.last ? this.streak + 1 : 1;
+    this.last = a;
+    if (!this.search.sleepSets) this.sleepNext = [];
     return a;
+  }
+
+  afterStep(actor: number, fp: StepFootprint): void {
+    // Replayed nodes already know their footprints and sleep sets; the branch node and the
+    // new ones learn them now.
+    if (this.cur < this.replay - 1 || this.cur >= this.path.length) return;
+    const node = this.path[this.cur]!;
+    const here = node.done[node.done.length - 1]!;
+    if (here.actor !== actor) throw new Error(`DFS: step ${this.cur} was taken by actor ${actor}, not the chosen ${here.actor}`);
+    here.fp = fp;
+    if (!this.search.sleepSets) return;
+    const next: Explored[] = [];
+    for (const e of node.sleep) if (e.actor !== actor && !conflicts(e.fp, fp)) next.push(e);
+    for (const e of node.done) if (e !== here && e.actor !== actor && !conflicts(e.fp, fp)) next.push(e);
+    this.sleepNext = next;
   }
 }
 
@@ -50,50 +186,4 @@ export function preemptions(chosen: readonly number[], runnable: readonly (reado
     if (chosen[i] !== prev && runnable[i]?.includes(prev)) n++;
   }
   return n;
-}
-
-/** The DFS frontier: branches still to run, the deepest first (so it stays O(run length × actors)). */
-export class DfsFrontier {
-  /** A branch: the first `j` choices of a recorded run, then `alt` instead of its choice at j. */
-  private readonly stack: { base: readonly number[]; j: number; alt: number }[] = [];
-  private started = false;
-
-  /**
-   * @param bound preemptions per schedule
-   * @param horizon no branching at or after this step: a spin loop (a retry waiting on
-   *   another actor) would otherwise give endless distinct schedules (CHESS bounds yields)
-   */
-  constructor(readonly bound: number, readonly horizon: number) {}
-
-  get empty(): boolean {
-    return this.started && this.stack.length === 0;
-  }
-
-  take(): number[] {
-    if (!this.started) {
-      this.started = true;
-      return [];
-    }
-    const b = this.stack.pop()!;
-    return [...b.base.slice(0, b.j), b.alt];
-  }
-
-  /** After running `prefix` (recorded by `s`): push every branch within the preemption bound. */
-  expand(prefix: readonly number[], s: PrefixScheduler): void {
-    const base = s.chosen;
-    // Preemptions of the recorded run up to each step, so a branch's count is O(1).
-    const upTo: number[] = [0];
-    for (let i = 1; i <= base.length; i++) {
-      const prev = base[i - 2];
-      upTo[i] = upTo[i - 1]! + (i >= 2 && base[i - 1] !== prev && s.runnable[i - 1]!.includes(prev!) ? 1 : 0);
-    }
-    for (let j = prefix.length; j < Math.min(base.length, this.horizon); j++) {
-      const prev = j > 0 ? base[j - 1]! : -1;
-      for (const alt of s.runnable[j]!) {
-        if (alt === base[j]) continue;
-        const extra = j > 0 && alt !== prev && s.runnable[j]!.includes(prev) ? 1 : 0;
-        if (upTo[j]! + extra <= this.bound) this.stack.push({ base, j, alt });
-      }
-    }
-  }
 }

@@ -4,6 +4,7 @@
  * interface (sequential and seeded random here; PCT, DFS and replay build on it).
  */
 
+import type { StepFootprint } from '../kvm/shm.js';
 import { Prng } from './prng.js';
 
 export interface SchedulerView {
@@ -26,8 +27,15 @@ export interface Scheduler {
   readonly name: string;
   /** The scheduler needs `view.labels` (replay). */
   readonly wantsLabels?: boolean;
-  /** Picks one of `view.runnable` (never called with none). */
+  /** The scheduler needs each step's footprint (`afterStep`), e.g. for sleep sets. */
+  readonly wantsFootprints?: boolean;
+  /**
+   * Picks one of `view.runnable` (never called with none), or -1 to abandon the run (a
+   * sleep-set-blocked DFS branch; the engine then stops with `abandoned` set).
+   */
   next(view: SchedulerView): number;
+  /** After each step taken: who took it and the shared words it read and wrote. */
+  afterStep?(actor: number, footprint: StepFootprint): void;
 }
 
 /**

@@ -1,0 +1,199 @@
+/**
+ * Every access the model makes to a VM's SharedArrayBuffer goes through these functions:
+ * the same `Atomics` operations (or plain element accesses, where the kernel uses plain
+ * loads and stores), and — only while an exploring engine has set a recorder — a record
+ * of the 32-bit words each step reads and writes: its footprint. Two steps of different
+ * actors whose footprints do not conflict (neither writes a word the other touches)
+ * commute, which is what the DFS's sleep sets and the causal slice of a race trace rely
+ * on. The exported functions are live bindings: with no recorder set they are the bare
+ * operations (`Atomics.load` itself, a plain element access), so the hot path pays
+ * nothing; setting a recorder swaps in versions that note each access first.
+ *
+ * Word units: `i32` index i is word i; `i64` index s is words 2s and 2s + 1; `u8` byte b
+ * is word b >> 2 (a byte access counts as its whole word: conservative).
+ */
+
+/** The words one step read and wrote, as half-open ranges [start, end) of word indices. */
+export class Footprint {
+  reads = new Int32Array(64);
+  nReads = 0;
+  writes = new Int32Array(64);
+  nWrites = 0;
+
+  reset(): void {
+    this.nReads = 0;
+    this.nWrites = 0;
+  }
+
+  read(start: number, end: number): void {
+    const n = this.nReads;
+    // Adjacent or repeated accesses (a walk, a loop over a table) extend the last range.
+    if (n > 0 && start >= this.reads[n - 2]! && start <= this.reads[n - 1]!) {
+      if (end > this.reads[n - 1]!) this.reads[n - 1] = end;
+      return;
+    }
+    if (n + 2 > this.reads.length) this.reads = grow(this.reads);
+    this.reads[n] = start;
+    this.reads[n + 1] = end;
+    this.nReads = n + 2;
+  }
+
+  write(start: number, end: number): void {
+    const n = this.nWrites;
+    if (n > 0 && start >= this.writes[n - 2]! && start <= this.writes[n - 1]!) {
+      if (end > this.writes[n - 1]!) this.writes[n - 1] = end;
+      return;
+    }
+    if (n + 2 > this.writes.length) this.writes = grow(this.writes);
+    this.writes[n] = start;
+    this.writes[n + 1] = end;
+    this.nWrites = n + 2;
+  }
+
+  /** A compact copy (the recorder is reused from step to step). */
+  freeze(): StepFootprint {
+    return { reads: this.reads.slice(0, this.nReads), writes: this.writes.slice(0, this.nWrites) };
+  }
+}
+
+/** A recorded step's footprint: ranges as [start, end, start, end, …]. */
+export interface StepFootprint {
+  readonly reads: Int32Array;
+  readonly writes: Int32Array;
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function overlaps(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < a.length; i += 2) {
+    const s = a[i]!;
+    const e = a[i + 1]!;
+    for (let j = 0; j < b.length; j += 2) if (s < b[j + 1]! && b[j]! < e) return true;
+  }
+  return false;
+}
+
+/** Two steps conflict when one writes a word the other reads or writes; otherwise they commute. */
+export function conflicts(x: StepFootprint, y: StepFootprint): boolean {
+  return overlaps(x.writes, y.writes) || overlaps(x.writes, y.reads) || overlaps(y.writes, x.reads);
+}
+
+let rec: Footprint = new Footprint();
+
+type Rd32 = (a: Int32Array, i: number) => number;
+type Wr32 = (a: Int32Array, i: number, v: number) => number;
+type Cas32 = (a: Int32Array, i: number, expected: number, v: number) => number;
+type Rd64 = (a: BigInt64Array, s: number) => bigint;
+type Wr64 = (a: BigInt64Array, s: number, v: bigint) => bigint;
+type Cas64 = (a: BigInt64Array, s: number, expected: bigint, v: bigint) => bigint;
+type Rd8 = (a: Uint8Array, b: number) => number;
+type Wr8 = (a: Uint8Array, b: number, v: number) => number;
+
+// ---- the bare operations ------------------------------------------------------------
+
+const bare = {
+  load: Atomics.load as Rd32,
+  store: Atomics.store as Wr32,
+  get: ((a, i) => a[i]!) as Rd32,
+  put: ((a, i, v) => { a[i] = v; return v; }) as Wr32,
+  add: Atomics.add as Wr32,
+  sub: Atomics.sub as Wr32,
+  and: Atomics.and as Wr32,
+  or: Atomics.or as Wr32,
+  xor: Atomics.xor as Wr32,
+  exchange: Atomics.exchange as Wr32,
+  compareExchange: Atomics.compareExchange as Cas32,
+  copyIn: (a: Int32Array, src: Int32Array, offset: number): void => { a.set(src, offset); },
+  load64: Atomics.load as Rd64,
+  store64: Atomics.store as Wr64,
+  exchange64: Atomics.exchange as Wr64,
+  compareExchange64: Atomics.compareExchange as Cas64,
+  load8: Atomics.load as Rd8,
+  store8: Atomics.store as Wr8,
+  get8: ((a, b) => a[b]!) as Rd8,
+  fill8: (a: Uint8Array, v: number, start: number, end: number): void => { a.fill(v, start, end); },
+};
+
+// ---- the recording versions ---------------------------------------------------------
+
+const rmw = (i: number): void => {
+  rec.read(i, i + 1);
+  rec.write(i, i + 1);
+};
+
+const recording: typeof bare = {
+  load: (a, i) => { rec.read(i, i + 1); return Atomics.load(a, i); },
+  store: (a, i, v) => { rec.write(i, i + 1); return Atomics.store(a, i, v); },
+  get: (a, i) => { rec.read(i, i + 1); return a[i]!; },
+  put: (a, i, v) => { rec.write(i, i + 1); a[i] = v; return v; },
+  add: (a, i, v) => { rmw(i); return Atomics.add(a, i, v); },
+  sub: (a, i, v) => { rmw(i); return Atomics.sub(a, i, v); },
+  and: (a, i, v) => { rmw(i); return Atomics.and(a, i, v); },
+  or: (a, i, v) => { rmw(i); return Atomics.or(a, i, v); },
+  xor: (a, i, v) => { rmw(i); return Atomics.xor(a, i, v); },
+  exchange: (a, i, v) => { rmw(i); return Atomics.exchange(a, i, v); },
+  // A failed compare-and-swap only read the word.
+  compareExchange: (a, i, expected, v) => {
+    const old = Atomics.compareExchange(a, i, expected, v);
+    rec.read(i, i + 1);
+    if (old === expected) rec.write(i, i + 1);
+    return old;
+  },
+  copyIn: (a, src, offset) => { rec.write(offset, offset + src.length); a.set(src, offset); },
+  load64: (a, s) => { rec.read(2 * s, 2 * s + 2); return Atomics.load(a, s); },
+  store64: (a, s, v) => { rec.write(2 * s, 2 * s + 2); return Atomics.store(a, s, v); },
+  exchange64: (a, s, v) => { rmw(2 * s); rmw(2 * s + 1); return Atomics.exchange(a, s, v); },
+  compareExchange64: (a, s, expected, v) => {
+    const old = Atomics.compareExchange(a, s, expected, v);
+    rec.read(2 * s, 2 * s + 2);
+    if (old === expected) rec.write(2 * s, 2 * s + 2);
+    return old;
+  },
+  load8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return Atomics.load(a, b); },
+  store8: (a, b, v) => { rec.write(b >> 2, (b >> 2) + 1); return Atomics.store(a, b, v); },
+  get8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return a[b]!; },
+  fill8: (a, v, start, end) => { if (end > start) rec.write(start >> 2, ((end - 1) >> 2) + 1); a.fill(v, start, end); },
+};
+
+/** 32-bit words: Atomics operations, `get`/`put` plain accesses, `copyIn` a memcpy. */
+export let load = bare.load;
+export let store = bare.store;
+export let get = bare.get;
+export let put = bare.put;
+export let add = bare.add;
+export let sub = bare.sub;
+export let and = bare.and;
+export let or = bare.or;
+export let xor = bare.xor;
+export let exchange = bare.exchange;
+export let compareExchange = bare.compareExchange;
+export let copyIn = bare.copyIn;
+/** 64-bit words (SPTEs). */
+export let load64 = bare.load64;
+export let store64 = bare.store64;
+export let exchange64 = bare.exchange64;
+export let compareExchange64 = bare.compareExchange64;
+/** Bytes (host prot bits, attributes). */
+export let load8 = bare.load8;
+export let store8 = bare.store8;
+export let get8 = bare.get8;
+export let fill8 = bare.fill8;
+
+let recordingOn = false;
+
+/** Start recording the accesses that follow into `f`, or stop (null). */
+export function recordFootprint(f: Footprint | null): void {
+  if (f !== null) rec = f;
+  const on = f !== null;
+  if (on === recordingOn) return;
+  recordingOn = on;
+  const impl = on ? recording : bare;
+  load = impl.load; store = impl.store; get = impl.get; put = impl.put; add = impl.add; sub = impl.sub;
+  and = impl.and; or = impl.or; xor = impl.xor; exchange = impl.exchange; compareExchange = impl.compareExchange;
+  copyIn = impl.copyIn; load64 = impl.load64; store64 = impl.store64; exchange64 = impl.exchange64;
+  compareExchange64 = impl.compareExchange64; load8 = impl.load8; store8 = impl.store8; get8 = impl.get8; fill8 = impl.fill8;
+}
