@@ -51,7 +51,8 @@ function actorsOf(r: RunResult): string[] {
 function explain(r: RunResult, io: Io, traceOut: string | undefined): void {
   const v = r.violations[0] ?? null;
   // The scenario's memslots are set up before any interleaving: not part of the story.
-  io.out(formatColumnTrace(r.trace.filter((s) => s.step >= r.setupSteps), actorsOf(r), v, 40));
+  const fp = r.footprints.length > 0 ? (step: number) => r.footprints[step - r.setupSteps] : undefined;
+  io.out(formatColumnTrace(r.trace.filter((s) => s.step >= r.setupSteps), actorsOf(r), v, 40, fp));
   if (traceOut !== undefined) {
     writeFileSync(traceOut, JSON.stringify(toPerfetto(r.trace, actorsOf(r), v)));
     io.out(`Perfetto trace written to ${traceOut} (open it at ui.perfetto.dev)\n`);

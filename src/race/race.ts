@@ -80,7 +80,8 @@ export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: 
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: t.scenario.ops.filter((_, i) => !drop.has(i)) };
   const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false });
-  return runDeterministic({ ...cfg, recordChoices: true });
+  // A traced run also records footprints: the column trace shows the violation's causal past.
+  return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });
 }
 
 export interface ExploreOptions extends RaceOptions {
