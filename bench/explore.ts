@@ -6,10 +6,13 @@
  *     to the end), beside the same scenario run by the engine without exploration (one
  *     sequential schedule, no choice recording, invariants only at the end): what
  *     scheduling, recording and the per-step checks cost;
- *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with one
- *     preemption), the schedules and milliseconds until the first violation, median (and
- *     max) over five disjoint seed ranges (shards 0/5 … 4/5; for DFS, five interleaved
- *     slices of its search order).
+ *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with two
+ *     preemptions and sleep sets), the schedules and milliseconds until the first
+ *     violation, median (and max) over five disjoint seed ranges (shards 0/5 … 4/5; for
+ *     DFS, five interleaved slices of its search order).
+ *  3. partial-order reduction — for every catalogue entry without its mutation (clean), the
+ *     DFS within one preemption with sleep sets and without: schedules until the search
+ *     ends (or the cap), runs abandoned as sleep-set blocked, milliseconds.
  *
  * Usage: node build/bench/explore.js [--quick]
  */
@@ -40,12 +43,13 @@ const rawRuns = quick ? 200 : 1000;
   addRow('1 throughput', 'engine, no exploration: steps/s', (steps * 1000) / ms, null, `${rawRuns} sequential runs of ${target.id}, check at the end only`);
   addRow('1 throughput', 'engine, no exploration: runs/s', (rawRuns * 1000) / ms);
   const rawRate = (steps * 1000) / ms;
-  for (const scheduler of ['random', 'pct', 'dfs'] as ExploreScheduler[]) {
-    const r = explore(target, { scheduler, depth: scheduler === 'dfs' ? 1 : 2, budget, withoutEntryMutation: true });
+  for (const [scheduler, sleepSets] of [['random', false], ['pct', false], ['dfs', true], ['dfs', false]] as [ExploreScheduler, boolean][]) {
+    const r = explore(target, { scheduler, depth: scheduler === 'dfs' ? 1 : 2, budget, withoutEntryMutation: true, sleepSets });
     const rate = (r.steps * 1000) / r.ms;
-    addRow('1 throughput', `${scheduler}: steps/s`, rate, null, `${r.schedules} schedules, ${r.found ? 'FOUND (unexpected)' : 'all clean'}; per-step checks and choice recording on`);
-    addRow('1 throughput', `${scheduler}: schedules/s`, (r.schedules * 1000) / r.ms);
-    addRow('1 throughput', `${scheduler}: ratio to no exploration`, `${((100 * rate) / rawRate).toFixed(0)}%`);
+    const name = scheduler === 'dfs' ? `dfs ${sleepSets ? 'with' : 'without'} sleep sets` : scheduler;
+    addRow('1 throughput', `${name}: steps/s`, rate, null, `${r.schedules} schedules, ${r.found ? 'FOUND (unexpected)' : 'all clean'}; per-step checks and choice recording on${sleepSets ? ', footprints recorded' : ''}`);
+    addRow('1 throughput', `${name}: schedules/s`, (r.schedules * 1000) / r.ms);
+    addRow('1 throughput', `${name}: ratio to no exploration`, `${((100 * rate) / rawRate).toFixed(0)}%`);
   }
 }
 
@@ -58,7 +62,7 @@ for (const e of CATALOGUE) {
     const ms: number[] = [];
     let missed = 0;
     for (let i = 0; i < shards; i++) {
-      const depth = scheduler === 'dfs' ? 1 : scheduler === e.scheduler ? e.depth ?? 2 : 2;
+      const depth = scheduler === 'dfs' ? 2 : scheduler === e.scheduler ? e.depth ?? 2 : 2;
       const r = explore(t, { scheduler, depth, budget: quick ? e.budget : e.budget * 4, shard: { i, n: shards } });
       if (!r.found) { missed++; continue; }
       schedules.push(r.schedules);
@@ -66,9 +70,23 @@ for (const e of CATALOGUE) {
     }
     const s = schedules.length > 0 ? stats(schedules) : null;
     const m = ms.length > 0 ? stats(ms) : null;
-    addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${scheduler === e.scheduler ? e.depth ?? 2 : 2}` : scheduler === 'dfs' ? ' ≤1 preemption' : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
+    addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${scheduler === e.scheduler ? e.depth ?? 2 : 2}` : scheduler === 'dfs' ? ' ≤2 preemptions' : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
       null, s !== null ? `schedules median ${s.median}, max ${s.max}${missed > 0 ? `; ${missed}/${shards} seed ranges missed within ${quick ? e.budget : e.budget * 4}` : ''}` : `missed in all ${shards} seed ranges`);
   }
+}
+
+// 3. partial-order reduction: the clean search within one preemption, with and without sleep sets
+const cap = quick ? 2000 : 10_000;
+for (const e of CATALOGUE) {
+  const t = resolveTarget(e.name);
+  const cell = (sleepSets: boolean): { text: string; note: string } => {
+    const r = explore(t, { scheduler: 'dfs', depth: 1, budget: cap, withoutEntryMutation: true, sleepSets });
+    const end = r.found ? 'found a (documented) finding' : r.dfs!.exhausted ? 'search ended' : `cap ${cap} reached`;
+    return { text: `${r.schedules}${r.dfs!.exhausted ? '' : '+'}`, note: `${end}, ${(r.ms / 1000).toFixed(1)} s${sleepSets ? `, ${r.dfs!.blocked} sleep-set blocked` : ''}` };
+  };
+  const a = cell(true);
+  const b = cell(false);
+  addRow(`3 POR ${e.ref}`, `${e.name}: schedules with / without sleep sets`, `${a.text} / ${b.text}`, null, `with: ${a.note}; without: ${b.note}`);
 }
 
 console.log('');

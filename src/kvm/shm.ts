@@ -56,7 +56,7 @@ export class Footprint {
   }
 }
 
-/** A recorded step's footprint: ranges as [start, end, start, end, …]. */
+/** A recorded step's footprint: ranges as [start, end, start, end, …] (the schedulers' StepFootprint, structurally). */
 export interface StepFootprint {
   readonly reads: Int32Array;
   readonly writes: Int32Array;

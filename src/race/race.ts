@@ -18,6 +18,7 @@ import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
 import { DfsRun, DfsSearch } from '../sched/dfs.js';
+import { conflicts } from '../kvm/shm.js';
 import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 import { TokenError, encodeToken, scenarioHash, segmentSteps, toSegments, type RaceToken, type Segment } from './token.js';
@@ -140,7 +141,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const coverage = new Map<string, number>();
   let steps = 0;
   // DFS branches within 4k steps (k: the sequential run's length).
-  const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true }) : null;
+  const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true, conflicts }) : null;
   let dfsIndex = 0;
   let scheduled = 0;
   let exhausted = false;

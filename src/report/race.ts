@@ -58,12 +58,26 @@ export function causalSlice(trace: readonly StepRecord[], footprint: (step: numb
       words(fp.writes, writes.get(s.actor)!);
     }
   }
+  // A step in by program order that conflicts with an *earlier* step of another actor in
+  // the slice (it read what that one wrote, …) interacts too.
+  reads.clear();
+  writes.clear();
+  for (const s of trace) {
+    const reason = inSlice.get(s.step);
+    const fp = footprint(s.step);
+    if (reason === undefined || fp === undefined) continue;
+    if (reason === 'order' && conflictsWithOthers(s.actor, fp)) inSlice.set(s.step, 'conflict');
+    if (!writes.has(s.actor)) { writes.set(s.actor, new Set()); reads.set(s.actor, new Set()); }
+    words(fp.reads, reads.get(s.actor)!);
+    words(fp.writes, writes.get(s.actor)!);
+  }
   return inSlice;
 }
 
 /**
- * The rows of a sliced trace: the seeds and the steps that interact with another actor,
- * each with its neighbours in its own actor's column; runs of other steps folded.
+ * The rows of a sliced trace: the seeds, the steps that interact with another actor's
+ * steps in the slice, and those that moved mmu_invalidate_seq or in_progress; runs of
+ * the other steps (in only by program order) folded.
  */
 function slicedRows(trace: readonly StepRecord[], slice: ReadonlyMap<number, SliceReason>): (StepRecord | { folded: number; actor: string })[] {
   const steps = trace.filter((s) => slice.has(s.step));
@@ -73,11 +87,12 @@ function slicedRows(trace: readonly StepRecord[], slice: ReadonlyMap<number, Sli
     if (!byActor.has(s.actor)) byActor.set(s.actor, []);
     byActor.get(s.actor)!.push(s);
   }
-  for (const list of byActor.values()) {
-    list.forEach((s, k) => {
-      if (slice.get(s.step) === 'order') return;
-      show.add(s.step);
-    });
+  for (const list of byActor.values()) for (const s of list) if (slice.get(s.step) !== 'order') show.add(s.step);
+  // Steps that moved mmu_invalidate_seq or in_progress stay visible: the story turns on them.
+  for (let i = 1; i < trace.length; i++) {
+    const s = trace[i]!;
+    const p = trace[i - 1]!;
+    if (slice.has(s.step) && (s.seq !== p.seq || s.inProgress !== p.inProgress)) show.add(s.step);
   }
   const out: (StepRecord | { folded: number; actor: string })[] = [];
   let fold: { folded: number; actor: string } | null = null;

@@ -25,8 +25,7 @@
  * complete up to its horizon.
  */
 
-import { conflicts, type StepFootprint } from '../kvm/shm.js';
-import type { Scheduler, SchedulerView } from './scheduler.js';
+import type { Scheduler, SchedulerView, StepFootprint } from './scheduler.js';
 
 /** Steps an actor may take in a row in the default continuation before it must hand over. */
 export const FAIR_SLICE = 200;
@@ -56,8 +55,10 @@ export interface DfsOptions {
   readonly bound: number;
   /** No branching at or after this step: a spin loop would otherwise give endless schedules. */
   readonly horizon: number;
-  /** Prune with sleep sets (default true). */
+  /** Prune with sleep sets (default true), which needs … */
   readonly sleepSets?: boolean;
+  /** … whether two steps' footprints conflict (they do not commute). */
+  readonly conflicts: (a: StepFootprint, b: StepFootprint) => boolean;
 }
 
 /** The search: hands out one run's scheduler at a time (`next`), learns from it (`finish`). */
@@ -172,6 +173,7 @@ export class DfsRun implements Scheduler {
     here.fp = fp;
     if (!this.search.sleepSets) return;
     const next: Explored[] = [];
+    const conflicts = this.search.options.conflicts;
     for (const e of node.sleep) if (e.actor !== actor && !conflicts(e.fp, fp)) next.push(e);
     for (const e of node.done) if (e !== here && e.actor !== actor && !conflicts(e.fp, fp)) next.push(e);
     this.sleepNext = next;

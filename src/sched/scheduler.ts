@@ -4,8 +4,16 @@
  * interface (sequential and seeded random here; PCT, DFS and replay build on it).
  */
 
-import type { StepFootprint } from '../kvm/shm.js';
 import { Prng } from './prng.js';
+
+/**
+ * The shared words a step read and wrote, as half-open ranges [start, end, start, end, …]
+ * of 32-bit word indices (the engine records them; see src/kvm/shm.ts).
+ */
+export interface StepFootprint {
+  readonly reads: Int32Array;
+  readonly writes: Int32Array;
+}
 
 export interface SchedulerView {
   /** Actors that can take a step now (not blocked, not finished), ascending. */

@@ -93,7 +93,7 @@ function normalForm(actors: readonly number[], fps: readonly StepFootprint[]): s
 
 test('with sleep sets no two complete runs of the search are equivalent (one per Mazurkiewicz trace)', (t) => {
   const target = resolveTarget('zap-without-flush');
-  const search = new DfsSearch({ bound: 1, horizon: 400 });
+  const search = new DfsSearch({ bound: 1, horizon: 400, conflicts });
   const forms = new Set<string>();
   let complete = 0;
   for (let s = search.next(); s !== null; s = search.next()) {
