@@ -51,6 +51,7 @@ usage:
       --scheduler random|pct|dfs   how schedules are drawn (default: the entry's, else random)
       --depth N                    PCT bug depth; for dfs, the preemption bound (default 2)
       --no-sleep-sets              dfs without partial-order reduction (re-runs reorderings of independent steps)
+      --coverage                   list, per machine, the transitions the exploration fired (with counts) and those it never did
       --budget N | --time TIME     schedules to try (default: the entry's, else 1000), or a time limit
       --mutate, --skip             extra mutations (on top of the entry's)
       --control                    a catalogue entry without its mutation (must stay clean)

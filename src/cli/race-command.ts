@@ -31,6 +31,7 @@ const EXPLORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'trace-out', kind: 'value' },
   { name: 'control', kind: 'flag' },
   { name: 'no-sleep-sets', kind: 'flag' },
+  { name: 'coverage', kind: 'flag' },
 ];
 
 function asBadInput(e: unknown): never {
@@ -108,7 +109,7 @@ export function raceExplore(argv: readonly string[], io: Io): number {
     scheduler, depth, budget, ...(timeMs !== undefined ? { timeMs } : {}), shard, mutate, skip, withoutEntryMutation: control, sleepSets: !args.flags.has('no-sleep-sets'),
     ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
   });
-  const cover = coverageByMachine(r.coverage);
+  const cover = coverageByMachine(r.coverage, r.transitions);
   if (json) {
     io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler, depth: scheduler === 'pct' ? depth : null, shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
@@ -121,7 +122,15 @@ export function raceExplore(argv: readonly string[], io: Io): number {
     const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
     io.out(`dfs: ${r.dfs.exhausted ? `the search is complete — every schedule within ${depth} preemption(s) up to the horizon, up to reordering of independent steps` : 'the search is not finished'}${blocked}\n`);
   }
-  io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}\n\n`);
+  io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}${args.flags.has('coverage') ? '' : ' (--coverage lists them)'}\n`);
+  if (args.flags.has('coverage')) {
+    for (const [m, c] of Object.entries(cover)) {
+      io.out(`  ${m}: ${c.fired} of ${c.total} transitions fired\n`);
+      for (const [tr, n] of Object.entries(c.transitions)) io.out(`    ${String(n).padStart(9)}  ${tr}\n`);
+      for (const tr of c.never) io.out(`    ${'never'.padStart(9)}  ${tr}\n`);
+    }
+  }
+  io.out('\n');
   if (!r.found) {
     io.out('nothing found\n');
     return 0;
@@ -139,13 +148,25 @@ function fmtP(p: number): string {
 }
 
 /** Transitions fired by the exploration, per machine: fired of total (from the model's machine list). */
-function coverageByMachine(cov: ReadonlyMap<string, number>): Record<string, { fired: number; total: number }> {
-  const out: Record<string, { fired: number; total: number }> = {};
-  for (const [key] of cov) {
-    const m = key.slice(0, key.indexOf(':'));
-    (out[m] ??= { fired: 0, total: 0 }).fired++;
+interface MachineCoverage {
+  fired: number;
+  total: number;
+  /** Transitions the exploration fired, with how often. */
+  transitions: Record<string, number>;
+  /** Transitions that exist but never fired. */
+  never: string[];
+}
+
+function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly string[]): Record<string, MachineCoverage> {
+  const out: Record<string, MachineCoverage> = {};
+  const of = (m: string): MachineCoverage => (out[m] ??= { fired: 0, total: 0, transitions: {}, never: [] });
+  for (const m of COMPILED) of(m.id).total = m.transitions.length;
+  for (const [key, n] of cov) {
+    const c = of(key.slice(0, key.indexOf(':')));
+    c.fired++;
+    c.transitions[key.slice(key.indexOf(':') + 2)] = n;
   }
-  for (const m of COMPILED) (out[m.id] ??= { fired: 0, total: 0 }).total = m.transitions.length;
+  for (const key of all) if (!cov.has(key)) of(key.slice(0, key.indexOf(':'))).never.push(key.slice(key.indexOf(':') + 2));
   return out;
 }
 

@@ -120,8 +120,10 @@ export interface ExploreResult {
   readonly k: number;
   /** PCT's lower bound of finding a depth-d bug in one schedule. */
   readonly pctBound: number | null;
-  /** Transition counts summed over every schedule run. */
+  /** Transition counts summed over every schedule run (`machine: transition` → count; fired ones only). */
   readonly coverage: Map<string, number>;
+  /** Every transition of every machine, `machine: transition`, fired or not. */
+  readonly transitions: readonly string[];
   /** DFS: runs abandoned because every runnable actor slept (sleep-set blocked), of all the search made (shards: every shard runs the whole search). */
   readonly dfs: { readonly runs: number; readonly blocked: number; readonly sleepSets: boolean; readonly exhausted: boolean } | null;
 }
@@ -139,6 +141,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
   const coverage = new Map<string, number>();
+  const transitions: string[] = [];
   let steps = 0;
   // DFS branches within 4k steps (k: the sequential run's length).
   const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true, conflicts }) : null;
@@ -169,16 +172,17 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
     const r = runTarget(t, sched, seed, o);
     if (search !== null) search.finish(sched as DfsRun);
     steps += r.steps;
+    if (transitions.length === 0) for (const c of r.coverage) transitions.push(`${c.machine}: ${c.transition}`);
     for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
     const v = r.violations[0];
     const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
     scheduled = n + 1;
     o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
     if (v !== undefined) {
-      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, dfs: dfsStats(false) };
+      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(false) };
     }
   }
-  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, dfs: dfsStats(exhausted) };
+  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(exhausted) };
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
