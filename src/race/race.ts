@@ -75,11 +75,28 @@ function mutationsOf(t: RaceTarget, o: RaceOptions): { mutate: string[]; skip: s
   return { mutate: [...own.mutate, ...(o.mutate ?? [])], skip: [...own.skip, ...(o.skip ?? [])] };
 }
 
+/**
+ * The scenario's ops without those in `drop`; an `after` edge points at the same op in the
+ * shorter list, and one whose op was dropped is gone (that op never runs, so nothing waits).
+ */
+function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['ops'] {
+  const newIndex: number[] = [];
+  let n = 0;
+  ops.forEach((_, i) => { newIndex[i] = drop.has(i) ? -1 : n++; });
+  return ops.filter((_, i) => !drop.has(i)).map((o) => {
+    if (o.after === undefined) return o;
+    const after = newIndex[o.after]!;
+    if (after >= 0) return { ...o, after };
+    const { after: _gone, ...rest } = o;
+    return rest;
+  });
+}
+
 /** One run of the target under a scheduler, recording its choices. */
 export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
-  const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: t.scenario.ops.filter((_, i) => !drop.has(i)) };
+  const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
   const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false });
   // A traced run also records footprints: the column trace shows the violation's causal past.
   return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });

@@ -11,6 +11,7 @@
  * recorded schedule does in both modes.
  */
 
+import { FAIR_SLICE } from './dfs.js';
 import type { Scheduler, SchedulerView } from './scheduler.js';
 
 export class ReplayMismatch extends Error {
@@ -51,7 +52,15 @@ export class ReplayScheduler implements Scheduler {
       }
       if (this.strict) throw new ReplayMismatch(view.step, want ?? `${actor}:…`, view.runnable.map((a) => labels[a]!));
     }
-    // Past the recorded schedule (or, lenient, off it): no preemption.
-    return view.runnable.includes(view.previous) ? view.previous : view.runnable[0]!;
+    // Past the recorded schedule (or, lenient, off it): no preemption — but an actor that
+    // ran FAIR_SLICE steps in a row hands over, so a vCPU spinning on RET_PF_RETRY cannot
+    // starve the actor it waits for (and a shrink candidate ends).
+    let a: number;
+    if (view.runnable.includes(view.previous) && (this.streak < FAIR_SLICE || view.runnable.length === 1)) a = view.previous;
+    else a = view.runnable.find((r) => r > view.previous) ?? view.runnable[0]!;
+    this.streak = a === view.previous ? this.streak + 1 : 1;
+    return a;
   }
+
+  private streak = 0;
 }
