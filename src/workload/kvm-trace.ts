@@ -1,0 +1,133 @@
+/**
+ * Fault traces recorded on a real host, as workloads: the text that `trace-cmd report`,
+ * `perf script` or the ftrace `trace` file print for the `kvm:kvm_page_fault` event
+ * (arch/x86/kvm/trace.h), in both its forms —
+ *
+ *   current (5.19+): `vcpu %u rip 0x%lx address 0x%016llx error_code 0x%llx`
+ *   older:           `address %lx error_code %x` (later `%llx`), no vCPU id
+ *
+ * — each fault becoming a guest access of the vCPU that took it. The error code is the
+ * page-fault error code KVM built for the EPT violation / #NPF: PFERR_FETCH (bit 4) makes
+ * the access an instruction fetch, else PFERR_WRITE (bit 1) a write, else a read;
+ * PFERR_PRIVATE_ACCESS (bit 49) marks a private access. For the older form the vCPU comes
+ * from the line's thread: QEMU names vCPU threads `CPU <n>/KVM`, any other thread name is
+ * numbered by its pid in order of appearance.
+ *
+ * Lines of other events (and the tools' headers) are skipped and counted; comment lines
+ * (`#`) and blank lines are ignored; a `kvm_page_fault` line whose fields do not parse is
+ * an error naming its line number.
+ */
+
+import type { AccessKind } from '../kvm/ops.js';
+
+const PFERR_WRITE = 1n << 1n;
+const PFERR_FETCH = 1n << 4n;
+const PFERR_PRIVATE_ACCESS = 1n << 49n;
+
+export interface TraceFault {
+  /** 1-based line number in the trace text. */
+  readonly line: number;
+  /** The vCPU id as the trace names it (or as the thread name gives it, for the older form). */
+  readonly vcpuId: number;
+  /** Guest physical address of the fault. */
+  readonly gpa: bigint;
+  readonly errorCode: bigint;
+  readonly access: AccessKind;
+  readonly private: boolean;
+  /** Guest RIP (current form only). */
+  readonly rip: bigint | null;
+  /** Timestamp in seconds, when the line has one. */
+  readonly time: number | null;
+}
+
+export interface KvmTrace {
+  readonly faults: readonly TraceFault[];
+  /** Lines of other events or tool output, skipped. */
+  readonly skipped: number;
+  /** vCPU ids in ascending order: the vCPU actor of a fault is the index of its id here. */
+  readonly vcpuIds: readonly number[];
+  /** Faults in the current (`vcpu … rip …`) and the older form. */
+  readonly forms: { readonly current: number; readonly older: number };
+}
+
+export class TraceFormatError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(`trace line ${line}: ${message}`);
+    this.name = 'TraceFormatError';
+  }
+}
+
+/** `kvm_page_fault:` as trace-cmd and ftrace print it, `kvm:kvm_page_fault:` as perf script does. */
+const EVENT = /(?:^|\s)(?:kvm:)?kvm_page_fault:(.*)$/;
+const CURRENT = /^vcpu (\d+) rip 0x([0-9a-f]+) address 0x([0-9a-f]+) error_code 0x([0-9a-f]+)$/i;
+const OLDER = /^address (?:0x)?([0-9a-f]+) error_code (?:0x)?([0-9a-f]+)$/i;
+/** A timestamp before the event name: `1234.567890:` (trace-cmd, ftrace, perf). */
+const TIME = /\s(\d+\.\d+):\s/;
+/** The thread before the CPU field: `CPU 1/KVM-12346 [001]` or `qemu-kvm 1234 [003]`. */
+const THREAD = /^\s*(.+?)[-\s](\d+)\s+(?:\(\s*\d+\)\s+)?\[\d+\]/;
+const QEMU_VCPU_THREAD = /^CPU (\d+)\/KVM$/;
+
+export function accessOfErrorCode(errorCode: bigint): AccessKind {
+  if ((errorCode & PFERR_FETCH) !== 0n) return 'exec';
+  return (errorCode & PFERR_WRITE) !== 0n ? 'write' : 'read';
+}
+
+/** Parses a fault trace (see the module comment); throws TraceFormatError on a bad kvm_page_fault line. */
+export function readKvmTrace(text: string): KvmTrace {
+  const faults: TraceFault[] = [];
+  let skipped = 0;
+  let current = 0;
+  let older = 0;
+  const pidVcpu = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const lineNo = i + 1;
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const ev = EVENT.exec(raw);
+    if (ev === null) {
+      skipped++;
+      continue;
+    }
+    const prefix = raw.slice(0, ev.index);
+    const payload = ev[1]!.trim();
+    const tm = TIME.exec(` ${prefix} `);
+    const time = tm !== null ? Number(tm[1]) : null;
+    let m = CURRENT.exec(payload);
+    if (m !== null) {
+      const vcpuId = Number(m[1]);
+      if (!Number.isSafeInteger(vcpuId)) throw new TraceFormatError(lineNo, `vcpu id '${m[1]}' is not a number`);
+      const errorCode = BigInt(`0x${m[4]}`);
+      faults.push({ line: lineNo, vcpuId, gpa: BigInt(`0x${m[3]}`), errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: BigInt(`0x${m[2]}`), time });
+      current++;
+      continue;
+    }
+    m = OLDER.exec(payload);
+    if (m !== null) {
+      const errorCode = BigInt(`0x${m[2]}`);
+      faults.push({ line: lineNo, vcpuId: threadVcpu(prefix, pidVcpu), gpa: BigInt(`0x${m[1]}`), errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: null, time });
+      older++;
+      continue;
+    }
+    throw new TraceFormatError(lineNo, `a kvm_page_fault event whose fields are neither 'vcpu N rip 0x… address 0x… error_code 0x…' nor 'address … error_code …': '${payload.length > 80 ? `${payload.slice(0, 80)}…` : payload}'`);
+  }
+  const vcpuIds = [...new Set(faults.map((f) => f.vcpuId))].sort((a, b) => a - b);
+  return { faults, skipped, vcpuIds, forms: { current, older } };
+}
+
+/** The vCPU of an older-form line: `CPU n/KVM` threads are vCPU n; others numbered by pid, in order of appearance. */
+function threadVcpu(prefix: string, pidVcpu: Map<string, number>): number {
+  const t = THREAD.exec(prefix);
+  if (t === null) return 0;
+  const name = t[1]!.trim();
+  const q = QEMU_VCPU_THREAD.exec(name);
+  if (q !== null) return Number(q[1]);
+  const pid = t[2]!;
+  let v = pidVcpu.get(pid);
+  if (v === undefined) {
+    v = pidVcpu.size;
+    pidVcpu.set(pid, v);
+  }
+  return v;
+}
