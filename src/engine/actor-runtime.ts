@@ -280,6 +280,12 @@ export class ActorRuntime {
     return true;
   }
 
+  /** Calls `fn` for each transition the last step fired (no allocation: the simulated clock's hot path). */
+  forEachFired(fn: (machine: CompiledMachine, t: CompiledTransition) => void): void {
+    if (this.lastDirect !== null) return;
+    for (let i = 0; i < this.firedCount; i++) fn(this.fired[i]!.machine, this.fired[i]!.t);
+  }
+
   /** The record of the last step (for traces and findings). */
   record(stepNo: number): StepRecord {
     if (this.lastDirect !== null) return this.lastDirect;

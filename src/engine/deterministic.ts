@@ -28,6 +28,8 @@ import { Prng } from '../sched/prng.js';
 import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName } from '../sched/scheduler.js';
 import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
 import { Footprint, recordFootprint, type StepFootprint } from '../kvm/shm.js';
+import * as S from '../kvm/shm.js';
+import { transitionCostTable, type CostModel } from './cost-model.js';
 
 export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
@@ -66,6 +68,20 @@ export interface RunConfig {
    * Implied by a scheduler that `wantsFootprints`.
    */
   readonly footprints?: boolean;
+  /**
+   * Run a simulated clock with this cost model (cost-model.ts): each actor's clock advances
+   * by what its steps cost; waits resume at the releasing step's end (RunResult.sim).
+   */
+  readonly costModel?: CostModel;
+}
+
+/** The simulated clock's outcome: per actor, its clock, time spent waiting, and waiting for mmu_lock (ns). */
+export interface SimClockResult {
+  readonly clocks: number[];
+  readonly waitNs: number[];
+  readonly lockWaitNs: number[];
+  /** The latest clock: when the run ended in simulated time. */
+  readonly timeNs: number;
 }
 
 export interface CoverageEntry {
@@ -113,6 +129,8 @@ export interface RunResult {
   readonly footprints: StepFootprint[];
   /** The scheduler abandoned the run (a sleep-set-blocked DFS branch: it would only repeat explored interleavings). */
   readonly abandoned: boolean;
+  /** With a cost model: the simulated clock. */
+  readonly sim: SimClockResult | null;
 }
 
 class Collector {
@@ -253,8 +271,21 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   // virtual word past the end of the buffer, written by the step that completes the op and
   // read by the step that starts an op waiting for it.
   const opWord = (index: number): number => vm.i32.length + index;
+  // The simulated clock (with a cost model).
+  const model = cfg.costModel ?? null;
+  const costs = model !== null ? transitionCostTable(COMPILED, model) : null;
+  const clock = new Float64Array(nActors);
+  const waitNs = new Float64Array(nActors);
+  const lockWaitNs = new Float64Array(nActors);
+  const blocked = new Uint8Array(nActors);
+  const blockReason: string[] = new Array(nActors).fill('');
+  let lastEnd = 0;
+  let stepCost = 0;
+  const addCost = (m: { id: string }, t: { id: number }): void => { stepCost += costs!.get(m.id)![t.id]!; };
   const runPhase = (active: ActorRuntime[], sched: Scheduler, main: boolean): void => {
     const record = main && cfg.recordChoices === true;
+    // Simulated time starts when the guest does: the scenario's memslot setup is before it.
+    if (main && costs !== null) { clock.fill(0); lastEnd = 0; }
     const fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? new Footprint() : null;
     const runnable: number[] = [];
     const headOpIndex: number[] = new Array(nActors).fill(Infinity);
@@ -271,7 +302,20 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         // An op that must wait for another actor's op: the actor does not start it yet.
         const gate = rt.queue.headGate();
         const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
-        if (!gated && rt.wakeIfChanged()) runnable.push(rt.id);
+        if (costs !== null && rt.waiting) blockReason[rt.id] = rt.a.blockReason;
+        const can = !gated && rt.wakeIfChanged();
+        if (can) runnable.push(rt.id);
+        if (costs !== null) {
+          // Resuming after a wait (or a gate): not before the step that released it ended.
+          if (can && blocked[rt.id] === 1 && lastEnd > clock[rt.id]!) {
+            const waited = lastEnd - clock[rt.id]!;
+            waitNs[rt.id] += waited;
+            if (blockReason[rt.id] === 'mmu_lock') lockWaitNs[rt.id] += waited;
+            clock[rt.id] = lastEnd;
+          }
+          blocked[rt.id] = can ? 0 : 1;
+          if (can) blockReason[rt.id] = '';
+        }
         headOpIndex[rt.id] = rt.queue.headIndex();
       }
       if (unfinished === 0) return;
@@ -289,7 +333,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         return;
       }
       if (wantLabels) for (const a of runnable) labels[a] = byId[a]!.label();
-      const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}) });
+      const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}), ...(costs !== null ? { clock } : {}) });
       if (id < 0) {
         abandoned = true;
         state.stopped = true;
@@ -300,6 +344,9 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         for (const o of runnable) if (o !== id && byId[o]!.retryStreak === 0 && !byId[o]!.a.isVcpu) { rt.otherCouldProgress = true; break; }
       }
       const before = collector.violations.length;
+      const hostPages = costs !== null ? S.load(vm.i32, G.HOST_PAGES_IN_USE) : 0;
+      const accesses = rt.a.stats.accesses;
+      const tlbHits = rt.a.stats.tlbHits;
       let took: boolean;
       if (fp !== null) {
         fp.reset();
@@ -322,6 +369,17 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         took = rt.step(step, onFaultDone);
       }
       if (record && took) choices.push(labels[id]!);
+      if (costs !== null && took) {
+        stepCost = model!.step;
+        rt.forEachFired(addCost);
+        // A guest access that missed the TLB walked the tables in hardware first.
+        stepCost += (rt.a.stats.accesses - accesses - (rt.a.stats.tlbHits - tlbHits)) * 4 * model!.hwWalkLevel;
+        // A host page allocated on first touch: the fault, and zeroing it (a THP is 512 pages).
+        const allocated = S.load(vm.i32, G.HOST_PAGES_IN_USE) - hostPages;
+        if (allocated > 0) stepCost += model!.hostAlloc + allocated * model!.hostZero4k;
+        clock[id] += stepCost;
+        lastEnd = clock[id]!;
+      }
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
       if (took && cfg.trace) {
@@ -355,5 +413,6 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const counts = m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!;
     m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
   }
-  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps, footprints, abandoned };
+  return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps, footprints, abandoned,
+    sim: costs === null ? null : { clocks: [...clock], waitNs: [...waitNs], lockWaitNs: [...lockWaitNs], timeNs: Math.max(...clock) } };
 }

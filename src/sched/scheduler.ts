@@ -29,6 +29,8 @@ export interface SchedulerView {
    * only to schedulers that ask for it (`wantsLabels`) or when the run records choices.
    */
   readonly labels?: readonly string[];
+  /** Per actor, its simulated clock in ns — given when the run has a cost model. */
+  readonly clock?: Float64Array;
 }
 
 export interface Scheduler {
@@ -73,6 +75,22 @@ export class RandomScheduler implements Scheduler {
 
   next(view: SchedulerView): number {
     return view.runnable[this.prng.below(view.runnable.length)]!;
+  }
+}
+
+/**
+ * `earliest`: the discrete-event order of the simulated clock — the runnable actor whose
+ * clock is earliest (ties to the lowest id). Needs a run with a cost model.
+ */
+export class EarliestClockScheduler implements Scheduler {
+  readonly name = 'earliest';
+
+  next(view: SchedulerView): number {
+    const clock = view.clock;
+    if (clock === undefined) throw new Error('the earliest-clock scheduler needs a run with a cost model');
+    let best = view.runnable[0]!;
+    for (const a of view.runnable) if (clock[a]! < clock[best]!) best = a;
+    return best;
   }
 }
 
