@@ -60,6 +60,16 @@ usage:
       --trace-out FILE             the failing run as Chrome trace-event JSON (Perfetto)
   faultline race replay TOKEN [--json] [--trace-out FILE]   replay a token exactly, with the column trace
   faultline race shrink TOKEN [--json] [--attempts N]        fewer context switches and ops, same violation
+  faultline bench prefault-vs-lazy [options]   pre-populating guest memory versus lazy faults, simulated clock
+      --memory SIZE[,SIZE…]        guest sizes (default 256MiB)
+      --vcpus N[,N…]               vCPU counts (default 1,4)
+      --workload boot|uniform|sequential|zipf   what the guest touches (default boot)
+      --sharing partitioned|shared each vCPU its own slice of memory, or all of it
+      --trace FILE                 a kvm:kvm_page_fault trace (trace-cmd report / perf script / ftrace) as the workload
+      --strategies S[,S…]          lazy, prefault, prefault-parallel, prefault-concurrent, map-memory, prefault-churn, prefault-invalidate
+      --page-size 4K|2M|1G         host backing and the largest mapping (default 4K)
+      --cost KEY=NS                override a cost of the model (repeatable)
+      --seed N, --json, --out DIR  seed of the workload; one JSON object; also write DIR/results.json
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
                                           every protocol machine as a Mermaid stateDiagram-v2 or its transition table
   faultline help | --help                 this text
@@ -105,12 +115,14 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     case 'stress':
       return (await import('./stress-command.js')).stressCommand(argv.slice(1), io);
+    case 'bench':
+      return (await import('./bench-command.js')).benchCommand(argv.slice(1), io);
     case 'machines': {
       if (sub === 'export') return (await import('./machines-command.js')).machinesExport(rest, io);
       throw new UsageError(sub === undefined ? "'machines' needs a subcommand: export" : `unknown subcommand 'machines ${sub}'; try: export`);
     }
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, stress, race list|explore|replay|shrink, machines export, help (try 'faultline --help')`);
+      throw new UsageError(`unknown command '${cmd}'; commands: scenario run, scenario list, stress, race list|explore|replay|shrink, bench prefault-vs-lazy, machines export, help (try 'faultline --help')`);
   }
 }
 

@@ -71,7 +71,7 @@ export function parseChurn(raw: string): Partial<Record<ChurnKind, number>> {
   return out;
 }
 
-function parseSize(name: string, raw: string, min: number, max: number): number {
+export function parseSize(name: string, raw: string, min: number, max: number): number {
   let v: bigint;
   try {
     v = parseUnsigned(raw, `--${name}`);
@@ -83,7 +83,7 @@ function parseSize(name: string, raw: string, min: number, max: number): number 
   return Number(v);
 }
 
-function parseIntIn(name: string, raw: string, min: number, max: number): number {
+export function parseIntIn(name: string, raw: string, min: number, max: number): number {
   const v = Number(raw);
   if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}, got '${raw}'`);
   return v;

@@ -35,8 +35,8 @@ export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
   readonly actor: number;
   readonly op: Op;
-  /** Index of an op (of another actor) that must have completed before this one starts. */
-  readonly after?: number;
+  /** The op (or ops, of other actors) that must have completed before this one starts. */
+  readonly after?: number | readonly number[];
 }
 
 export interface RunConfig {
@@ -82,6 +82,8 @@ export interface SimClockResult {
   readonly lockWaitNs: number[];
   /** The latest clock: when the run ended in simulated time. */
   readonly timeNs: number;
+  /** Per op (scenario order): the simulated time its last step ended (NaN if it never completed). */
+  readonly opEndNs: number[];
 }
 
 export interface CoverageEntry {
@@ -180,7 +182,9 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   const perActor: QueuedOp[][] = Array.from({ length: nActors }, () => []);
   cfg.ops.forEach((o, index) => {
     if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`op ${index}: actor ${o.actor} does not exist`);
-    if (o.after !== undefined && (o.after < 0 || o.after >= index)) throw new RangeError(`op ${index}: 'after' must name an earlier op, got ${o.after}`);
+    for (const g of o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after) {
+      if (!Number.isInteger(g) || g < 0 || g >= index) throw new RangeError(`op ${index}: 'after' must name earlier ops, got ${g}`);
+    }
     perActor[o.actor]!.push({ index, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) });
   });
   // `machine: state` labels, indexed per machine from labelBase (findings name where a step started).
@@ -282,6 +286,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   let lastEnd = 0;
   let stepCost = 0;
   const addCost = (m: { id: string }, t: { id: number }): void => { stepCost += costs!.get(m.id)![t.id]!; };
+  const opEndNs: number[] = new Array(cfg.ops.length).fill(NaN);
   const runPhase = (active: ActorRuntime[], sched: Scheduler, main: boolean): void => {
     const record = main && cfg.recordChoices === true;
     // Simulated time starts when the guest does: the scenario's memslot setup is before it.
@@ -345,6 +350,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
       }
       const before = collector.violations.length;
       const hostPages = costs !== null ? S.load(vm.i32, G.HOST_PAGES_IN_USE) : 0;
+      const headBefore = costs !== null && main ? rt.queue.headIndex() : -1;
       const accesses = rt.a.stats.accesses;
       const tlbHits = rt.a.stats.tlbHits;
       let took: boolean;
@@ -379,6 +385,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         if (allocated > 0) stepCost += model!.hostAlloc + allocated * model!.hostZero4k;
         clock[id] += stepCost;
         lastEnd = clock[id]!;
+        if (main && rt.queue.headIndex() !== headBefore && headBefore !== Infinity) opEndNs[headBefore] = lastEnd;
       }
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
       const stepNo = step;
@@ -414,5 +421,5 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     m.transitions.forEach((t, i) => cov.push({ machine: m.id, transition: t.label + (m.events.length > 1 ? ` on ${t.event}` : ''), count: counts[i]! }));
   }
   return { setupResults, results, violations: collector.violations, steps: step, completed, coverage: cov, actors: runtimes.map(summarize), trace, vm, error: state.error, choices, setupSteps, footprints, abandoned,
-    sim: costs === null ? null : { clocks: [...clock], waitNs: [...waitNs], lockWaitNs: [...lockWaitNs], timeNs: Math.max(...clock) } };
+    sim: costs === null ? null : { clocks: [...clock], waitNs: [...waitNs], lockWaitNs: [...lockWaitNs], timeNs: Math.max(...clock), opEndNs } };
 }

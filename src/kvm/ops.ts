@@ -101,14 +101,28 @@ export interface MmuResetOp {
   readonly op: 'mmu_reset';
 }
 
+/**
+ * A vCPU's guest accesses as compact arrays (a benchmark workload of millions of pages):
+ * the engine's op queue hands them to the vCPU one AccessOp at a time and records one
+ * aggregate result when the last is done. The model never sees this op itself.
+ */
+export interface AccessStreamOp {
+  readonly op: 'access_stream';
+  /** Guest frame numbers, in order. */
+  readonly gfns: Uint32Array;
+  /** 0 read, 1 write, 2 exec, per access. */
+  readonly kinds: Uint8Array;
+}
+
 export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp | MmuResetOp;
 export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp;
 export type HostOp = InvalidateOp;
-export type Op = VcpuOp | VmmOp | HostOp;
+export type Op = VcpuOp | VmmOp | HostOp | AccessStreamOp;
 
 /** What an op returned. */
 export type OpResult =
   | { readonly op: 'access'; readonly ok: boolean; readonly errno: Errno | null; readonly emulated: boolean; readonly exits: number }
+  | { readonly op: 'access_stream'; readonly accesses: number; readonly failed: number; readonly emulated: number; readonly exits: number; readonly errno: Errno | null }
   | { readonly op: 'pre_fault'; readonly ret: number; readonly errno: Errno | null; readonly gpa: string; readonly size: string; readonly calls: number }
   | { readonly op: 'map_memory'; readonly ret: number; readonly errno: Errno | null; readonly baseGfn: string; readonly nrPages: string; readonly source: string; readonly calls: number }
   | { readonly op: 'set_memslot'; readonly ret: number; readonly errno: Errno | null; readonly change: string }

@@ -109,6 +109,8 @@ export function opInput(op: Op): Record<string, JsonScalar> {
     case 'finalize':
     case 'mmu_reset':
       return {};
+    case 'access_stream':
+      return { accesses: op.gfns.length };
   }
 }
 
@@ -222,6 +224,8 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
       return 'sent';
     case 'mmu_reset':
       return res.rootDropped ? 'root unloaded' : 'no root loaded';
+    case 'access_stream':
+      return `${res.accesses} accesses, ${res.failed} failed${errnoText(res.errno)}, ${res.emulated} emulated, ${res.exits} exits`;
   }
 }
 

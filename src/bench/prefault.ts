@@ -1,0 +1,208 @@
+/**
+ * Pre-populating guest memory versus faulting it lazily: one benchmark point is a guest
+ * (memory, vCPUs, host page size), a workload (what the vCPUs touch) and a strategy (how,
+ * if at all, memory is pre-faulted); it runs on the deterministic engine with the
+ * simulated clock (cost-model.ts), so its times are virtual nanoseconds, noise-free.
+ *
+ * Strategies (reference §1: pre-fault calls may run in parallel on different vCPUs):
+ *
+ *   lazy                 the guest runs; every first touch is an EPT violation
+ *   prefault             KVM_PRE_FAULT_MEMORY over all of RAM from vcpu0 (looped until
+ *                        done, as the selftest), then the guest runs
+ *   prefault-parallel    each vCPU pre-faults its slice of RAM, in parallel; the guest runs
+ *                        when all are done
+ *   prefault-concurrent  a spare vCPU pre-faults all of RAM while the guest already runs
+ *   map-memory           the RFC's KVM_MAP_MEMORY over all of RAM from vcpu0, then the guest
+ *   prefault-churn       as `prefault`, while the VMM creates and deletes a memslot next to
+ *                        RAM (each delete invalidates every root: the pre-fault retries)
+ *   prefault-invalidate  as `prefault`, while the host migrates pages of RAM (MMU notifier)
+ *
+ * What each run measures: the time until the workload completes (the latest end of a
+ * guest vCPU's accesses) — which includes the pre-fault when it comes first —, EPT-violation
+ * exits, faults by RET_PF outcome, retries by reason, time spent waiting for mmu_lock, the
+ * pre-fault's own time, calls and pages, and the page-table memory in use at the end.
+ */
+
+import { runDeterministic, type RunResult, type ScheduledOp } from '../engine/deterministic.js';
+import { COST_DEFAULTS, type CostModel } from '../engine/cost-model.js';
+import { poolTablesInUse } from '../kvm/page-pool.js';
+import type { Op } from '../kvm/ops.js';
+import { EarliestClockScheduler } from '../sched/scheduler.js';
+import { Prng } from '../sched/prng.js';
+import type { GuestWorkload } from '../workload/guest.js';
+
+export const STRATEGIES = ['lazy', 'prefault', 'prefault-parallel', 'prefault-concurrent', 'map-memory', 'prefault-churn', 'prefault-invalidate'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const PAGE_SIZES = ['4K', '2M', '1G'] as const;
+export type PageSize = (typeof PAGE_SIZES)[number];
+const LEVEL: Record<PageSize, number> = { '4K': 1, '2M': 2, '1G': 3 };
+const PAGE_SIZE_BYTES: Record<PageSize, number> = { '4K': 4096, '2M': 2 << 20, '1G': 1 << 30 };
+
+/** Memslot churn and host invalidations during the pre-fault: how many of each. */
+const CHURN_ROUNDS = 8;
+const INVALIDATIONS = 32;
+
+export interface SimPoint {
+  readonly strategy: Strategy;
+  readonly pageSize: PageSize;
+  readonly workload: GuestWorkload;
+  readonly costModel?: CostModel;
+  readonly seed?: number;
+}
+
+export interface SimMetrics {
+  readonly clock: 'sim';
+  readonly strategy: Strategy;
+  readonly memoryBytes: number;
+  readonly vcpus: number;
+  readonly pageSize: PageSize;
+  /** Time until the workload completed (ns, simulated), the pre-fault included when it came first. */
+  readonly totalNs: number;
+  /** When the pre-fault phase ended (ns from the start; null for lazy). */
+  readonly prefaultNs: number | null;
+  readonly exits: number;
+  readonly faultsByRet: Record<string, number>;
+  readonly retriesByReason: Record<string, number>;
+  readonly lockWaitNs: number;
+  readonly prefaultCalls: number;
+  readonly prefaultPages: number;
+  readonly pageTableBytes: number;
+  readonly accesses: number;
+  readonly steps: number;
+  readonly violations: string[];
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/** The ops of a point, in order, and which of them are guest access streams and pre-fault calls. */
+export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; guest: number[]; prefault: number[]; guestBytes: number } {
+  const w = p.workload;
+  const n = w.vcpus.length;
+  const ram = w.memoryBytes;
+  const page = PAGE_SIZE_BYTES[p.pageSize];
+  if (ram % page !== 0) throw new RangeError(`guest memory ${ram} bytes is not a multiple of the ${p.pageSize} page size`);
+  const ops: ScheduledOp[] = [];
+  const guest: number[] = [];
+  const prefault: number[] = [];
+  const add = (actor: number, op: Op, after?: number | readonly number[]): number => {
+    ops.push({ actor, op, ...(after !== undefined && (typeof after === 'number' || after.length > 0) ? { after } : {}) });
+    return ops.length - 1;
+  };
+  const helper = p.strategy === 'prefault-concurrent' ? n : -1;
+  const vcpus = helper >= 0 ? n + 1 : n;
+  const host = vcpus;
+  const vmm = vcpus + 1;
+  const preFault = (actor: number, gpa: number, size: number, after?: number): number =>
+    add(actor, { op: 'pre_fault', gpa: BigInt(gpa), size: BigInt(size), flags: 0n, untilDone: true }, after);
+
+  // Before the guest runs.
+  const before: number[] = [];
+  switch (p.strategy) {
+    case 'lazy':
+    case 'prefault-concurrent':
+      break;
+    case 'prefault':
+    case 'prefault-churn':
+    case 'prefault-invalidate':
+      before.push(preFault(0, 0, ram));
+      break;
+    case 'map-memory':
+      before.push(add(0, { op: 'map_memory', baseGfn: 0n, nrPages: BigInt(ram / 4096), flags: 0n, source: 0n, untilDone: true }));
+      break;
+    case 'prefault-parallel':
+      for (let v = 0; v < n; v++) {
+        const start = alignUp(Math.floor((ram * v) / n), page);
+        const end = v === n - 1 ? ram : alignUp(Math.floor((ram * (v + 1)) / n), page);
+        if (end > start) before.push(preFault(v, start, end - start));
+      }
+      break;
+  }
+  prefault.push(...before);
+  // Disturbances during the pre-fault.
+  if (p.strategy === 'prefault-churn') {
+    // A one-page memslot 2 MiB above RAM, created and deleted (as memslot_modification_stress_test).
+    const gpa = BigInt(alignUp(ram, 2 << 20) + (2 << 20));
+    for (let i = 0; i < CHURN_ROUNDS; i++) {
+      add(vmm, { op: 'set_memslot', slot: 1, gpa, size: 4096n, flags: 0, backingLevel: 1 });
+      add(vmm, { op: 'set_memslot', slot: 1, gpa, size: 0n, flags: 0, backingLevel: 1 });
+    }
+  }
+  if (p.strategy === 'prefault-invalidate') {
+    const prng = new Prng((p.seed ?? 1) ^ 0x51ed270b);
+    for (let i = 0; i < INVALIDATIONS; i++) add(host, { op: 'invalidate', gpa: prng.below(ram / page) * page, size: page, kind: 'migrate', prot: 'rw' });
+  }
+  if (helper >= 0) prefault.push(preFault(helper, 0, ram));
+
+  // The guest: each vCPU's accesses (boot's BSP split where the APs wait for it).
+  const gateAt = new Map<number, number>();
+  for (const v of w.vcpus) if (v.gate !== undefined) gateAt.set(v.gate.vcpu, Math.max(gateAt.get(v.gate.vcpu) ?? -1, v.gate.index));
+  const gateOp = new Map<number, number>();
+  w.vcpus.forEach((v, i) => {
+    // Every pre-fault that comes first, but the vCPU's own (it runs before, in program order).
+    const waitFor = before.filter((b) => ops[b]!.actor !== i);
+    const split = gateAt.get(i);
+    if (split !== undefined && split + 1 < v.gfns.length) {
+      const first = add(i, { op: 'access_stream', gfns: v.gfns.subarray(0, split + 1), kinds: v.kinds.subarray(0, split + 1) }, waitFor);
+      gateOp.set(i, first);
+      guest.push(first, add(i, { op: 'access_stream', gfns: v.gfns.subarray(split + 1), kinds: v.kinds.subarray(split + 1) }));
+    } else {
+      const only = add(i, { op: 'access_stream', gfns: v.gfns, kinds: v.kinds }, waitFor);
+      gateOp.set(i, only);
+      guest.push(only);
+    }
+  });
+  // The APs' gates: after the op that holds the gating access.
+  for (const [i, v] of w.vcpus.entries()) {
+    if (v.gate === undefined) continue;
+    const mine = guest.find((g) => ops[g]!.actor === i)!;
+    const o = ops[mine]!;
+    const after = [...(o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after), gateOp.get(v.gate.vcpu)!];
+    ops[mine] = { ...o, after };
+  }
+  // Layout room: RAM, the churn slot above it, slack.
+  return { ops, vcpus, guest, prefault, guestBytes: Math.max(2 * (ram + (8 << 20)), 64 << 20) };
+}
+
+/** Runs one point on the deterministic engine with the simulated clock. */
+export function runSimPoint(p: SimPoint): SimMetrics {
+  const { ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
+  const r = runDeterministic({
+    vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: LEVEL[p.pageSize] },
+    setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(p.workload.memoryBytes), flags: 0, backingLevel: LEVEL[p.pageSize] }],
+    ops, scheduler: new EarliestClockScheduler(), seed: p.seed ?? 1, costModel: p.costModel ?? COST_DEFAULTS, check: 'end',
+  });
+  return metricsOf(p, r, guest, prefault, vcpus);
+}
+
+function merge(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[], vcpus: number): SimMetrics {
+  const sim = r.sim!;
+  const end = (ops: number[]): number => ops.reduce((m, i) => (Number.isNaN(sim.opEndNs[i]!) ? m : Math.max(m, sim.opEndNs[i]!)), 0);
+  const faultsByRet: Record<string, number> = {};
+  const retriesByReason: Record<string, number> = {};
+  let exits = 0;
+  let calls = 0;
+  let pages = 0;
+  for (const a of r.actors.slice(0, vcpus)) {
+    exits += a.exits;
+    calls += a.preFaultCalls;
+    pages += a.preFaultPages;
+    merge(faultsByRet, a.faultsByRet);
+    merge(retriesByReason, a.retriesByReason);
+  }
+  const accesses = guest.reduce((s, i) => s + ((r.results[i] as { accesses?: number } | null)?.accesses ?? 0), 0);
+  const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
+  if (r.error !== null) problems.push(r.error);
+  return {
+    clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
+    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
+    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), prefaultCalls: calls, prefaultPages: pages,
+    pageTableBytes: poolTablesInUse(r.vm) * 4096, accesses, steps: r.steps - r.setupSteps, violations: problems,
+  };
+}

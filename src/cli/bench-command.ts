@@ -1,0 +1,130 @@
+/**
+ * `faultline bench prefault-vs-lazy`: every (memory, vCPUs) point of the lists, every
+ * strategy, on the deterministic engine with the simulated clock; a table with each
+ * strategy's ratio to lazy, or one JSON object; `--out DIR` also writes the results there.
+ */
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PAGE_SIZES, STRATEGIES, runSimPoint, type PageSize, type SimMetrics, type Strategy } from '../bench/prefault.js';
+import { COST_DEFAULTS, CostError, costModelOf } from '../engine/cost-model.js';
+import { formatBenchTable } from '../report/bench.js';
+import { GUEST_WORKLOADS, guestWorkload, traceWorkload, type GuestWorkload, type GuestWorkloadKind, type Sharing } from '../workload/guest.js';
+import { TraceFormatError, readKvmTrace } from '../workload/kvm-trace.js';
+import { formatSize } from '../workload/numbers.js';
+import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
+import type { Io } from './io.js';
+import { parseIntIn, parseSize } from './stress-command.js';
+
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'memory', kind: 'value' },
+  { name: 'vcpus', kind: 'value' },
+  { name: 'workload', kind: 'value', choices: [...GUEST_WORKLOADS] },
+  { name: 'sharing', kind: 'value', choices: ['partitioned', 'shared'] },
+  { name: 'trace', kind: 'value' },
+  { name: 'strategies', kind: 'value' },
+  { name: 'page-size', kind: 'value', choices: [...PAGE_SIZES] },
+  { name: 'cost', kind: 'multi' },
+  { name: 'seed', kind: 'value' },
+  { name: 'json', kind: 'flag' },
+  { name: 'out', kind: 'value' },
+];
+
+const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+export async function benchCommand(argv: readonly string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'prefault-vs-lazy') throw new UsageError(sub === undefined ? "'bench' needs a benchmark: prefault-vs-lazy" : `unknown benchmark '${sub}'; try: prefault-vs-lazy`);
+  const args = parseArgs(rest, OPTIONS, 'bench prefault-vs-lazy');
+  if (args.positionals.length > 0) throw new UsageError(`'bench prefault-vs-lazy' takes no positional arguments, got: ${args.positionals.join(' ')}`);
+  const v = (k: string): string | undefined => args.values.get(k);
+  const pageSize = (v('page-size') ?? '4K') as PageSize;
+  const pageBytes = pageSize === '4K' ? 4096 : pageSize === '2M' ? 2 << 20 : 1 << 30;
+  const memories = list(v('memory') ?? '256MiB').map((m) => {
+    const bytes = parseSize('memory', m, 2 << 20, 256 * 2 ** 30);
+    if (bytes % pageBytes !== 0) throw new UsageError(`--memory ${m} is not a whole number of ${pageSize} pages`);
+    return bytes;
+  });
+  if (memories.length === 0) throw new UsageError('--memory needs at least one size');
+  const vcpuList = list(v('vcpus') ?? '1,4').map((x) => parseIntIn('vcpus', x, 1, 64));
+  if (vcpuList.length === 0) throw new UsageError('--vcpus needs at least one count');
+  const strategies = list(v('strategies') ?? STRATEGIES.join(',')).map((s) => {
+    if (!(STRATEGIES as readonly string[]).includes(s)) throw new UsageError(`--strategies: unknown strategy '${s}'; valid: ${STRATEGIES.join(', ')}`);
+    return s as Strategy;
+  });
+  let costModel;
+  try {
+    costModel = costModelOf(args.multi.get('cost') ?? []);
+  } catch (e) {
+    if (e instanceof CostError) throw new UsageError(e.message);
+    throw e;
+  }
+  const seed = v('seed') !== undefined ? parseU32Option('seed', v('seed')!) : 1;
+  const sharing = (v('sharing') ?? 'partitioned') as Sharing;
+  const kind = (v('workload') ?? 'boot') as GuestWorkloadKind;
+  if (v('trace') !== undefined && v('workload') !== undefined) throw new UsageError('give --workload or --trace, not both');
+
+  // The guests: one per (memory, vCPUs), or the trace's own vCPUs at each memory size.
+  const guests: { w: GuestWorkload; label: string }[] = [];
+  if (v('trace') !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(v('trace')!, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--trace ${v('trace')}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    let trace;
+    try {
+      trace = readKvmTrace(text);
+    } catch (e) {
+      if (e instanceof TraceFormatError) throw new UsageError(`--trace ${v('trace')}: ${e.message}`);
+      throw e;
+    }
+    if (trace.faults.length === 0) throw new UsageError(`--trace ${v('trace')}: no kvm_page_fault events (${trace.skipped} other lines)`);
+    if (v('vcpus') !== undefined) throw new UsageError('--vcpus does not apply to --trace: the trace names its vCPUs');
+    for (const m of v('memory') !== undefined ? memories : [undefined]) {
+      let w;
+      try {
+        w = traceWorkload(trace, m);
+      } catch (e) {
+        throw new UsageError(`--trace ${v('trace')}: ${(e as Error).message}`);
+      }
+      if (w.memoryBytes % pageBytes !== 0) w = traceWorkload(trace, Math.ceil(w.memoryBytes / pageBytes) * pageBytes);
+      guests.push({ w, label: `trace ${v('trace')} (${trace.faults.length} faults, ${trace.vcpuIds.length} vCPUs, ${trace.skipped} other lines skipped)` });
+    }
+  } else {
+    for (const m of memories) for (const n of vcpuList) guests.push({ w: guestWorkload({ kind, vcpus: n, memoryBytes: m, sharing, seed }), label: `${kind}, ${sharing}` });
+  }
+
+  const results: SimMetrics[] = [];
+  const total = guests.length * strategies.length;
+  let done = 0;
+  const t0 = performance.now();
+  for (const g of guests) {
+    for (const s of strategies) {
+      const m = runSimPoint({ strategy: s, pageSize, workload: g.w, costModel, seed });
+      results.push(m);
+      done++;
+      io.err(`[${done}/${total}] ${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms simulated (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+    }
+  }
+  const label = guests[0]!.label;
+  const doc = {
+    benchmark: 'prefault-vs-lazy', clock: 'sim', workload: v('trace') !== undefined ? { trace: v('trace') } : { kind, sharing, seed }, pageSize,
+    costModel: { ...costModel }, costDefaults: { ...COST_DEFAULTS }, results,
+  };
+  if (v('out') !== undefined) {
+    try {
+      mkdirSync(v('out')!, { recursive: true });
+      writeFileSync(join(v('out')!, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    } catch (e) {
+      throw new UsageError(`--out ${v('out')}: ${(e as Error).message}`);
+    }
+  }
+  if (args.flags.has('json')) io.out(`${JSON.stringify(doc)}\n`);
+  else {
+    io.out(formatBenchTable(results, label));
+    io.out(`times are simulated (virtual ns from the cost model; --cost KEY=NS to change one)${v('out') !== undefined ? `; results written to ${join(v('out')!, 'results.json')}` : ''}\n`);
+  }
+  return results.some((r) => r.violations.length > 0) ? 1 : 0;
+}
