@@ -1,7 +1,8 @@
 /**
  * `faultline bench prefault-vs-lazy`: every (memory, vCPUs) point of the lists, every
  * strategy, on the deterministic engine with the simulated clock; a table with each
- * strategy's ratio to lazy, or one JSON object; `--out DIR` also writes the results there.
+ * strategy's ratio to lazy, or one JSON object; `--out DIR` also writes the results and
+ * the charts (SVG, with their Vega-Lite specs) there.
  */
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { PAGE_SIZES, STRATEGIES, runSimPoint, type PageSize, type SimMetrics, type Strategy } from '../bench/prefault.js';
 import { COST_DEFAULTS, CostError, costModelOf } from '../engine/cost-model.js';
 import { formatBenchTable } from '../report/bench.js';
+import { benchCharts, renderSvg } from '../report/charts.js';
 import { GUEST_WORKLOADS, guestWorkload, traceWorkload, type GuestWorkload, type GuestWorkloadKind, type Sharing } from '../workload/guest.js';
 import { TraceFormatError, readKvmTrace } from '../workload/kvm-trace.js';
 import { formatSize } from '../workload/numbers.js';
@@ -113,18 +115,29 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<num
     benchmark: 'prefault-vs-lazy', clock: 'sim', workload: v('trace') !== undefined ? { trace: v('trace') } : { kind, sharing, seed }, pageSize,
     costModel: { ...costModel }, costDefaults: { ...COST_DEFAULTS }, results,
   };
+  const written: string[] = [];
   if (v('out') !== undefined) {
+    const out = v('out')!;
     try {
-      mkdirSync(v('out')!, { recursive: true });
-      writeFileSync(join(v('out')!, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+      written.push('results.json');
+      // The charts: Vega-Lite specs beside their SVG renderings.
+      for (const c of benchCharts(results, `${label}, ${pageSize} pages`)) {
+        writeFileSync(join(out, `${c.name}.vl.json`), `${JSON.stringify(c.spec, null, 2)}\n`);
+        writeFileSync(join(out, `${c.name}.svg`), await renderSvg(c.spec));
+        written.push(`${c.name}.svg`);
+      }
     } catch (e) {
-      throw new UsageError(`--out ${v('out')}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== undefined) throw new UsageError(`--out ${out}: ${(e as Error).message}`);
+      throw e;
     }
   }
   if (args.flags.has('json')) io.out(`${JSON.stringify(doc)}\n`);
   else {
     io.out(formatBenchTable(results, label));
-    io.out(`times are simulated (virtual ns from the cost model; --cost KEY=NS to change one)${v('out') !== undefined ? `; results written to ${join(v('out')!, 'results.json')}` : ''}\n`);
+    io.out(`times are simulated (virtual ns from the cost model; --cost KEY=NS to change one)\n`);
+    if (written.length > 0) io.out(`written to ${v('out')}: ${written.join(', ')} (and each chart's Vega-Lite spec as .vl.json)\n`);
   }
   return results.some((r) => r.violations.length > 0) ? 1 : 0;
 }

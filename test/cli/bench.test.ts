@@ -39,6 +39,10 @@ test('--json: one object with every result; --out writes the same to results.jso
   t.deepEqual(doc.results.map((x) => [x.strategy, x.memoryBytes]), [['lazy', 8 << 20], ['prefault', 8 << 20], ['lazy', 16 << 20], ['prefault', 16 << 20]]);
   t.true(doc.results.every((x) => x.clock === 'sim' && x.totalNs > 0));
   t.deepEqual(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')), doc);
+  for (const c of ['time-vs-memory', 'exits-vs-vcpus', 'prefault-scaling']) {
+    t.regex(readFileSync(join(out, `${c}.svg`), 'utf8'), /^<svg [\s\S]*<\/svg>$/, c);
+    t.truthy(JSON.parse(readFileSync(join(out, `${c}.vl.json`), 'utf8')).$schema);
+  }
 });
 
 test('--trace: a recorded kvm_page_fault trace is the workload, its vCPUs the guest\'s', async (t) => {

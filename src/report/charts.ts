@@ -1,0 +1,99 @@
+/**
+ * Charts of the pre-fault versus lazy benchmark: Vega-Lite specs, rendered to SVG in Node
+ * by vega (no browser, no canvas). Three views of the results:
+ *
+ * - time versus guest size, one line per strategy (a panel per vCPU count);
+ * - EPT-violation exits versus vCPUs, one line per strategy (a panel per guest size);
+ * - the scaling of pre-faulting: the pre-fault phase's time versus vCPUs, one vCPU
+ *   pre-faulting everything beside every vCPU pre-faulting its slice.
+ */
+
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { STRATEGIES, type SimMetrics } from '../bench/prefault.js';
+
+export interface Chart {
+  /** File name stem: `<name>.svg` and `<name>.vl.json`. */
+  readonly name: string;
+  readonly spec: vl.TopLevelSpec;
+}
+
+const GIB = 2 ** 30;
+
+function rows(results: readonly SimMetrics[]): Record<string, string | number>[] {
+  return results.map((r) => ({
+    strategy: r.strategy, memoryMiB: r.memoryBytes / 2 ** 20, memory: `${r.memoryBytes >= GIB ? `${r.memoryBytes / GIB} GiB` : `${r.memoryBytes / 2 ** 20} MiB`}`,
+    vcpus: r.vcpus, totalMs: r.totalNs / 1e6, prefaultMs: r.prefaultNs === null ? -1 : r.prefaultNs / 1e6, exits: r.exits, pageSize: r.pageSize,
+  }));
+}
+
+export function benchCharts(results: readonly SimMetrics[], title: string): Chart[] {
+  const values = rows(results);
+  const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values } } as const;
+  // One colour per strategy in every chart.
+  const strategyColor = { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: [...STRATEGIES] } } as const;
+  return [
+    {
+      name: 'time-vs-memory',
+      spec: {
+        ...base,
+        title: `Time until the workload completes (simulated) — ${title}`,
+        facet: { column: { field: 'vcpus', type: 'ordinal', title: 'vCPUs' } },
+        spec: {
+          width: 260, height: 220,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 } },
+            y: { field: 'totalMs', type: 'quantitative', title: 'total (ms, simulated)' },
+            color: strategyColor,
+          },
+        },
+      } as vl.TopLevelSpec,
+    },
+    {
+      name: 'exits-vs-vcpus',
+      spec: {
+        ...base,
+        title: `EPT-violation exits — ${title}`,
+        facet: { column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
+        spec: {
+          width: 260, height: 220,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs' },
+            y: { field: 'exits', type: 'quantitative', title: 'EPT-violation exits' },
+            color: strategyColor,
+          },
+        },
+      } as vl.TopLevelSpec,
+    },
+    {
+      name: 'prefault-scaling',
+      spec: {
+        ...base,
+        title: `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (simulated) — ${title}`,
+        transform: [{ filter: "datum.prefaultMs >= 0 && (datum.strategy === 'prefault' || datum.strategy === 'prefault-parallel')" }],
+        facet: { column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
+        spec: {
+          width: 260, height: 220,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs' },
+            y: { field: 'prefaultMs', type: 'quantitative', title: 'pre-fault phase (ms, simulated)' },
+            color: strategyColor,
+          },
+        },
+      } as vl.TopLevelSpec,
+    },
+  ];
+}
+
+/** A Vega-Lite spec as SVG text (vega's headless renderer). */
+export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
