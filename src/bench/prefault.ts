@@ -52,7 +52,8 @@ export interface SimPoint {
 }
 
 export interface SimMetrics {
-  readonly clock: 'sim';
+  /** Which clock the times are on: `sim` (virtual ns of the cost model) or `wall` (real ns on the threaded engine). */
+  readonly clock: 'sim' | 'wall';
   readonly strategy: Strategy;
   readonly memoryBytes: number;
   readonly vcpus: number;
@@ -64,7 +65,10 @@ export interface SimMetrics {
   readonly exits: number;
   readonly faultsByRet: Record<string, number>;
   readonly retriesByReason: Record<string, number>;
-  readonly lockWaitNs: number;
+  /** Time spent waiting for mmu_lock (sim); on the wall clock, null (the threaded engine counts waits, not their time). */
+  readonly lockWaitNs: number | null;
+  /** Times a fault or zap found mmu_lock taken and waited. */
+  readonly lockWaits: number;
   readonly prefaultCalls: number;
   readonly prefaultPages: number;
   readonly pageTableBytes: number;
@@ -177,6 +181,51 @@ export function runSimPoint(p: SimPoint): SimMetrics {
   return metricsOf(p, r, guest, prefault, vcpus);
 }
 
+/**
+ * Runs one point on the threaded engine: every actor a worker thread, the same ops, times
+ * on the wall clock (ms after the start barrier, as ns). Noisy — the model's own speed on
+ * this machine, not KVM's; `repeat` runs take the median time.
+ */
+export async function runWallPoint(p: SimPoint): Promise<SimMetrics> {
+  const { ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
+  const level = LEVEL[p.pageSize];
+  const { startThreaded } = await import('../engine/threaded.js');
+  const run = startThreaded({
+    stress: { vcpus, memoryBytes: p.workload.memoryBytes, durationMs: null, accesses: null, workload: 'uniform', churn: {}, backingLevel: level, vmType: 'default', seed: p.seed ?? 1, writeRatio: 0 },
+    script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(p.workload.memoryBytes), flags: 0, backingLevel: level }], ops },
+    scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100,
+  });
+  const r = await run.result;
+  const endMs = r.script!.opEndMs;
+  const end = (list: number[]): number => list.reduce((m, i) => (Number.isNaN(endMs[i]!) ? m : Math.max(m, endMs[i]!)), 0) * 1e6;
+  const faultsByRet: Record<string, number> = {};
+  const retriesByReason: Record<string, number> = {};
+  let exits = 0;
+  let calls = 0;
+  let pages = 0;
+  let lockWaits = 0;
+  let steps = 0;
+  for (const a of r.actors) {
+    steps += a.steps;
+    lockWaits += a.lockWaits;
+    if (a.actor >= vcpus) continue;
+    exits += a.exits;
+    calls += a.preFaultCalls;
+    pages += a.preFaultPages;
+    merge(faultsByRet, a.faultsByRet);
+    merge(retriesByReason, a.retriesByReason);
+  }
+  const missing = [...guest, ...prefault].filter((i) => Number.isNaN(endMs[i]!));
+  const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
+  if (missing.length > 0) problems.push(`${missing.length} op(s) did not complete (run stopped: ${r.stopReason})`);
+  return {
+    clock: 'wall', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
+    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
+    lockWaitNs: null, lockWaits, prefaultCalls: calls, prefaultPages: pages, pageTableBytes: r.pageTablesInUse * 4096,
+    accesses: p.workload.vcpus.reduce((s, v) => s + v.gfns.length, 0), steps, violations: problems,
+  };
+}
+
 function merge(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
@@ -202,7 +251,7 @@ function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[
   return {
     clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
     totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
-    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), prefaultCalls: calls, prefaultPages: pages,
+    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((s, a) => s + a.lockWaits, 0), prefaultCalls: calls, prefaultPages: pages,
     pageTableBytes: poolTablesInUse(r.vm) * 4096, accesses, steps: r.steps - r.setupSteps, violations: problems,
   };
 }

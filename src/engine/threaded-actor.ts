@@ -23,6 +23,7 @@ import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { HostSource, MmuStressHostSource, MmuStressVcpuSource, VcpuSource, VmmSource, type OpSource, type StageSignals, type StressConfig } from '../workload/stress.js';
+import { ScriptSource, type ScriptedOp } from '../workload/script-source.js';
 import { ActorRuntime, countFaultDone, type RuntimeQueue } from './actor-runtime.js';
 import { ACTOR_STATUS, AST, CTL, Control, EV, FRAMES_MAX, RingWriter, type ControlLayout } from './control.js';
 
@@ -49,6 +50,8 @@ export interface ActorTask {
   readonly kickMs: number;
   /** Test hook: throw from this actor after this many steps (a worker crash). */
   readonly crashAfterSteps?: number;
+  /** A scripted run (ThreadedConfig.script): this actor's ops, and the shared op-done buffer. */
+  readonly script?: { readonly ops: readonly ScriptedOp[]; readonly sab: SharedArrayBuffer; readonly nOps: number };
 }
 
 export interface ActorOutcome {
@@ -378,6 +381,7 @@ export function runActor(task: ActorTask): ActorOutcome {
 }
 
 function makeSource(task: ActorTask, vcpus: number, hostActor: number, start: number, signals: StageSignals): OpSource {
+  if (task.script !== undefined) return new ScriptSource(task.script.ops, task.script.sab, task.script.nOps, () => performance.timeOrigin + performance.now());
   const s = task.stress;
   if (s.preset === 'mmu-stress') {
     if (task.actor < vcpus) return new MmuStressVcpuSource(s, task.actor, signals);

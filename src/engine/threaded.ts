@@ -21,8 +21,9 @@ import { Subject, type Observable } from 'rxjs';
 import type { Violation } from '../kvm/findings.js';
 import { ACTOR, G, actorWord } from '../kvm/layout.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
-import { Vm } from '../kvm/vm.js';
-import type { OpResult } from '../kvm/ops.js';
+import { Vm, type VmConfig } from '../kvm/vm.js';
+import { poolTablesInUse } from '../kvm/page-pool.js';
+import type { Op, OpResult } from '../kvm/ops.js';
 import { checkQuiesced, scanInvariants } from '../check/invariants.js';
 import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
@@ -30,6 +31,7 @@ import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { MMU_STRESS_STAGES, stressGuestBytes, stressSetup, type StressConfig } from '../workload/stress.js';
+import { scriptBuffer, scriptViews, type ScriptedOp } from '../workload/script-source.js';
 import { ActorQueue, ActorRuntime } from './actor-runtime.js';
 import { ACTOR_STATUS, ACTOR_STATUS_NAMES, AST, CTL, Control, EV, drainRing, type ActorEvent } from './control.js';
 import type { CoverageEntry } from './deterministic.js';
@@ -56,6 +58,18 @@ export interface ThreadedConfig {
   readonly kickMs?: number;
   /** Test hook: make one actor's worker throw after some steps. */
   readonly crash?: { readonly actor: number; readonly afterSteps: number };
+  /**
+   * Run these ops instead of the stress workload (the VM and its setup from here; the
+   * stress config then only names the run): each actor its ops in order, `after` edges
+   * across threads, until every actor is done. ThreadedResult.script has when each op ended.
+   */
+  readonly script?: ThreadedScript;
+}
+
+export interface ThreadedScript {
+  readonly vm: VmConfig;
+  readonly setup: readonly Op[];
+  readonly ops: readonly { readonly actor: number; readonly op: Op; readonly after?: number | readonly number[] }[];
 }
 
 export type StopReason = 'duration' | 'accesses' | 'stages' | 'violation' | 'watchdog' | 'actor-error';
@@ -86,6 +100,10 @@ export interface ThreadedResult {
   readonly events: number;
   /** `--preset mmu-stress`: each stage (empty otherwise). */
   readonly stages: StageResult[];
+  /** A scripted run: per op, when it ended (ms after the start barrier; NaN if it did not). */
+  readonly script: { readonly opEndMs: number[] } | null;
+  /** Page-table pages in use at the end (linked, cached or waiting for a grace period). */
+  readonly pageTablesInUse: number;
 }
 
 export interface ThreadedRun {
@@ -124,12 +142,13 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   const scanIntervalMs = cfg.scanIntervalMs ?? 2000;
   const stopOnViolation = cfg.stopOnViolation ?? true;
   const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
-  const vm = Vm.create({ type: s.vmType, vcpus: s.vcpus, guestBytes: stressGuestBytes(s), maxBackingLevel: s.backingLevel, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false }, lock);
+  const script = cfg.script ?? null;
+  const vm = Vm.create(script !== null ? script.vm : { type: s.vmType, vcpus: s.vcpus, guestBytes: stressGuestBytes(s), maxBackingLevel: s.backingLevel, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false }, lock);
   const nActors = vm.layout.actors;
   const violations: Violation[] = [];
 
   // The VM's setup (slot 0, launch finish) runs here, before any worker starts.
-  const setup = stressSetup(s);
+  const setup = script !== null ? [...script.setup] : stressSetup(s);
   const setupResults: (OpResult | null)[] = setup.map(() => null);
   {
     const factory = new CompiledRunnerFactory(COMPILED.filter((m) => m.id !== 'mmu-lock'), ACTOR_IMPLS, mutations);
@@ -142,6 +161,13 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     const bad = setupResults.find((r) => r !== null && 'errno' in r && r.errno !== null);
     if (bad) throw new Error(`stress setup failed: ${JSON.stringify(bad)}`);
   }
+  const nOps = script?.ops.length ?? 0;
+  const scriptSab = script !== null ? scriptBuffer(nOps) : null;
+  const scriptOps: ScriptedOp[][] = Array.from({ length: nActors }, () => []);
+  script?.ops.forEach((o, index) => {
+    if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`script op ${index}: actor ${o.actor} does not exist`);
+    scriptOps[o.actor]!.push({ index, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) });
+  });
 
   const ctl = Control.create(nActors, cfg.ringRecords ?? 65536);
   const cI32 = ctl.i32;
@@ -194,6 +220,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
       vmSab: vm.mem.sab, vmLayout: vm.layout, vmType: vm.type, ctlSab: ctl.sab, ctlLayout: ctl.layout, actor, mutate, skip, stress: s,
       startEpochMs, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false, kickMs: cfg.kickMs ?? 100,
       ...(cfg.crash !== undefined && cfg.crash.actor === actor ? { crashAfterSteps: cfg.crash.afterSteps } : {}),
+      ...(scriptSab !== null ? { script: { ops: scriptOps[actor]!, sab: scriptSab, nOps } } : {}),
     };
     return (pool.run(task) as Promise<ActorOutcome>).then(
       (o) => { outcomes[actor] = o; settled[actor] = true; },
@@ -421,6 +448,8 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
     stress: s, elapsedMs: performance.now() - t0, stopReason: stopReason ?? 'duration', stats,
     actors: outcomes.filter((o): o is ActorOutcome => o !== null), coverage, violations, scans, scanMs, setupResults, events: eventCount,
     stages: stages.filter((x) => x !== undefined),
+    pageTablesInUse: poolTablesInUse(vm),
+    script: scriptSab === null ? null : { opEndMs: [...scriptViews(scriptSab, nOps).endMs].map((e, i) => (scriptViews(scriptSab, nOps).done[i] === 1 ? e - (performance.timeOrigin + t0) : NaN)) },
   };
 }
 

@@ -28,30 +28,33 @@ function rows(results: readonly SimMetrics[]): Record<string, string | number>[]
 }
 
 export function benchCharts(results: readonly SimMetrics[], title: string): Chart[] {
+  const clock = results[0]?.clock ?? 'sim';
+  const unit = clock === 'sim' ? 'simulated' : 'wall clock';
+  const suffix = clock === 'sim' ? '' : '-wall';
   const values = rows(results);
   const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values } } as const;
   // One colour per strategy in every chart.
   const strategyColor = { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: [...STRATEGIES] } } as const;
   return [
     {
-      name: 'time-vs-memory',
+      name: `time-vs-memory${suffix}`,
       spec: {
         ...base,
-        title: `Time until the workload completes (simulated) — ${title}`,
+        title: `Time until the workload completes (${unit}) — ${title}`,
         facet: { column: { field: 'vcpus', type: 'ordinal', title: 'vCPUs' } },
         spec: {
           width: 260, height: 220,
           mark: { type: 'line', point: true },
           encoding: {
             x: { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 } },
-            y: { field: 'totalMs', type: 'quantitative', title: 'total (ms, simulated)' },
+            y: { field: 'totalMs', type: 'quantitative', title: `total (ms, ${unit})` },
             color: strategyColor,
           },
         },
       } as vl.TopLevelSpec,
     },
     {
-      name: 'exits-vs-vcpus',
+      name: `exits-vs-vcpus${suffix}`,
       spec: {
         ...base,
         title: `EPT-violation exits — ${title}`,
@@ -68,10 +71,10 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
       } as vl.TopLevelSpec,
     },
     {
-      name: 'prefault-scaling',
+      name: `prefault-scaling${suffix}`,
       spec: {
         ...base,
-        title: `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (simulated) — ${title}`,
+        title: `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (${unit}) — ${title}`,
         transform: [{ filter: "datum.prefaultMs >= 0 && (datum.strategy === 'prefault' || datum.strategy === 'prefault-parallel')" }],
         facet: { column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
         spec: {
@@ -79,7 +82,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
           mark: { type: 'line', point: true },
           encoding: {
             x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs' },
-            y: { field: 'prefaultMs', type: 'quantitative', title: 'pre-fault phase (ms, simulated)' },
+            y: { field: 'prefaultMs', type: 'quantitative', title: `pre-fault phase (ms, ${unit})` },
             color: strategyColor,
           },
         },

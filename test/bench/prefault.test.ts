@@ -1,7 +1,7 @@
-// Goal: the pre-fault versus lazy experiment measures what it claims on the simulated clock — a pre-faulted guest takes no EPT exits, lazy takes one per page touched, parallel pre-fault and partitioned faults scale, shared ones do not (the TDP MMU's published shape), every strategy runs clean; method: small guests through runSimPoint.
+// Goal: the pre-fault versus lazy experiment measures what it claims, on the simulated clock and on real threads — a pre-faulted guest takes no EPT exits, lazy takes one per page touched, parallel pre-fault and partitioned faults scale, shared ones do not (the TDP MMU's published shape), every strategy runs clean; method: small guests through runSimPoint.
 
 import test from 'ava';
-import { STRATEGIES, pointOps, runSimPoint } from '../../src/bench/prefault.js';
+import { STRATEGIES, pointOps, runSimPoint, runWallPoint } from '../../src/bench/prefault.js';
 import { guestWorkload } from '../../src/workload/guest.js';
 
 const MiB = 1024 * 1024;
@@ -77,4 +77,20 @@ test('the ops of a point: the APs of a boot wait for the BSP and for the pre-fau
   t.is(c.vcpus, 4);
   t.is(c.ops[c.prefault[0]!]!.actor, 3);
   t.throws(() => pointOps({ strategy: 'lazy', pageSize: '1G', workload: w }), { message: /not a multiple of the 1G page size/ });
+});
+
+test('on the wall clock (threaded engine, real workers): the same ops, the same exits; the pre-fault ends before the guest does', async (t) => {
+  const w = guestWorkload({ kind: 'uniform', vcpus: 2, memoryBytes: 8 * MiB, sharing: 'partitioned', seed: 5, writeRatio: 0 });
+  const pre = await runWallPoint({ strategy: 'prefault', pageSize: '4K', workload: w });
+  t.is(pre.clock, 'wall');
+  t.deepEqual(pre.violations, []);
+  t.is(pre.exits, 0);
+  t.is(pre.prefaultPages, (8 * MiB) / 4096);
+  t.true(pre.prefaultNs! > 0 && pre.prefaultNs! <= pre.totalNs, `${pre.prefaultNs} ≤ ${pre.totalNs}`);
+  const lazy = await runWallPoint({ strategy: 'lazy', pageSize: '4K', workload: w });
+  t.deepEqual(lazy.violations, []);
+  const distinct = new Set(w.vcpus.flatMap((v) => [...v.gfns])).size;
+  const retries = Object.values(lazy.retriesByReason).reduce((a, b) => a + b, 0);
+  t.true(lazy.exits >= distinct && lazy.exits <= distinct + retries + 2, `${lazy.exits} exits for ${distinct} pages (${retries} retries)`);
+  t.is(lazy.lockWaitNs, null, 'the threaded engine counts mmu_lock waits, it does not time them');
 });

@@ -45,6 +45,21 @@ test('--json: one object with every result; --out writes the same to results.jso
   }
 });
 
+test('--clock both: the same strategies on the simulated and the wall clock, each result saying which; both sets of charts', async (t) => {
+  const out = join(dir, 'both');
+  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '2', '--strategies', 'lazy,prefault', '--clock', 'both', '--json', '--out', out]);
+  t.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { clock: string; results: { clock: string; strategy: string; exits: number }[] };
+  t.is(doc.clock, 'both');
+  t.deepEqual(doc.results.map((x) => `${x.clock}:${x.strategy}`), ['sim:lazy', 'sim:prefault', 'wall:lazy', 'wall:prefault']);
+  t.is(doc.results[3]!.exits, 0);
+  for (const c of ['time-vs-memory', 'time-vs-memory-wall']) t.regex(readFileSync(join(out, `${c}.svg`), 'utf8'), /^<svg /);
+  const table = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '1', '--strategies', 'lazy', '--clock', 'wall']);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /wall clock \(threaded engine, this machine\)/);
+  t.regex(table.stdout, /not KVM's/);
+});
+
 test('--trace: a recorded kvm_page_fault trace is the workload, its vCPUs the guest\'s', async (t) => {
   const file = join(dir, 'trace.txt');
   writeFileSync(file, [
@@ -71,6 +86,7 @@ const bad: [string[], RegExp][] = [
   [['bench', 'prefault-vs-lazy', '--cost', 'exit=3'], /unknown cost 'exit'/],
   [['bench', 'prefault-vs-lazy', '--workload', 'zipf', '--trace', 'x'], /--workload or --trace, not both/],
   [['bench', 'prefault-vs-lazy', '--trace', '/nonexistent/trace.txt'], /no such file/],
+  [['bench', 'prefault-vs-lazy', '--clock', 'cpu'], /--clock/],
 ];
 for (const [args, msg] of bad) {
   test(`bad input ${args.slice(1).join(' ')}: one line, exit 2`, async (t) => {
