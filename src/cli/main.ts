@@ -60,7 +60,7 @@ usage:
       --trace-out FILE             the failing run as Chrome trace-event JSON (Perfetto)
   faultline race replay TOKEN [--json] [--trace-out FILE]   replay a token exactly, with the column trace
   faultline race shrink TOKEN [--json] [--attempts N]        fewer context switches and ops, same violation
-  faultline bench prefault-vs-lazy [options]   pre-populating guest memory versus lazy faults, simulated clock
+  faultline bench prefault-vs-lazy [options]   pre-populating guest memory versus lazy faults
       --memory SIZE[,SIZE…]        guest sizes (default 256MiB)
       --vcpus N[,N…]               vCPU counts (default 1,4)
       --workload boot|uniform|sequential|zipf   what the guest touches (default boot)
@@ -68,6 +68,7 @@ usage:
       --trace FILE                 a kvm:kvm_page_fault trace (trace-cmd report / perf script / ftrace) as the workload
       --strategies S[,S…]          lazy, prefault, prefault-parallel, prefault-concurrent, map-memory, prefault-churn, prefault-invalidate
       --page-size 4K|2M|1G         host backing and the largest mapping (default 4K)
+      --clock sim|wall|both        simulated (cost model, deterministic engine; default) or wall clock (threaded engine)
       --cost KEY=NS                override a cost of the model (repeatable)
       --seed N, --json, --out DIR  seed of the workload; one JSON object; also write DIR/results.json
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]
