@@ -37,7 +37,7 @@ const OPTIONS: readonly OptionSpec[] = [
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
-export async function benchCommand(argv: readonly string[], io: Io): Promise<number> {
+export async function benchCommand(argv: readonly string[], io: Io, isTty = process.stderr.isTTY === true): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'prefault-vs-lazy') throw new UsageError(sub === undefined ? "'bench' needs a benchmark: prefault-vs-lazy" : `unknown benchmark '${sub}'; try: prefault-vs-lazy`);
   const args = parseArgs(rest, OPTIONS, 'bench prefault-vs-lazy');
@@ -114,7 +114,15 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<num
         const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point);
         results.push(m);
         done++;
-        io.err(`[${done}/${total}] ${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+        const line = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+        if (isTty) {
+          // A bar redrawn in place; the last run's figure beside it.
+          const width = 24;
+          const filled = Math.round((width * done) / total);
+          io.err(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${line}${done === total ? '\n' : ''}`);
+        } else {
+          io.err(`[${done}/${total}] ${line}\n`);
+        }
       }
     }
   }

@@ -105,3 +105,14 @@ test('a malformed trace line: one line naming it, exit 2', async (t) => {
   t.regex(r.stderr, /trace line 2: /);
   t.is(r.stderr.trim().split('\n').length, 1);
 });
+
+test('on a terminal the progress is a bar redrawn in place', async (t) => {
+  const { benchCommand } = await import('../../src/cli/bench-command.js');
+  let err = '';
+  let out = '';
+  const code = await benchCommand(['prefault-vs-lazy', '--memory', '4MiB', '--vcpus', '1', '--strategies', 'lazy,prefault'], { out: (s) => { out += s; }, err: (s) => { err += s; } }, true);
+  t.is(code, 0);
+  t.regex(err, /^\r\x1b\[K\[#{12}\.{12}\] 1\/2 4MiB 1 vCPU 4K lazy: /);
+  t.regex(err, /\r\x1b\[K\[#{24}\] 2\/2 4MiB 1 vCPU 4K prefault: .*\n$/);
+  t.regex(out, /^prefault +[0-9.]+/m);
+});
