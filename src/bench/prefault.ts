@@ -166,8 +166,8 @@ export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; gues
     const after = [...(o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after), gateOp.get(v.gate.vcpu)!];
     ops[mine] = { ...o, after };
   }
-  // Layout room: RAM, the churn slot above it, slack.
-  return { ops, vcpus, guest, prefault, guestBytes: Math.max(2 * (ram + (8 << 20)), 64 << 20) };
+  // Layout room: RAM and the churn slot above it (the layout itself doubles the leaf tables for moves).
+  return { ops, vcpus, guest, prefault, guestBytes: Math.max(ram + (16 << 20), 64 << 20) };
 }
 
 /** Runs one point on the deterministic engine with the simulated clock. */
