@@ -33,6 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'json', kind: 'flag' },
   { name: 'out', kind: 'value' },
   { name: 'clock', kind: 'value', choices: ['sim', 'wall', 'both'] },
+  { name: 'repeat', kind: 'value' },
 ];
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -103,6 +104,9 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
 
   const clockOpt = v('clock') ?? 'sim';
   const clocks: ('sim' | 'wall')[] = clockOpt === 'both' ? ['sim', 'wall'] : [clockOpt as 'sim' | 'wall'];
+  // The simulated clock is deterministic: the same point gives the same figures every time.
+  if (v('repeat') !== undefined && !clocks.includes('wall')) throw new UsageError('--repeat applies to the wall clock (--clock wall|both): a simulated run gives the same figures every time');
+  const repeat = v('repeat') !== undefined ? parseIntIn('repeat', v('repeat')!, 1, 99) : 1;
   const results: SimMetrics[] = [];
   const total = guests.length * strategies.length * clocks.length;
   let done = 0;
@@ -111,10 +115,11 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
     for (const g of guests) {
       for (const s of strategies) {
         const point = { strategy: s, pageSize, workload: g.w, costModel, seed };
-        const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point);
+        const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, repeat);
         results.push(m);
         done++;
-        const line = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+        const median = m.runsNs !== undefined ? ` (median of ${m.runsNs.length})` : '';
+        const line = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'}${median} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
         if (isTty) {
           // A bar redrawn in place; the last run's figure beside it.
           const width = 24;
@@ -154,7 +159,7 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   else {
     io.out(formatBenchTable(results, label));
     if (clocks.includes('sim')) io.out('simulated times: virtual ns from the cost model (--cost KEY=NS to change one), noise-free\n');
-    if (clocks.includes('wall')) io.out(`wall-clock times: the threaded engine on this machine (${availableParallelism()} CPUs) — the model's own speed, noisy; not KVM's\n`);
+    if (clocks.includes('wall')) io.out(`wall-clock times: the threaded engine on this machine (${availableParallelism()} CPUs) — the model's own speed, noisy; not KVM's${repeat > 1 ? `; each the median of ${repeat} runs` : ''}\n`);
     if (written.length > 0) io.out(`written to ${v('out')}: ${written.join(', ')} (and each chart's Vega-Lite spec as .vl.json)\n`);
   }
   return results.some((r) => r.violations.length > 0) ? 1 : 0;

@@ -69,6 +69,7 @@ usage:
       --strategies S[,S…]          lazy, prefault, prefault-parallel, prefault-concurrent, map-memory, prefault-churn, prefault-invalidate
       --page-size 4K|2M|1G         host backing and the largest mapping (default 4K)
       --clock sim|wall|both        simulated (cost model, deterministic engine; default) or wall clock (threaded engine)
+      --repeat N                   wall clock: run each point N times, report the median run
       --cost KEY=NS                override a cost of the model (repeatable)
       --seed N, --json, --out DIR  seed of the workload; one JSON object; also write DIR/results.json
   faultline machines export [--format mermaid|json] [--machine ID]... [--markdown]

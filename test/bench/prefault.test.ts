@@ -94,3 +94,14 @@ test('on the wall clock (threaded engine, real workers): the same ops, the same 
   t.true(lazy.exits >= distinct && lazy.exits <= distinct + retries + 2, `${lazy.exits} exits for ${distinct} pages (${retries} retries)`);
   t.is(lazy.lockWaitNs, null, 'the threaded engine counts mmu_lock waits, it does not time them');
 });
+
+test('on the wall clock with repeat: every run\'s total kept, the metrics of the median run', async (t) => {
+  const w = guestWorkload({ kind: 'sequential', vcpus: 1, memoryBytes: 4 * MiB, sharing: 'partitioned', seed: 2, writeRatio: 0 });
+  const m = await runWallPoint({ strategy: 'lazy', pageSize: '4K', workload: w }, 3);
+  t.deepEqual(m.violations, []);
+  t.is(m.runsNs!.length, 3);
+  t.true(m.runsNs!.every((ns) => ns > 0));
+  t.is(m.totalNs, [...m.runsNs!].sort((a, b) => a - b)[1]);
+  t.is(m.exits, (4 * MiB) / 4096, 'the median run is a whole run: its own exits');
+  await t.throwsAsync(() => runWallPoint({ strategy: 'lazy', pageSize: '4K', workload: w }, 0), { message: /repeat must be a positive integer/ });
+});

@@ -87,6 +87,8 @@ const bad: [string[], RegExp][] = [
   [['bench', 'prefault-vs-lazy', '--workload', 'zipf', '--trace', 'x'], /--workload or --trace, not both/],
   [['bench', 'prefault-vs-lazy', '--trace', '/nonexistent/trace.txt'], /no such file/],
   [['bench', 'prefault-vs-lazy', '--clock', 'cpu'], /--clock/],
+  [['bench', 'prefault-vs-lazy', '--repeat', '3'], /--repeat applies to the wall clock/],
+  [['bench', 'prefault-vs-lazy', '--clock', 'wall', '--repeat', '0'], /--repeat must be an integer/],
 ];
 for (const [args, msg] of bad) {
   test(`bad input ${args.slice(1).join(' ')}: one line, exit 2`, async (t) => {
