@@ -25,7 +25,7 @@ import { NO_MUTATIONS, type Mutations } from '../protocol/mutations.js';
 import { ReferenceRunnerFactory } from '../protocol/reference-runner.js';
 import { CompiledRunnerFactory, type RunnerFactory, type RunnerKind } from '../protocol/runner.js';
 import { Prng } from '../sched/prng.js';
-import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName } from '../sched/scheduler.js';
+import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName, type SchedulerView } from '../sched/scheduler.js';
 import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
 import { Footprint, recordFootprint, type StepFootprint } from '../kvm/shm.js';
 import * as S from '../kvm/shm.js';
@@ -298,8 +298,12 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const wantLabels = record || sched.wantsLabels === true;
     const phaseStart = step;
     let previous = -1;
+    // One view, updated in place each step (the hot loop allocates nothing per step).
+    const view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] } = { runnable, headOpIndex, previous, step: 0 };
+    if (wantLabels) view.labels = labels;
+    if (costs !== null) view.clock = clock;
     while (!state.stopped) {
-      runnable.length = 0;
+      let nRunnable = 0;
       let unfinished = 0;
       for (const rt of active) {
         if (rt.finished) continue;
@@ -309,7 +313,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
         if (costs !== null && rt.waiting) blockReason[rt.id] = rt.a.blockReason;
         const can = !gated && rt.wakeIfChanged();
-        if (can) runnable.push(rt.id);
+        if (can) runnable[nRunnable++] = rt.id;
         if (costs !== null) {
           // Resuming after a wait (or a gate): not before the step that released it ended.
           if (can && blocked[rt.id] === 1 && lastEnd > clock[rt.id]!) {
@@ -323,6 +327,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         }
         headOpIndex[rt.id] = rt.queue.headIndex();
       }
+      if (runnable.length !== nRunnable) runnable.length = nRunnable;
       if (unfinished === 0) return;
       if (runnable.length === 0) {
         collector.report({
@@ -338,7 +343,9 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         return;
       }
       if (wantLabels) for (const a of runnable) labels[a] = byId[a]!.label();
-      const id = sched.next({ runnable, headOpIndex, previous, step: step - phaseStart, ...(wantLabels ? { labels } : {}), ...(costs !== null ? { clock } : {}) });
+      view.previous = previous;
+      view.step = step - phaseStart;
+      const id = sched.next(view);
       if (id < 0) {
         abandoned = true;
         state.stopped = true;
