@@ -13,8 +13,11 @@
  *                        when all are done
  *   prefault-concurrent  a spare vCPU pre-faults all of RAM while the guest already runs
  *   map-memory           the RFC's KVM_MAP_MEMORY over all of RAM from vcpu0, then the guest
- *   prefault-churn       as `prefault`, while the VMM creates and deletes a memslot next to
- *                        RAM (each delete invalidates every root: the pre-fault retries)
+ *   prefault-churn       as `prefault`, while the VMM deletes and re-creates the memslot of
+ *                        low RAM (an eighth; as QEMU re-commits a region): pre-faulting it
+ *                        meets the slot being deleted — EAGAIN (6.18), retried — or gone —
+ *                        ENOENT, and the VMM moves on to the next memslot; each delete zaps
+ *                        every root. The guest starts once the memory map is back.
  *   prefault-invalidate  as `prefault`, while the host migrates pages of RAM (MMU notifier)
  *
  * What each run measures: the time until the workload completes (the latest end of a
@@ -41,6 +44,9 @@ const PAGE_SIZE_BYTES: Record<PageSize, number> = { '4K': 4096, '2M': 2 << 20, '
 
 /** Memslot churn and host invalidations during the pre-fault: how many of each. */
 const CHURN_ROUNDS = 8;
+/** The churned memslot (low RAM) and the rest of RAM. */
+const CHURN_SLOT = 1;
+const RAM_SLOT = 0;
 const INVALIDATIONS = 32;
 
 export interface SimPoint {
@@ -71,6 +77,8 @@ export interface SimMetrics {
   readonly lockWaits: number;
   readonly prefaultCalls: number;
   readonly prefaultPages: number;
+  /** Pre-fault calls that returned an error, by errno (EAGAIN and ENOENT under memslot churn). */
+  readonly prefaultErrnos: Record<string, number>;
   readonly pageTableBytes: number;
   readonly accesses: number;
   readonly steps: number;
@@ -84,7 +92,7 @@ function alignUp(x: number, a: number): number {
 }
 
 /** The ops of a point, in order, and which of them are guest access streams and pre-fault calls. */
-export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; guest: number[]; prefault: number[]; guestBytes: number } {
+export function pointOps(p: SimPoint): { setup: Op[]; ops: ScheduledOp[]; vcpus: number; guest: number[]; prefault: number[]; guestBytes: number } {
   const w = p.workload;
   const n = w.vcpus.length;
   const ram = w.memoryBytes;
@@ -103,6 +111,14 @@ export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; gues
   const vmm = vcpus + 1;
   const preFault = (actor: number, gpa: number, size: number, after?: number): number =>
     add(actor, { op: 'pre_fault', gpa: BigInt(gpa), size: BigInt(size), flags: 0n, untilDone: true }, after);
+  // The memslots: all of RAM in one, or — under churn — low RAM (an eighth, at least one
+  // page of the page size) in its own, the rest in another.
+  const level = LEVEL[p.pageSize];
+  const low = p.strategy === 'prefault-churn' ? Math.max(page, Math.floor(ram / 8 / page) * page) : 0;
+  const lowSlot = (size: number): Op => ({ op: 'set_memslot', slot: CHURN_SLOT, gpa: 0n, size: BigInt(size), flags: 0, backingLevel: level });
+  const setup: Op[] = [];
+  if (low > 0) setup.push(lowSlot(low));
+  if (ram > low) setup.push({ op: 'set_memslot', slot: RAM_SLOT, gpa: BigInt(low), size: BigInt(ram - low), flags: 0, backingLevel: level });
 
   // Before the guest runs.
   const before: number[] = [];
@@ -111,9 +127,14 @@ export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; gues
     case 'prefault-concurrent':
       break;
     case 'prefault':
-    case 'prefault-churn':
     case 'prefault-invalidate':
       before.push(preFault(0, 0, ram));
+      break;
+    case 'prefault-churn':
+      // One call loop per memslot, as a VMM pre-faults its RAM blocks: ENOENT on one (the
+      // slot is gone) does not stop the next.
+      before.push(preFault(0, 0, low));
+      if (ram > low) before.push(preFault(0, low, ram - low));
       break;
     case 'map-memory':
       before.push(add(0, { op: 'map_memory', baseGfn: 0n, nrPages: BigInt(ram / 4096), flags: 0n, source: 0n, untilDone: true }));
@@ -129,12 +150,14 @@ export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; gues
   prefault.push(...before);
   // Disturbances during the pre-fault.
   if (p.strategy === 'prefault-churn') {
-    // A one-page memslot 2 MiB above RAM, created and deleted (as memslot_modification_stress_test).
-    const gpa = BigInt(alignUp(ram, 2 << 20) + (2 << 20));
+    // Low RAM's memslot deleted and created again, round after round; the guest starts
+    // once it is back for good (the VMM does not run vCPUs across its memory commits).
+    let last = -1;
     for (let i = 0; i < CHURN_ROUNDS; i++) {
-      add(vmm, { op: 'set_memslot', slot: 1, gpa, size: 4096n, flags: 0, backingLevel: 1 });
-      add(vmm, { op: 'set_memslot', slot: 1, gpa, size: 0n, flags: 0, backingLevel: 1 });
+      add(vmm, lowSlot(0));
+      last = add(vmm, lowSlot(low));
     }
+    before.push(last);
   }
   if (p.strategy === 'prefault-invalidate') {
     const prng = new Prng((p.seed ?? 1) ^ 0x51ed270b);
@@ -168,16 +191,16 @@ export function pointOps(p: SimPoint): { ops: ScheduledOp[]; vcpus: number; gues
     const after = [...(o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after), gateOp.get(v.gate.vcpu)!];
     ops[mine] = { ...o, after };
   }
-  // Layout room: RAM and the churn slot above it (the layout itself doubles the leaf tables for moves).
-  return { ops, vcpus, guest, prefault, guestBytes: Math.max(ram + (16 << 20), 64 << 20) };
+  // Layout room: RAM, and slack (the layout itself doubles the leaf tables for moves).
+  return { setup, ops, vcpus, guest, prefault, guestBytes: Math.max(ram + (16 << 20), 64 << 20) };
 }
 
 /** Runs one point on the deterministic engine with the simulated clock. */
 export function runSimPoint(p: SimPoint): SimMetrics {
-  const { ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
+  const { setup, ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
   const r = runDeterministic({
     vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: LEVEL[p.pageSize] },
-    setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(p.workload.memoryBytes), flags: 0, backingLevel: LEVEL[p.pageSize] }],
+    setup,
     ops, scheduler: new EarliestClockScheduler(), seed: p.seed ?? 1, costModel: p.costModel ?? COST_DEFAULTS, check: 'end',
   });
   return metricsOf(p, r, guest, prefault, vcpus);
@@ -204,18 +227,19 @@ export async function runWallPoint(p: SimPoint, repeat = 1): Promise<SimMetrics>
 }
 
 async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
-  const { ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
+  const { setup, ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
   const level = LEVEL[p.pageSize];
   const { startThreaded } = await import('../engine/threaded.js');
   const run = startThreaded({
     stress: { vcpus, memoryBytes: p.workload.memoryBytes, durationMs: null, accesses: null, workload: 'uniform', churn: {}, backingLevel: level, vmType: 'default', seed: p.seed ?? 1, writeRatio: 0 },
-    script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(p.workload.memoryBytes), flags: 0, backingLevel: level }], ops },
+    script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup, ops },
     scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100,
   });
   const r = await run.result;
   const endMs = r.script!.opEndMs;
   const end = (list: number[]): number => list.reduce((m, i) => (Number.isNaN(endMs[i]!) ? m : Math.max(m, endMs[i]!)), 0) * 1e6;
   const faultsByRet: Record<string, number> = {};
+  const prefaultErrnos: Record<string, number> = {};
   const retriesByReason: Record<string, number> = {};
   let exits = 0;
   let calls = 0;
@@ -229,6 +253,7 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
     exits += a.exits;
     calls += a.preFaultCalls;
     pages += a.preFaultPages;
+    merge(prefaultErrnos, a.preFaultErrnos);
     merge(faultsByRet, a.faultsByRet);
     merge(retriesByReason, a.retriesByReason);
   }
@@ -238,7 +263,7 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   return {
     clock: 'wall', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
     totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
-    lockWaitNs: null, lockWaits, prefaultCalls: calls, prefaultPages: pages, pageTableBytes: r.pageTablesInUse * 4096,
+    lockWaitNs: null, lockWaits, prefaultCalls: calls, prefaultPages: pages, prefaultErrnos, pageTableBytes: r.pageTablesInUse * 4096,
     accesses: p.workload.vcpus.reduce((s, v) => s + v.gfns.length, 0), steps, violations: problems,
   };
 }
@@ -251,6 +276,7 @@ function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[
   const sim = r.sim!;
   const end = (ops: number[]): number => ops.reduce((m, i) => (Number.isNaN(sim.opEndNs[i]!) ? m : Math.max(m, sim.opEndNs[i]!)), 0);
   const faultsByRet: Record<string, number> = {};
+  const prefaultErrnos: Record<string, number> = {};
   const retriesByReason: Record<string, number> = {};
   let exits = 0;
   let calls = 0;
@@ -259,6 +285,7 @@ function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[
     exits += a.exits;
     calls += a.preFaultCalls;
     pages += a.preFaultPages;
+    merge(prefaultErrnos, a.preFaultErrnos);
     merge(faultsByRet, a.faultsByRet);
     merge(retriesByReason, a.retriesByReason);
   }
@@ -268,7 +295,7 @@ function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[
   return {
     clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
     totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
-    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((s, a) => s + a.lockWaits, 0), prefaultCalls: calls, prefaultPages: pages,
+    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((s, a) => s + a.lockWaits, 0), prefaultCalls: calls, prefaultPages: pages, prefaultErrnos,
     pageTableBytes: poolTablesInUse(r.vm) * 4096, accesses, steps: r.steps - r.setupSteps, violations: problems,
   };
 }

@@ -107,6 +107,8 @@ export interface ActorSummary {
   readonly flushes: number;
   readonly preFaultCalls: number;
   readonly preFaultPages: number;
+  /** Pre-fault calls that returned an error, by errno. */
+  readonly preFaultErrnos: Record<string, number>;
   readonly lockWaits: number;
 }
 
@@ -152,7 +154,7 @@ function summarize(rt: ActorRuntime): ActorSummary {
   return {
     actor: rt.a.name, state: rt.describeState(), steps: rt.progressSteps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits,
     faults: s.faults, faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason),
-    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
+    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, preFaultErrnos: Object.fromEntries(s.preFaultErrnos), lockWaits: s.lockWaits,
   };
 }
 

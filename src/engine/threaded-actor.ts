@@ -69,6 +69,8 @@ export interface ActorOutcome {
   readonly flushes: number;
   readonly preFaultCalls: number;
   readonly preFaultPages: number;
+  /** Pre-fault calls that returned an error, by errno. */
+  readonly preFaultErrnos: Record<string, number>;
   readonly lockWaits: number;
   readonly opsDone: number;
   readonly violations: Violation[];
@@ -374,7 +376,7 @@ export function runActor(task: ActorTask): ActorOutcome {
   return {
     actor: task.actor, name: rt.a.name, steps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits, faults: s.faults,
     faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason), casFailures: s.casFailures,
-    zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, lockWaits: s.lockWaits,
+    zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, preFaultErrnos: Object.fromEntries(s.preFaultErrnos), lockWaits: s.lockWaits,
     opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0, loopMs: performance.now() - loopStart,
     loopStartMs: loopStartAt, loopEndMs: now(),
   };

@@ -173,6 +173,8 @@ export class ActorStats {
   flushes = 0;
   preFaultCalls = 0;
   preFaultPages = 0;
+  /** Pre-fault / map-memory calls that returned an error, by errno (EAGAIN, ENOENT, EINTR, …). */
+  readonly preFaultErrnos = new Map<string, number>();
   lockWaits = 0;
 }
 

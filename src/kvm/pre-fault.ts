@@ -205,6 +205,7 @@ export function completePreFaultIoctl(a: KvmActor): { errno: Errno | null; progr
   const before = op.op === 'pre_fault' ? op.size : op.nrPages;
   const progressed = left < before;
   if (errno === 'EINTR') S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.SIGNAL), 0);
+  if (errno !== null) a.stats.preFaultErrnos.set(errno, (a.stats.preFaultErrnos.get(errno) ?? 0) + 1);
   const again = op.untilDone && ((errno === null && left > 0n) || errno === 'EINTR' || errno === 'EAGAIN');
   return { errno, progressed, again };
 }

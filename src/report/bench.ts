@@ -1,13 +1,19 @@
 /**
  * The pre-fault versus lazy benchmark as a terminal table: per guest (memory, vCPUs, page
  * size, workload), one row per strategy with its time and its ratio to lazy, and what
- * made the difference (exits, pre-fault time and pages, mmu_lock waits, page tables).
+ * made the difference (exits, pre-fault time, pages and calls, mmu_lock waits, page tables).
  */
 
 import type { SimMetrics } from '../bench/prefault.js';
 import { formatSize } from '../workload/numbers.js';
 
 const ms = (ns: number): string => (ns / 1e6).toFixed(3);
+/** Pre-fault ioctl calls, and the errors among them: `3 (EAGAIN 1, ENOENT 1)`. */
+const calls = (r: SimMetrics): string => {
+  if (r.prefaultCalls === 0) return '–';
+  const errors = Object.entries(r.prefaultErrnos).map(([e, n]) => `${e} ${n}`);
+  return errors.length === 0 ? String(r.prefaultCalls) : `${r.prefaultCalls} (${errors.join(', ')})`;
+};
 
 export function formatBenchTable(results: readonly SimMetrics[], workload: string): string {
   const groups = new Map<string, SimMetrics[]>();
@@ -17,13 +23,13 @@ export function formatBenchTable(results: readonly SimMetrics[], workload: strin
     groups.get(key)!.push(r);
   }
   const lines: string[] = [];
-  const head = ['strategy', 'total ms', 'vs lazy', 'EPT exits', 'pre-fault ms', 'pages pre-faulted', 'mmu_lock wait µs', 'retries', 'page tables'];
+  const head = ['strategy', 'total ms', 'vs lazy', 'EPT exits', 'pre-fault ms', 'pages pre-faulted', 'calls (errors)', 'mmu_lock wait µs', 'retries', 'page tables'];
   // (On the wall clock the mmu_lock column counts waits: the threaded engine does not time them.)
   for (const [key, rows] of groups) {
     const lazy = rows.find((r) => r.strategy === 'lazy');
     const body = rows.map((r) => [
       r.strategy, ms(r.totalNs), lazy !== undefined && lazy.totalNs > 0 ? `${(r.totalNs / lazy.totalNs).toFixed(2)}×` : '–', String(r.exits),
-      r.prefaultNs === null ? '–' : ms(r.prefaultNs), String(r.prefaultPages), r.lockWaitNs === null ? `${r.lockWaits} waits` : (r.lockWaitNs / 1e3).toFixed(1),
+      r.prefaultNs === null ? '–' : ms(r.prefaultNs), String(r.prefaultPages), calls(r), r.lockWaitNs === null ? `${r.lockWaits} waits` : (r.lockWaitNs / 1e3).toFixed(1),
       String(Object.values(r.retriesByReason).reduce((a, b) => a + b, 0)), formatSize(r.pageTableBytes),
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

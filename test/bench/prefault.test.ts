@@ -62,6 +62,27 @@ test('every strategy runs clean; churn and invalidations disturb only their own 
   t.true(Object.keys(inv.retriesByReason).some((r) => r.startsWith('invalidate')), JSON.stringify(inv.retriesByReason));
 });
 
+test('memslot churn during the pre-fault: low RAM\'s slot being deleted is EAGAIN, retried; gone, ENOENT, and the next slot is pre-faulted; the deletes zap it all', (t) => {
+  const w = guestWorkload({ kind: 'uniform', vcpus: 1, memoryBytes: 16 * MiB, sharing: 'partitioned', seed: 3, writeRatio: 0 });
+  const p = pointOps({ strategy: 'prefault-churn', pageSize: '4K', workload: w });
+  // Two memslots: low RAM (an eighth) and the rest; a pre-fault loop per slot.
+  t.deepEqual(p.setup.map((o) => (o.op === 'set_memslot' ? [o.slot, Number(o.gpa), Number(o.size)] : null)), [[1, 0, 2 * MiB], [0, 2 * MiB, 14 * MiB]]);
+  t.deepEqual(p.prefault.map((i) => (p.ops[i]!.op.op === 'pre_fault' ? Number((p.ops[i]!.op as { size: bigint }).size) : 0)), [2 * MiB, 14 * MiB]);
+  // The guest waits for the VMM's last re-create as well as for the pre-fault.
+  const lastVmm = p.ops.map((o, i) => [o, i] as const).filter(([o]) => o.op.op === 'set_memslot').pop()![1];
+  t.true((p.ops[p.guest[0]!]!.after as number[]).includes(lastVmm));
+  const m = runSimPoint({ strategy: 'prefault-churn', pageSize: '4K', workload: w });
+  t.deepEqual(m.violations, []);
+  t.is(m.prefaultErrnos.EAGAIN, 1, JSON.stringify(m.prefaultErrnos));
+  t.is(m.prefaultErrnos.ENOENT, 1, JSON.stringify(m.prefaultErrnos));
+  t.is(m.prefaultPages, (14 * MiB) / 4096, 'the rest of RAM is pre-faulted all the same');
+  const lazy = runSimPoint({ strategy: 'lazy', pageSize: '4K', workload: w });
+  t.is(m.exits, lazy.exits, 'a later delete zapped every root: the guest faults everything in again');
+  const plain = runSimPoint({ strategy: 'prefault', pageSize: '4K', workload: w });
+  t.deepEqual(plain.prefaultErrnos, {});
+  t.is(plain.exits, 0);
+});
+
 test('the ops of a point: the APs of a boot wait for the BSP and for the pre-fault; the concurrent pre-fault runs on a spare vCPU', (t) => {
   const w = guestWorkload({ kind: 'boot', vcpus: 3, memoryBytes: 16 * MiB, sharing: 'partitioned', seed: 1 });
   const p = pointOps({ strategy: 'prefault', pageSize: '4K', workload: w });
