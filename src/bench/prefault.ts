@@ -26,7 +26,8 @@
  * pre-fault's own time, calls and pages, and the page-table memory in use at the end.
  */
 
-import { runDeterministic, type RunResult, type ScheduledOp } from '../engine/deterministic.js';
+import { runDeterministic, type RunProgress, type RunResult, type ScheduledOp } from '../engine/deterministic.js';
+import { STEPS_MAX } from '../kvm/limits.js';
 import { COST_DEFAULTS, type CostModel } from '../engine/cost-model.js';
 import { poolTablesInUse } from '../kvm/page-pool.js';
 import type { Op } from '../kvm/ops.js';
@@ -44,6 +45,8 @@ const PAGE_SIZE_BYTES: Record<PageSize, number> = { '4K': 4096, '2M': 2 << 20, '
 
 /** Memslot churn and host invalidations during the pre-fault: how many of each. */
 const CHURN_ROUNDS = 8;
+/** Step budget per unit of work (access or 4K page to pre-fault): four times what one takes. */
+const STEPS_PER_UNIT = 64;
 /** The churned memslot (low RAM) and the rest of RAM. */
 const CHURN_SLOT = 1;
 const RAM_SLOT = 0;
@@ -55,6 +58,8 @@ export interface SimPoint {
   readonly workload: GuestWorkload;
   readonly costModel?: CostModel;
   readonly seed?: number;
+  /** Called now and then during a long run with the fraction done (accesses and pre-fault pages so far over those the point holds). */
+  readonly onProgress?: (fraction: number) => void;
 }
 
 export interface SimMetrics {
@@ -92,7 +97,7 @@ function alignUp(x: number, a: number): number {
 }
 
 /** The ops of a point, in order, and which of them are guest access streams and pre-fault calls. */
-export function pointOps(p: SimPoint): { setup: Op[]; ops: ScheduledOp[]; vcpus: number; guest: number[]; prefault: number[]; guestBytes: number } {
+export function pointOps(p: SimPoint): { setup: Op[]; ops: ScheduledOp[]; vcpus: number; guest: number[]; prefault: number[]; guestBytes: number; work: number } {
   const w = p.workload;
   const n = w.vcpus.length;
   const ram = w.memoryBytes;
@@ -192,16 +197,28 @@ export function pointOps(p: SimPoint): { setup: Op[]; ops: ScheduledOp[]; vcpus:
     ops[mine] = { ...o, after };
   }
   // Layout room: RAM, and slack (the layout itself doubles the leaf tables for moves).
-  return { setup, ops, vcpus, guest, prefault, guestBytes: Math.max(ram + (16 << 20), 64 << 20) };
+  // The work a point holds: guest accesses and 4K pages to pre-fault (progress, step budget).
+  let work = 0;
+  for (const o of ops) {
+    if (o.op.op === 'access_stream') work += o.op.gfns.length;
+    else if (o.op.op === 'pre_fault') work += Number(o.op.size / 4096n);
+    else if (o.op.op === 'map_memory') work += Number(o.op.nrPages);
+  }
+  return { setup, ops, vcpus, guest, prefault, guestBytes: Math.max(ram + (16 << 20), 64 << 20), work };
 }
 
 /** Runs one point on the deterministic engine with the simulated clock. */
 export function runSimPoint(p: SimPoint): SimMetrics {
-  const { setup, ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
+  const { setup, ops, vcpus, guest, prefault, guestBytes, work } = pointOps(p);
+  const onProgress = p.onProgress;
   const r = runDeterministic({
     vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: LEVEL[p.pageSize] },
     setup,
     ops, scheduler: new EarliestClockScheduler(), seed: p.seed ?? 1, costModel: p.costModel ?? COST_DEFAULTS, check: 'end',
+    // A 4K fault or pre-fault page is about 16 steps: the engine's default budget (for
+    // scenarios) is far too small for a 64 GiB guest; this one leaves a wide margin.
+    stepsMax: Math.max(STEPS_MAX, STEPS_PER_UNIT * work + 1_000_000),
+    ...(onProgress !== undefined ? { onProgress: (q: RunProgress) => onProgress(Math.min(1, (q.accesses + q.preFaultPages) / Math.max(1, work))) } : {}),
   });
   return metricsOf(p, r, guest, prefault, vcpus);
 }

@@ -36,6 +36,19 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'repeat', kind: 'value' },
 ];
 
+/** The progress bar: runs done of all. */
+function bar(done: number, total: number): string {
+  const width = 24;
+  const filled = Math.round((width * done) / total);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** 75 → `1m15s`, 8.2 → `8s`. */
+function formatDuration(s: number): string {
+  const r = Math.round(s);
+  return r >= 60 ? `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s` : `${r}s`;
+}
+
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 export async function benchCommand(argv: readonly string[], io: Io, isTty = process.stderr.isTTY === true): Promise<number> {
@@ -114,17 +127,23 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   for (const clock of clocks) {
     for (const g of guests) {
       for (const s of strategies) {
-        const point = { strategy: s, pageSize, workload: g.w, costModel, seed };
+        // On a terminal, a long simulated run shows how far it has got and about how long is left.
+        const runStart = performance.now();
+        const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}`;
+        const onProgress = (f: number): void => {
+          const el = (performance.now() - runStart) / 1000;
+          const left = f > 0.02 ? ` ~${formatDuration((el * (1 - f)) / f)} left` : '';
+          io.err(`\r\x1b[K${bar(done, total)} ${done}/${total} ${what}: ${Math.floor(f * 100)}%${left}`);
+        };
+        const point = { strategy: s, pageSize, workload: g.w, costModel, seed, ...(isTty ? { onProgress } : {}) };
         const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, repeat);
         results.push(m);
         done++;
         const median = m.runsNs !== undefined ? ` (median of ${m.runsNs.length})` : '';
-        const line = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${s}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'}${median} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+        const line = `${what}: ${(m.totalNs / 1e6).toFixed(3)} ms ${clock === 'sim' ? 'simulated' : 'wall clock'}${median} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
         if (isTty) {
           // A bar redrawn in place; the last run's figure beside it.
-          const width = 24;
-          const filled = Math.round((width * done) / total);
-          io.err(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${line}${done === total ? '\n' : ''}`);
+          io.err(`\r\x1b[K${bar(done, total)} ${done}/${total} ${line}${done === total ? '\n' : ''}`);
         } else {
           io.err(`[${done}/${total}] ${line}\n`);
         }

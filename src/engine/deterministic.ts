@@ -25,10 +25,10 @@ import { NO_MUTATIONS, type Mutations } from '../protocol/mutations.js';
 import { ReferenceRunnerFactory } from '../protocol/reference-runner.js';
 import { CompiledRunnerFactory, type RunnerFactory, type RunnerKind } from '../protocol/runner.js';
 import { Prng } from '../sched/prng.js';
+import type { CompiledMachine } from '../protocol/compile.js';
 import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerName, type SchedulerView } from '../sched/scheduler.js';
 import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
 import { Footprint, recordFootprint, type StepFootprint } from '../kvm/shm.js';
-import * as S from '../kvm/shm.js';
 import { transitionCostTable, type CostModel } from './cost-model.js';
 
 export interface ScheduledOp {
@@ -73,7 +73,18 @@ export interface RunConfig {
    * by what its steps cost; waits resume at the releasing step's end (RunResult.sim).
    */
   readonly costModel?: CostModel;
+  /** Called every PROGRESS_EVERY steps of the main phase with what the actors have done so far (long benchmark runs show it). */
+  readonly onProgress?: (p: RunProgress) => void;
 }
+
+/** How far a run has got: steps taken, guest accesses done and pages pre-faulted, over all actors. */
+export interface RunProgress {
+  readonly steps: number;
+  readonly accesses: number;
+  readonly preFaultPages: number;
+}
+
+const PROGRESS_EVERY = 1 << 18;
 
 /** The simulated clock's outcome: per actor, its clock, time spent waiting, and waiting for mmu_lock (ns). */
 export interface SimClockResult {
@@ -287,7 +298,15 @@ export function runDeterministic(cfg: RunConfig): RunResult {
   const blockReason: string[] = new Array(nActors).fill('');
   let lastEnd = 0;
   let stepCost = 0;
-  const addCost = (m: { id: string }, t: { id: number }): void => { stepCost += costs!.get(m.id)![t.id]!; };
+  // Cost tables by machine identity (a short scan beats a Map lookup by id on the hot path).
+  const costMachines: CompiledMachine[] = [];
+  const costTables: Float64Array[] = [];
+  const addCost = (m: CompiledMachine, t: { id: number }): void => {
+    let i = 0;
+    while (i < costMachines.length && costMachines[i] !== m) i++;
+    if (i === costMachines.length) { costMachines.push(m); costTables.push(costs!.get(m.id)!); }
+    stepCost += costTables[i]![t.id]!;
+  };
   const opEndNs: number[] = new Array(cfg.ops.length).fill(NaN);
   const runPhase = (active: ActorRuntime[], sched: Scheduler, main: boolean): void => {
     const record = main && cfg.recordChoices === true;
@@ -304,11 +323,14 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     const view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] } = { runnable, headOpIndex, previous, step: 0 };
     if (wantLabels) view.labels = labels;
     if (costs !== null) view.clock = clock;
+    const live = [...active];
     while (!state.stopped) {
       let nRunnable = 0;
       let unfinished = 0;
-      for (const rt of active) {
-        if (rt.finished) continue;
+      for (let k = 0; k < live.length; k++) {
+        const rt = live[k]!;
+        // A finished actor stays finished (its ops are all done): it leaves the scan.
+        if (rt.finished) { live.splice(k--, 1); continue; }
         unfinished++;
         // An op that must wait for another actor's op: the actor does not start it yet.
         const gate = rt.queue.headGate();
@@ -358,7 +380,8 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         for (const o of runnable) if (o !== id && byId[o]!.retryStreak === 0 && !byId[o]!.a.isVcpu) { rt.otherCouldProgress = true; break; }
       }
       const before = collector.violations.length;
-      const hostPages = costs !== null ? S.load(vm.i32, G.HOST_PAGES_IN_USE) : 0;
+      // (One thread: a plain read of the counter the host code keeps atomically.)
+      const hostPages = costs !== null ? vm.i32[G.HOST_PAGES_IN_USE]! : 0;
       const headBefore = costs !== null && main ? rt.queue.headIndex() : -1;
       const accesses = rt.a.stats.accesses;
       const tlbHits = rt.a.stats.tlbHits;
@@ -390,13 +413,19 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         // A guest access that missed the TLB walked the tables in hardware first.
         stepCost += (rt.a.stats.accesses - accesses - (rt.a.stats.tlbHits - tlbHits)) * 4 * model!.hwWalkLevel;
         // A host page allocated on first touch: the fault, and zeroing it (a THP is 512 pages).
-        const allocated = S.load(vm.i32, G.HOST_PAGES_IN_USE) - hostPages;
+        const allocated = vm.i32[G.HOST_PAGES_IN_USE]! - hostPages;
         if (allocated > 0) stepCost += model!.hostAlloc + allocated * model!.hostZero4k;
         clock[id] += stepCost;
         lastEnd = clock[id]!;
         if (main && rt.queue.headIndex() !== headBefore && headBefore !== Infinity) opEndNs[headBefore] = lastEnd;
       }
       if (took && !rt.waiting && rt.retryStreak === 0) productive++;
+      if (main && cfg.onProgress !== undefined && (step & (PROGRESS_EVERY - 1)) === 0 && took) {
+        let accesses = 0;
+        let preFaultPages = 0;
+        for (const r of runtimes) { accesses += r.a.stats.accesses; preFaultPages += r.a.stats.preFaultPages; }
+        cfg.onProgress({ steps: step - phaseStart, accesses, preFaultPages });
+      }
       const stepNo = step;
       if (took && cfg.trace) {
         trace.push({

@@ -126,3 +126,15 @@ test('on the wall clock with repeat: every run\'s total kept, the metrics of the
   t.is(m.exits, (4 * MiB) / 4096, 'the median run is a whole run: its own exits');
   await t.throwsAsync(() => runWallPoint({ strategy: 'lazy', pageSize: '4K', workload: w }, 0), { message: /repeat must be a positive integer/ });
 });
+
+test('a long run reports its progress: fractions of the accesses and pages it holds, rising to the end', (t) => {
+  const w = guestWorkload({ kind: 'sequential', vcpus: 1, memoryBytes: 128 * MiB, sharing: 'partitioned', seed: 1, writeRatio: 0 });
+  const seen: number[] = [];
+  const m = runSimPoint({ strategy: 'prefault', pageSize: '4K', workload: w, onProgress: (f) => seen.push(f) });
+  t.deepEqual(m.violations, []);
+  t.true(seen.length >= 2, `${seen.length} reports`);
+  t.true(seen.every((f, i) => f > 0 && f <= 1 && (i === 0 || f >= seen[i - 1]!)), seen.join(' '));
+  // The pre-fault (32768 pages) comes first, then the 32768 accesses: a report before the guest ran is below one half.
+  t.true(seen[0]! <= 0.5, String(seen[0]));
+  t.is(pointOps({ strategy: 'prefault', pageSize: '4K', workload: w }).work, 2 * 32768);
+});

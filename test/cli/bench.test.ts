@@ -118,3 +118,11 @@ test('on a terminal the progress is a bar redrawn in place', async (t) => {
   t.regex(err, /\r\x1b\[K\[#{24}\] 2\/2 4MiB 1 vCPU 4K prefault: .*\n$/);
   t.regex(out, /^prefault +[0-9.]+/m);
 });
+
+test('on a terminal a long simulated run shows how far it has got and about how long is left', async (t) => {
+  const { benchCommand } = await import('../../src/cli/bench-command.js');
+  let err = '';
+  const code = await benchCommand(['prefault-vs-lazy', '--memory', '64MiB', '--vcpus', '1', '--strategies', 'prefault', '--workload', 'sequential'], { out: () => {}, err: (s) => { err += s; } }, true);
+  t.is(code, 0);
+  t.regex(err, /\r\x1b\[K\[\.{24}\] 0\/1 64MiB 1 vCPU 4K prefault: [0-9]{1,2}%( ~[0-9m]+s left)?/);
+});
