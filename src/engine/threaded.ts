@@ -25,16 +25,14 @@ import { Vm, type VmConfig } from '../kvm/vm.js';
 import { poolTablesInUse } from '../kvm/page-pool.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { checkQuiesced, scanInvariants } from '../check/invariants.js';
-import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
-import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { MMU_STRESS_STAGES, stressGuestBytes, stressSetup, type StressConfig } from '../workload/stress.js';
 import { scriptBuffer, scriptViews, type ScriptedOp } from '../workload/script-source.js';
-import { ActorQueue, ActorRuntime } from './actor-runtime.js';
 import { ACTOR_STATUS, ACTOR_STATUS_NAMES, AST, CTL, Control, EV, drainRing, type ActorEvent } from './control.js';
 import type { CoverageEntry } from './deterministic.js';
+import { runSetup } from './setup.js';
 import { addEvent, emptyStats, mmuStressChecks, onlineChecks, type StressStats } from './streams.js';
 import type { ActorOutcome, ActorTask } from './threaded-actor.js';
 
@@ -149,18 +147,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
 
   // The VM's setup (slot 0, launch finish) runs here, before any worker starts.
   const setup = script !== null ? [...script.setup] : stressSetup(s);
-  const setupResults: (OpResult | null)[] = setup.map(() => null);
-  {
-    const factory = new CompiledRunnerFactory(COMPILED.filter((m) => m.id !== 'mmu-lock'), ACTOR_IMPLS, mutations);
-    const rt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(setup.map((op, index) => ({ index, op })), setupResults), { report: (v) => violations.push(v) }, factory, new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)])), new Map(), []);
-    let guard = 0;
-    while (!rt.finished && guard++ < 10_000_000) {
-      if (rt.waiting && !rt.wakeIfChanged()) throw new Error('setup blocked: nothing else runs yet');
-      rt.step(guard, () => {});
-    }
-    const bad = setupResults.find((r) => r !== null && 'errno' in r && r.errno !== null);
-    if (bad) throw new Error(`stress setup failed: ${JSON.stringify(bad)}`);
-  }
+  const setupResults = runSetup(vm, setup, mutations, violations);
   const nOps = script?.ops.length ?? 0;
   const scriptSab = script !== null ? scriptBuffer(nOps) : null;
   const scriptOps: ScriptedOp[][] = Array.from({ length: nActors }, () => []);
