@@ -109,7 +109,8 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
         throw new UsageError(`--trace ${v('trace')}: ${(e as Error).message}`);
       }
       if (w.memoryBytes % pageBytes !== 0) w = traceWorkload(trace, Math.ceil(w.memoryBytes / pageBytes) * pageBytes);
-      guests.push({ w, label: `trace ${v('trace')} (${trace.faults.length} faults, ${trace.vcpuIds.length} vCPUs, ${trace.skipped} other lines skipped)` });
+      const left = w.dropped === undefined ? '' : `; untouched gpa ${w.dropped.map(([a, b]) => `0x${a.toString(16)}-0x${b.toString(16)}`).join(', ')} left out`;
+      guests.push({ w, label: `trace ${v('trace')} (${trace.faults.length} faults, ${trace.vcpuIds.length} vCPUs, ${trace.skipped} other lines skipped${left})` });
     }
   } else {
     for (const m of memories) for (const n of vcpuList) guests.push({ w: guestWorkload({ kind, vcpus: n, memoryBytes: m, sharing, seed }), label: `${kind}, ${sharing}` });

@@ -47,6 +47,12 @@ export interface GuestWorkload {
   readonly kind: GuestWorkloadKind | 'trace';
   readonly memoryBytes: number;
   readonly vcpus: readonly VcpuAccesses[];
+  /**
+   * A trace only: the gigabytes of guest-physical space the trace never touches that were
+   * left out (the PCI hole, high MMIO windows), as [first gpa, end gpa) — the layout keeps
+   * the touched gigabytes, in order, each at its own offset.
+   */
+  readonly dropped?: readonly (readonly [bigint, bigint])[];
 }
 
 export interface GuestWorkloadConfig {
@@ -200,17 +206,33 @@ function bootVcpu(b: Builder, prng: Prng, pages: number, cfg: GuestWorkloadConfi
 export function traceWorkload(trace: KvmTrace, memoryBytes?: number): GuestWorkload {
   const index = new Map(trace.vcpuIds.map((id, i) => [id, i]));
   const builders = trace.vcpuIds.map(() => new Builder());
+  // A real guest's faults are not one range: RAM below the PCI hole and above 4 GiB, and
+  // the odd MMIO page high up (64-bit BARs). The gigabytes the trace touches are laid out
+  // one after the other, each at its own offset (so the page-table shape below 1 GiB is
+  // the trace's), and the untouched ones between them are left out.
+  const gigs = [...new Set(trace.faults.map((f) => f.gpa >> 30n))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const slotOf = new Map(gigs.map((g, i) => [g, i]));
   let maxGfn = 0;
   for (const f of trace.faults) {
-    const gfn = f.gpa >> 12n;
-    if (gfn > 0xffffffffn) throw new RangeError(`trace line ${f.line}: address 0x${f.gpa.toString(16)} is beyond what the benchmark lays out (16 TiB)`);
-    const g = Number(gfn);
+    const g = slotOf.get(f.gpa >> 30n)! * GIB_PAGES + Number((f.gpa >> 12n) & BigInt(GIB_PAGES - 1));
+    if (g > 0xffffffff) throw new RangeError(`trace line ${f.line}: the trace touches more than 16 TiB of distinct gigabytes`);
     if (g > maxGfn) maxGfn = g;
     builders[index.get(f.vcpuId)!]!.push(g, f.access === 'exec' ? ACCESS_EXEC : f.access === 'write' ? ACCESS_WRITE : ACCESS_READ);
+  }
+  const dropped: [bigint, bigint][] = [];
+  for (let i = 0; i < gigs.length; i++) {
+    const from = i === 0 ? 0n : gigs[i - 1]! + 1n;
+    if (gigs[i]! > from) dropped.push([from << 30n, gigs[i]! << 30n]);
   }
   // The guest must cover every address the trace touches (rounded up to 2 MiB).
   const needed = Math.ceil(((maxGfn + 1) * PAGE_BYTES) / (2 * MIB)) * 2 * MIB;
   const bytes = memoryBytes ?? Math.max(needed, 2 * MIB);
-  if (bytes < needed) throw new RangeError(`the trace touches gpa 0x${(maxGfn * PAGE_BYTES).toString(16)}, beyond the ${bytes}-byte guest`);
-  return { kind: 'trace', memoryBytes: bytes, vcpus: builders.map((b) => b.done()) };
+  if (bytes < needed) throw new RangeError(`the trace touches ${formatGib(needed)} of guest memory${dropped.length > 0 ? ' (its untouched gigabytes left out)' : ''}, more than the ${formatGib(bytes)} guest`);
+  return { kind: 'trace', memoryBytes: bytes, vcpus: builders.map((b) => b.done()), ...(dropped.length > 0 ? { dropped } : {}) };
+}
+
+const GIB_PAGES = (1 << 30) / PAGE_BYTES;
+
+function formatGib(bytes: number): string {
+  return bytes % (1 << 30) === 0 ? `${bytes / (1 << 30)} GiB` : `${(bytes / MIB).toFixed(0)} MiB`;
 }

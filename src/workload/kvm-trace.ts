@@ -13,6 +13,11 @@
  * from the line's thread: QEMU names vCPU threads `CPU <n>/KVM`, any other thread name is
  * numbered by its pid in order of appearance.
  *
+ * When trace-cmd or perf cannot use an event's print format it prints the raw fields
+ * instead — `[FAILED TO PARSE] vcpu_id=0 guest_rip=0x… fault_address=1052672 error_code=388`
+ * (or without vcpu_id / guest_rip for the older event), each value decimal or 0x-hex —
+ * which is read too, as the form its fields say.
+ *
  * Lines of other events (and the tools' headers) are skipped and counted; comment lines
  * (`#`) and blank lines are ignored; a `kvm_page_fault` line whose fields do not parse is
  * an error naming its line number.
@@ -61,6 +66,8 @@ export class TraceFormatError extends Error {
 const EVENT = /(?:^|\s)(?:kvm:)?kvm_page_fault:(.*)$/;
 const CURRENT = /^vcpu (\d+) rip 0x([0-9a-f]+) address 0x([0-9a-f]+) error_code 0x([0-9a-f]+)$/i;
 const OLDER = /^address (?:0x)?([0-9a-f]+) error_code (?:0x)?([0-9a-f]+)$/i;
+/** Raw fields: `[FAILED TO PARSE] name=value …`, values decimal or 0x-hex. */
+const RAW = /^(?:\[FAILED TO PARSE\]\s*)?((?:[a-z_]+=(?:0x[0-9a-f]+|\d+)\s*)+)$/i;
 /** A timestamp before the event name: `1234.567890:` (trace-cmd, ftrace, perf). */
 const TIME = /\s(\d+\.\d+):\s/;
 /** The thread before the CPU field: `CPU 1/KVM-12346 [001]` or `qemu-kvm 1234 [003]`. */
@@ -110,7 +117,22 @@ export function readKvmTrace(text: string): KvmTrace {
       older++;
       continue;
     }
-    throw new TraceFormatError(lineNo, `a kvm_page_fault event whose fields are neither 'vcpu N rip 0x… address 0x… error_code 0x…' nor 'address … error_code …': '${payload.length > 80 ? `${payload.slice(0, 80)}…` : payload}'`);
+    const rawFields = RAW.exec(payload);
+    if (rawFields !== null) {
+      const fields = new Map(rawFields[1]!.trim().split(/\s+/).map((kv) => { const [k, v] = kv.split('='); return [k!, BigInt(v!)] as const; }));
+      const gpa = fields.get('fault_address');
+      const errorCode = fields.get('error_code');
+      if (gpa !== undefined && errorCode !== undefined) {
+        const id = fields.get('vcpu_id');
+        if (id !== undefined && id > BigInt(Number.MAX_SAFE_INTEGER)) throw new TraceFormatError(lineNo, `vcpu_id ${id} is not a vCPU id`);
+        const vcpuId = id !== undefined ? Number(id) : threadVcpu(prefix, pidVcpu);
+        faults.push({ line: lineNo, vcpuId, gpa, errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: fields.get('guest_rip') ?? null, time });
+        if (id !== undefined) current++;
+        else older++;
+        continue;
+      }
+    }
+    throw new TraceFormatError(lineNo, `a kvm_page_fault event whose fields are neither 'vcpu N rip 0x… address 0x… error_code 0x…' nor 'address … error_code …' nor raw fields (fault_address=… error_code=…): '${payload.length > 80 ? `${payload.slice(0, 80)}…` : payload}'`);
   }
   const vcpuIds = [...new Set(faults.map((f) => f.vcpuId))].sort((a, b) => a - b);
   return { faults, skipped, vcpuIds, forms: { current, older } };

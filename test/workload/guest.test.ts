@@ -84,7 +84,20 @@ test('a recorded trace: faults per vCPU in trace order, vCPU ids mapped in ascen
   t.deepEqual([...w.vcpus[1]!.gfns], [0x201, 7]);
   t.deepEqual([...w.vcpus[1]!.kinds], [ACCESS_WRITE, ACCESS_READ]);
   t.is(w.memoryBytes, 4 * MiB);
-  t.throws(() => traceWorkload(tr, 2 * MiB), { message: /beyond the/ });
+  t.is(w.dropped, undefined, 'nothing to leave out below 1 GiB');
+  t.throws(() => traceWorkload(tr, 2 * MiB), { message: /touches 4 MiB of guest memory, more than the 2 MiB guest/ });
+});
+
+test('a real guest\'s trace: RAM on both sides of the PCI hole and an MMIO page far up — the untouched gigabytes are left out, offsets kept', (t) => {
+  const line = (gpa: bigint): string => `CPU 0/KVM-1 [000] 1.0: kvm_page_fault: vcpu 0 rip 0x0 address 0x${gpa.toString(16).padStart(16, '0')} error_code 0x6`;
+  const GiB = 1n << 30n;
+  const tr = readKvmTrace([line(0x1000n), line(GiB + 0x3000n), line(4n * GiB + 0x200000n), line(0x380000000000n + 0x5000n)].join('\n'));
+  const w = traceWorkload(tr);
+  const pagesPerGiB = 1 << 18;
+  // Gigabytes 0, 1, 4 and 0xe000 become 0, 1, 2, 3; the page offset inside each is kept.
+  t.deepEqual([...w.vcpus[0]!.gfns], [1, pagesPerGiB + 3, 2 * pagesPerGiB + 0x200, 3 * pagesPerGiB + 5]);
+  t.is(w.memoryBytes, 3 * 2 ** 30 + 2 * MiB);
+  t.deepEqual(w.dropped, [[2n * GiB, 4n * GiB], [5n * GiB, 0x380000000000n]]);
 });
 
 test('bad configurations are errors', (t) => {

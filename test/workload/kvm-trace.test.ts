@@ -77,3 +77,17 @@ test('a kvm_page_fault line that does not parse is an error naming its line; an 
   t.throws(() => readKvmTrace('x [000] 1.0: kvm_page_fault: address zz error_code 4'), { message: /trace line 1/ });
   t.deepEqual(readKvmTrace('').faults, []);
 });
+
+test('raw fields, as trace-cmd prints an event it cannot format: [FAILED TO PARSE] name=value, decimal or hex, either event form', (t) => {
+  const tr = readKvmTrace([
+    '       CPU 1/KVM-4243  [003]  5102.1: kvm_page_fault:       [FAILED TO PARSE] vcpu_id=1 guest_rip=0xffffffff81001234 fault_address=1052672 error_code=404',
+    '       CPU 0/KVM-4242  [002]  5102.2: kvm_page_fault:       fault_address=0x5000 error_code=0x6',
+  ].join('\n'));
+  t.is(tr.faults.length, 2);
+  t.like(tr.faults[0], { vcpuId: 1, gpa: 1052672n, errorCode: 404n, access: 'exec', rip: 0xffffffff81001234n });
+  t.like(tr.faults[1], { vcpuId: 0, gpa: 0x5000n, errorCode: 6n, access: 'write', rip: null });
+  t.deepEqual(tr.forms, { current: 1, older: 1 });
+  // Raw fields without the fault's own fields are still a broken line.
+  const e = t.throws(() => readKvmTrace('x-1 [000] 1.0: kvm_page_fault: [FAILED TO PARSE] vcpu_id=1 guest_rip=0x10'), { instanceOf: TraceFormatError });
+  t.is(e.line, 1);
+});
