@@ -16,6 +16,7 @@ import { benchCharts, renderSvg } from '../report/charts.js';
 import { GUEST_WORKLOADS, guestWorkload, traceWorkload, type GuestWorkload, type GuestWorkloadKind, type Sharing } from '../workload/guest.js';
 import { TraceFormatError, readKvmTrace } from '../workload/kvm-trace.js';
 import { formatSize } from '../workload/numbers.js';
+import { VCPUS_MAX } from '../kvm/limits.js';
 import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
 import type { Io } from './io.js';
 import { parseIntIn, parseSize } from './stress-command.js';
@@ -101,6 +102,8 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
     }
     if (trace.faults.length === 0) throw new UsageError(`--trace ${v('trace')}: no kvm_page_fault events (${trace.skipped} other lines)`);
     if (v('vcpus') !== undefined) throw new UsageError('--vcpus does not apply to --trace: the trace names its vCPUs');
+    // (prefault-concurrent adds a spare vCPU.)
+    if (trace.vcpuIds.length > VCPUS_MAX - 1) throw new UsageError(`--trace ${v('trace')}: ${trace.vcpuIds.length} vCPUs; the model runs at most ${VCPUS_MAX - 1}`);
     for (const m of v('memory') !== undefined ? memories : [undefined]) {
       let w;
       try {

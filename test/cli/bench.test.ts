@@ -108,6 +108,15 @@ test('a malformed trace line: one line naming it, exit 2', async (t) => {
   t.is(r.stderr.trim().split('\n').length, 1);
 });
 
+test('a trace with more vCPUs than the model runs: one line, exit 2', async (t) => {
+  const file = join(dir, 'wide-trace.txt');
+  writeFileSync(file, Array.from({ length: 300 }, (_, v) => `CPU ${v}/KVM-1 [000] 1.0: kvm_page_fault: vcpu ${v} rip 0x0 address 0x1000 error_code 0x4`).join('\n'));
+  const r = await cli(['bench', 'prefault-vs-lazy', '--trace', file]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /300 vCPUs; the model runs at most 255/);
+  t.is(r.stderr.trim().split('\n').length, 1);
+});
+
 test('on a terminal the progress is a bar redrawn in place', async (t) => {
   const { benchCommand } = await import('../../src/cli/bench-command.js');
   let err = '';
