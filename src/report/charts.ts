@@ -33,8 +33,16 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
   const suffix = clock === 'sim' ? '' : '-wall';
   const values = rows(results);
   const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values } } as const;
-  // One colour per strategy in every chart.
-  const strategyColor = { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: [...STRATEGIES] } } as const;
+  // One colour and dash per strategy, the same in every chart of a run; a legend lists what its chart draws.
+  const present = STRATEGIES.filter((s) => results.some((r) => r.strategy === s));
+  const byStrategy = (shown: readonly string[] = present) => ({
+    color: { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: present }, legend: { values: shown } },
+    // Strategies that cost the same draw the same line: the dashes tell them apart.
+    strokeDash: { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: present }, legend: { values: shown } },
+  }) as const;
+  // Ticks at the sizes and counts that were run (not 1.5 vCPUs).
+  const vcpuAxis = { values: [...new Set(results.map((r) => r.vcpus))].sort((a, b) => a - b), format: 'd' };
+  const memoryAxis = { values: [...new Set(results.map((r) => r.memoryBytes / 2 ** 20))].sort((a, b) => a - b), format: ',d' };
   return [
     {
       name: `time-vs-memory${suffix}`,
@@ -46,9 +54,9 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
           width: 260, height: 220,
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 } },
+            x: { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 }, axis: memoryAxis },
             y: { field: 'totalMs', type: 'quantitative', title: `total (ms, ${unit})` },
-            color: strategyColor,
+            ...byStrategy(),
           },
         },
       } as vl.TopLevelSpec,
@@ -63,9 +71,9 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
           width: 260, height: 220,
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs' },
+            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis },
             y: { field: 'exits', type: 'quantitative', title: 'EPT-violation exits' },
-            color: strategyColor,
+            ...byStrategy(),
           },
         },
       } as vl.TopLevelSpec,
@@ -81,9 +89,9 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
           width: 260, height: 220,
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs' },
+            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis },
             y: { field: 'prefaultMs', type: 'quantitative', title: `pre-fault phase (ms, ${unit})` },
-            color: strategyColor,
+            ...byStrategy(present.filter((s) => s === 'prefault' || s === 'prefault-parallel')),
           },
         },
       } as vl.TopLevelSpec,
