@@ -6,7 +6,7 @@
  * the charts (SVG, with their Vega-Lite specs) there.
  */
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PAGE_SIZES, STRATEGIES, runSimPoint, runWallPoint, type PageSize, type SimMetrics, type Strategy } from '../bench/prefault.js';
@@ -14,7 +14,7 @@ import { COST_DEFAULTS, CostError, costModelOf } from '../engine/cost-model.js';
 import { formatBenchTable } from '../report/bench.js';
 import { benchCharts, renderSvg } from '../report/charts.js';
 import { GUEST_WORKLOADS, guestWorkload, traceWorkload, type GuestWorkload, type GuestWorkloadKind, type Sharing } from '../workload/guest.js';
-import { TraceFormatError, readKvmTrace } from '../workload/kvm-trace.js';
+import { TraceFormatError, readKvmTraceFile } from '../workload/kvm-trace.js';
 import { formatSize } from '../workload/numbers.js';
 import { VCPUS_MAX } from '../kvm/limits.js';
 import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
@@ -87,17 +87,13 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   // The guests: one per (memory, vCPUs), or the trace's own vCPUs at each memory size.
   const guests: { w: GuestWorkload; label: string }[] = [];
   if (v('trace') !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(v('trace')!, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--trace ${v('trace')}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
     let trace;
     try {
-      trace = readKvmTrace(text);
+      trace = await readKvmTraceFile(v('trace')!);
     } catch (e) {
       if (e instanceof TraceFormatError) throw new UsageError(`--trace ${v('trace')}: ${e.message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== undefined) throw new UsageError(`--trace ${v('trace')}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       throw e;
     }
     if (trace.faults.length === 0) throw new UsageError(`--trace ${v('trace')}: no kvm_page_fault events (${trace.skipped} other lines)`);

@@ -23,6 +23,8 @@
  * an error naming its line number.
  */
 
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { AccessKind } from '../kvm/ops.js';
 
 const PFERR_WRITE = 1n << 1n;
@@ -79,43 +81,48 @@ export function accessOfErrorCode(errorCode: bigint): AccessKind {
   return (errorCode & PFERR_WRITE) !== 0n ? 'write' : 'read';
 }
 
-/** Parses a fault trace (see the module comment); throws TraceFormatError on a bad kvm_page_fault line. */
-export function readKvmTrace(text: string): KvmTrace {
-  const faults: TraceFault[] = [];
-  let skipped = 0;
-  let current = 0;
-  let older = 0;
-  const pidVcpu = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    const lineNo = i + 1;
+/**
+ * Reads a trace one line at a time (a recorded boot of a big guest is millions of lines:
+ * more than one string may hold); `result()` when the lines are done.
+ */
+export class KvmTraceReader {
+  private readonly faults: TraceFault[] = [];
+  private skipped = 0;
+  private current = 0;
+  private older = 0;
+  private lineNo = 0;
+  private readonly pidVcpu = new Map<string, number>();
+
+  /** One line of the trace (without its newline); throws TraceFormatError on a bad kvm_page_fault line. */
+  line(raw: string): void {
+    const lineNo = ++this.lineNo;
     const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    if (trimmed === '' || trimmed.startsWith('#')) return;
     const ev = EVENT.exec(raw);
     if (ev === null) {
-      skipped++;
-      continue;
+      this.skipped++;
+      return;
     }
     const prefix = raw.slice(0, ev.index);
     const payload = ev[1]!.trim();
     const tm = TIME.exec(` ${prefix} `);
     const time = tm !== null ? Number(tm[1]) : null;
+    const push = (vcpuId: number, gpa: bigint, errorCode: bigint, rip: bigint | null): void => {
+      this.faults.push({ line: lineNo, vcpuId, gpa, errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip, time });
+    };
     let m = CURRENT.exec(payload);
     if (m !== null) {
       const vcpuId = Number(m[1]);
       if (!Number.isSafeInteger(vcpuId)) throw new TraceFormatError(lineNo, `vcpu id '${m[1]}' is not a number`);
-      const errorCode = BigInt(`0x${m[4]}`);
-      faults.push({ line: lineNo, vcpuId, gpa: BigInt(`0x${m[3]}`), errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: BigInt(`0x${m[2]}`), time });
-      current++;
-      continue;
+      push(vcpuId, BigInt(`0x${m[3]}`), BigInt(`0x${m[4]}`), BigInt(`0x${m[2]}`));
+      this.current++;
+      return;
     }
     m = OLDER.exec(payload);
     if (m !== null) {
-      const errorCode = BigInt(`0x${m[2]}`);
-      faults.push({ line: lineNo, vcpuId: threadVcpu(prefix, pidVcpu), gpa: BigInt(`0x${m[1]}`), errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: null, time });
-      older++;
-      continue;
+      push(threadVcpu(prefix, this.pidVcpu), BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`), null);
+      this.older++;
+      return;
     }
     const rawFields = RAW.exec(payload);
     if (rawFields !== null) {
@@ -125,17 +132,38 @@ export function readKvmTrace(text: string): KvmTrace {
       if (gpa !== undefined && errorCode !== undefined) {
         const id = fields.get('vcpu_id');
         if (id !== undefined && id > BigInt(Number.MAX_SAFE_INTEGER)) throw new TraceFormatError(lineNo, `vcpu_id ${id} is not a vCPU id`);
-        const vcpuId = id !== undefined ? Number(id) : threadVcpu(prefix, pidVcpu);
-        faults.push({ line: lineNo, vcpuId, gpa, errorCode, access: accessOfErrorCode(errorCode), private: (errorCode & PFERR_PRIVATE_ACCESS) !== 0n, rip: fields.get('guest_rip') ?? null, time });
-        if (id !== undefined) current++;
-        else older++;
-        continue;
+        push(id !== undefined ? Number(id) : threadVcpu(prefix, this.pidVcpu), gpa, errorCode, fields.get('guest_rip') ?? null);
+        if (id !== undefined) this.current++;
+        else this.older++;
+        return;
       }
     }
     throw new TraceFormatError(lineNo, `a kvm_page_fault event whose fields are neither 'vcpu N rip 0x… address 0x… error_code 0x…' nor 'address … error_code …' nor raw fields (fault_address=… error_code=…): '${payload.length > 80 ? `${payload.slice(0, 80)}…` : payload}'`);
   }
-  const vcpuIds = [...new Set(faults.map((f) => f.vcpuId))].sort((a, b) => a - b);
-  return { faults, skipped, vcpuIds, forms: { current, older } };
+
+  result(): KvmTrace {
+    const vcpuIds = [...new Set(this.faults.map((f) => f.vcpuId))].sort((a, b) => a - b);
+    return { faults: this.faults, skipped: this.skipped, vcpuIds, forms: { current: this.current, older: this.older } };
+  }
+}
+
+/** Parses a fault trace (see the module comment); throws TraceFormatError on a bad kvm_page_fault line. */
+export function readKvmTrace(text: string): KvmTrace {
+  const reader = new KvmTraceReader();
+  for (const line of text.split(/\r?\n/)) reader.line(line);
+  return reader.result();
+}
+
+/** Reads a trace file as a stream of lines (any size); file errors reject as they are. */
+export async function readKvmTraceFile(path: string): Promise<KvmTrace> {
+  const reader = new KvmTraceReader();
+  const input = createReadStream(path, { encoding: 'utf8' });
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) reader.line(line);
+  } finally {
+    input.destroy();
+  }
+  return reader.result();
 }
 
 /** The vCPU of an older-form line: `CPU n/KVM` threads are vCPU n; others numbered by pid, in order of appearance. */

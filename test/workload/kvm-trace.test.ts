@@ -1,7 +1,7 @@
 // Goal: a kvm:kvm_page_fault trace from a real host (trace-cmd report, perf script, the ftrace file; current and older event form) becomes per-vCPU guest accesses, other events are skipped and counted, and a broken line is an error naming it; method: real-format lines.
 
 import test from 'ava';
-import { TraceFormatError, accessOfErrorCode, readKvmTrace } from '../../src/workload/kvm-trace.js';
+import { TraceFormatError, accessOfErrorCode, readKvmTrace, readKvmTraceFile } from '../../src/workload/kvm-trace.js';
 
 const traceCmd = [
   'cpus=4',
@@ -90,4 +90,23 @@ test('raw fields, as trace-cmd prints an event it cannot format: [FAILED TO PARS
   // Raw fields without the fault's own fields are still a broken line.
   const e = t.throws(() => readKvmTrace('x-1 [000] 1.0: kvm_page_fault: [FAILED TO PARSE] vcpu_id=1 guest_rip=0x10'), { instanceOf: TraceFormatError });
   t.is(e.line, 1);
+});
+
+test('a trace file is read as a stream of lines: the same trace as from its text; a broken line names its number; a missing file rejects', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-trace-'));
+  try {
+    const file = join(dir, 'trace.txt');
+    writeFileSync(file, `${traceCmd}\r\n${perfScript}\n`);
+    const fromFile = await readKvmTraceFile(file);
+    t.deepEqual(fromFile, readKvmTrace(`${traceCmd}\n${perfScript}\n`));
+    writeFileSync(file, `${traceCmd}\nCPU 0/KVM-1 [000] 1.0: kvm_page_fault: vcpu 0 rip nope\n`);
+    const e = await t.throwsAsync(() => readKvmTraceFile(file), { instanceOf: TraceFormatError });
+    t.is(e!.line, 6);
+    await t.throwsAsync(() => readKvmTraceFile(join(dir, 'missing.txt')), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
