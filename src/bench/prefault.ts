@@ -45,6 +45,8 @@ const PAGE_SIZE_BYTES: Record<PageSize, number> = { '4K': 4096, '2M': 2 << 20, '
 
 /** Memslot churn and host invalidations during the pre-fault: how many of each. */
 const CHURN_ROUNDS = 8;
+/** Each vCPU thread of a wall-clock run first runs the model on a private VM this long (engine warm-up). */
+const WALL_WARMUP_MS = 500;
 /** Step budget per unit of work (access or 4K page to pre-fault): four times what one takes. */
 const STEPS_PER_UNIT = 64;
 /** The churned memslot (low RAM) and the rest of RAM. */
@@ -250,7 +252,7 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   const run = startThreaded({
     stress: { vcpus, memoryBytes: p.workload.memoryBytes, durationMs: null, accesses: null, workload: 'uniform', churn: {}, backingLevel: level, vmType: 'default', seed: p.seed ?? 1, writeRatio: 0 },
     script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup, ops },
-    scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100,
+    scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100, warmupMs: WALL_WARMUP_MS,
   });
   const r = await run.result;
   const endMs = r.script!.opEndMs;

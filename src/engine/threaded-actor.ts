@@ -23,7 +23,8 @@ import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { HostSource, MmuStressHostSource, MmuStressVcpuSource, VcpuSource, VmmSource, type OpSource, type StageSignals, type StressConfig } from '../workload/stress.js';
-import { ScriptSource, type ScriptedOp } from '../workload/script-source.js';
+import { ScriptSource, scriptBuffer, type ScriptedOp } from '../workload/script-source.js';
+import { runSetup } from './setup.js';
 import { ActorRuntime, countFaultDone, type RuntimeQueue } from './actor-runtime.js';
 import { ACTOR_STATUS, AST, CTL, Control, EV, FRAMES_MAX, RingWriter, type ControlLayout } from './control.js';
 
@@ -52,6 +53,8 @@ export interface ActorTask {
   readonly crashAfterSteps?: number;
   /** A scripted run (ThreadedConfig.script): this actor's ops, and the shared op-done buffer. */
   readonly script?: { readonly ops: readonly ScriptedOp[]; readonly sab: SharedArrayBuffer; readonly nOps: number };
+  /** Before reporting ready, run this loop on a private VM for at least this long (ms; 0 = not): see warmUp(). */
+  readonly warmupMs?: number;
 }
 
 export interface ActorOutcome {
@@ -270,6 +273,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     setStatus(before);
   };
 
+  if ((task.warmupMs ?? 0) > 0 && task.actor < vm.vcpus) warmUp(task);
   // Everyone starts stepping together (worker start-up differs by tens of ms).
   Atomics.add(cI32, CTL.READY, 1);
   while (Atomics.load(cI32, CTL.GO) === 0 && !ctl.aborted) Atomics.wait(cI32, CTL.GO, 0, 50);
@@ -380,6 +384,40 @@ export function runActor(task: ActorTask): ActorOutcome {
     opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0, loopMs: performance.now() - loopStart,
     loopStartMs: loopStartAt, loopEndMs: now(),
   };
+}
+
+const WARM_PAGES = 4096;
+
+/**
+ * A timed run's warm-up. A new worker runs the model in V8's baseline tier until the
+ * optimizing compiler, on a background thread, has compiled the hot paths — and with every
+ * CPU busy with vCPU threads that compiler gets little time: a profile of a short timed
+ * run shows the vCPU threads in baseline code and inline-cache stubs for most of it. So
+ * before it reports ready, a vCPU's worker runs this same loop as vcpu0 of a private VM
+ * (its own SharedArrayBuffers, nothing shared with the run): faults over 16 MiB, then a
+ * pre-fault of 16 MiB, again until the time given has passed. Its task is structured-cloned
+ * as the real one is: objects the deserializer builds have other hidden classes than
+ * literals, and code optimized for the literals' would be thrown away ("wrong map") the
+ * moment the real run starts.
+ */
+function warmUp(task: ActorTask): void {
+  const mutations = buildMutations(COMPILED, task.mutate, task.skip);
+  const gfns = Uint32Array.from({ length: WARM_PAGES }, (_, i) => i);
+  const kinds = Uint8Array.from({ length: WARM_PAGES }, (_, i) => i & 1);
+  const ops: ScriptedOp[] = [
+    { index: 0, op: { op: 'access_stream', gfns, kinds } },
+    { index: 1, op: { op: 'pre_fault', gpa: BigInt(WARM_PAGES * 4096), size: BigInt(WARM_PAGES * 4096), flags: 0n, untilDone: true } },
+  ];
+  const t0 = performance.now();
+  do {
+    const vm = Vm.create({ type: 'default', vcpus: 1, guestBytes: 64 << 20 }, new CompiledLockProtocol(compiled('mmu-lock'), mutations));
+    runSetup(vm, [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(2 * WARM_PAGES * 4096), flags: 0, backingLevel: 1 }], mutations, []);
+    const ctl = Control.create(vm.layout.actors, 1 << 16);
+    Atomics.store(ctl.i32, CTL.GO, 1);
+    const { crashAfterSteps: _crash, ...rest } = task;
+    const out = runActor(structuredClone({ ...rest, vmSab: vm.mem.sab, vmLayout: vm.layout, vmType: 'default', ctlSab: ctl.sab, ctlLayout: ctl.layout, actor: 0, script: { ops, sab: scriptBuffer(2), nOps: 2 }, warmupMs: 0, kickMs: 0, startEpochMs: performance.timeOrigin + performance.now() }));
+    if (out.violations.length > 0) throw new Error(`warm-up run failed: ${out.violations[0]!.message}`);
+  } while (performance.now() - t0 < task.warmupMs!);
 }
 
 function makeSource(task: ActorTask, vcpus: number, hostActor: number, start: number, signals: StageSignals): OpSource {

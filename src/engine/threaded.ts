@@ -62,6 +62,11 @@ export interface ThreadedConfig {
    * across threads, until every actor is done. ThreadedResult.script has when each op ended.
    */
   readonly script?: ThreadedScript;
+  /**
+   * Before the start barrier, each vCPU's worker runs its actor loop on a private VM this
+   * long (ms), so a timed run measures optimized code (threaded-actor.ts, warmUp). Default 0.
+   */
+  readonly warmupMs?: number;
 }
 
 export interface ThreadedScript {
@@ -207,7 +212,7 @@ async function run(cfg: ThreadedConfig, events$: Subject<ActorEvent>): Promise<T
   const tasks = Array.from({ length: nActors }, (_, actor) => {
     const task: ActorTask = {
       vmSab: vm.mem.sab, vmLayout: vm.layout, vmType: vm.type, ctlSab: ctl.sab, ctlLayout: ctl.layout, actor, mutate, skip, stress: s,
-      startEpochMs, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false, kickMs: cfg.kickMs ?? 100,
+      startEpochMs, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false, kickMs: cfg.kickMs ?? 100, warmupMs: cfg.warmupMs ?? 0,
       ...(cfg.crash !== undefined && cfg.crash.actor === actor ? { crashAfterSteps: cfg.crash.afterSteps } : {}),
       ...(scriptSab !== null ? { script: { ops: scriptOps[actor]!, sab: scriptSab, nOps } } : {}),
     };
