@@ -88,7 +88,7 @@ export class BoundMachine<C> {
         }
       }
     };
-    this.step = generateStep(machine, impl, mutations);
+    this.step = cachedStep(machine, impl, mutations);
     this.final = Uint8Array.from(machine.states, (s) => (s.final ? 1 : 0));
     this.table = machine.states.map((s) => s.byEvent.map((list) => list.map((t) => ({
       t,
@@ -119,6 +119,35 @@ export class CompiledRunner<C> implements Runner<C> {
   send(ctx: C, event: number): CompiledTransition | null {
     return this.bound.step(this, ctx, event);
   }
+}
+
+/**
+ * Generated step functions by machine, implementation table and the mutations that touch
+ * the machine. A function made by `new Function` starts cold — no type feedback, no
+ * optimized code — so every new factory (each deterministic run of an exploration, a
+ * worker's warm-up and then its timed run) generating its own would run the hot path in
+ * V8's lower tiers again and queue it for the optimizing compiler again. The same inputs
+ * generate the same code, so one function serves them all.
+ */
+const STEP_CACHE = new WeakMap<CompiledMachine, WeakMap<object, Map<string, StepFn<unknown>>>>();
+
+function cachedStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): StepFn<C> {
+  let byImpl = STEP_CACHE.get(machine);
+  if (byImpl === undefined) { byImpl = new WeakMap(); STEP_CACHE.set(machine, byImpl); }
+  let byMutations = byImpl.get(impl);
+  if (byMutations === undefined) { byMutations = new Map(); byImpl.set(impl, byMutations); }
+  const prefix = `${machine.id}.`;
+  const key = [
+    ...[...mutations.forceGuards].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => `${k}=${v}`).sort(),
+    '|',
+    ...[...mutations.skipActions].filter((k) => k.startsWith(prefix)).sort(),
+  ].join(',');
+  let step = byMutations.get(key) as StepFn<C> | undefined;
+  if (step === undefined) {
+    step = generateStep(machine, impl, mutations);
+    byMutations.set(key, step as StepFn<unknown>);
+  }
+  return step;
 }
 
 /**
