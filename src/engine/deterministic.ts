@@ -327,6 +327,7 @@ export function runDeterministic(cfg: RunConfig): RunResult {
     while (!state.stopped) {
       let nRunnable = 0;
       let unfinished = 0;
+      let helpers = 0;
       for (let k = 0; k < live.length; k++) {
         const rt = live[k]!;
         // A finished actor stays finished (its ops are all done): it leaves the scan.
@@ -337,7 +338,10 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
         if (costs !== null && rt.waiting) blockReason[rt.id] = rt.a.blockReason;
         const can = !gated && rt.wakeIfChanged();
-        if (can) runnable[nRunnable++] = rt.id;
+        if (can) {
+          runnable[nRunnable++] = rt.id;
+          if (!rt.a.isVcpu && rt.retryStreak === 0) helpers++;
+        }
         if (costs !== null) {
           // Resuming after a wait (or a gate): not before the step that released it ended.
           if (can && blocked[rt.id] === 1 && lastEnd > clock[rt.id]!) {
@@ -376,9 +380,8 @@ export function runDeterministic(cfg: RunConfig): RunResult {
         return;
       }
       const rt = active.length === 1 ? active[0]! : byId[id]!;
-      if (runnable.length > 1 && !rt.otherCouldProgress) {
-        for (const o of runnable) if (o !== id && byId[o]!.retryStreak === 0 && !byId[o]!.a.isVcpu) { rt.otherCouldProgress = true; break; }
-      }
+      // Another runnable actor, not a vCPU and not itself retrying, could end this one's retries.
+      if (!rt.otherCouldProgress && helpers - (!rt.a.isVcpu && rt.retryStreak === 0 ? 1 : 0) > 0) rt.otherCouldProgress = true;
       const before = collector.violations.length;
       // (One thread: a plain read of the counter the host code keeps atomically.)
       const hostPages = costs !== null ? vm.i32[G.HOST_PAGES_IN_USE]! : 0;
