@@ -28,7 +28,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'sharing', kind: 'value', choices: ['partitioned', 'shared'] },
   { name: 'trace', kind: 'value' },
   { name: 'strategies', kind: 'value' },
-  { name: 'page-size', kind: 'value', choices: [...PAGE_SIZES] },
+  { name: 'page-size', kind: 'value' },
   { name: 'cost', kind: 'multi' },
   { name: 'seed', kind: 'value' },
   { name: 'json', kind: 'flag' },
@@ -58,11 +58,17 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   const args = parseArgs(rest, OPTIONS, 'bench prefault-vs-lazy');
   if (args.positionals.length > 0) throw new UsageError(`'bench prefault-vs-lazy' takes no positional arguments, got: ${args.positionals.join(' ')}`);
   const v = (k: string): string | undefined => args.values.get(k);
-  const pageSize = (v('page-size') ?? '4K') as PageSize;
-  const pageBytes = pageSize === '4K' ? 4096 : pageSize === '2M' ? 2 << 20 : 1 << 30;
+  // Host page sizes (and the largest mapping): one, or a list to compare them side by side.
+  const pageSizes = [...new Set(list(v('page-size') ?? '4K'))].map((p) => {
+    if (!(PAGE_SIZES as readonly string[]).includes(p)) throw new UsageError(`--page-size: unknown page size '${p}'; valid: ${PAGE_SIZES.join(', ')}`);
+    return p as PageSize;
+  });
+  if (pageSizes.length === 0) throw new UsageError('--page-size needs at least one size');
+  const bytesOf = (p: PageSize): number => (p === '4K' ? 4096 : p === '2M' ? 2 << 20 : 1 << 30);
+  const pageBytes = Math.max(...pageSizes.map(bytesOf));
   const memories = list(v('memory') ?? '256MiB').map((m) => {
     const bytes = parseSize('memory', m, 2 << 20, 256 * 2 ** 30);
-    if (bytes % pageBytes !== 0) throw new UsageError(`--memory ${m} is not a whole number of ${pageSize} pages`);
+    for (const p of pageSizes) if (bytes % bytesOf(p) !== 0) throw new UsageError(`--memory ${m} is not a whole number of ${p} pages`);
     return bytes;
   });
   if (memories.length === 0) throw new UsageError('--memory needs at least one size');
@@ -121,11 +127,11 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   if (v('repeat') !== undefined && !clocks.includes('wall')) throw new UsageError('--repeat applies to the wall clock (--clock wall|both): a simulated run gives the same figures every time');
   const repeat = v('repeat') !== undefined ? parseIntIn('repeat', v('repeat')!, 1, 99) : 1;
   const results: SimMetrics[] = [];
-  const total = guests.length * strategies.length * clocks.length;
+  const total = guests.length * pageSizes.length * strategies.length * clocks.length;
   let done = 0;
   const t0 = performance.now();
   for (const clock of clocks) {
-    for (const g of guests) {
+    for (const g of guests) for (const pageSize of pageSizes) {
       for (const s of strategies) {
         // On a terminal, a long simulated run shows how far it has got and about how long is left.
         const runStart = performance.now();
@@ -152,8 +158,8 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   }
   const label = guests[0]!.label;
   const doc = {
-    benchmark: 'prefault-vs-lazy', clock: clockOpt, workload: v('trace') !== undefined ? { trace: v('trace') } : { kind, sharing, seed }, pageSize,
-    costModel: { ...costModel }, costDefaults: { ...COST_DEFAULTS }, results,
+    benchmark: 'prefault-vs-lazy', clock: clockOpt, workload: v('trace') !== undefined ? { trace: v('trace') } : { kind, sharing, seed }, pageSize: pageSizes.join(','),
+    pageSizes, costModel: { ...costModel }, costDefaults: { ...COST_DEFAULTS }, results,
   };
   const written: string[] = [];
   if (v('out') !== undefined) {
@@ -163,7 +169,7 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
       writeFileSync(join(out, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
       written.push('results.json');
       // The charts: Vega-Lite specs beside their SVG renderings.
-      const charts = clocks.flatMap((c) => benchCharts(results.filter((r) => r.clock === c), `${label}, ${pageSize} pages`));
+      const charts = clocks.flatMap((c) => benchCharts(results.filter((r) => r.clock === c), `${label}, ${pageSizes.join('/')} pages`));
       for (const c of charts) {
         writeFileSync(join(out, `${c.name}.vl.json`), `${JSON.stringify(c.spec, null, 2)}\n`);
         writeFileSync(join(out, `${c.name}.svg`), await renderSvg(c.spec));

@@ -67,7 +67,7 @@ usage:
       --sharing partitioned|shared each vCPU its own slice of memory, or all of it
       --trace FILE                 a kvm:kvm_page_fault trace (trace-cmd report / perf script / ftrace) as the workload
       --strategies S[,S…]          lazy, prefault, prefault-parallel, prefault-concurrent, map-memory, prefault-churn, prefault-invalidate
-      --page-size 4K|2M|1G         host backing and the largest mapping (default 4K)
+      --page-size 4K|2M|1G[,…]     host backing and the largest mapping (default 4K); a list compares them
       --clock sim|wall|both        simulated (cost model, deterministic engine; default) or wall clock (threaded engine)
       --repeat N                   wall clock: run each point N times, report the median run
       --cost KEY=NS                override a cost of the model (repeatable)

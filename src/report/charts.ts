@@ -6,6 +6,8 @@
  * - EPT-violation exits versus vCPUs, one line per strategy (a panel per guest size);
  * - the scaling of pre-faulting: the pre-fault phase's time versus vCPUs, one vCPU
  *   pre-faulting everything beside every vCPU pre-faulting its slice.
+ *
+ * With several host page sizes in the results, each chart has a row of panels per size.
  */
 
 import * as vega from 'vega';
@@ -42,6 +44,9 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
   }) as const;
   // Ticks at the sizes and counts that were run (not 1.5 vCPUs).
   const vcpuAxis = { values: [...new Set(results.map((r) => r.vcpus))].sort((a, b) => a - b), format: 'd' };
+  // Several host page sizes: a row of panels per page size.
+  const pageSizes = [...new Set(results.map((r) => r.pageSize))];
+  const row = pageSizes.length > 1 ? { row: { field: 'pageSize', type: 'ordinal', title: 'host page size', sort: ['4K', '2M', '1G'] } } : {};
   const memoryAxis = { values: [...new Set(results.map((r) => r.memoryBytes / 2 ** 20))].sort((a, b) => a - b), format: ',d' };
   return [
     {
@@ -49,7 +54,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
       spec: {
         ...base,
         title: `Time until the workload completes (${unit}) — ${title}`,
-        facet: { column: { field: 'vcpus', type: 'ordinal', title: 'vCPUs' } },
+        facet: { ...row, column: { field: 'vcpus', type: 'ordinal', title: 'vCPUs' } },
         spec: {
           width: 260, height: 220,
           mark: { type: 'line', point: true },
@@ -66,7 +71,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
       spec: {
         ...base,
         title: `EPT-violation exits — ${title}`,
-        facet: { column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
+        facet: { ...row, column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
         spec: {
           width: 260, height: 220,
           mark: { type: 'line', point: true },
@@ -84,7 +89,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
         ...base,
         title: `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (${unit}) — ${title}`,
         transform: [{ filter: "datum.prefaultMs >= 0 && (datum.strategy === 'prefault' || datum.strategy === 'prefault-parallel')" }],
-        facet: { column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
+        facet: { ...row, column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
         spec: {
           width: 260, height: 220,
           mark: { type: 'line', point: true },

@@ -88,6 +88,8 @@ const bad: [string[], RegExp][] = [
   [['bench', 'prefault-vs-lazy', '--trace', '/nonexistent/trace.txt'], /no such file/],
   [['bench', 'prefault-vs-lazy', '--clock', 'cpu'], /--clock/],
   [['bench', 'prefault-vs-lazy', '--repeat', '3'], /--repeat applies to the wall clock/],
+  [['bench', 'prefault-vs-lazy', '--page-size', '4K,8K'], /--page-size: unknown page size '8K'; valid: 4K, 2M, 1G/],
+  [['bench', 'prefault-vs-lazy', '--memory', '256MiB', '--page-size', '4K,1G'], /--memory 256MiB is not a whole number of 1G pages/],
   [['bench', 'prefault-vs-lazy', '--clock', 'wall', '--repeat', '0'], /--repeat must be an integer/],
 ];
 for (const [args, msg] of bad) {
@@ -98,6 +100,20 @@ for (const [args, msg] of bad) {
     t.is(r.stderr.trim().split('\n').length, 1);
   });
 }
+
+test('--page-size 4K,2M: every point at each page size, side by side; the JSON names them; the charts get a row per size', async (t) => {
+  const out = join(dir, 'pages');
+  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '1', '--strategies', 'lazy,prefault', '--page-size', '4K,2M', '--json', '--out', out]);
+  t.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { pageSizes: string[]; results: { strategy: string; pageSize: string; exits: number }[] };
+  t.deepEqual(doc.pageSizes, ['4K', '2M']);
+  t.deepEqual(doc.results.map((x) => [x.pageSize, x.strategy]), [['4K', 'lazy'], ['4K', 'prefault'], ['2M', 'lazy'], ['2M', 'prefault']]);
+  const lazy4k = doc.results[0]!.exits;
+  const lazy2m = doc.results[2]!.exits;
+  t.true(lazy2m * 64 <= lazy4k, `2M pages take far fewer exits: ${lazy2m} vs ${lazy4k}`);
+  const spec = JSON.parse(readFileSync(join(out, 'time-vs-memory.vl.json'), 'utf8')) as { facet: { row?: { field: string } } };
+  t.is(spec.facet.row?.field, 'pageSize');
+});
 
 test('a malformed trace line: one line naming it, exit 2', async (t) => {
   const file = join(dir, 'bad-trace.txt');
