@@ -126,6 +126,14 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   // The simulated clock is deterministic: the same point gives the same figures every time.
   if (v('repeat') !== undefined && !clocks.includes('wall')) throw new UsageError('--repeat applies to the wall clock (--clock wall|both): a simulated run gives the same figures every time');
   const repeat = v('repeat') !== undefined ? parseIntIn('repeat', v('repeat')!, 1, 99) : 1;
+  // The output directory before any run: a bad --out is found now, not after an hour of runs.
+  if (v('out') !== undefined) {
+    try {
+      mkdirSync(v('out')!, { recursive: true });
+    } catch (e) {
+      throw new UsageError(`--out ${v('out')}: ${(e as Error).message}`);
+    }
+  }
   const results: SimMetrics[] = [];
   const total = guests.length * pageSizes.length * strategies.length * clocks.length;
   let done = 0;
@@ -165,7 +173,6 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
   if (v('out') !== undefined) {
     const out = v('out')!;
     try {
-      mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
       written.push('results.json');
       // The charts: Vega-Lite specs beside their SVG renderings.

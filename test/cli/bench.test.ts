@@ -88,6 +88,7 @@ const bad: [string[], RegExp][] = [
   [['bench', 'prefault-vs-lazy', '--trace', '/nonexistent/trace.txt'], /no such file/],
   [['bench', 'prefault-vs-lazy', '--clock', 'cpu'], /--clock/],
   [['bench', 'prefault-vs-lazy', '--repeat', '3'], /--repeat applies to the wall clock/],
+  [['bench', 'prefault-vs-lazy', '--out', '/dev/null/x'], /--out \/dev\/null\/x: /],
   [['bench', 'prefault-vs-lazy', '--page-size', '4K,8K'], /--page-size: unknown page size '8K'; valid: 4K, 2M, 1G/],
   [['bench', 'prefault-vs-lazy', '--memory', '256MiB', '--page-size', '4K,1G'], /--memory 256MiB is not a whole number of 1G pages/],
   [['bench', 'prefault-vs-lazy', '--clock', 'wall', '--repeat', '0'], /--repeat must be an integer/],
