@@ -6,7 +6,7 @@
  * the charts (SVG, with their Vega-Lite specs) there.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PAGE_SIZES, STRATEGIES, runSimPoint, runWallPoint, type PageSize, type SimMetrics, type Strategy } from '../bench/prefault.js';
@@ -36,6 +36,25 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'clock', kind: 'value', choices: ['sim', 'wall', 'both'] },
   { name: 'repeat', kind: 'value' },
 ];
+
+/** A binary recording given where its text is wanted: trace-cmd's trace.dat or perf's perf.data (by magic), else null. */
+function recordingKind(path: string): 'trace-cmd' | 'perf' | null {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(10);
+      readSync(fd, head, 0, 10, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  if (head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44 && head.subarray(3, 10).toString('latin1') === 'tracing') return 'trace-cmd';
+  if (head.subarray(0, 8).toString('latin1') === 'PERFILE2') return 'perf';
+  return null;
+}
 
 /** The progress bar: runs done of all. */
 function bar(done: number, total: number): string {
@@ -102,7 +121,11 @@ export async function benchCommand(argv: readonly string[], io: Io, isTty = proc
       if (code !== undefined) throw new UsageError(`--trace ${v('trace')}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       throw e;
     }
-    if (trace.faults.length === 0) throw new UsageError(`--trace ${v('trace')}: no kvm_page_fault events (${trace.skipped} other lines)`);
+    if (trace.faults.length === 0) {
+      const binary = recordingKind(v('trace')!);
+      if (binary !== null) throw new UsageError(`--trace ${v('trace')}: a binary ${binary} recording; give its text: ${binary === 'trace-cmd' ? `trace-cmd report -i ${v('trace')}` : `perf script -i ${v('trace')}`} > trace.txt`);
+      throw new UsageError(`--trace ${v('trace')}: no kvm_page_fault events (${trace.skipped} other lines)`);
+    }
     if (v('vcpus') !== undefined) throw new UsageError('--vcpus does not apply to --trace: the trace names its vCPUs');
     // (prefault-concurrent adds a spare vCPU.)
     if (trace.vcpuIds.length > VCPUS_MAX - 1) throw new UsageError(`--trace ${v('trace')}: ${trace.vcpuIds.length} vCPUs; the model runs at most ${VCPUS_MAX - 1}`);

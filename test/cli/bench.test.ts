@@ -125,6 +125,17 @@ test('a malformed trace line: one line naming it, exit 2', async (t) => {
   t.is(r.stderr.trim().split('\n').length, 1);
 });
 
+test('a binary recording instead of its text: one line saying which command gives the text, exit 2', async (t) => {
+  for (const [magic, tool] of [[Buffer.concat([Buffer.from([0x17, 0x08, 0x44]), Buffer.from('tracing6\0\0\0')]), 'trace-cmd report'], [Buffer.from('PERFILE2\0\0\0\0'), 'perf script']] as const) {
+    const file = join(dir, `recording-${tool.split(' ')[0]}`);
+    writeFileSync(file, magic);
+    const r = await cli(['bench', 'prefault-vs-lazy', '--trace', file]);
+    t.is(r.code, 2);
+    t.regex(r.stderr, new RegExp(`a binary .* recording; give its text: ${tool} -i `));
+    t.is(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
 test('a trace with more vCPUs than the model runs: one line, exit 2', async (t) => {
   const file = join(dir, 'wide-trace.txt');
   writeFileSync(file, Array.from({ length: 300 }, (_, v) => `CPU ${v}/KVM-1 [000] 1.0: kvm_page_fault: vcpu ${v} rip 0x0 address 0x1000 error_code 0x4`).join('\n'));
