@@ -101,11 +101,7 @@ export function hostMunmapDeleted(vm: Vm, base: number, npages: number): void {
     for (let h = base; h < base + npages; h++) {
       S.store8(vm.u8, protByte(vm, h), 0);
       const pfn = S.exchange(vm.i32, vm.layout.hvaToPfnBase + h, 0);
-      if (pfn === 0) continue;
-      S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
-      S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
-      S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
-      pushFree(vm, pfn);
+      if (pfn !== 0) freeLocked(vm, pfn);
     }
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -235,14 +231,19 @@ function claim(vm: Vm, pfn: number, owner: number): void {
   S.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
 }
 
+/** hostFreePage() with HOST_LOCK held by the caller. */
+function freeLocked(vm: Vm, pfn: number): void {
+  S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
+  S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
+  S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
+  pushFree(vm, pfn);
+}
+
 /** Frees a host page: owner cleared, generation bumped (stale users become detectable). */
 export function hostFreePage(vm: Vm, pfn: number): void {
   internalLock(vm.i32, G.HOST_LOCK);
   try {
-    S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
-    S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
-    S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
-    pushFree(vm, pfn);
+    freeLocked(vm, pfn);
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
