@@ -256,34 +256,16 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   });
   const r = await run.result;
   const endMs = r.script!.opEndMs;
-  const end = (list: number[]): number => list.reduce((m, i) => (Number.isNaN(endMs[i]!) ? m : Math.max(m, endMs[i]!)), 0) * 1e6;
-  const faultsByRet: Record<string, number> = {};
-  const prefaultErrnos: Record<string, number> = {};
-  const retriesByReason: Record<string, number> = {};
-  let exits = 0;
-  let calls = 0;
-  let pages = 0;
-  let lockWaits = 0;
-  let steps = 0;
-  for (const a of r.actors) {
-    steps += a.steps;
-    lockWaits += a.lockWaits;
-    if (a.actor >= vcpus) continue;
-    exits += a.exits;
-    calls += a.preFaultCalls;
-    pages += a.preFaultPages;
-    merge(prefaultErrnos, a.preFaultErrnos);
-    merge(faultsByRet, a.faultsByRet);
-    merge(retriesByReason, a.retriesByReason);
-  }
+  const end = (list: number[]): number => latestEnd(endMs, list) * 1e6;
+  const t = vcpuTotals(r.actors.filter((a) => a.actor < vcpus));
   const missing = [...guest, ...prefault].filter((i) => Number.isNaN(endMs[i]!));
   const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
   if (missing.length > 0) problems.push(`${missing.length} op(s) did not complete (run stopped: ${r.stopReason})`);
   return {
     clock: 'wall', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
-    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
-    lockWaitNs: null, lockWaits, prefaultCalls: calls, prefaultPages: pages, prefaultErrnos, pageTableBytes: r.pageTablesInUse * 4096,
-    accesses: p.workload.vcpus.reduce((s, v) => s + v.gfns.length, 0), steps, violations: problems,
+    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, ...t,
+    lockWaitNs: null, lockWaits: r.actors.reduce((n, a) => n + a.lockWaits, 0), pageTableBytes: r.pageTablesInUse * 4096,
+    accesses: p.workload.vcpus.reduce((n, v) => n + v.gfns.length, 0), steps: r.actors.reduce((n, a) => n + a.steps, 0), violations: problems,
   };
 }
 
@@ -291,30 +273,44 @@ function merge(into: Record<string, number>, from: Record<string, number>): void
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
+/** The latest end time among `ops` (0 when none ended). */
+function latestEnd(ends: readonly number[], ops: readonly number[]): number {
+  return ops.reduce((m, i) => (Number.isNaN(ends[i]!) ? m : Math.max(m, ends[i]!)), 0);
+}
+
+/** What a point's vCPUs did, summed: exits, faults by outcome, retries by reason, pre-fault calls, pages and errors. */
+interface VcpuCounts {
+  readonly exits: number;
+  readonly faultsByRet: Record<string, number>;
+  readonly retriesByReason: Record<string, number>;
+  readonly preFaultCalls: number;
+  readonly preFaultPages: number;
+  readonly preFaultErrnos: Record<string, number>;
+}
+
+function vcpuTotals(vcpus: readonly VcpuCounts[]): Pick<SimMetrics, 'exits' | 'faultsByRet' | 'retriesByReason' | 'prefaultCalls' | 'prefaultPages' | 'prefaultErrnos'> {
+  const t = { exits: 0, faultsByRet: {}, retriesByReason: {}, prefaultCalls: 0, prefaultPages: 0, prefaultErrnos: {} };
+  for (const a of vcpus) {
+    t.exits += a.exits;
+    t.prefaultCalls += a.preFaultCalls;
+    t.prefaultPages += a.preFaultPages;
+    merge(t.prefaultErrnos, a.preFaultErrnos);
+    merge(t.faultsByRet, a.faultsByRet);
+    merge(t.retriesByReason, a.retriesByReason);
+  }
+  return t;
+}
+
 function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[], vcpus: number): SimMetrics {
   const sim = r.sim!;
-  const end = (ops: number[]): number => ops.reduce((m, i) => (Number.isNaN(sim.opEndNs[i]!) ? m : Math.max(m, sim.opEndNs[i]!)), 0);
-  const faultsByRet: Record<string, number> = {};
-  const prefaultErrnos: Record<string, number> = {};
-  const retriesByReason: Record<string, number> = {};
-  let exits = 0;
-  let calls = 0;
-  let pages = 0;
-  for (const a of r.actors.slice(0, vcpus)) {
-    exits += a.exits;
-    calls += a.preFaultCalls;
-    pages += a.preFaultPages;
-    merge(prefaultErrnos, a.preFaultErrnos);
-    merge(faultsByRet, a.faultsByRet);
-    merge(retriesByReason, a.retriesByReason);
-  }
+  const end = (ops: number[]): number => latestEnd(sim.opEndNs, ops);
   const accesses = guest.reduce((s, i) => s + ((r.results[i] as { accesses?: number } | null)?.accesses ?? 0), 0);
   const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
   if (r.error !== null) problems.push(r.error);
   return {
     clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
-    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, exits, faultsByRet, retriesByReason,
-    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((s, a) => s + a.lockWaits, 0), prefaultCalls: calls, prefaultPages: pages, prefaultErrnos,
+    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, ...vcpuTotals(r.actors.slice(0, vcpus)),
+    lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((n, a) => n + a.lockWaits, 0),
     pageTableBytes: poolTablesInUse(r.vm) * 4096, accesses, steps: r.steps - r.setupSteps, violations: problems,
   };
 }
