@@ -48,59 +48,28 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
   const pageSizes = [...new Set(results.map((r) => r.pageSize))];
   const row = pageSizes.length > 1 ? { row: { field: 'pageSize', type: 'ordinal', title: 'host page size', sort: ['4K', '2M', '1G'] } } : {};
   const memoryAxis = { values: [...new Set(results.map((r) => r.memoryBytes / 2 ** 20))].sort((a, b) => a - b), format: ',d' };
+  const byMemory = { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } as const;
+  const vcpusX = { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis } as const;
+  /** One chart: a line per strategy in panels (a column per `column`, a row per page size). */
+  const chart = (name: string, chartTitle: string, column: object, x: object, y: object, shown: readonly string[] = present, filter?: string): Chart => ({
+    name: `${name}${suffix}`,
+    spec: {
+      ...base,
+      title: `${chartTitle} — ${title}`,
+      ...(filter !== undefined ? { transform: [{ filter }] } : {}),
+      facet: { ...row, column },
+      spec: { width: 260, height: 220, mark: { type: 'line', point: true }, encoding: { x, y, ...byStrategy(shown) } },
+    } as vl.TopLevelSpec,
+  });
+  const scaling = ['prefault', 'prefault-parallel'];
   return [
-    {
-      name: `time-vs-memory${suffix}`,
-      spec: {
-        ...base,
-        title: `Time until the workload completes (${unit}) — ${title}`,
-        facet: { ...row, column: { field: 'vcpus', type: 'ordinal', title: 'vCPUs' } },
-        spec: {
-          width: 260, height: 220,
-          mark: { type: 'line', point: true },
-          encoding: {
-            x: { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 }, axis: memoryAxis },
-            y: { field: 'totalMs', type: 'quantitative', title: `total (ms, ${unit})` },
-            ...byStrategy(),
-          },
-        },
-      } as vl.TopLevelSpec,
-    },
-    {
-      name: `exits-vs-vcpus${suffix}`,
-      spec: {
-        ...base,
-        title: `EPT-violation exits — ${title}`,
-        facet: { ...row, column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
-        spec: {
-          width: 260, height: 220,
-          mark: { type: 'line', point: true },
-          encoding: {
-            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis },
-            y: { field: 'exits', type: 'quantitative', title: 'EPT-violation exits' },
-            ...byStrategy(),
-          },
-        },
-      } as vl.TopLevelSpec,
-    },
-    {
-      name: `prefault-scaling${suffix}`,
-      spec: {
-        ...base,
-        title: `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (${unit}) — ${title}`,
-        transform: [{ filter: "datum.prefaultMs >= 0 && (datum.strategy === 'prefault' || datum.strategy === 'prefault-parallel')" }],
-        facet: { ...row, column: { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } },
-        spec: {
-          width: 260, height: 220,
-          mark: { type: 'line', point: true },
-          encoding: {
-            x: { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis },
-            y: { field: 'prefaultMs', type: 'quantitative', title: `pre-fault phase (ms, ${unit})` },
-            ...byStrategy(present.filter((s) => s === 'prefault' || s === 'prefault-parallel')),
-          },
-        },
-      } as vl.TopLevelSpec,
-    },
+    chart('time-vs-memory', `Time until the workload completes (${unit})`, { field: 'vcpus', type: 'ordinal', title: 'vCPUs' },
+      { field: 'memoryMiB', type: 'quantitative', title: 'guest memory (MiB, log scale)', scale: { type: 'log', base: 2 }, axis: memoryAxis },
+      { field: 'totalMs', type: 'quantitative', title: `total (ms, ${unit})` }),
+    chart('exits-vs-vcpus', 'EPT-violation exits', byMemory, vcpusX, { field: 'exits', type: 'quantitative', title: 'EPT-violation exits' }),
+    chart('prefault-scaling', `Pre-faulting all of RAM: one vCPU versus every vCPU its slice (${unit})`, byMemory, vcpusX,
+      { field: 'prefaultMs', type: 'quantitative', title: `pre-fault phase (ms, ${unit})` },
+      present.filter((st) => scaling.includes(st)), `datum.prefaultMs >= 0 && (${scaling.map((st) => `datum.strategy === '${st}'`).join(' || ')})`),
   ];
 }
 
