@@ -20,7 +20,7 @@ import type { Errno } from '../kvm/types.js';
 import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
-import { buildMutations } from '../protocol/mutations.js';
+import { buildMutations, type Mutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { HostSource, MmuStressHostSource, MmuStressVcpuSource, VcpuSource, VmmSource, type OpSource, type StageSignals, type StressConfig } from '../workload/stress.js';
 import { ScriptSource, scriptBuffer, type ScriptedOp } from '../workload/script-source.js';
@@ -273,7 +273,7 @@ export function runActor(task: ActorTask): ActorOutcome {
     setStatus(before);
   };
 
-  if ((task.warmupMs ?? 0) > 0 && task.actor < vm.vcpus) warmUp(task);
+  if ((task.warmupMs ?? 0) > 0 && task.actor < vm.vcpus) warmUp(task, mutations);
   // Everyone starts stepping together (worker start-up differs by tens of ms).
   Atomics.add(cI32, CTL.READY, 1);
   while (Atomics.load(cI32, CTL.GO) === 0 && !ctl.aborted) Atomics.wait(cI32, CTL.GO, 0, 50);
@@ -400,8 +400,7 @@ const WARM_PAGES = 4096;
  * literals, and code optimized for the literals' would be thrown away ("wrong map") the
  * moment the real run starts.
  */
-function warmUp(task: ActorTask): void {
-  const mutations = buildMutations(COMPILED, task.mutate, task.skip);
+function warmUp(task: ActorTask, mutations: Mutations): void {
   const gfns = Uint32Array.from({ length: WARM_PAGES }, (_, i) => i);
   const kinds = Uint8Array.from({ length: WARM_PAGES }, (_, i) => i & 1);
   const ops: ScriptedOp[] = [
