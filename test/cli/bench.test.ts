@@ -1,23 +1,13 @@
 // Goal: `faultline bench prefault-vs-lazy` keeps its contract — a table with each strategy's ratio to lazy, one JSON object a script can read, results written to --out, a recorded trace as the workload, and bad input (options, traces) as one line with exit 2; method: spawn the built CLI on small guests.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
 
 test('the table: one block per guest, every strategy with its ratio to lazy, progress on stderr', async (t) => {
   const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '16MiB', '--vcpus', '1,2', '--strategies', 'lazy,prefault,prefault-parallel']);

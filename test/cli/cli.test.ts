@@ -1,32 +1,16 @@
 // Goal: the faultline command keeps its contract — documented --json shape, exit statuses 0/1/2, one-line errors, the kernel selftest's pre-fault results, Mermaid export; method: spawn `node build/src/cli/main.js` on built-in and temporary scenarios.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMPILED } from '../../src/protocol/machines.js';
+import { cli, type Ran } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let fileNo = 0;
 function scenarioFile(content: unknown): string {

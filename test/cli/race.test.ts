@@ -1,23 +1,13 @@
 // Goal: `faultline race` keeps its contract — list, explore, replay, shrink with exit 0 nothing found / 1 found / 2 bad input (one line), tokens round-tripping through the command line, JSON lines, a Perfetto file; method: spawn the built CLI.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-race-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
 
 test('race list: every entry with its fix and the mutation that puts the bug back; --json', async (t) => {
   const r = await cli(['race', 'list']);

@@ -1,18 +1,7 @@
 // Goal: `faultline stress` keeps its contract — the summary and --json shape, exit 0 clean / 1 finding / 2 bad input with one-line errors; method: spawn the built CLI for short real runs.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
+import { cli } from '../helpers/cli.js';
 
 test('a short clean run: exit 0, the summary table, progress lines on stderr', async (t) => {
   const r = await cli(['stress', '--vcpus', '2', '--memory', '8MiB', '--duration', '2500ms', '--churn', 'invalidate,memslots=20']);
