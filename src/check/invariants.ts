@@ -9,7 +9,7 @@
  * kvm_mmu_zap_all_fast has run. An SPTE to a freed page is never legal.
  */
 
-import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-log.js';
+import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, pfnAllocated, pfnOwner } from '../kvm/host.js';
 import { ACTOR, G, TABLE, TABLE_LIVE, actorWord, spteWord, tableMetaWord } from '../kvm/layout.js';

@@ -5,7 +5,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { kvmSlotDirtyTrackEnabled, nextDirtyGfn, setDirtyLogInProgress, takePageDirty } from './dirty-log.js';
+import { kvmSlotDirtyTrackEnabled, nextDirtyGfn, setDirtyLogInProgress, takePageDirty } from './dirty-bitmap.js';
 import { idToMemslot, memslotsActiveSet } from './memslots.js';
 import type { ClearDirtyLogOp, GetDirtyLogOp } from './ops.js';
 import { G } from './layout.js';

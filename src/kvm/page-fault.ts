@@ -10,7 +10,7 @@
  */
 
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
-import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
+import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
 import { G } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';

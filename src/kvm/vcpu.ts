@@ -6,7 +6,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-log.js';
+import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-bitmap.js';
 import { pfnGeneration, pfnOwner } from './host.js';
 import { MMU_CACHE_TABLES } from './limits.js';
 import { ACTOR, actorWord } from './layout.js';

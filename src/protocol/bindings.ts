@@ -5,8 +5,8 @@
 
 import type { KvmActor } from '../kvm/actor.js';
 import * as dl from '../kvm/get-dirty-log.js';
-import * as inv from '../kvm/invalidation.js';
-import * as ms from '../kvm/memslot-update.js';
+import * as inv from '../kvm/mmu-notifier.js';
+import * as ms from '../kvm/set-memory-region.js';
 import type { Errno } from '../kvm/types.js';
 import { G } from '../kvm/layout.js';
 import { VM_TYPES } from '../kvm/vm-types.js';

@@ -1,9 +1,9 @@
-// Goal: the two memslot sets support replace/remove/lookup/copy as kvm_replace_memslot and __gfn_to_memslot do, and the generation carries an update-in-progress flag around each swap; method: direct calls on a real Vm, plus the swap steps of memslot-update.ts on a stub KvmActor.
+// Goal: the two memslot sets support replace/remove/lookup/copy as kvm_replace_memslot and __gfn_to_memslot do, and the generation carries an update-in-progress flag around each swap; method: direct calls on a real Vm, plus the swap steps of set-memory-region.ts on a stub KvmActor.
 
 import test from 'ava';
 import { G } from '../../src/kvm/layout.js';
 import { MEMSLOTS_MAX } from '../../src/kvm/limits.js';
-import { genBeginUpdate, genEndUpdate, swapActiveMemslots } from '../../src/kvm/memslot-update.js';
+import { genBeginUpdate, genEndUpdate, swapActiveMemslots } from '../../src/kvm/set-memory-region.js';
 import {
   KVM_MEMSLOT_INVALID, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, SlotInfo, activeSlots, gfnToMemslot, idToMemslot, memslotRemove, memslotReplace,
   memslotsActiveSet, memslotsCopySet, memslotsCount, memslotsGeneration, memslotsUpdateInProgress, readSlot, slotLevelAligned,

@@ -1,5 +1,5 @@
 /**
- * Dirty logging: the per-memslot dirty bitmap (kvm_memory_slot.dirty_bitmap),
+ * The dirty bitmap (the ioctls that read it are get-dirty-log.ts): the per-memslot bitmap (kvm_memory_slot.dirty_bitmap),
  * mark_page_dirty_in_slot() when a writable SPTE is created (make_spte) or made writable
  * by fast_page_fault, and the take-and-clear of KVM_GET_DIRTY_LOG. Bitmaps are carved
  * from a pool once per slot that enables logging (bounded by the layout).

@@ -1,12 +1,13 @@
 /**
- * The data plane of machines/memslot-update.machine.ts: KVM_SET_USER_MEMORY_REGION2
+ * KVM_SET_USER_MEMORY_REGION2 (the memslot sets it edits are memslots.ts), the data plane
+ * of machines/memslot-update.machine.ts: KVM_SET_USER_MEMORY_REGION2
  * checks and classification (kvm_set_memory_region), the edits of the inactive set, the
  * swap (kvm_swap_active_memslots), kvm_mmu_zap_all_fast and the zap of invalidated roots,
  * and the write-protect pass of kvm_mmu_slot_apply_flags when dirty logging is enabled.
  */
 
 import type { KvmActor, MemslotChange } from './actor.js';
-import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-log.js';
+import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-bitmap.js';
 import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
 import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';

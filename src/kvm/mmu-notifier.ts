@@ -1,5 +1,6 @@
 /**
- * The data plane of machines/invalidation.machine.ts: the MMU-notifier range walk
+ * The MMU notifier's callbacks (the counters they move are mmu-invalidate.ts), the data
+ * plane of machines/invalidation.machine.ts: the MMU-notifier range walk
  * (__kvm_handle_hva_range), the leaf zap of kvm_unmap_gfn_range → tdp_mmu_zap_leafs under
  * the write lock, and KVM_SET_MEMORY_ATTRIBUTES (kvm_vm_set_mem_attributes).
  */

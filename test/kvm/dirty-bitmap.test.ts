@@ -1,7 +1,7 @@
 // Goal: the dirty bitmap marks, tests, takes and scans gfns of a slot exactly, only while the slot logs, from per-slot bitmaps carved out of the layout's pool; method: direct calls on a real Vm with hand-made SlotInfos.
 
 import test from 'ava';
-import { dirtyBitmapAlloc, dirtyLogInProgress, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot, nextDirtyGfn, setDirtyLogInProgress, takePageDirty, testPageDirty } from '../../src/kvm/dirty-log.js';
+import { dirtyBitmapAlloc, dirtyLogInProgress, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot, nextDirtyGfn, setDirtyLogInProgress, takePageDirty, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, SlotInfo } from '../../src/kvm/memslots.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
