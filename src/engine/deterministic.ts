@@ -30,6 +30,7 @@ import { SequentialScheduler, createScheduler, type Scheduler, type SchedulerNam
 import { ActorQueue, ActorRuntime, countFaultDone, type QueuedOp, type StepRecord } from './actor-runtime.js';
 import { Footprint, recordFootprint, type StepFootprint } from '../kvm/shm.js';
 import { transitionCostTable, type CostModel } from './cost-model.js';
+import { countersOf, type ActorCounters } from './counters.js';
 
 export interface ScheduledOp {
   /** Actor index: 0..vcpus-1, vcpus = host, vcpus + 1 = vmm. */
@@ -103,24 +104,11 @@ export interface CoverageEntry {
   readonly count: number;
 }
 
-export interface ActorSummary {
+/** An actor at the end of a deterministic run: where its machine stood, its steps, and its counters. */
+export interface ActorSummary extends ActorCounters {
   readonly actor: string;
   readonly state: string;
   readonly steps: number;
-  readonly accesses: number;
-  readonly tlbHits: number;
-  readonly exits: number;
-  readonly faults: number;
-  readonly faultsByRet: Record<string, number>;
-  readonly retriesByReason: Record<string, number>;
-  readonly casFailures: number;
-  readonly zaps: number;
-  readonly flushes: number;
-  readonly preFaultCalls: number;
-  readonly preFaultPages: number;
-  /** Pre-fault calls that returned an error, by errno. */
-  readonly preFaultErrnos: Record<string, number>;
-  readonly lockWaits: number;
 }
 
 export interface RunResult {
@@ -161,12 +149,7 @@ function makeFactory(kind: RunnerKind, mutations: Mutations): RunnerFactory<KvmA
 }
 
 function summarize(rt: ActorRuntime): ActorSummary {
-  const s = rt.a.stats;
-  return {
-    actor: rt.a.name, state: rt.describeState(), steps: rt.progressSteps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits,
-    faults: s.faults, faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason),
-    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, preFaultErrnos: Object.fromEntries(s.preFaultErrnos), lockWaits: s.lockWaits,
-  };
+  return { actor: rt.a.name, state: rt.describeState(), steps: rt.progressSteps, ...countersOf(rt.a.stats) };
 }
 
 /** The largest host backing any memslot of the run asks for (sizes the host page pool's slack). */

@@ -23,6 +23,7 @@ import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations, type Mutations } from '../protocol/mutations.js';
 import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { HostSource, MmuStressHostSource, MmuStressVcpuSource, VcpuSource, VmmSource, type OpSource, type StageSignals, type StressConfig } from '../workload/stress.js';
+import { countersOf, type ActorCounters } from './counters.js';
 import { ScriptSource, scriptBuffer, type ScriptedOp } from '../workload/script-source.js';
 import { runSetup } from './setup.js';
 import { ActorRuntime, countFaultDone, type RuntimeQueue } from './actor-runtime.js';
@@ -57,24 +58,11 @@ export interface ActorTask {
   readonly warmupMs?: number;
 }
 
-export interface ActorOutcome {
+/** What a worker returns when its actor's loop ends: its counters, coverage, violations and timing. */
+export interface ActorOutcome extends ActorCounters {
   readonly actor: number;
   readonly name: string;
   readonly steps: number;
-  readonly accesses: number;
-  readonly tlbHits: number;
-  readonly exits: number;
-  readonly faults: number;
-  readonly faultsByRet: Record<string, number>;
-  readonly retriesByReason: Record<string, number>;
-  readonly casFailures: number;
-  readonly zaps: number;
-  readonly flushes: number;
-  readonly preFaultCalls: number;
-  readonly preFaultPages: number;
-  /** Pre-fault calls that returned an error, by errno. */
-  readonly preFaultErrnos: Record<string, number>;
-  readonly lockWaits: number;
   readonly opsDone: number;
   readonly violations: Violation[];
   readonly violationsDropped: number;
@@ -378,9 +366,7 @@ export function runActor(task: ActorTask): ActorOutcome {
   const cov: Record<string, number[]> = {};
   for (const m of COMPILED) cov[m.id] = Array.from(m.id === 'mmu-lock' ? lock.fired : coverage.get(m.id)!);
   return {
-    actor: task.actor, name: rt.a.name, steps, accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits, faults: s.faults,
-    faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason), casFailures: s.casFailures,
-    zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages, preFaultErrnos: Object.fromEntries(s.preFaultErrnos), lockWaits: s.lockWaits,
+    actor: task.actor, name: rt.a.name, steps, ...countersOf(s),
     opsDone: queue.opsDone, violations, violationsDropped, coverage: cov, state: rt.describeState(), elapsedMs: performance.now() - t0, loopMs: performance.now() - loopStart,
     loopStartMs: loopStartAt, loopEndMs: now(),
   };
