@@ -37,7 +37,7 @@ export function buildProgram(ctx: Ctx): Command {
     .addCommand(raceCli(ctx))
     .addCommand(benchCli(ctx))
     .addCommand(machinesCli(ctx))
-    .addCommand(new Command('version').description('print the version').action(() => ctx.io.out(`faultline ${version()}\n`)));
+    .addCommand(withExamples(new Command('version').description('print the version').action(() => ctx.io.out(`faultline ${version()}\n`)), ['faultline version']));
   withExamples(program, ['faultline scenario run classic-race', 'faultline race explore seq-check', 'faultline stress --vcpus 8 --duration 30s', 'faultline help race explore']);
   program.addHelpText('after', EXIT_STATUS);
   configureTree(program, ctx.io);
