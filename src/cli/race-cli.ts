@@ -72,7 +72,10 @@ function replayCommand(ctx: Ctx): Command {
     .action(async (token: string, flags: { json?: boolean; traceOut?: string }) => {
       ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
     });
-  withExamples(cmd, ['faultline race replay fl1.… (the token explore printed)', 'faultline race replay fl1.… --trace-out trace.json']);
+  withExamples(cmd, [
+    `faultline race replay "$(faultline race explore seq-check | sed -n 's/^token: //p')"`,
+    'faultline race replay fl1.lZHB… --trace-out trace.json   (the token that explore or shrink printed)',
+  ]);
   return withWords(cmd, { missing: "'race replay' needs one TOKEN (printed by 'race explore')" });
 }
 
@@ -85,7 +88,10 @@ function shrinkCommand(ctx: Ctx): Command {
     .action(async (token: string, flags: { json?: boolean; attempts: string }) => {
       ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
     });
-  withExamples(cmd, ['faultline race shrink fl1.… (the token explore printed)', 'faultline race shrink fl1.… --attempts 500 --json']);
+  withExamples(cmd, [
+    `faultline race shrink "$(faultline race explore zap-without-flush | sed -n 's/^token: //p')"`,
+    'faultline race shrink fl1.lZHB… --attempts 500 --json   (the token that explore printed)',
+  ]);
   return withWords(cmd, { missing: "'race shrink' needs one TOKEN" });
 }
 

@@ -41,7 +41,7 @@ const stressOptions = (): Option[] => [
   option('--workload <PATTERN>', 'guest access pattern', { choices: STRESS_WORKLOADS, defaultNote: 'uniform; partitioned with --preset' }),
   option('--churn <KIND[=RATE],...>', `what churns beside the guest, RATE in ops/s: ${CHURN_KINDS.join(', ')}, all or none`, { defaultNote: 'all; memslots=1000000 with --preset memslot-churn' }),
   option('--hugepages <SIZE>', 'host backing of guest memory', { choices: ['4K', '2M', '1G'], default: '4K' }),
-  option('--vm-type <TYPE>', 'the VM type', { choices: VM_TYPE_NAMES, defaultNote: 'sw_protected; default with --preset' }),
+  option('--vm-type <TYPE>', 'the VM type', { choices: VM_TYPE_NAMES, defaultNote: 'sw_protected; with --preset, a default VM' }),
   option('--write-ratio <F>', 'fraction of guest accesses that write, 0..1', { defaultNote: '0.5' }),
   option('--seed <N>', "seed of every actor's workload PRNG, 0..2^32-1", { default: '1' }),
   option('--watchdog <TIME>', 'no step (deadlock) or no progress (livelock) for TIME is a finding; at least 100ms', { default: '5s' }),
