@@ -72,6 +72,8 @@ export function translate(e: CommanderError, cmd: Command): Error {
   switch (e.code) {
     case 'commander.help': // a command of subcommands given none
       if (path === '') return new UsageError(`missing command; try 'faultline --help'`);
+      // (`faultline scenario help frob` ends here too.)
+      if (cmd.args[0] === 'help' && cmd.args[1] !== undefined) return new UsageError(`no help for '${path} ${cmd.args[1]}': unknown subcommand; try: ${subcommandNames(cmd)}`);
       return new UsageError(words.needs ?? `'${path}' needs a subcommand: ${subcommandNames(cmd)}`);
     case 'commander.unknownOption':
       return unknownOption(e, cmd, path);

@@ -75,6 +75,7 @@ test('a parse error never prints commander\'s usage: a missing value, an extra a
   oneErrorLine(t, await cli(['race', 'list', '--json=yes']), /option --json takes no value/);
   oneErrorLine(t, await cli(['scenario', 'list', '--jsn']), /unknown option '--jsn' for 'scenario list' \(did you mean --json\?\)/);
   oneErrorLine(t, await cli(['help', 'race', 'run']), /no help for 'race run': unknown subcommand 'race run'; try: list, explore, replay, shrink/);
+  oneErrorLine(t, await cli(['scenario', 'help', 'walk']), /no help for 'scenario walk': unknown subcommand; try: run, list$/);
   oneErrorLine(t, await cli(['--frobnicate']), /unknown option '--frobnicate'; see 'faultline --help'/);
 });
 
