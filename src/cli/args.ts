@@ -1,8 +1,11 @@
 /**
- * Command-line parsing for faultline: `--name value`, `--name=value`, boolean flags,
- * repeatable options, positionals, and `--` to end options. Every mistake is a UsageError
- * with a one-line message (the CLI prints it as `faultline: <message>` and exits 2).
+ * The values of faultline's options: integers, sizes (`1GiB`), durations (`10s`) and
+ * comma lists, each checked with a one-line message naming the option. Every mistake is a
+ * UsageError (the CLI prints it as `faultline: <message>` and exits 2). The parser of the
+ * command line itself is commander (program.ts); these are what it hands its strings to.
  */
+
+import { FieldError, parseUnsigned } from '../workload/numbers.js';
 
 /** Bad command-line input. */
 export class UsageError extends Error {
@@ -12,62 +15,6 @@ export class UsageError extends Error {
   }
 }
 
-export interface OptionSpec {
-  /** Without the leading dashes. */
-  readonly name: string;
-  /** flag: no value; value: one value (the last wins); multi: repeatable. */
-  readonly kind: 'flag' | 'value' | 'multi';
-  /** Allowed values, when the set is closed. */
-  readonly choices?: readonly string[];
-}
-
-export interface ParsedArgs {
-  readonly positionals: string[];
-  readonly flags: Set<string>;
-  readonly values: Map<string, string>;
-  readonly multi: Map<string, string[]>;
-}
-
-/** parseArgs(): `argv` (after the command words) against `specs`; `command` names the command in messages. */
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  const out: ParsedArgs = { positionals: [], flags: new Set(), values: new Map(), multi: new Map() };
-  const known = (): string => (specs.length === 0 ? 'it takes no options' : `options: ${specs.map((s) => `--${s.name}`).join(', ')}`);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      out.positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      out.positionals.push(arg);
-      continue;
-    }
-    const body = arg.startsWith('--') ? arg.slice(2) : '';
-    const eq = body.indexOf('=');
-    const name = eq < 0 ? body : body.slice(0, eq);
-    const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown option '${eq < 0 ? arg : `--${name}`}' for '${command}'; ${known()}`);
-    if (spec.kind === 'flag') {
-      if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
-      out.flags.add(name);
-      continue;
-    }
-    let value: string;
-    if (eq >= 0) value = body.slice(eq + 1);
-    else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`option --${name} needs a value`);
-      value = next;
-      i++;
-    }
-    if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}, got '${value}'`);
-    if (spec.kind === 'value') out.values.set(name, value);
-    else out.multi.set(name, [...(out.multi.get(name) ?? []), value]);
-  }
-  return out;
-}
-
 /** An unsigned 32-bit integer option (decimal or 0x…), e.g. --seed. */
 export function parseU32Option(name: string, raw: string): number {
   const s = raw.trim();
@@ -75,4 +22,37 @@ export function parseU32Option(name: string, raw: string): number {
   const v = Number(s);
   if (!Number.isSafeInteger(v) || v > 0xffffffff) throw new UsageError(`--${name} must be an integer in 0..4294967295, got '${raw}'`);
   return v;
+}
+
+/** A decimal integer option in `min..max`, e.g. --vcpus, --budget. */
+export function parseIntIn(name: string, raw: string, min: number, max: number): number {
+  const v = Number(raw);
+  if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}, got '${raw}'`);
+  return v;
+}
+
+/** A size in bytes (`1GiB`, `512MiB`, `0x200000`) in `min..max`, a multiple of 4KiB. */
+export function parseSize(name: string, raw: string, min: number, max: number): number {
+  let v: bigint;
+  try {
+    v = parseUnsigned(raw, `--${name}`);
+  } catch (e) {
+    throw new UsageError(e instanceof FieldError ? `--${name}: ${e.detail}` : (e as Error).message);
+  }
+  if (v < BigInt(min) || v > BigInt(max)) throw new UsageError(`--${name} must be between ${min} and ${max} bytes (${max / 2 ** 30} GiB), got '${raw}'`);
+  if (v % 4096n !== 0n) throw new UsageError(`--${name} must be a multiple of 4KiB, got '${raw}'`);
+  return Number(v);
+}
+
+/** `10s`, `500ms`, `2m`, or a bare number of seconds; returns milliseconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--${name} must be a duration like 10s, 500ms or 2m, got '${raw}'`);
+  const v = Number(m[1]);
+  return m[2] === 'ms' ? v : m[2] === 'm' ? v * 60_000 : v * 1000;
+}
+
+/** `a,b , c` → ['a', 'b', 'c'] (empty items dropped). */
+export function splitList(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }

@@ -6,8 +6,9 @@
 import { COMPILED } from '../protocol/machines.js';
 import type { CompiledMachine } from '../protocol/compile.js';
 import { machineToJson, machinesToMermaid } from '../report/mermaid.js';
-import { UsageError, parseArgs } from './args.js';
+import { UsageError } from './args.js';
 import type { Io } from './io.js';
+import type { MachinesExportFlags } from './machines-cli.js';
 
 function selectMachines(ids: readonly string[]): readonly CompiledMachine[] {
   if (ids.length === 0) return COMPILED;
@@ -18,20 +19,14 @@ function selectMachines(ids: readonly string[]): readonly CompiledMachine[] {
   });
 }
 
-export function machinesExport(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, [
-    { name: 'format', kind: 'value', choices: ['mermaid', 'json'] },
-    { name: 'machine', kind: 'multi' },
-    { name: 'markdown', kind: 'flag' },
-  ], 'machines export');
-  if (args.positionals.length > 0) throw new UsageError(`'machines export' takes no arguments, got: ${args.positionals.join(' ')}`);
-  const machines = selectMachines(args.multi.get('machine') ?? []);
-  const format = args.values.get('format') ?? 'mermaid';
-  if (format === 'json') {
-    if (args.flags.has('markdown')) throw new UsageError('--markdown applies to --format mermaid only');
+/** `machines export [--format mermaid|json] [--machine ID]... [--markdown]` */
+export function machinesExport(flags: MachinesExportFlags, io: Io): number {
+  const machines = selectMachines(flags.machine ?? []);
+  if (flags.format === 'json') {
+    if (flags.markdown === true) throw new UsageError('--markdown applies to --format mermaid only');
     io.out(JSON.stringify({ machines: machines.map(machineToJson) }, null, 2) + '\n');
   } else {
-    io.out(machinesToMermaid(machines, args.flags.has('markdown')));
+    io.out(machinesToMermaid(machines, flags.markdown === true));
   }
   return 0;
 }

@@ -9,40 +9,19 @@ import { writeFileSync } from 'node:fs';
 import type { RunResult } from '../engine/deterministic.js';
 import { ReplayMismatch } from '../sched/replay.js';
 import { PctScheduler } from '../sched/pct.js';
-import { explore, replay, resolveTarget, shrink, TargetError, type ExploreScheduler } from '../race/race.js';
+import { explore, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
 import { decodeToken, TokenError } from '../race/token.js';
 import { formatColumnTrace, toPerfetto } from '../report/race.js';
 import { formatViolation } from '../report/text.js';
 import { CATALOGUE } from '../workload/catalogue.js';
 import { COMPILED } from '../protocol/machines.js';
-import { UsageError, parseArgs, type OptionSpec } from './args.js';
+import { UsageError, parseDuration, parseIntIn } from './args.js';
 import type { Io } from './io.js';
-import { parseDuration } from './stress-command.js';
-
-const EXPLORE_OPTIONS: readonly OptionSpec[] = [
-  { name: 'scheduler', kind: 'value', choices: ['random', 'pct', 'dfs'] },
-  { name: 'depth', kind: 'value' },
-  { name: 'budget', kind: 'value' },
-  { name: 'time', kind: 'value' },
-  { name: 'mutate', kind: 'multi' },
-  { name: 'skip', kind: 'multi' },
-  { name: 'shard', kind: 'value' },
-  { name: 'json', kind: 'flag' },
-  { name: 'trace-out', kind: 'value' },
-  { name: 'control', kind: 'flag' },
-  { name: 'no-sleep-sets', kind: 'flag' },
-  { name: 'coverage', kind: 'flag' },
-];
+import type { ExploreFlags } from './race-cli.js';
 
 function asBadInput(e: unknown): never {
   if (e instanceof TokenError || e instanceof TargetError || e instanceof ReplayMismatch) throw new UsageError(e.message);
   throw e;
-}
-
-function intOption(name: string, raw: string, min: number, max: number): number {
-  const v = Number(raw);
-  if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}, got '${raw}'`);
-  return v;
 }
 
 function actorsOf(r: RunResult): string[] {
@@ -61,10 +40,8 @@ function explain(r: RunResult, io: Io, traceOut: string | undefined): void {
 }
 
 /** `race list [--json]` */
-export function raceList(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, [{ name: 'json', kind: 'flag' }], 'race list');
-  if (args.positionals.length > 0) throw new UsageError(`'race list' takes no arguments, got: ${args.positionals.join(' ')}`);
-  if (args.flags.has('json')) {
+export function raceList(flags: { readonly json?: boolean }, io: Io): number {
+  if (flags.json === true) {
     io.out(`${JSON.stringify(CATALOGUE.map((e) => ({ name: e.name, ref: e.ref, commit: e.commit, violation: e.violation, mutate: e.mutate, skip: e.skip, scheduler: e.scheduler, depth: e.depth ?? null, budget: e.budget, summary: e.summary })))}\n`);
     return 0;
   }
@@ -79,51 +56,43 @@ export function raceList(argv: readonly string[], io: Io): number {
   return 0;
 }
 
-/** `race explore TARGET [options]` */
-export function raceExplore(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, EXPLORE_OPTIONS, 'race explore');
-  if (args.positionals.length !== 1) throw new UsageError("'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file");
-  let target;
-  try {
-    target = resolveTarget(args.positionals[0]!);
-  } catch (e) {
-    asBadInput(e);
-  }
-  const v = (k: string): string | undefined => args.values.get(k);
-  const scheduler = (v('scheduler') ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
-  const depth = v('depth') !== undefined ? intOption('depth', v('depth')!, scheduler === 'dfs' ? 0 : 1, 16) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? (scheduler === 'dfs' ? 2 : 2);
-  const budget = v('budget') !== undefined ? intOption('budget', v('budget')!, 1, 100_000_000) : target.entry?.budget ?? 1000;
-  const timeMs = v('time') !== undefined ? parseDuration('time', v('time')!) : undefined;
+interface ExploreSettings {
+  readonly scheduler: ExploreScheduler;
+  readonly depth: number;
+  readonly budget: number;
+  readonly timeMs: number | undefined;
+  readonly shard: { i: number; n: number };
+}
+
+/** The options of `race explore` checked, with the catalogue entry's scheduler, depth and budget where none is given. */
+function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
+  const scheduler = (f.scheduler ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
+  const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, 16) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
+  const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, 100_000_000) : target.entry?.budget ?? 1000;
+  const timeMs = f.time !== undefined ? parseDuration('time', f.time) : undefined;
   let shard = { i: 0, n: 1 };
-  if (v('shard') !== undefined) {
-    const m = /^([0-9]+)\/([1-9][0-9]*)$/.exec(v('shard')!.trim());
-    if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got '${v('shard')}'`);
+  if (f.shard !== undefined) {
+    const m = /^([0-9]+)\/([1-9][0-9]*)$/.exec(f.shard.trim());
+    if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got '${f.shard}'`);
     shard = { i: Number(m[1]), n: Number(m[2]) };
   }
-  const json = args.flags.has('json');
-  const control = args.flags.has('control');
-  if (control && target.entry === null) throw new UsageError('--control runs a catalogue entry without its mutation; the target is a scenario file');
-  const mutate = args.multi.get('mutate') ?? [];
-  const skip = args.multi.get('skip') ?? [];
-  const r = explore(target, {
-    scheduler, depth, budget, ...(timeMs !== undefined ? { timeMs } : {}), shard, mutate, skip, withoutEntryMutation: control, sleepSets: !args.flags.has('no-sleep-sets'),
-    ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
-  });
-  const cover = coverageByMachine(r.coverage, r.transitions);
-  if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler, depth: scheduler === 'pct' ? depth : null, shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
-    return r.found ? 1 : 0;
-  }
+  if (f.control === true && target.entry === null) throw new UsageError('--control runs a catalogue entry without its mutation; the target is a scenario file');
+  return { scheduler, depth, budget, timeMs, shard };
+}
+
+/** The human summary of an exploration: what was explored, how fast, how far dfs got, and the coverage. */
+function printExploration(target: Target, x: ExploreSettings, r: ExploreResult, cover: Record<string, MachineCoverage>, f: ExploreFlags, io: Io): void {
+  const { scheduler, depth, shard } = x;
   const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
     : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}` : 'random';
-  io.out(`exploring ${target.id}${control ? ' without its mutation' : ''} — ${mode}, budget ${budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
+  io.out(`exploring ${target.id}${f.control === true ? ' without its mutation' : ''} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
   if (r.dfs !== null) {
     const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
     io.out(`dfs: ${r.dfs.exhausted ? `the search is complete — every schedule within ${depth} preemption(s) up to the horizon, up to reordering of independent steps` : 'the search is not finished'}${blocked}\n`);
   }
-  io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}${args.flags.has('coverage') ? '' : ' (--coverage lists them)'}\n`);
-  if (args.flags.has('coverage')) {
+  io.out(`coverage: ${Object.entries(cover).map(([m, c]) => `${m} ${c.fired}/${c.total}`).join(', ')}${f.coverage === true ? '' : ' (--coverage lists them)'}\n`);
+  if (f.coverage === true) {
     for (const [m, c] of Object.entries(cover)) {
       io.out(`  ${m}: ${c.fired} of ${c.total} transitions fired\n`);
       for (const [tr, n] of Object.entries(c.transitions)) io.out(`    ${String(n).padStart(9)}  ${tr}\n`);
@@ -131,15 +100,37 @@ export function raceExplore(argv: readonly string[], io: Io): number {
     }
   }
   io.out('\n');
+}
+
+/** `race explore TARGET [options]` */
+export function raceExplore(targetName: string, f: ExploreFlags, io: Io): number {
+  let target;
+  try {
+    target = resolveTarget(targetName);
+  } catch (e) {
+    asBadInput(e);
+  }
+  const x = exploreSettings(target, f);
+  const json = f.json === true;
+  const r = explore(target, {
+    scheduler: x.scheduler, depth: x.depth, budget: x.budget, ...(x.timeMs !== undefined ? { timeMs: x.timeMs } : {}), shard: x.shard,
+    mutate: f.mutate ?? [], skip: f.skip ?? [], withoutEntryMutation: f.control === true, sleepSets: f.sleepSets,
+    ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
+  });
+  const cover = coverageByMachine(r.coverage, r.transitions);
+  if (json) {
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler: x.scheduler, depth: x.scheduler === 'pct' ? x.depth : null, shard: x.shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    return r.found ? 1 : 0;
+  }
+  printExploration(target, x, r, cover, f, io);
   if (!r.found) {
     io.out('nothing found\n');
     return 0;
   }
-  const run = r.run!;
-  for (const line of formatViolation(run.violations[0]!)) io.out(`${line}\n`);
+  for (const line of formatViolation(r.run!.violations[0]!)) io.out(`${line}\n`);
   io.out(`\ntoken: ${r.token}\nreplay: faultline race replay ${r.token}\nshrink: faultline race shrink ${r.token}\n\n`);
   const traced = replay(decodeToken(r.token!), { trace: true }).run;
-  explain(traced, io, v('trace-out'));
+  explain(traced, io, f.traceOut);
   return 1;
 }
 
@@ -171,45 +162,41 @@ function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly strin
 }
 
 /** `race replay TOKEN [--json] [--trace-out FILE]` */
-export function raceReplay(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, [{ name: 'json', kind: 'flag' }, { name: 'trace-out', kind: 'value' }], 'race replay');
-  if (args.positionals.length !== 1) throw new UsageError("'race replay' needs one TOKEN (printed by 'race explore')");
+export function raceReplay(token: string, flags: { readonly json?: boolean; readonly traceOut?: string }, io: Io): number {
   let res;
   let tok;
   try {
-    tok = decodeToken(args.positionals[0]!);
+    tok = decodeToken(token);
     res = replay(tok, { trace: true });
   } catch (e) {
     asBadInput(e);
   }
   const v = res.run.violations[0] ?? null;
-  if (args.flags.has('json')) {
+  if (flags.json === true) {
     io.out(`${JSON.stringify({ target: tok.target, reproduced: res.reproduced, expected: tok.violation, violation: v, steps: res.run.steps, trace: res.run.trace })}\n`);
   } else {
     io.out(`replaying ${tok.target} (${tok.segments.length} context switches, ${tok.segments.reduce((n, s) => n + s[1], 0)} steps; found by ${tok.scheduler} seed ${tok.seed}${tok.mutate.length + tok.skip.length > 0 ? `; ${[...tok.mutate, ...tok.skip].join(' ')}` : ''})\n\n`);
-    explain(res.run, io, args.values.get('trace-out'));
+    explain(res.run, io, flags.traceOut);
     io.out(res.reproduced ? `\nreproduced: ${tok.violation}\n` : `\nnot reproduced: expected ${tok.violation}, got ${v?.kind ?? 'no violation'}\n`);
   }
-  if (args.values.get('trace-out') !== undefined && args.flags.has('json')) writeFileSync(args.values.get('trace-out')!, JSON.stringify(toPerfetto(res.run.trace, actorsOf(res.run), v)));
+  if (flags.traceOut !== undefined && flags.json === true) writeFileSync(flags.traceOut, JSON.stringify(toPerfetto(res.run.trace, actorsOf(res.run), v)));
   return v !== null ? 1 : 0;
 }
 
 /** `race shrink TOKEN [--json]` */
-export function raceShrink(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, [{ name: 'json', kind: 'flag' }, { name: 'attempts', kind: 'value' }], 'race shrink');
-  if (args.positionals.length !== 1) throw new UsageError("'race shrink' needs one TOKEN");
-  const attempts = args.values.get('attempts') !== undefined ? intOption('attempts', args.values.get('attempts')!, 1, 1_000_000) : 2000;
+export function raceShrink(token: string, flags: { readonly json?: boolean; readonly attempts: string }, io: Io): number {
+  const attempts = parseIntIn('attempts', flags.attempts, 1, 1_000_000);
   let s;
   let tok;
   try {
-    tok = decodeToken(args.positionals[0]!);
+    tok = decodeToken(token);
     const check = replay(tok);
     if (!check.reproduced) throw new UsageError(`the token does not reproduce its ${tok.violation} any more: nothing to shrink`);
     s = shrink(tok, { maxAttempts: attempts });
   } catch (e) {
     asBadInput(e);
   }
-  if (args.flags.has('json')) {
+  if (flags.json === true) {
     io.out(`${JSON.stringify({ token: s.token, before: s.before, after: s.after, attempts: s.attempts, violation: tok.violation })}\n`);
     return 1;
   }

@@ -11,26 +11,17 @@ import { runDeterministic } from '../engine/deterministic.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import type { RunnerKind } from '../protocol/runner.js';
-import { SCHEDULER_NAMES, type SchedulerName } from '../sched/scheduler.js';
+import type { SchedulerName } from '../sched/scheduler.js';
 import { buildRunReport, formatRunReport, reportIsClean } from '../report/text.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
-import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
+import { UsageError, parseU32Option } from './args.js';
 import type { Io } from './io.js';
+import type { ScenarioRunFlags } from './scenario-cli.js';
 
 /** The package's built-in scenarios (`scenarios/` next to `build/`). */
 export function builtinScenarioDir(): string {
   return fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 }
-
-const RUN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'json', kind: 'flag' },
-  { name: 'scheduler', kind: 'value', choices: SCHEDULER_NAMES },
-  { name: 'seed', kind: 'value' },
-  { name: 'mutate', kind: 'multi' },
-  { name: 'skip', kind: 'multi' },
-  { name: 'runner', kind: 'value', choices: ['compiled', 'reference'] },
-  { name: 'trace', kind: 'flag' },
-];
 
 /** The file to read: FILE itself, or the built-in scenario of that name (`default` → scenarios/default.json). */
 function resolveScenarioPath(file: string): { path: string; display: string } {
@@ -52,20 +43,17 @@ function readScenarioText(path: string): string {
 }
 
 /** `scenario run FILE [options]`: exit 0 clean, 1 violation or run error. Bad input throws (exit 2). */
-export function scenarioRun(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, RUN_OPTIONS, 'scenario run');
-  if (args.positionals.length === 0) throw new UsageError("'scenario run' needs a scenario FILE (or a built-in name; see 'faultline scenario list')");
-  if (args.positionals.length > 1) throw new UsageError(`'scenario run' takes one FILE, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
-  const { path, display } = resolveScenarioPath(args.positionals[0]!);
+export function scenarioRun(file: string, flags: ScenarioRunFlags, io: Io): number {
+  const { path, display } = resolveScenarioPath(file);
   const scenario = parseScenario(readScenarioText(path), display);
-  const mutations = buildMutations(COMPILED, args.multi.get('mutate') ?? [], args.multi.get('skip') ?? []);
-  const scheduler = (args.values.get('scheduler') ?? 'sequential') as SchedulerName;
-  const seed = args.values.has('seed') ? parseU32Option('seed', args.values.get('seed')!) : 1;
-  const runner = (args.values.get('runner') ?? 'compiled') as RunnerKind;
-  const trace = args.flags.has('trace');
+  const mutations = buildMutations(COMPILED, flags.mutate ?? [], flags.skip ?? []);
+  const scheduler = flags.scheduler as SchedulerName;
+  const seed = parseU32Option('seed', flags.seed);
+  const runner = flags.runner as RunnerKind;
+  const trace = flags.trace === true;
   const result = runDeterministic(scenarioToRunConfig(scenario, { scheduler, seed, mutations, runner, trace }));
   const report = buildRunReport({ scenario, scheduler, seed, mutations, runner, trace }, result);
-  if (args.flags.has('json')) io.out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)) + '\n');
+  if (flags.json === true) io.out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)) + '\n');
   else io.out(formatRunReport(report));
   return reportIsClean(report) ? 0 : 1;
 }
@@ -96,11 +84,9 @@ function listBuiltins(): Listed[] {
 }
 
 /** `scenario list [--json]`: the built-in scenarios with name and description. */
-export function scenarioList(argv: readonly string[], io: Io): number {
-  const args = parseArgs(argv, [{ name: 'json', kind: 'flag' }], 'scenario list');
-  if (args.positionals.length > 0) throw new UsageError(`'scenario list' takes no arguments, got: ${args.positionals.join(' ')}`);
+export function scenarioList(flags: { readonly json?: boolean }, io: Io): number {
   const list = listBuiltins();
-  if (args.flags.has('json')) {
+  if (flags.json === true) {
     io.out(JSON.stringify({ directory: builtinScenarioDir(), scenarios: list }) + '\n');
     return 0;
   }

@@ -12,41 +12,12 @@ import { statsOf } from '../engine/streams.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { buildStressReport, describeConfig, formatStressReport, progressLine } from '../report/stress.js';
-import { FieldError, parseUnsigned } from '../workload/numbers.js';
-import { CHURN_DEFAULT_RATES, CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS, type ChurnKind, type StressConfig, type StressPreset, type StressWorkload } from '../workload/stress.js';
-import { VM_TYPE_NAMES, type VmType } from '../kvm/vm-types.js';
-import { UsageError, parseArgs, parseU32Option, type OptionSpec } from './args.js';
+import { CHURN_DEFAULT_RATES, CHURN_KINDS, type ChurnKind, type StressConfig, type StressPreset, type StressWorkload } from '../workload/stress.js';
+import type { VmType } from '../kvm/vm-types.js';
+import { VCPUS_MAX } from '../kvm/limits.js';
+import { UsageError, parseDuration, parseIntIn, parseSize, parseU32Option } from './args.js';
 import type { Io } from './io.js';
-
-const OPTIONS: readonly OptionSpec[] = [
-  { name: 'vcpus', kind: 'value' },
-  { name: 'memory', kind: 'value' },
-  { name: 'duration', kind: 'value' },
-  { name: 'accesses', kind: 'value' },
-  { name: 'workload', kind: 'value', choices: STRESS_WORKLOADS },
-  { name: 'churn', kind: 'value' },
-  { name: 'hugepages', kind: 'value', choices: ['4K', '2M', '1G'] },
-  { name: 'vm-type', kind: 'value', choices: VM_TYPE_NAMES },
-  { name: 'write-ratio', kind: 'value' },
-  { name: 'mutate', kind: 'multi' },
-  { name: 'skip', kind: 'multi' },
-  { name: 'seed', kind: 'value' },
-  { name: 'watchdog', kind: 'value' },
-  { name: 'scan-interval', kind: 'value' },
-  { name: 'kick', kind: 'value' },
-  { name: 'manual-dirty-log-protect', kind: 'flag' },
-  { name: 'json', kind: 'flag' },
-  { name: 'quiet', kind: 'flag' },
-  { name: 'preset', kind: 'value', choices: STRESS_PRESETS },
-];
-
-/** `10s`, `500ms`, `2m`, or a bare number of seconds. */
-export function parseDuration(name: string, raw: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(raw.trim());
-  if (!m) throw new UsageError(`--${name} must be a duration like 10s, 500ms or 2m, got '${raw}'`);
-  const v = Number(m[1]);
-  return m[2] === 'ms' ? v : m[2] === 'm' ? v * 60_000 : v * 1000;
-}
+import type { StressFlags } from './stress-cli.js';
 
 /** `invalidate,memslots=50,prefault` (rates in ops/s; a bare name takes its default), `all` or `none`. */
 export function parseChurn(raw: string): Partial<Record<ChurnKind, number>> {
@@ -71,24 +42,6 @@ export function parseChurn(raw: string): Partial<Record<ChurnKind, number>> {
   return out;
 }
 
-export function parseSize(name: string, raw: string, min: number, max: number): number {
-  let v: bigint;
-  try {
-    v = parseUnsigned(raw, `--${name}`);
-  } catch (e) {
-    throw new UsageError(e instanceof FieldError ? `--${name}: ${e.detail}` : (e as Error).message);
-  }
-  if (v < BigInt(min) || v > BigInt(max)) throw new UsageError(`--${name} must be between ${min} and ${max} bytes (${max / 2 ** 30} GiB), got '${raw}'`);
-  if (v % 4096n !== 0n) throw new UsageError(`--${name} must be a multiple of 4KiB, got '${raw}'`);
-  return Number(v);
-}
-
-export function parseIntIn(name: string, raw: string, min: number, max: number): number {
-  const v = Number(raw);
-  if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}, got '${raw}'`);
-  return v;
-}
-
 export interface StressCommandOptions {
   readonly stress: StressConfig;
   readonly mutate: string[];
@@ -101,51 +54,47 @@ export interface StressCommandOptions {
   readonly quiet: boolean;
 }
 
-/** Parses `faultline stress` options into a configuration; bad input throws UsageError. */
-export function parseStressOptions(argv: readonly string[]): StressCommandOptions {
-  const args = parseArgs(argv, OPTIONS, 'stress');
-  if (args.positionals.length > 0) throw new UsageError(`'stress' takes no positional arguments, got: ${args.positionals.join(' ')}`);
-  const v = (k: string): string | undefined => args.values.get(k);
-  const preset = v('preset') as StressPreset | undefined;
-  if (v('duration') !== undefined && v('accesses') !== undefined) throw new UsageError('give --duration or --accesses, not both');
+/** Checks the options of `faultline stress` and makes them a configuration; bad input throws UsageError. */
+export function parseStressOptions(f: StressFlags): StressCommandOptions {
+  const preset = f.preset as StressPreset | undefined;
+  if (f.duration !== undefined && f.accesses !== undefined) throw new UsageError('give --duration or --accesses, not both');
   if (preset === 'mmu-stress') {
-    for (const k of ['accesses', 'churn', 'workload', 'write-ratio']) {
-      if (v(k) !== undefined) throw new UsageError(`--preset mmu-stress runs the selftest's own stages over each vCPU's partition; --${k} does not apply`);
+    for (const [k, given] of [['accesses', f.accesses], ['churn', f.churn], ['workload', f.workload], ['write-ratio', f.writeRatio]] as const) {
+      if (given !== undefined) throw new UsageError(`--preset mmu-stress runs the selftest's own stages over each vCPU's partition; --${k} does not apply`);
     }
   }
-  const accesses = v('accesses') !== undefined ? parseIntIn('accesses', v('accesses')!, 1, 1e12) : null;
+  const accesses = f.accesses !== undefined ? parseIntIn('accesses', f.accesses, 1, 1e12) : null;
   // mmu-stress runs until its stages are done (--duration caps it); the others for 10 s by default.
-  const durationMs = accesses !== null ? null : v('duration') !== undefined ? parseDuration('duration', v('duration')!) : preset === 'mmu-stress' ? null : 10_000;
-  if (durationMs !== null && (durationMs <= 0 || durationMs > 24 * 3600_000)) throw new UsageError(`--duration must be more than 0 and at most 24h, got '${v('duration')}'`);
-  const writeRatio = v('write-ratio') !== undefined ? Number(v('write-ratio')) : 0.5;
-  if (!Number.isFinite(writeRatio) || writeRatio < 0 || writeRatio > 1) throw new UsageError(`--write-ratio must be a number in [0, 1], got '${v('write-ratio')}'`);
-  const hp = v('hugepages') ?? '4K';
+  const durationMs = accesses !== null ? null : f.duration !== undefined ? parseDuration('duration', f.duration) : preset === 'mmu-stress' ? null : 10_000;
+  if (durationMs !== null && (durationMs <= 0 || durationMs > 24 * 3600_000)) throw new UsageError(`--duration must be more than 0 and at most 24h, got '${f.duration}'`);
+  const writeRatio = f.writeRatio !== undefined ? Number(f.writeRatio) : 0.5;
+  if (!Number.isFinite(writeRatio) || writeRatio < 0 || writeRatio > 1) throw new UsageError(`--write-ratio must be a number in [0, 1], got '${f.writeRatio}'`);
   const stress: StressConfig = {
-    vcpus: v('vcpus') !== undefined ? parseIntIn('vcpus', v('vcpus')!, 1, 64) : 4,
-    memoryBytes: v('memory') !== undefined ? parseSize('memory', v('memory')!, 2 * 1048576, 64 * 2 ** 30) : 2 ** 30,
+    vcpus: parseIntIn('vcpus', f.vcpus, 1, VCPUS_MAX),
+    memoryBytes: parseSize('memory', f.memory, 2 * 1048576, 64 * 2 ** 30),
     durationMs, accesses,
-    workload: (v('workload') ?? (preset === undefined ? 'uniform' : 'partitioned')) as StressWorkload,
-    churn: preset === 'mmu-stress' ? {} : parseChurn(v('churn') ?? (preset === 'memslot-churn' ? 'memslots=1000000' : 'all')),
-    backingLevel: hp === '4K' ? 1 : hp === '2M' ? 2 : 3,
+    workload: (f.workload ?? (preset === undefined ? 'uniform' : 'partitioned')) as StressWorkload,
+    churn: preset === 'mmu-stress' ? {} : parseChurn(f.churn ?? (preset === 'memslot-churn' ? 'memslots=1000000' : 'all')),
+    backingLevel: f.hugepages === '4K' ? 1 : f.hugepages === '2M' ? 2 : 3,
     // The kernel's stress tests use a default VM; plain stress runs an SW_PROTECTED one (attributes churn).
-    vmType: (v('vm-type') ?? (preset === undefined ? 'sw_protected' : 'default')) as VmType,
-    seed: v('seed') !== undefined ? parseU32Option('seed', v('seed')!) : 1,
+    vmType: (f.vmType ?? (preset === undefined ? 'sw_protected' : 'default')) as VmType,
+    seed: parseU32Option('seed', f.seed),
     writeRatio,
     ...(preset !== undefined ? { preset } : {}),
   };
-  const mutate = args.multi.get('mutate') ?? [];
-  const skip = args.multi.get('skip') ?? [];
+  const mutate = f.mutate ?? [];
+  const skip = f.skip ?? [];
   buildMutations(COMPILED, mutate, skip); // validates the names (MutationError is bad input)
-  const watchdogMs = v('watchdog') !== undefined ? parseDuration('watchdog', v('watchdog')!) : 5000;
-  if (watchdogMs < 100) throw new UsageError(`--watchdog must be at least 100ms, got '${v('watchdog')}'`);
-  const scanIntervalMs = v('scan-interval') !== undefined ? parseDuration('scan-interval', v('scan-interval')!) : 2000;
-  const kickMs = v('kick') !== undefined ? parseDuration('kick', v('kick')!) : 100;
-  return { stress, mutate, skip, watchdogMs, scanIntervalMs, kickMs, manualDirtyLogProtect: args.flags.has('manual-dirty-log-protect'), json: args.flags.has('json'), quiet: args.flags.has('quiet') };
+  const watchdogMs = parseDuration('watchdog', f.watchdog);
+  if (watchdogMs < 100) throw new UsageError(`--watchdog must be at least 100ms, got '${f.watchdog}'`);
+  const scanIntervalMs = parseDuration('scan-interval', f.scanInterval);
+  const kickMs = parseDuration('kick', f.kick);
+  return { stress, mutate, skip, watchdogMs, scanIntervalMs, kickMs, manualDirtyLogProtect: f.manualDirtyLogProtect === true, json: f.json === true, quiet: f.quiet === true };
 }
 
 /** `faultline stress [options]` */
-export async function stressCommand(argv: readonly string[], io: Io, isTty = process.stderr.isTTY === true): Promise<number> {
-  const o = parseStressOptions(argv);
+export async function stressCommand(flags: StressFlags, io: Io, isTty: boolean): Promise<number> {
+  const o = parseStressOptions(flags);
   const run = startThreaded({
     stress: o.stress, mutate: o.mutate, skip: o.skip, watchdogMs: o.watchdogMs, scanIntervalMs: o.scanIntervalMs, kickMs: o.kickMs,
     manualDirtyLogProtect: o.manualDirtyLogProtect,

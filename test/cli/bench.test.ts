@@ -136,10 +136,10 @@ test('a trace with more vCPUs than the model runs: one line, exit 2', async (t) 
 });
 
 test('on a terminal the progress is a bar redrawn in place', async (t) => {
-  const { benchCommand } = await import('../../src/cli/bench-command.js');
+  const { runCli } = await import('../../src/cli/program.js');
   let err = '';
   let out = '';
-  const code = await benchCommand(['prefault-vs-lazy', '--memory', '4MiB', '--vcpus', '1', '--strategies', 'lazy,prefault'], { out: (s) => { out += s; }, err: (s) => { err += s; } }, true);
+  const code = await runCli(['bench', 'prefault-vs-lazy', '--memory', '4MiB', '--vcpus', '1', '--strategies', 'lazy,prefault'], { out: (s) => { out += s; }, err: (s) => { err += s; } }, true);
   t.is(code, 0);
   t.regex(err, /^\r\x1b\[K\[#{12}\.{12}\] 1\/2 4MiB 1 vCPU 4K lazy: /);
   t.regex(err, /\r\x1b\[K\[#{24}\] 2\/2 4MiB 1 vCPU 4K prefault: .*\n$/);
@@ -147,9 +147,9 @@ test('on a terminal the progress is a bar redrawn in place', async (t) => {
 });
 
 test('on a terminal a long simulated run shows how far it has got and about how long is left', async (t) => {
-  const { benchCommand } = await import('../../src/cli/bench-command.js');
+  const { runCli } = await import('../../src/cli/program.js');
   let err = '';
-  const code = await benchCommand(['prefault-vs-lazy', '--memory', '64MiB', '--vcpus', '1', '--strategies', 'prefault', '--workload', 'sequential'], { out: () => {}, err: (s) => { err += s; } }, true);
+  const code = await runCli(['bench', 'prefault-vs-lazy', '--memory', '64MiB', '--vcpus', '1', '--strategies', 'prefault', '--workload', 'sequential'], { out: () => {}, err: (s) => { err += s; } }, true);
   t.is(code, 0);
   t.regex(err, /\r\x1b\[K\[\.{24}\] 0\/1 64MiB 1 vCPU 4K prefault: [0-9]{1,2}%( ~[0-9m]+s left)?/);
 });

@@ -1,6 +1,7 @@
 // Goal: `faultline stress` keeps its contract — the summary and --json shape, exit 0 clean / 1 finding / 2 bad input with one-line errors; method: spawn the built CLI for short real runs.
 
 import test from 'ava';
+import { VCPUS_MAX } from '../../src/kvm/limits.js';
 import { cli } from '../helpers/cli.js';
 
 test('a short clean run: exit 0, the summary table, progress lines on stderr', async (t) => {
@@ -32,7 +33,7 @@ test('a mutation that breaks the protocol: exit 1 with the violation', async (t)
 });
 
 const bad: [string[], RegExp][] = [
-  [['--vcpus', '0'], /--vcpus must be an integer in 1\.\.64, got '0'/],
+  [['--vcpus', '0'], new RegExp(`--vcpus must be an integer in 1\\.\\.${VCPUS_MAX}, got '0'`)],
   [['--vcpus', 'two'], /--vcpus must be an integer/],
   [['--memory', '1GB'], /--memory: .*ambiguous/],
   [['--memory', '1000'], /--memory must be between/],

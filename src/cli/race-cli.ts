@@ -1,0 +1,107 @@
+/**
+ * The `race` commands on the command line — `race list`, `race explore TARGET`,
+ * `race replay TOKEN`, `race shrink TOKEN` — with their options, defaults and examples.
+ * The work is in race-command.ts, imported when a command runs.
+ */
+
+import { Command } from 'commander';
+import type { Ctx } from './ctx.js';
+import { withWords } from './errors.js';
+import { mutationOptions, option, withExamples } from './options.js';
+
+/** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
+export interface ExploreFlags {
+  readonly scheduler?: string;
+  readonly depth?: string;
+  readonly budget?: string;
+  readonly time?: string;
+  readonly mutate?: string[];
+  readonly skip?: string[];
+  readonly shard?: string;
+  readonly json?: boolean;
+  readonly traceOut?: string;
+  readonly control?: boolean;
+  /** false with --no-sleep-sets. */
+  readonly sleepSets: boolean;
+  readonly coverage?: boolean;
+}
+
+function exploreCommand(ctx: Ctx): Command {
+  const cmd = new Command('explore')
+    .description('explore interleavings of a catalogue entry or a scenario file until a violation; print its token, the command that replays it, and the trace')
+    .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
+    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
+    .addOption(option('--depth <N>', 'PCT bug depth 1..16; for dfs, the preemption bound 0..16', { defaultNote: "the entry's, else 2" }))
+    .addOption(option('--budget <N>', 'schedules to try', { defaultNote: "the entry's, else 1000" }))
+    .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
+    .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
+    .addOption(option('--coverage', 'list, per machine, the transitions the exploration fired (with counts) and those it never did'))
+    .addOption(option('--control', 'a catalogue entry without its mutation (must stay clean)'))
+    .addOption(option('--shard <i/n>', 'schedules i, i+n, i+2n, … (disjoint slices for a CI matrix)', { defaultNote: '0/1' }))
+    .addOption(option('--json', 'JSON lines: one per schedule, then a summary'))
+    .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'));
+  for (const o of mutationOptions(" (on top of the entry's)")) cmd.addOption(o);
+  cmd.action(async (target: string, flags: ExploreFlags) => {
+    ctx.status = (await import('./race-command.js')).raceExplore(target, flags, ctx.io);
+  });
+  withExamples(cmd, [
+    'faultline race explore seq-check',
+    'faultline race explore zap-without-flush --trace-out trace.json',
+    'faultline race explore seq-check --control --budget 500 --json',
+    'faultline race explore my-scenario.json --scheduler dfs --depth 2 --mutate page-fault.mmuInvalidateRetryGfn=false',
+  ]);
+  return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
+}
+
+function listCommand(ctx: Ctx): Command {
+  const cmd = new Command('list')
+    .description('the catalogue of historical KVM MMU races: the scenario, the fix, and the mutation that puts the bug back')
+    .addOption(option('--json', 'print the catalogue as one JSON array'))
+    .action(async (flags: { json?: boolean }) => {
+      ctx.status = (await import('./race-command.js')).raceList(flags, ctx.io);
+    });
+  return withExamples(cmd, ['faultline race list', 'faultline race list --json']);
+}
+
+function replayCommand(ctx: Ctx): Command {
+  const cmd = new Command('replay')
+    .description('replay a token exactly, with the column trace; exit 1 when the violation is reproduced')
+    .argument('<TOKEN>', "a token printed by 'race explore' or 'race shrink'")
+    .addOption(option('--json', 'print one JSON object (reproduced, the violation, the trace)'))
+    .addOption(option('--trace-out <FILE>', 'write the run as Chrome trace-event JSON (Perfetto)'))
+    .action(async (token: string, flags: { json?: boolean; traceOut?: string }) => {
+      ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
+    });
+  withExamples(cmd, [
+    `faultline race replay "$(faultline race explore seq-check | sed -n 's/^token: //p')"`,
+    'faultline race replay fl1.lZHB… --trace-out trace.json   (the token that explore or shrink printed)',
+  ]);
+  return withWords(cmd, { missing: "'race replay' needs one TOKEN (printed by 'race explore')" });
+}
+
+function shrinkCommand(ctx: Ctx): Command {
+  const cmd = new Command('shrink')
+    .description('fewer context switches and ops, same violation: a smaller token')
+    .argument('<TOKEN>', "a token printed by 'race explore'")
+    .addOption(option('--attempts <N>', 'replays to try, 1..1000000', { default: '2000' }))
+    .addOption(option('--json', 'print one JSON object (the token, before and after)'))
+    .action(async (token: string, flags: { json?: boolean; attempts: string }) => {
+      ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
+    });
+  withExamples(cmd, [
+    `faultline race shrink "$(faultline race explore zap-without-flush | sed -n 's/^token: //p')"`,
+    'faultline race shrink fl1.lZHB… --attempts 500 --json   (the token that explore printed)',
+  ]);
+  return withWords(cmd, { missing: "'race shrink' needs one TOKEN" });
+}
+
+/** `faultline race list|explore|replay|shrink`. */
+export function raceCli(ctx: Ctx): Command {
+  const cmd = new Command('race')
+    .description('the catalogue of historical KVM MMU races (list); find a bad interleaving (explore), replay it from its token (replay), make it smaller (shrink)')
+    .addCommand(listCommand(ctx))
+    .addCommand(exploreCommand(ctx))
+    .addCommand(replayCommand(ctx))
+    .addCommand(shrinkCommand(ctx));
+  return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
+}
