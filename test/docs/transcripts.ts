@@ -1,0 +1,214 @@
+/**
+ * Docs that run: finds the command transcripts in README.md and docs/**, runs them with the
+ * built CLI, and renders them from current output.
+ *
+ * The convention, for every Markdown page of the project:
+ *
+ * - A fenced block ```console whose first line is `$ faultline ARGS` is a *checked*
+ *   transcript: the test runs `faultline ARGS` and compares its stdout with the lines below
+ *   the command (trailing spaces and trailing empty lines ignored). A command may continue
+ *   on the next line after a `\`; arguments are split as a shell would (quotes allowed, no
+ *   pipes or variables). A block may hold several commands; `$ echo $?` followed by a
+ *   number checks the exit status of the command before it. A line that is only `…`
+ *   stands for any number of lines (to leave out a long middle, or a line that holds a
+ *   time). Stderr (progress, warnings) is not compared.
+ * - Output that depends on threads or timing goes in a ```text block after a line that
+ *   begins `Example output` (e.g. "Example output (threads and timing vary):"). Those are
+ *   never run.
+ * - A ```console block that does not start with `$ faultline`, or a `$ faultline` block of
+ *   another kind without the example line, is an error: a transcript is either checked or
+ *   labelled as an example.
+ */
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from build/test/docs/). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A line of expected output that matches any number of output lines. */
+export const ELISION = '…';
+
+/** One `$ faultline …` of a checked transcript. */
+export interface DocCommand {
+  /** The lines of the command as written (with `$ ` and any `\` continuations). */
+  readonly commandLines: readonly string[];
+  /** The arguments after `faultline`. */
+  readonly argv: readonly string[];
+  /** The output lines shown under it. */
+  readonly expected: readonly string[];
+  /** The exit status shown by a following `$ echo $?`, or null when the block shows none. */
+  readonly code: number | null;
+}
+
+/** A checked transcript: the body lines [bodyStart, bodyEnd) of a ```console block. */
+export interface Transcript {
+  readonly file: string;
+  /** 1-based line of the opening fence. */
+  readonly line: number;
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+  readonly commands: readonly DocCommand[];
+}
+
+/** A block that breaks the convention. */
+export interface Problem {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface Page {
+  readonly file: string;
+  readonly lines: readonly string[];
+  readonly transcripts: readonly Transcript[];
+  readonly problems: readonly Problem[];
+}
+
+/** README.md and every Markdown file under docs/, as paths relative to the root. */
+export function docFiles(root: string = ROOT): string[] {
+  const docs = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f))
+    .sort();
+  return ['README.md', ...docs];
+}
+
+/** Reads and parses one page. */
+export function readPage(file: string, root: string = ROOT): Page {
+  return parsePage(relative(root, join(root, file)), readFileSync(join(root, file), 'utf8'));
+}
+
+const FENCE = /^(`{3,}|~{3,})\s*([\w-]*)/;
+
+/** Finds the fenced blocks of a page and parses its checked transcripts. */
+export function parsePage(file: string, text: string): Page {
+  const lines = text.split('\n');
+  const transcripts: Transcript[] = [];
+  const problems: Problem[] = [];
+  let lastProse = '';
+  for (let i = 0; i < lines.length; i++) {
+    const open = FENCE.exec(lines[i]!);
+    if (open === null) {
+      if (lines[i]!.trim() !== '') lastProse = lines[i]!.trim();
+      continue;
+    }
+    const fence = open[1]!;
+    const lang = open[2]!;
+    let end = i + 1;
+    while (end < lines.length && !lines[end]!.startsWith(fence)) end++;
+    const body = lines.slice(i + 1, end);
+    const shown = body[0]?.startsWith('$ faultline') ?? false;
+    if (lang === 'console') {
+      if (!shown) problems.push({ file, line: i + 1, message: 'a ```console block must start with `$ faultline …` (use ```text for other output)' });
+      else {
+        const parsed = parseCommands(body);
+        if (typeof parsed === 'string') problems.push({ file, line: i + 1, message: parsed });
+        else transcripts.push({ file, line: i + 1, bodyStart: i + 1, bodyEnd: end, commands: parsed });
+      }
+    } else if (shown && !lastProse.startsWith('Example output')) {
+      problems.push({ file, line: i + 1, message: 'a `$ faultline` transcript that is not ```console must follow a line beginning "Example output"' });
+    }
+    lastProse = '';
+    i = end;
+  }
+  return { file, lines, transcripts, problems };
+}
+
+/** Splits a console block's body into commands; a string is the reason it cannot. */
+function parseCommands(body: readonly string[]): DocCommand[] | string {
+  const commands: { commandLines: string[]; argv: string[]; expected: string[]; code: number | null }[] = [];
+  let i = 0;
+  while (i < body.length) {
+    const commandLines = [body[i]!];
+    while (commandLines[commandLines.length - 1]!.endsWith('\\') && i + 1 < body.length) commandLines.push(body[++i]!);
+    i++;
+    const text = commandLines.map((l) => l.replace(/\\$/, '')).join(' ').slice(2).trim();
+    if (text === 'echo $?') {
+      const prev = commands[commands.length - 1];
+      const code = Number(body[i]?.trim());
+      if (prev === undefined || !Number.isInteger(code)) return '`$ echo $?` must follow a command and be followed by a number';
+      prev.code = code;
+      i++;
+      continue;
+    }
+    const argv = shellSplit(text);
+    if (typeof argv === 'string') return argv;
+    if (argv[0] !== 'faultline') return `only faultline commands can be checked, not '${text}'`;
+    const expected: string[] = [];
+    while (i < body.length && !body[i]!.startsWith('$ ')) expected.push(body[i++]!);
+    commands.push({ commandLines, argv: argv.slice(1), expected, code: null });
+  }
+  return commands;
+}
+
+/** Splits a command line as a POSIX shell would for plain words and quotes; rejects pipes, redirections and variables. */
+export function shellSplit(text: string): string[] | string {
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t') {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if (c === "'" || c === '"') {
+      const close = text.indexOf(c, i + 1);
+      if (close < 0) return `unterminated quote in '${text}'`;
+      word = (word ?? '') + text.slice(i + 1, close);
+      i = close;
+    } else if ('|<>;&$`'.includes(c)) {
+      return `a checked transcript runs one faultline command: '${c}' in '${text}' is not supported`;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== null) words.push(word);
+  return words;
+}
+
+/** Output as the docs show it: no trailing spaces, no trailing empty lines. */
+export function normalise(out: string): string[] {
+  const lines = out.split('\n').map((l) => l.trimEnd());
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Whether the expected lines (with `…` elisions) match the actual ones. */
+export function matches(expected: readonly string[], actual: readonly string[]): boolean {
+  const exp = normaliseExpected(expected);
+  // memo[i][j]: exp[i..] matches actual[j..]; bounded by |exp|·|actual|.
+  const memo = new Map<number, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const key = i * (actual.length + 1) + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let r: boolean;
+    if (i === exp.length) r = j === actual.length;
+    else if (exp[i] === ELISION) r = go(i + 1, j) || (j < actual.length && go(i, j + 1));
+    else r = j < actual.length && exp[i] === actual[j] && go(i + 1, j + 1);
+    memo.set(key, r);
+    return r;
+  };
+  return go(0, 0);
+}
+
+function normaliseExpected(expected: readonly string[]): string[] {
+  return normalise(expected.join('\n'));
+}
+
+/**
+ * The lines to show for a command's current output: the expected lines when they still
+ * match; otherwise the output, keeping as many lines before and after the first and last
+ * `…` as the block had (so a block that left out a middle keeps leaving it out).
+ */
+export function rendered(expected: readonly string[], actual: readonly string[]): string[] {
+  const exp = normaliseExpected(expected);
+  if (matches(exp, actual)) return exp;
+  const first = exp.indexOf(ELISION);
+  if (first < 0) return [...actual];
+  const head = first;
+  const tail = exp.length - 1 - exp.lastIndexOf(ELISION);
+  if (head + tail >= actual.length) return [...actual];
+  return [...actual.slice(0, head), ELISION, ...actual.slice(actual.length - tail)];
+}
