@@ -32,6 +32,8 @@ export const ELISION = '…';
 
 /** One `$ faultline …` of a checked transcript. */
 export interface DocCommand {
+  /** 1-based line of the command in its page. */
+  readonly line: number;
   /** The lines of the command as written (with `$ ` and any `\` continuations). */
   readonly commandLines: readonly string[];
   /** The arguments after `faultline`. */
@@ -103,7 +105,7 @@ export function parsePage(file: string, text: string): Page {
     if (lang === 'console') {
       if (!shown) problems.push({ file, line: i + 1, message: 'a ```console block must start with `$ faultline …` (use ```text for other output)' });
       else {
-        const parsed = parseCommands(body);
+        const parsed = parseCommands(body, i + 2);
         if (typeof parsed === 'string') problems.push({ file, line: i + 1, message: parsed });
         else transcripts.push({ file, line: i + 1, bodyStart: i + 1, bodyEnd: end, commands: parsed });
       }
@@ -116,11 +118,12 @@ export function parsePage(file: string, text: string): Page {
   return { file, lines, transcripts, problems };
 }
 
-/** Splits a console block's body into commands; a string is the reason it cannot. */
-function parseCommands(body: readonly string[]): DocCommand[] | string {
-  const commands: { commandLines: string[]; argv: string[]; expected: string[]; code: number | null }[] = [];
+/** Splits a console block's body (its first line is line `firstLine` of the page) into commands; a string is the reason it cannot. */
+function parseCommands(body: readonly string[], firstLine: number): DocCommand[] | string {
+  const commands: { line: number; commandLines: string[]; argv: string[]; expected: string[]; code: number | null }[] = [];
   let i = 0;
   while (i < body.length) {
+    const line = firstLine + i;
     const commandLines = [body[i]!];
     while (commandLines[commandLines.length - 1]!.endsWith('\\') && i + 1 < body.length) commandLines.push(body[++i]!);
     i++;
@@ -138,7 +141,7 @@ function parseCommands(body: readonly string[]): DocCommand[] | string {
     if (argv[0] !== 'faultline') return `only faultline commands can be checked, not '${text}'`;
     const expected: string[] = [];
     while (i < body.length && !body[i]!.startsWith('$ ')) expected.push(body[i++]!);
-    commands.push({ commandLines, argv: argv.slice(1), expected, code: null });
+    commands.push({ line, commandLines, argv: argv.slice(1), expected, code: null });
   }
   return commands;
 }
