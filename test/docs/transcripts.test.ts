@@ -68,3 +68,15 @@ for (const page of pages) {
     }
   }
 }
+
+test('every scenario and catalogue entry the docs name in a command exists', async (t) => {
+  const scenarios = await limited(() => cli(['scenario', 'list', '--json']));
+  const races = await limited(() => cli(['race', 'list', '--json']));
+  const scenarioNames = new Set((JSON.parse(scenarios.stdout) as { scenarios: { name: string }[] }).scenarios.map((s) => s.name));
+  const raceNames = new Set((JSON.parse(races.stdout) as { name: string }[]).map((r) => r.name));
+  for (const page of pages) {
+    const text = page.lines.join('\n');
+    for (const m of text.matchAll(/faultline scenario run ([a-z][a-z0-9-]+)(?=[\s`])/g)) t.true(scenarioNames.has(m[1]!), `${page.file}: scenario ${m[1]!}`);
+    for (const m of text.matchAll(/faultline race explore ([a-z][a-z0-9-]+)(?=[\s`])/g)) t.true(raceNames.has(m[1]!), `${page.file}: catalogue entry ${m[1]!}`);
+  }
+});
