@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { MACHINES_EXPORT_ARGS, MACHINES_PAGE, machinesPage } from './machines-page.js';
-import { ROOT, docFiles, matches, normalise, parsePage, readPage, type DocCommand } from './transcripts.js';
+import { ROOT, docFiles, matches, normalise, parsePage, readPage, rendered, type DocCommand } from './transcripts.js';
 
 const pages = docFiles().map((f) => readPage(f));
 
@@ -42,6 +42,13 @@ test('the convention parser tells checked transcripts from examples and rejects 
   t.true(matches(['a', '…'], ['a']));
   t.false(matches(['a', '…', 'd'], ['a', 'b', 'c']));
   t.false(matches(['a', 'b'], ['a', 'c']));
+});
+
+test('rewriting keeps the stretches a block showed and shows in full what changed', (t) => {
+  t.deepEqual(rendered(['a', '…', 'd'], ['a', 'b', 'c', 'd']), ['a', '…', 'd']);
+  t.deepEqual(rendered(['a', '…', 'c', '…', 'z'], ['a', 'b', 'c', 'd', 'y']), ['a', '…', 'c', 'd', 'y']);
+  t.deepEqual(rendered(['x', '…', 'c', '…', 'z'], ['a', 'b', 'c', 'd', 'z']), ['a', 'b', 'c', '…', 'z']);
+  t.deepEqual(rendered(['a', 'b'], ['a', 'c']), ['a', 'c']);
 });
 
 test('docs/machines.md is what `machines export` prints now (npm run docs regenerates it)', async (t) => {

@@ -202,16 +202,57 @@ function normaliseExpected(expected: readonly string[]): string[] {
 
 /**
  * The lines to show for a command's current output: the expected lines when they still
- * match; otherwise the output, keeping as many lines before and after the first and last
- * `…` as the block had (so a block that left out a middle keeps leaving it out).
+ * match. Otherwise the output, where each stretch of lines the block showed (between its
+ * `…` lines) is kept if the output still has it, in order, and an elision between two kept
+ * stretches stays an elision; where a stretch is gone, the output around it is shown in
+ * full, for the writer to trim again.
  */
 export function rendered(expected: readonly string[], actual: readonly string[]): string[] {
   const exp = normaliseExpected(expected);
   if (matches(exp, actual)) return exp;
-  const first = exp.indexOf(ELISION);
-  if (first < 0) return [...actual];
-  const head = first;
-  const tail = exp.length - 1 - exp.lastIndexOf(ELISION);
-  if (head + tail >= actual.length) return [...actual];
-  return [...actual.slice(0, head), ELISION, ...actual.slice(actual.length - tail)];
+  if (!exp.includes(ELISION)) return [...actual];
+  const segments = splitAtElisions(exp);
+  const at = locate(segments, actual);
+  const out: string[] = [];
+  let cursor = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const start = at[i];
+    if (start === null || start === undefined) continue;
+    if (start > cursor) {
+      if (i > 0 && at[i - 1] !== null) out.push(ELISION);
+      else out.push(...actual.slice(cursor, start));
+    }
+    out.push(...segments[i]!);
+    cursor = start + segments[i]!.length;
+  }
+  out.push(...actual.slice(cursor));
+  return out;
+}
+
+function splitAtElisions(exp: readonly string[]): string[][] {
+  const segments: string[][] = [[]];
+  for (const line of exp) {
+    if (line === ELISION) segments.push([]);
+    else segments[segments.length - 1]!.push(line);
+  }
+  return segments;
+}
+
+/** Where each segment sits in the output: the first at the start, the last at the end, the others in order; null where it is gone. */
+function locate(segments: readonly string[][], actual: readonly string[]): (number | null)[] {
+  const at: (number | null)[] = [];
+  let pos = 0;
+  segments.forEach((seg, i) => {
+    let found: number | null = null;
+    if (i === 0) found = startsAt(actual, seg, 0) ? 0 : null;
+    else if (i === segments.length - 1) found = actual.length - seg.length >= pos && startsAt(actual, seg, actual.length - seg.length) ? actual.length - seg.length : null;
+    else for (let j = pos; found === null && j + seg.length <= actual.length; j++) if (startsAt(actual, seg, j)) found = j;
+    at.push(found);
+    if (found !== null) pos = found + seg.length;
+  });
+  return at;
+}
+
+function startsAt(actual: readonly string[], seg: readonly string[], from: number): boolean {
+  return from >= 0 && seg.every((line, k) => actual[from + k] === line);
 }

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { MACHINES_EXPORT_ARGS, MACHINES_PAGE, machinesPage } from './machines-page.js';
-import { ROOT, docFiles, normalise, readPage, rendered, type Page, type Transcript } from './transcripts.js';
+import { ELISION, ROOT, docFiles, normalise, readPage, rendered, type Page, type Transcript } from './transcripts.js';
 
 async function renderTranscript(tr: Transcript): Promise<string[]> {
   const body: string[] = [];
@@ -32,7 +32,8 @@ async function updatePage(page: Page): Promise<number> {
     if (body.join('\n') === old.join('\n')) continue;
     lines.splice(tr.bodyStart, tr.bodyEnd - tr.bodyStart, ...body);
     changed++;
-    console.log(`${tr.file}:${tr.line}: rewritten`);
+    const elided = tr.commands.some((c) => c.expected.some((l) => l.trim() === ELISION));
+    console.log(`${tr.file}:${tr.line}: rewritten${elided ? ' — it leaves lines out with …: check what it shows now and trim again' : ''}`);
   }
   if (changed > 0) writeFileSync(join(ROOT, page.file), lines.join('\n'));
   return changed;
