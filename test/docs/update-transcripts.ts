@@ -40,6 +40,8 @@ async function updatePage(page: Page): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // Transcripts name files relative to the repository root, as the docs test runs them.
+  process.chdir(ROOT);
   let changed = 0;
   let total = 0;
   for (const file of docFiles()) {
