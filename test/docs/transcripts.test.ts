@@ -4,6 +4,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
+import { LAYERS_PAGE, layersPage } from './layers-page.js';
 import { MACHINES_EXPORT_ARGS, MACHINES_PAGE, machinesPage } from './machines-page.js';
 import { ROOT, docFiles, matches, normalise, parsePage, readPage, rendered, type DocCommand } from './transcripts.js';
 
@@ -55,6 +56,10 @@ test('docs/machines.md is what `machines export` prints now (npm run docs regene
   const out = await limited(() => cli(MACHINES_EXPORT_ARGS));
   t.is(out.code, 0);
   t.is(readFileSync(join(ROOT, MACHINES_PAGE), 'utf8'), machinesPage(out.stdout));
+});
+
+test('docs/layers.md is the import graph of the sources now (npm run docs regenerates it)', (t) => {
+  t.is(readFileSync(join(ROOT, LAYERS_PAGE), 'utf8'), layersPage());
 });
 
 function title(file: string, c: DocCommand): string {

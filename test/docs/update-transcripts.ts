@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
+import { LAYERS_PAGE, layersPage } from './layers-page.js';
 import { MACHINES_EXPORT_ARGS, MACHINES_PAGE, machinesPage } from './machines-page.js';
 import { ELISION, ROOT, docFiles, normalise, readPage, rendered, type Page, type Transcript } from './transcripts.js';
 
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
   const out = await cli(MACHINES_EXPORT_ARGS);
   if (out.code !== 0) throw new Error(`machines export exited ${out.code}: ${out.stderr}`);
   writeFileSync(join(ROOT, MACHINES_PAGE), machinesPage(out.stdout));
-  console.log(`${total} checked transcripts, ${changed} rewritten; ${MACHINES_PAGE} regenerated`);
+  writeFileSync(join(ROOT, LAYERS_PAGE), layersPage());
+  console.log(`${total} checked transcripts, ${changed} rewritten; ${MACHINES_PAGE} and ${LAYERS_PAGE} regenerated`);
 }
 
 await main();
