@@ -24,7 +24,7 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import { startThreaded, type ThreadedResult } from '../src/engine/threaded.js';
+import { startStress, type StressResult } from '../src/workload/presets/index.js';
 import type { StressConfig } from '../src/workload/stress.js';
 import { CHURN_DEFAULT_RATES } from '../src/workload/stress.js';
 import { PAGE_BYTES, addRate, addRow, fmt, printTable, rawSample, repeat, stats, type Stats } from './common.js';
@@ -52,8 +52,8 @@ function base(over: Partial<StressConfig>): StressConfig {
   return { vcpus: 1, memoryBytes: 64 << 20, durationMs: null, accesses: null, workload: 'sequential', churn: {}, backingLevel: 1, vmType: 'default', seed: 1, writeRatio: 1, ...over };
 }
 
-async function runOnce(stress: StressConfig): Promise<ThreadedResult> {
-  const r = await startThreaded({ stress, scanIntervalMs: 0 }).result;
+async function runOnce(stress: StressConfig): Promise<StressResult> {
+  const r = await startStress({ stress, scanIntervalMs: 0 }).result;
   if (r.violations.length > 0) throw new Error(`bench run found violations: ${r.violations.map((v) => v.kind).join(', ')}`);
   return r;
 }
@@ -66,7 +66,7 @@ interface ThreadFigures {
 }
 
 /** Aggregate rates over the vCPU threads: totals over the span from the first loop's start to the last loop's end. */
-function vcpuFigures(r: ThreadedResult): ThreadFigures {
+function vcpuFigures(r: StressResult): ThreadFigures {
   const vcpus = r.actors.filter((a) => a.name.startsWith('vcpu'));
   const loopMs = Math.max(...vcpus.map((a) => a.loopEndMs)) - Math.min(...vcpus.map((a) => a.loopStartMs));
   const faults = vcpus.reduce((n, a) => n + a.faults, 0);
@@ -157,11 +157,11 @@ async function main(): Promise<void> {
 
   // 4. stress with all churn on
   const stressMs = o.quick ? 3000 : 10_000;
-  const stressRuns: ThreadedResult[] = [];
+  const stressRuns: StressResult[] = [];
   for (let i = 0; i < Math.max(1, Math.min(o.reps, 2)); i++) {
     stressRuns.push(await runOnce(base({ vcpus: 4, memoryBytes: 256 << 20, durationMs: stressMs, workload: 'uniform', writeRatio: 0.5, vmType: 'sw_protected', churn: { ...CHURN_DEFAULT_RATES } })));
   }
-  const per = (f: (r: ThreadedResult) => number): Stats => med(stressRuns.map((r) => (f(r) * 1000) / r.elapsedMs));
+  const per = (f: (r: StressResult) => number): Stats => med(stressRuns.map((r) => (f(r) * 1000) / r.elapsedMs));
   const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
   const note = `4 vCPUs, 256 MiB SW_PROTECTED, all churn at default rates, ${stressMs / 1000} s`;
   addRate('4 stress', 'accessesPerSec', per((r) => r.stats.accesses), note);

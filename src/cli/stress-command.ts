@@ -7,7 +7,7 @@
  */
 
 import { auditTime } from 'rxjs';
-import { startThreaded } from '../engine/threaded.js';
+import { startStress } from '../workload/presets/index.js';
 import { statsOf } from '../engine/streams.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
@@ -146,7 +146,7 @@ export function parseStressOptions(argv: readonly string[]): StressCommandOption
 /** `faultline stress [options]` */
 export async function stressCommand(argv: readonly string[], io: Io, isTty = process.stderr.isTTY === true): Promise<number> {
   const o = parseStressOptions(argv);
-  const run = startThreaded({
+  const run = startStress({
     stress: o.stress, mutate: o.mutate, skip: o.skip, watchdogMs: o.watchdogMs, scanIntervalMs: o.scanIntervalMs, kickMs: o.kickMs,
     manualDirtyLogProtect: o.manualDirtyLogProtect,
   });

@@ -5,7 +5,8 @@
 
 import type { Violation } from '../kvm/findings.js';
 import type { StressStats } from '../engine/streams.js';
-import type { StageResult, ThreadedResult } from '../engine/threaded.js';
+import type { StageResult } from '../engine/threaded.js';
+import type { StressResult } from '../workload/presets/index.js';
 import { CHURN_KINDS, type StressConfig } from '../workload/stress.js';
 import { formatViolation } from './text.js';
 
@@ -87,7 +88,7 @@ export interface StressReport {
   readonly violations: Violation[];
 }
 
-export function buildStressReport(r: ThreadedResult, preset: string | null): StressReport {
+export function buildStressReport(r: StressResult, preset: string | null): StressReport {
   const st = r.stats;
   const machines = new Map<string, { fired: { transition: string; count: number }[]; neverFired: string[] }>();
   let fired = 0;

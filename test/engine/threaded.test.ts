@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import { firstValueFrom, toArray } from 'rxjs';
-import { startThreaded, type ThreadedConfig } from '../../src/engine/threaded.js';
+import { startStress, type StressRun } from '../../src/workload/presets/index.js';
 import { CHURN_DEFAULT_RATES, type StressConfig } from '../../src/workload/stress.js';
 
 const MiB = 1024 * 1024;
@@ -11,8 +11,8 @@ function stress(over: Partial<StressConfig> = {}): StressConfig {
   return { vcpus: 2, memoryBytes: 16 * MiB, durationMs: 1500, accesses: null, workload: 'uniform', churn: {}, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5, ...over };
 }
 
-async function run(cfg: ThreadedConfig) {
-  const r = startThreaded(cfg);
+async function run(cfg: StressRun) {
+  const r = startStress(cfg);
   const events = firstValueFrom(r.events$.pipe(toArray()));
   return { result: await r.result, events: await events };
 }

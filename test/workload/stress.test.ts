@@ -3,7 +3,8 @@
 import test from 'ava';
 import type { Op } from '../../src/kvm/ops.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES } from '../../src/kvm/memslots.js';
-import { DUMMY_SLOT, HostSource, VcpuSource, VmmSource, dummySlotGpa, stressSetup, stressSlots, type StressConfig } from '../../src/workload/stress.js';
+import { HostSource, VcpuSource, VmmSource } from '../../src/workload/presets/churn.js';
+import { DUMMY_SLOT, dummySlotGpa, stressSetup, stressSlots, type StressConfig } from '../../src/workload/stress.js';
 
 const MiB = 1024 * 1024;
 const cfg = (over: Partial<StressConfig> = {}): StressConfig => ({ vcpus: 4, memoryBytes: 64 * MiB, durationMs: 1000, accesses: null, workload: 'uniform', churn: {}, backingLevel: 1, vmType: 'sw_protected', seed: 9, writeRatio: 0.5, ...over });
