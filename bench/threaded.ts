@@ -100,27 +100,22 @@ async function rawThreads(threads: number, faults: number): Promise<number> {
   return (threads * faults * 1000) / ms;
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
-  const pagesPerVcpu = o.quick ? 1 << 16 : 1 << 18;
-  const t0 = performance.now();
-  console.log(`faultline threaded bench — ${o.quick ? 'quick' : 'full'}, ${o.reps} runs after 1 warm-up, node ${process.version}`);
+/** 2. One vCPU thread, every access a first-touch fault, beside the raw rate. */
+async function perThread(o: Options, pagesPerVcpu: number, raw: Stats): Promise<void> {
+  const one = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: pagesPerVcpu * PAGE_BYTES, accesses: pagesPerVcpu }));
+  const rate = med(one.map((f) => f.faultsPerSec));
+  addRate('2 per thread', 'faultsPerSec 1 vCPU thread', rate, `${pagesPerVcpu} first-touch write faults, full protocol on a worker`);
+  addRow('2 per thread', 'nsPerFault', 1e9 / rate.median);
+  addRow('2 per thread', 'ratio thread/raw', `${((100 * rate.median) / raw.median).toFixed(1)}%`, null, 'the protocol and model on a worker vs the bare walk + CAS');
+}
 
-  // 1. raw
-  const raw = repeat(o.reps, () => rawSample(pagesPerVcpu));
-  addRate('1 raw', 'rawFaultsPerSec', raw.rate, `${pagesPerVcpu} faults: walk + link + 64-bit CAS on the main thread`);
-
-  // 2. one vCPU thread, every access a first-touch fault
+/**
+ * 3. Scaling on disjoint memory: each vCPU its own partition, every page once. Rounds
+ * alternate 1 and 2 threads, for the model and for the raw loop, so background load on
+ * this shared VM hits all four alike; ratios are medians of per-round ratios.
+ */
+async function scalingDisjoint(o: Options, pagesPerVcpu: number): Promise<void> {
   const mem1 = pagesPerVcpu * PAGE_BYTES;
-  const one = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: mem1, accesses: pagesPerVcpu }));
-  const perThread = med(one.map((f) => f.faultsPerSec));
-  addRate('2 per thread', 'faultsPerSec 1 vCPU thread', perThread, `${pagesPerVcpu} first-touch write faults, full protocol on a worker`);
-  addRow('2 per thread', 'nsPerFault', 1e9 / perThread.median);
-  addRow('2 per thread', 'ratio thread/raw', `${((100 * perThread.median) / raw.rate.median).toFixed(1)}%`, null, 'the protocol and model on a worker vs the bare walk + CAS');
-
-  // 3. scaling on disjoint memory: each vCPU its own partition, every page once. Rounds
-  // alternate 1 and 2 threads, for the model and for the raw loop, so background load on
-  // this shared VM hits all four alike; ratios are medians of per-round ratios.
   const agg1: number[] = [];
   const agg2: number[] = [];
   const raw1: number[] = [];
@@ -142,8 +137,10 @@ async function main(): Promise<void> {
   addRate('3 scaling disjoint', 'raw faultsPerSec 2 workers', med(raw2));
   const rawRatio = med(rawRatios);
   addRow('3 scaling disjoint', 'raw ratio 2/1 workers', `${rawRatio.median.toFixed(2)}×`, null, `per-round ${rawRatios.map((r) => r.toFixed(2)).join(' ')}: what this machine gives two threads sharing nothing`);
+}
 
-  // 3b. shared memory: uniform accesses over one region by 1 and 2 threads (same count each)
+/** 3b. Shared memory: uniform accesses over one region by 1 and 2 threads (same count each). */
+async function scalingShared(o: Options): Promise<void> {
   const sharedPages = o.quick ? 1 << 13 : 1 << 15;
   const sharedAccesses = sharedPages * 4;
   const s1 = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: sharedPages * PAGE_BYTES, accesses: sharedAccesses, workload: 'uniform', writeRatio: 0.5 }));
@@ -154,8 +151,10 @@ async function main(): Promise<void> {
   addRate('3 scaling shared', 'accessesPerSec 2 threads', sa2);
   addRow('3 scaling shared', 'faults 1 / 2 threads', `${fmt(s1[0]!.faults)} / ${fmt(s2[0]!.faults)}`, null, 'with 2 threads some faults race for the same SPTE (spurious, CAS lost)');
   addRow('3 scaling shared', 'ratio 2/1 threads', `${(sa2.median / sa1.median).toFixed(2)}×`);
+}
 
-  // 4. stress with all churn on
+/** 4. Stress with all churn on. */
+async function stressFigures(o: Options): Promise<void> {
   const stressMs = o.quick ? 3000 : 10_000;
   const stressRuns: StressResult[] = [];
   for (let i = 0; i < Math.max(1, Math.min(o.reps, 2)); i++) {
@@ -171,7 +170,20 @@ async function main(): Promise<void> {
   addRate('4 stress', 'memslotChangesPerSec', per((r) => sum(r.stats.memslotChanges)));
   addRate('4 stress', 'preFaultPagesPerSec', per((r) => r.stats.preFaultPages));
   addRow('4 stress', 'violations', stressRuns.reduce((n, r) => n + r.violations.length, 0));
+}
 
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const pagesPerVcpu = o.quick ? 1 << 16 : 1 << 18;
+  const t0 = performance.now();
+  console.log(`faultline threaded bench — ${o.quick ? 'quick' : 'full'}, ${o.reps} runs after 1 warm-up, node ${process.version}`);
+  // 1. raw
+  const raw = repeat(o.reps, () => rawSample(pagesPerVcpu));
+  addRate('1 raw', 'rawFaultsPerSec', raw.rate, `${pagesPerVcpu} faults: walk + link + 64-bit CAS on the main thread`);
+  await perThread(o, pagesPerVcpu, raw.rate);
+  await scalingDisjoint(o, pagesPerVcpu);
+  await scalingShared(o);
+  await stressFigures(o);
   console.log('');
   printTable();
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -60,10 +60,10 @@ export interface ActorParts {
 
 /** The actor's machines, model, source and queue, over the task's shared memory. */
 export function setUpActor(task: ActorTask, createSource: OpSourceFactory): ActorParts {
-  const ctl = new Control(task.ctlSab, task.ctlLayout);
+  const ctl = new Control(task.ctl.sab, task.ctl.layout);
   const mutations = buildMutations(COMPILED, task.mutate, task.skip);
   const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
-  const vm = Vm.attach(task.vmSab, task.vmLayout, task.vmType, lock);
+  const vm = Vm.attach(task.vm.sab, task.vm.layout, task.vm.type, lock);
   const factory = new CompiledRunnerFactory(COMPILED.filter((m) => m.id !== 'mmu-lock'), ACTOR_IMPLS, mutations);
   const coverage = new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)]));
   const { labels, labelBase } = stateLabels();

@@ -17,13 +17,23 @@ export interface TaskSource {
   readonly actorData?: unknown;
 }
 
+/** The VM's shared memory as a worker attaches to it (Vm.attach). */
+export interface VmShare {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly type: VmType;
+}
+
+/** The run's control memory as a worker attaches to it (new Control). */
+export interface ControlShare {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: ControlLayout;
+}
+
 /** Everything a worker needs to run one actor (structured-cloneable). */
 export interface ActorTask {
-  readonly vmSab: SharedArrayBuffer;
-  readonly vmLayout: Layout;
-  readonly vmType: VmType;
-  readonly ctlSab: SharedArrayBuffer;
-  readonly ctlLayout: ControlLayout;
+  readonly vm: VmShare;
+  readonly ctl: ControlShare;
   readonly actor: number;
   readonly mutate: readonly string[];
   readonly skip: readonly string[];

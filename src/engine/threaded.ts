@@ -27,7 +27,7 @@ import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { Control, type ActorEvent } from './control.js';
-import type { CoverageEntry } from './deterministic.js';
+import type { CoverageEntry, ScheduledOp } from './deterministic.js';
 import type { EventCheck, OpSourceSpec, StagePlan } from './op-source.js';
 import { runSetup } from './setup.js';
 import type { StressStats } from './streams.js';
@@ -46,12 +46,8 @@ export type { StopReason } from './threaded-run.js';
 export type { StageResult } from './threaded-stages.js';
 export { describeFrames } from './threaded-frames.js';
 
-/** An op of a scripted run: its actor, and the ops (indices into the script) it must wait for. */
-export interface ThreadedScriptOp {
-  readonly actor: number;
-  readonly op: Op;
-  readonly after?: number | readonly number[];
-}
+/** An op of a scripted run: its actor, and the ops (indices into the script) it must wait for — as the deterministic engine's. */
+export type ThreadedScriptOp = ScheduledOp;
 
 export interface ThreadedConfig {
   /** The VM to build, and its setup (memslots, launch finish), run before any worker starts. */
@@ -181,7 +177,7 @@ function actorTasks(cfg: ThreadedConfig, state: RunState, source: OpSourceSpec):
   const { vm, ctl } = state;
   const startEpochMs = performance.timeOrigin + performance.now();
   return Array.from({ length: state.nActors }, (_, actor): ActorTask => ({
-    vmSab: vm.mem.sab, vmLayout: vm.layout, vmType: vm.type, ctlSab: ctl.sab, ctlLayout: ctl.layout, actor, mutate: cfg.mutate ?? [], skip: cfg.skip ?? [],
+    vm: { sab: vm.mem.sab, layout: vm.layout, type: vm.type }, ctl: { sab: ctl.sab, layout: ctl.layout }, actor, mutate: cfg.mutate ?? [], skip: cfg.skip ?? [],
     source: { module: source.module, data: source.data, ...(source.actorData !== undefined ? { actorData: source.actorData[actor] } : {}) },
     startEpochMs, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false, kickMs: cfg.kickMs ?? THREADED_KICK_MS, warmupMs: cfg.warmupMs ?? THREADED_WARMUP_MS,
     ...(cfg.crash !== undefined && cfg.crash.actor === actor ? { crashAfterSteps: cfg.crash.afterSteps } : {}),
