@@ -1,8 +1,9 @@
 /**
  * The threaded engine's event streams (rxjs): the main thread drains every actor's ring
- * into one Observable of events; these operators turn it into running statistics and
- * online checks. Streams observe: they count and report, and never steer an actor — the
- * engine decides what to do with what they report.
+ * into one Observable of events; these operators turn it into running statistics (a
+ * workload's online checks over the same stream are op-source.ts EventChecks). Streams
+ * observe: they count and report, and never steer an actor — the engine decides what to
+ * do with what they report.
  */
 
 import { Observable, scan, startWith } from 'rxjs';

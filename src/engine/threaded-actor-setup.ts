@@ -104,7 +104,7 @@ function stateLabels(): { labels: string[]; labelBase: Map<string, number> } {
   return { labels, labelBase };
 }
 
-/** A preset's stage rendezvous over the control words (op-source.ts StageSignals). */
+/** A staged workload's rendezvous over the control words (op-source.ts StageSignals). */
 function stageSignals(ctl: Control, actor: number, ring: RingWriter): StageSignals {
   const cI32 = ctl.i32;
   return {

@@ -8,7 +8,7 @@
 
 import type { ActorStats } from '../kvm/actor.js';
 import { HOST_EVENT_KINDS } from '../kvm/host.js';
-import { ACTOR_ACCESS_BATCH } from '../kvm/limits.js';
+import { ACTOR_ACCESS_BATCH, PAGE_SIZE } from '../kvm/limits.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import type { Errno } from '../kvm/types.js';
 import { EV, type RingWriter } from './control.js';
@@ -38,7 +38,7 @@ export const errnoName = (code: number): string | null => (code === 0 ? null : E
 export function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: number): void {
   switch (r.op) {
     case 'access':
-      if (!r.ok) ring.emit(EV.ACCESS_FAILED, Math.max(0, ERRNOS.indexOf(r.errno ?? 'EFAULT')), op.op === 'access' ? Math.floor(op.gpa / 4096) : 0);
+      if (!r.ok) ring.emit(EV.ACCESS_FAILED, Math.max(0, ERRNOS.indexOf(r.errno ?? 'EFAULT')), op.op === 'access' ? Math.floor(op.gpa / PAGE_SIZE) : 0);
       return;
     case 'pre_fault':
     case 'map_memory':

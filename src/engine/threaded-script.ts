@@ -10,7 +10,7 @@
  * (`createOpSource`, see op-source.ts).
  */
 
-import { SCRIPT_GATE_POLL_MS } from '../kvm/limits.js';
+import { PAGE_SIZE, SCRIPT_GATE_POLL_MS } from '../kvm/limits.js';
 import type { AccessKind, Op, OpResult } from '../kvm/ops.js';
 import type { Next, OpSource, OpSourceContext, OpSourceSpec } from './op-source.js';
 
@@ -73,7 +73,7 @@ export class ScriptSource implements OpSource {
         this.finish(s.index);
         continue;
       }
-      return { op: { op: 'access', gpa: s.op.gfns[this.pos]! * 4096, access: KINDS[s.op.kinds[this.pos]!] ?? 'read' } };
+      return { op: { op: 'access', gpa: s.op.gfns[this.pos]! * PAGE_SIZE, access: KINDS[s.op.kinds[this.pos]!] ?? 'read' } };
     }
   }
 

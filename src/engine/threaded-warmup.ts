@@ -11,7 +11,7 @@
  * moment the real run starts.
  */
 
-import { THREADED_WARMUP_GUEST_BYTES, THREADED_WARMUP_PAGES } from '../kvm/limits.js';
+import { PAGE_SIZE, THREADED_RING_RECORDS, THREADED_WARMUP_GUEST_BYTES, THREADED_WARMUP_PAGES } from '../kvm/limits.js';
 import { Vm } from '../kvm/vm.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { compiled } from '../protocol/machines.js';
@@ -21,20 +21,18 @@ import { runSetup } from './setup.js';
 import { SCRIPT_MODULE, createOpSource, scriptBuffer, type ScriptedOp } from './threaded-script.js';
 import type { ActorOutcome, ActorTask } from './threaded-task.js';
 
-const PAGE_BYTES = 4096;
-
 /** Runs `runActor` on private VMs until `task.warmupMs` has passed; throws if a round found a violation. */
 export function warmUp(task: ActorTask, mutations: Mutations, runActor: (t: ActorTask, f: typeof createOpSource) => ActorOutcome): void {
   const pages = THREADED_WARMUP_PAGES;
   const ops: ScriptedOp[] = [
     { index: 0, op: { op: 'access_stream', gfns: Uint32Array.from({ length: pages }, (_, i) => i), kinds: Uint8Array.from({ length: pages }, (_, i) => i & 1) } },
-    { index: 1, op: { op: 'pre_fault', gpa: BigInt(pages * PAGE_BYTES), size: BigInt(pages * PAGE_BYTES), flags: 0n, untilDone: true } },
+    { index: 1, op: { op: 'pre_fault', gpa: BigInt(pages * PAGE_SIZE), size: BigInt(pages * PAGE_SIZE), flags: 0n, untilDone: true } },
   ];
   const t0 = performance.now();
   do {
     const vm = Vm.create({ type: 'default', vcpus: 1, guestBytes: THREADED_WARMUP_GUEST_BYTES }, new CompiledLockProtocol(compiled('mmu-lock'), mutations));
-    runSetup(vm, [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(2 * pages * PAGE_BYTES), flags: 0, backingLevel: 1 }], mutations, []);
-    const ctl = Control.create(vm.layout.actors, 1 << 16);
+    runSetup(vm, [{ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(2 * pages * PAGE_SIZE), flags: 0, backingLevel: 1 }], mutations, []);
+    const ctl = Control.create(vm.layout.actors, THREADED_RING_RECORDS);
     Atomics.store(ctl.i32, CTL.GO, 1);
     const { crashAfterSteps: _crash, ...rest } = task;
     const source = { module: SCRIPT_MODULE, data: { sab: scriptBuffer(2), nOps: 2 }, actorData: ops };

@@ -95,6 +95,8 @@ export const ACTOR_WAIT_MS = 2;
 export const ACTOR_CONTROL_WAIT_MS = 50;
 /** The longest an actor with nothing due sleeps before it looks again, ms. */
 export const ACTOR_SLEEP_MAX_MS = 20;
+/** An actor's Atomics.wait() for the main thread to drain its full event ring, ms (nothing is dropped). */
+export const ACTOR_RING_FULL_WAIT_MS = 5;
 /** Guest accesses an actor counts before it sends them as one ring record. */
 export const ACTOR_ACCESS_BATCH = 1024;
 /** Steps between an actor's looks at the control words and publishing its status (a power of two). */
