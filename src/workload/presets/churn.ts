@@ -12,16 +12,11 @@
  *
  * Rates are ops per second for the actor kind (split across vCPUs for pre-fault); a
  * source answers "sleep until t" when its next op is not due yet. This module is the
- * run's op-source module (`createOpSource`, src/engine/op-source.ts), and its online
- * check (`preFaultChecks`).
+ * run's op-source module (`createOpSource`, src/engine/op-source.ts), loaded in every
+ * worker; its online check is in checks.ts.
  */
 
-import { filter, map, type Observable } from 'rxjs';
-import type { ActorEvent } from '../../engine/control.js';
-import { EV } from '../../engine/control.js';
-import type { EventCheck, Next, OpSource, OpSourceContext } from '../../engine/op-source.js';
-import { errnoName } from '../../engine/threaded-emit.js';
-import type { Violation } from '../../kvm/findings.js';
+import type { Next, OpSource, OpSourceContext } from '../../engine/op-source.js';
 import { KVM_MEM_LOG_DIRTY_PAGES } from '../../kvm/memslots.js';
 import type { AccessKind, Op } from '../../kvm/ops.js';
 import { VM_TYPES } from '../../kvm/vm-types.js';
@@ -37,23 +32,6 @@ export function createOpSource(data: unknown, ctx: OpSourceContext): OpSource {
   if (ctx.actor < ctx.vcpus) return new VcpuSource(s, ctx.actor, ctx.startMs);
   if (ctx.actor === ctx.hostActor) return new HostSource(s, ctx.actor, ctx.startMs);
   return new VmmSource(s, ctx.actor, ctx.startMs, ctx.manualDirtyLogProtect);
-}
-
-/**
- * The stress run's online check: every KVM_PRE_FAULT_MEMORY loop of the stress workload
- * targets guest memory in the stress memslots, which are never deleted, so it must end
- * with 0 (the selftest's expectation; EAGAIN and EINTR are retried by the loop) — or with
- * an errno in `allowed`: EFAULT when attributes churn, because a conversion between the
- * ioctl's private/shared choice and kvm_mmu_faultin_pfn() is a KVM_EXIT_MEMORY_FAULT.
- */
-export function preFaultChecks(allowed: ReadonlySet<string> = new Set()): EventCheck {
-  return (events$: Observable<ActorEvent>, actorName: (a: number) => string): Observable<Violation> => events$.pipe(
-    filter((e) => e.type === EV.PRE_FAULT && e.a !== 0 && !allowed.has(errnoName(e.a) ?? '')),
-    map((e): Violation => ({
-      kind: 'pre-fault-conformance', actors: [actorName(e.actor)], step: -1,
-      message: `${actorName(e.actor)}: KVM_PRE_FAULT_MEMORY over guest memory inside the stress memslots (never deleted) ended with ${errnoName(e.a)} after ${e.c} call(s); the loop may only end with 0${allowed.size > 0 ? ` or ${[...allowed].join(', ')}` : ''}`,
-    })),
-  );
 }
 
 /** A vCPU: guest accesses by pattern; pre-fault calls at the churn rate. */

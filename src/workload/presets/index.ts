@@ -13,8 +13,8 @@ import type { Op } from '../../kvm/ops.js';
 import { VM_TYPES } from '../../kvm/vm-types.js';
 import type { VmConfig } from '../../kvm/vm.js';
 import { stressGuestBytes, stressSetup, type StressConfig } from '../stress.js';
-import { preFaultChecks } from './churn.js';
-import { MMU_STRESS_PLAN, mmuStressChecks } from './mmu-stress.js';
+import { mmuStressChecks, preFaultChecks } from './checks.js';
+import { MMU_STRESS_PLAN } from './mmu-stress.js';
 
 /** A fixed script instead of the stress workload: the VM and its setup from here (the StressConfig then only names the run). */
 export interface ThreadedScript {

@@ -1,11 +1,9 @@
-// Goal: `--preset mmu-stress`'s sources — each vCPU covers its own partition once per stage in the selftest's order (write, reset + re-write, read, write, write), reports each stage's tally and waits for the next; the host mprotects on command and acknowledges; the stage check flags what the selftest asserts; method: drive the sources with hand-made stage signals, and the check with hand-made events.
+// Goal: `--preset mmu-stress`'s sources — each vCPU covers its own partition once per stage in the selftest's order (write, reset + re-write, read, write, write), reports each stage's tally and waits for the next; the host mprotects on command and acknowledges; method: drive the sources with hand-made stage signals.
 
 import test from 'ava';
-import { firstValueFrom, of, toArray } from 'rxjs';
-import { EV } from '../../../src/engine/control.js';
 import type { Next, OpSource, StageSignals, StageTally } from '../../../src/engine/op-source.js';
 import type { Op, OpResult } from '../../../src/kvm/ops.js';
-import { MMU_STRESS_PLAN, MMU_STRESS_STAGES, MmuStressHostSource, MmuStressVcpuSource, createOpSource, mmuStressChecks } from '../../../src/workload/presets/mmu-stress.js';
+import { MMU_STRESS_PLAN, MMU_STRESS_STAGES, MmuStressHostSource, MmuStressVcpuSource, createOpSource } from '../../../src/workload/presets/mmu-stress.js';
 import type { StressConfig } from '../../../src/workload/stress.js';
 
 const MiB = 1024 * 1024;
@@ -62,13 +60,10 @@ test('the host: mprotect read-only on command 1, back to read-write on command 2
   t.deepEqual(MMU_STRESS_PLAN.hostCommandBefore, { 3: 1, 4: 2 });
 });
 
-test('createOpSource: vCPUs and host of the preset; the stage check flags a write that succeeded while read-only', async (t) => {
+test('createOpSource: the preset\'s vCPUs and host; the vmm has nothing to do', (t) => {
   const { sig } = signals();
   const ctx = { vcpus: 2, hostActor: 2, startMs: 0, signals: sig, manualDirtyLogProtect: false, epochMs: () => 0, actorData: undefined };
   t.true(createOpSource(cfg, { ...ctx, actor: 0 }) instanceof MmuStressVcpuSource);
   t.true(createOpSource(cfg, { ...ctx, actor: 2 }) instanceof MmuStressHostSource);
   t.is(createOpSource(cfg, { ...ctx, actor: 3 }).next(0), null, 'the vmm has nothing to do');
-  const ev = (code: number, a: number, b: number, c: number) => ({ actor: 0, type: EV.STAGE, code, a, b, c });
-  const found = await firstValueFrom(mmuStressChecks(of(ev(3, 0, 256, 0), ev(3, 1, 255, 0), ev(4, 256, 0, 0), ev(4, 255, 1, 0)), () => 'vcpu0').pipe(toArray()));
-  t.deepEqual(found.map((v) => v.message.includes('succeeded') ? 'ro-write' : 'failed'), ['ro-write', 'failed']);
 });
