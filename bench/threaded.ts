@@ -24,6 +24,7 @@
  */
 
 import { Worker } from 'node:worker_threads';
+import { sumCounters } from '../src/engine/counters.js';
 import { startStress, type StressResult } from '../src/workload/presets/index.js';
 import type { StressConfig } from '../src/workload/stress.js';
 import { CHURN_DEFAULT_RATES } from '../src/workload/stress.js';
@@ -69,8 +70,7 @@ interface ThreadFigures {
 function vcpuFigures(r: StressResult): ThreadFigures {
   const vcpus = r.actors.filter((a) => a.name.startsWith('vcpu'));
   const loopMs = Math.max(...vcpus.map((a) => a.loopEndMs)) - Math.min(...vcpus.map((a) => a.loopStartMs));
-  const faults = vcpus.reduce((n, a) => n + a.faults, 0);
-  const accesses = vcpus.reduce((n, a) => n + a.accesses, 0);
+  const { faults, accesses } = sumCounters(vcpus);
   return { faultsPerSec: (faults * 1000) / loopMs, accessesPerSec: (accesses * 1000) / loopMs, faults, loopMs };
 }
 
