@@ -8,7 +8,7 @@
 import type { Violation } from '../kvm/findings.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledLockProtocol } from '../protocol/lock-protocol.js';
-import { AST, CTL, type Control } from './control.js';
+import { CTL, type Control } from './control.js';
 import type { ActorOutcome } from './threaded-task.js';
 
 export type StopReason = 'duration' | 'accesses' | 'stages' | 'violation' | 'watchdog' | 'actor-error';
@@ -53,10 +53,5 @@ export class RunState {
   fail(v: Violation, why: StopReason): void {
     this.violations.push(v);
     this.stop(why, true);
-  }
-
-  /** Every actor's steps so far (the watchdog's view of who moved). */
-  steps(actor: number): number {
-    return this.read(actor, AST.STEPS);
   }
 }
