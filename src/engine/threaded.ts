@@ -44,7 +44,6 @@ import { Watchdog } from './threaded-watchdog.js';
 
 export type { StopReason } from './threaded-run.js';
 export type { StageResult } from './threaded-stages.js';
-export { describeFrames } from './threaded-frames.js';
 
 /** An op of a scripted run: its actor, and the ops (indices into the script) it must wait for — as the deterministic engine's. */
 export type ThreadedScriptOp = ScheduledOp;
