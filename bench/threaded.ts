@@ -24,7 +24,8 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import { startThreaded, type ThreadedResult } from '../src/engine/threaded.js';
+import { sumCounters } from '../src/engine/counters.js';
+import { startStress, type StressResult } from '../src/workload/presets/index.js';
 import type { StressConfig } from '../src/workload/stress.js';
 import { CHURN_DEFAULT_RATES } from '../src/workload/stress.js';
 import { PAGE_BYTES, addRate, addRow, fmt, printTable, rawSample, repeat, stats, type Stats } from './common.js';
@@ -52,8 +53,8 @@ function base(over: Partial<StressConfig>): StressConfig {
   return { vcpus: 1, memoryBytes: 64 << 20, durationMs: null, accesses: null, workload: 'sequential', churn: {}, backingLevel: 1, vmType: 'default', seed: 1, writeRatio: 1, ...over };
 }
 
-async function runOnce(stress: StressConfig): Promise<ThreadedResult> {
-  const r = await startThreaded({ stress, scanIntervalMs: 0 }).result;
+async function runOnce(stress: StressConfig): Promise<StressResult> {
+  const r = await startStress({ stress, scanIntervalMs: 0 }).result;
   if (r.violations.length > 0) throw new Error(`bench run found violations: ${r.violations.map((v) => v.kind).join(', ')}`);
   return r;
 }
@@ -66,11 +67,10 @@ interface ThreadFigures {
 }
 
 /** Aggregate rates over the vCPU threads: totals over the span from the first loop's start to the last loop's end. */
-function vcpuFigures(r: ThreadedResult): ThreadFigures {
+function vcpuFigures(r: StressResult): ThreadFigures {
   const vcpus = r.actors.filter((a) => a.name.startsWith('vcpu'));
   const loopMs = Math.max(...vcpus.map((a) => a.loopEndMs)) - Math.min(...vcpus.map((a) => a.loopStartMs));
-  const faults = vcpus.reduce((n, a) => n + a.faults, 0);
-  const accesses = vcpus.reduce((n, a) => n + a.accesses, 0);
+  const { faults, accesses } = sumCounters(vcpus);
   return { faultsPerSec: (faults * 1000) / loopMs, accessesPerSec: (accesses * 1000) / loopMs, faults, loopMs };
 }
 
@@ -100,27 +100,22 @@ async function rawThreads(threads: number, faults: number): Promise<number> {
   return (threads * faults * 1000) / ms;
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
-  const pagesPerVcpu = o.quick ? 1 << 16 : 1 << 18;
-  const t0 = performance.now();
-  console.log(`faultline threaded bench — ${o.quick ? 'quick' : 'full'}, ${o.reps} runs after 1 warm-up, node ${process.version}`);
+/** 2. One vCPU thread, every access a first-touch fault, beside the raw rate. */
+async function perThread(o: Options, pagesPerVcpu: number, raw: Stats): Promise<void> {
+  const one = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: pagesPerVcpu * PAGE_BYTES, accesses: pagesPerVcpu }));
+  const rate = med(one.map((f) => f.faultsPerSec));
+  addRate('2 per thread', 'faultsPerSec 1 vCPU thread', rate, `${pagesPerVcpu} first-touch write faults, full protocol on a worker`);
+  addRow('2 per thread', 'nsPerFault', 1e9 / rate.median);
+  addRow('2 per thread', 'ratio thread/raw', `${((100 * rate.median) / raw.median).toFixed(1)}%`, null, 'the protocol and model on a worker vs the bare walk + CAS');
+}
 
-  // 1. raw
-  const raw = repeat(o.reps, () => rawSample(pagesPerVcpu));
-  addRate('1 raw', 'rawFaultsPerSec', raw.rate, `${pagesPerVcpu} faults: walk + link + 64-bit CAS on the main thread`);
-
-  // 2. one vCPU thread, every access a first-touch fault
+/**
+ * 3. Scaling on disjoint memory: each vCPU its own partition, every page once. Rounds
+ * alternate 1 and 2 threads, for the model and for the raw loop, so background load on
+ * this shared VM hits all four alike; ratios are medians of per-round ratios.
+ */
+async function scalingDisjoint(o: Options, pagesPerVcpu: number): Promise<void> {
   const mem1 = pagesPerVcpu * PAGE_BYTES;
-  const one = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: mem1, accesses: pagesPerVcpu }));
-  const perThread = med(one.map((f) => f.faultsPerSec));
-  addRate('2 per thread', 'faultsPerSec 1 vCPU thread', perThread, `${pagesPerVcpu} first-touch write faults, full protocol on a worker`);
-  addRow('2 per thread', 'nsPerFault', 1e9 / perThread.median);
-  addRow('2 per thread', 'ratio thread/raw', `${((100 * perThread.median) / raw.rate.median).toFixed(1)}%`, null, 'the protocol and model on a worker vs the bare walk + CAS');
-
-  // 3. scaling on disjoint memory: each vCPU its own partition, every page once. Rounds
-  // alternate 1 and 2 threads, for the model and for the raw loop, so background load on
-  // this shared VM hits all four alike; ratios are medians of per-round ratios.
   const agg1: number[] = [];
   const agg2: number[] = [];
   const raw1: number[] = [];
@@ -142,8 +137,10 @@ async function main(): Promise<void> {
   addRate('3 scaling disjoint', 'raw faultsPerSec 2 workers', med(raw2));
   const rawRatio = med(rawRatios);
   addRow('3 scaling disjoint', 'raw ratio 2/1 workers', `${rawRatio.median.toFixed(2)}×`, null, `per-round ${rawRatios.map((r) => r.toFixed(2)).join(' ')}: what this machine gives two threads sharing nothing`);
+}
 
-  // 3b. shared memory: uniform accesses over one region by 1 and 2 threads (same count each)
+/** 3b. Shared memory: uniform accesses over one region by 1 and 2 threads (same count each). */
+async function scalingShared(o: Options): Promise<void> {
   const sharedPages = o.quick ? 1 << 13 : 1 << 15;
   const sharedAccesses = sharedPages * 4;
   const s1 = await repeatRuns(o.reps, base({ vcpus: 1, memoryBytes: sharedPages * PAGE_BYTES, accesses: sharedAccesses, workload: 'uniform', writeRatio: 0.5 }));
@@ -154,14 +151,16 @@ async function main(): Promise<void> {
   addRate('3 scaling shared', 'accessesPerSec 2 threads', sa2);
   addRow('3 scaling shared', 'faults 1 / 2 threads', `${fmt(s1[0]!.faults)} / ${fmt(s2[0]!.faults)}`, null, 'with 2 threads some faults race for the same SPTE (spurious, CAS lost)');
   addRow('3 scaling shared', 'ratio 2/1 threads', `${(sa2.median / sa1.median).toFixed(2)}×`);
+}
 
-  // 4. stress with all churn on
+/** 4. Stress with all churn on. */
+async function stressFigures(o: Options): Promise<void> {
   const stressMs = o.quick ? 3000 : 10_000;
-  const stressRuns: ThreadedResult[] = [];
+  const stressRuns: StressResult[] = [];
   for (let i = 0; i < Math.max(1, Math.min(o.reps, 2)); i++) {
     stressRuns.push(await runOnce(base({ vcpus: 4, memoryBytes: 256 << 20, durationMs: stressMs, workload: 'uniform', writeRatio: 0.5, vmType: 'sw_protected', churn: { ...CHURN_DEFAULT_RATES } })));
   }
-  const per = (f: (r: ThreadedResult) => number): Stats => med(stressRuns.map((r) => (f(r) * 1000) / r.elapsedMs));
+  const per = (f: (r: StressResult) => number): Stats => med(stressRuns.map((r) => (f(r) * 1000) / r.elapsedMs));
   const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
   const note = `4 vCPUs, 256 MiB SW_PROTECTED, all churn at default rates, ${stressMs / 1000} s`;
   addRate('4 stress', 'accessesPerSec', per((r) => r.stats.accesses), note);
@@ -171,7 +170,20 @@ async function main(): Promise<void> {
   addRate('4 stress', 'memslotChangesPerSec', per((r) => sum(r.stats.memslotChanges)));
   addRate('4 stress', 'preFaultPagesPerSec', per((r) => r.stats.preFaultPages));
   addRow('4 stress', 'violations', stressRuns.reduce((n, r) => n + r.violations.length, 0));
+}
 
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const pagesPerVcpu = o.quick ? 1 << 16 : 1 << 18;
+  const t0 = performance.now();
+  console.log(`faultline threaded bench — ${o.quick ? 'quick' : 'full'}, ${o.reps} runs after 1 warm-up, node ${process.version}`);
+  // 1. raw
+  const raw = repeat(o.reps, () => rawSample(pagesPerVcpu));
+  addRate('1 raw', 'rawFaultsPerSec', raw.rate, `${pagesPerVcpu} faults: walk + link + 64-bit CAS on the main thread`);
+  await perThread(o, pagesPerVcpu, raw.rate);
+  await scalingDisjoint(o, pagesPerVcpu);
+  await scalingShared(o);
+  await stressFigures(o);
   console.log('');
   printTable();
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -6,8 +6,8 @@
  *   const r = runDeterministic(scenarioToRunConfig(s, { scheduler: 'random', seed: 7, mutations: buildMutations(COMPILED, ['page-fault.mmuInvalidateRetryGfn=false'], []) }));
  *   r.violations; r.results; r.trace;
  *
- *   import { startThreaded, CHURN_DEFAULT_RATES } from 'faultline';
- *   const run = startThreaded({ stress: { vcpus: 4, memoryBytes: 1 << 30, durationMs: 10_000, accesses: null, workload: 'uniform',
+ *   import { startStress, CHURN_DEFAULT_RATES } from 'faultline';
+ *   const run = startStress({ stress: { vcpus: 4, memoryBytes: 1 << 30, durationMs: 10_000, accesses: null, workload: 'uniform',
  *     churn: CHURN_DEFAULT_RATES, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5 } });
  *   run.events$.subscribe(...);  (await run.result).violations;
  */
@@ -28,5 +28,6 @@ export { ALL_MACHINES } from '../machines/index.js';
 export { startThreaded, type ThreadedConfig, type ThreadedResult, type ThreadedRun, type StopReason, type StageResult } from './engine/threaded.js';
 export { statsOf, addEvent, emptyStats, type StressStats } from './engine/streams.js';
 export { EV, type ActorEvent } from './engine/control.js';
+export { startStress, stressEngineConfig, type StressRun, type StressResult, type StressRunHandle } from './workload/presets/index.js';
 export { CHURN_KINDS, CHURN_DEFAULT_RATES, STRESS_PRESETS, STRESS_WORKLOADS, type StressConfig, type ChurnKind, type StressPreset, type StressWorkload } from './workload/stress.js';
 export { buildStressReport, formatStressReport, type StressReport } from './report/stress.js';

@@ -248,8 +248,8 @@ export async function runWallPoint(p: SimPoint, repeat = 1): Promise<SimMetrics>
 async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   const { setup, ops, vcpus, guest, prefault, guestBytes } = pointOps(p);
   const level = LEVEL[p.pageSize];
-  const { startThreaded } = await import('../engine/threaded.js');
-  const run = startThreaded({
+  const { startStress } = await import('../workload/presets/index.js');
+  const run = startStress({
     stress: { vcpus, memoryBytes: p.workload.memoryBytes, durationMs: null, accesses: null, workload: 'uniform', churn: {}, backingLevel: level, vmType: 'default', seed: p.seed ?? 1, writeRatio: 0 },
     script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup, ops },
     scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100, warmupMs: WALL_WARMUP_MS,

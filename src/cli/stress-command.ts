@@ -7,7 +7,7 @@
  */
 
 import { auditTime } from 'rxjs';
-import { startThreaded } from '../engine/threaded.js';
+import { startStress } from '../workload/presets/index.js';
 import { statsOf } from '../engine/streams.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
@@ -95,7 +95,7 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
 /** `faultline stress [options]` */
 export async function stressCommand(flags: StressFlags, io: Io, isTty: boolean): Promise<number> {
   const o = parseStressOptions(flags);
-  const run = startThreaded({
+  const run = startStress({
     stress: o.stress, mutate: o.mutate, skip: o.skip, watchdogMs: o.watchdogMs, scanIntervalMs: o.scanIntervalMs, kickMs: o.kickMs,
     manualDirtyLogProtect: o.manualDirtyLogProtect,
   });

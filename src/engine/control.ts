@@ -10,6 +10,7 @@
  */
 
 import { LINE_WORDS } from '../kvm/layout.js';
+import { ACTOR_RING_FULL_WAIT_MS } from '../kvm/limits.js';
 
 /** Run-wide words. */
 export const CTL = {
@@ -21,7 +22,7 @@ export const CTL = {
   VIOLATIONS: 2,
   /** Non-zero: an actor must end now, even mid-op (the run is being torn down). */
   ABORT: 3,
-  /** Presets: the stage the vCPUs may run; the host's command and its acknowledgement. */
+  /** A staged run (op-source.ts StagePlan): the stage the vCPUs may run; the host's command and its acknowledgement. */
   STAGE: 4,
   HOST_CMD: 5,
   HOST_ACK: 6,
@@ -47,7 +48,7 @@ export const AST = {
   FRAMES: 6,
   /** Ring head (records published by the actor). */
   RING_HEAD: 12,
-  /** Presets: 1 + the last stage this vCPU finished (0: none). */
+  /** A staged run: 1 + the last stage this vCPU finished (0: none). */
   STAGE_DONE: 13,
 } as const;
 export const FRAMES_MAX = 6;
@@ -90,7 +91,7 @@ export const EV = {
    * long (a VMM's kick out of an ioctl): a = the vCPU, b = ms waited.
    */
   KICK: 13,
-  /** A vCPU finished a preset stage: code = stage, a = accesses ok, b = failed with EFAULT, c = failed otherwise. */
+  /** A vCPU finished a stage of a staged run: code = stage, a = accesses ok, b = failed with EFAULT, c = failed otherwise. */
   STAGE: 14,
   /** Faults retried for one reason since the last record: code = reason index (RETRY_REASON_LIST), a = count. */
   RETRY: 15,
@@ -164,7 +165,7 @@ export class RingWriter {
     while (this.head - Atomics.load(i32, this.tailWord) >= cap) {
       if (this.c.aborted) return;
       const t = Atomics.load(i32, this.tailWord);
-      if (this.head - t >= cap) Atomics.wait(i32, this.tailWord, t, 5);
+      if (this.head - t >= cap) Atomics.wait(i32, this.tailWord, t, ACTOR_RING_FULL_WAIT_MS);
     }
     const w = this.c.ringWord(this.actor, this.head);
     i32[w] = (type << 24) | code;

@@ -62,3 +62,46 @@ export const SCENARIO_OPS_MAX = envInt('SCENARIO_OPS_MAX', 1_000_000);
 export const VCPUS_MAX = 256;
 /** Guest memory the model lays out at most (sum of memslots); the SharedArrayBuffer grows with it. */
 export const GUEST_BYTES_MAX = envInt('GUEST_BYTES_MAX', 2 ** 37);
+
+// ---- Threaded engine defaults ----
+
+/** An unfinished actor with no step (or no progress) for this long is a deadlock (livelock), ms. */
+export const THREADED_WATCHDOG_MS = 5000;
+/** Interval between stop-the-world invariant scans, ms (0 = only at the end). */
+export const THREADED_SCAN_INTERVAL_MS = 2000;
+/** Records in each actor's event ring (a power of two). */
+export const THREADED_RING_RECORDS = 65536;
+/** The vmm signals a vCPU whose SRCU read lock has held up a memslot update this long, ms (0 = never). */
+export const THREADED_KICK_MS = 100;
+/** A vCPU worker's warm-up on a private VM before the start barrier, ms (0 = none). */
+export const THREADED_WARMUP_MS = 0;
+/** Pages the warm-up faults, then pre-faults, per round. */
+export const THREADED_WARMUP_PAGES = 4096;
+/** Guest memory of the warm-up's private VM, bytes. */
+export const THREADED_WARMUP_GUEST_BYTES = 64 << 20;
+/** The main thread's period between drains of the rings and looks at the run, ms. */
+export const THREADED_TICK_MS = 10;
+/** Its period while waiting for the start barrier, ms. */
+export const THREADED_START_POLL_MS = 1;
+/** Its period while waiting for every actor to park at a quiescent point, ms. */
+export const THREADED_PARK_POLL_MS = 0.2;
+/** Worker start-up (module load, machine binding) must finish within this, ms. */
+export const THREADED_STARTUP_MS = 60_000;
+/** Reads of a waited-on word an actor spins through before it Atomics.wait()s. */
+export const ACTOR_SPINS = 64;
+/** An actor's Atomics.wait() on a VM word, ms (short: a park or stop request is seen). */
+export const ACTOR_WAIT_MS = 2;
+/** An actor's Atomics.wait() on a control word (start barrier, park), ms. */
+export const ACTOR_CONTROL_WAIT_MS = 50;
+/** The longest an actor with nothing due sleeps before it looks again, ms. */
+export const ACTOR_SLEEP_MAX_MS = 20;
+/** An actor's Atomics.wait() for the main thread to drain its full event ring, ms (nothing is dropped). */
+export const ACTOR_RING_FULL_WAIT_MS = 5;
+/** Guest accesses an actor counts before it sends them as one ring record. */
+export const ACTOR_ACCESS_BATCH = 1024;
+/** Steps between an actor's looks at the control words and publishing its status (a power of two). */
+export const ACTOR_TICK_STEPS = 64;
+/** Violations an actor keeps (the rest are counted): a broken run can report thousands. */
+export const ACTOR_VIOLATIONS_KEPT = 20;
+/** How long a scripted actor gated on another thread's op sleeps before it looks again, ms. */
+export const SCRIPT_GATE_POLL_MS = 0.05;

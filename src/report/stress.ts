@@ -4,8 +4,10 @@
  */
 
 import type { Violation } from '../kvm/findings.js';
+import type { ActorCounters } from '../engine/counters.js';
 import type { StressStats } from '../engine/streams.js';
-import type { StageResult, ThreadedResult } from '../engine/threaded.js';
+import type { StageResult } from '../engine/threaded.js';
+import type { StressResult } from '../workload/presets/index.js';
 import { CHURN_KINDS, type StressConfig } from '../workload/stress.js';
 import { formatViolation } from './text.js';
 
@@ -57,28 +59,27 @@ function wrap(items: readonly string[], lead: string): string[] {
 
 const byCount = (m: Record<string, number>): [string, number][] => Object.entries(m).sort((a, b) => b[1] - a[1]);
 
-export interface StressReport {
+/** The totals the report shows as the event streams counted them. */
+type ReportedTotals = Readonly<Pick<StressStats, 'accesses' | 'tlbHits' | 'accessFailures' | 'faults' | 'faultsByRet' | 'retries' | 'retriesByReason' | 'casFailures' | 'zaps' | 'invalidations' | 'pagesFreed' | 'memslotChanges' | 'attributeChanges'>>;
+
+/** One actor's row: its counters (ActorCounters), rates over its time, and where it ended. */
+export interface ActorRow extends Pick<ActorCounters, 'accesses' | 'faults'> {
+  readonly actor: string;
+  readonly steps: number;
+  readonly accessesPerSec: number;
+  readonly faultsPerSec: number;
+  readonly state: string;
+}
+
+export interface StressReport extends ReportedTotals {
   readonly config: StressConfig;
   readonly preset: string | null;
   readonly elapsedMs: number;
   readonly stopReason: string;
-  readonly accesses: number;
-  readonly tlbHits: number;
-  readonly accessFailures: Record<string, number>;
-  readonly faults: number;
-  readonly faultsByRet: Record<string, number>;
-  readonly retries: number;
-  readonly retriesByReason: Record<string, number>;
-  readonly casFailures: number;
-  readonly zaps: number;
   readonly remoteTlbFlushes: number;
-  readonly invalidations: Record<string, number>;
-  readonly pagesFreed: number;
-  readonly memslotChanges: Record<string, number>;
-  readonly attributeChanges: number;
   readonly preFault: { readonly ops: number; readonly calls: number; readonly pages: number; readonly errors: Record<string, number>; readonly kicks: number };
   readonly dirtyLog: { readonly calls: number; readonly pagesReported: number };
-  readonly perActor: { readonly actor: string; readonly steps: number; readonly accesses: number; readonly faults: number; readonly accessesPerSec: number; readonly faultsPerSec: number; readonly state: string }[];
+  readonly perActor: ActorRow[];
   readonly coverage: { readonly fired: number; readonly total: number; readonly machines: { readonly machine: string; readonly fired: { readonly transition: string; readonly count: number }[]; readonly neverFired: string[] }[] };
   readonly scans: { readonly count: number; readonly ms: number };
   readonly events: number;
@@ -87,7 +88,7 @@ export interface StressReport {
   readonly violations: Violation[];
 }
 
-export function buildStressReport(r: ThreadedResult, preset: string | null): StressReport {
+export function buildStressReport(r: StressResult, preset: string | null): StressReport {
   const st = r.stats;
   const machines = new Map<string, { fired: { transition: string; count: number }[]; neverFired: string[] }>();
   let fired = 0;
@@ -103,7 +104,7 @@ export function buildStressReport(r: ThreadedResult, preset: string | null): Str
     invalidations: st.invalidations, pagesFreed: st.pagesFreed, memslotChanges: st.memslotChanges, attributeChanges: st.attributeChanges,
     preFault: { ops: st.preFaultOps, calls: st.preFaultCalls, pages: st.preFaultPages, errors: st.preFaultErrors, kicks: st.kicks },
     dirtyLog: { calls: st.dirtyLogCalls, pagesReported: st.dirtyPagesReported },
-    perActor: r.actors.map((a) => ({
+    perActor: r.actors.map((a): ActorRow => ({
       actor: a.name, steps: a.steps, accesses: a.accesses, faults: a.faults,
       accessesPerSec: Math.round((a.accesses * 1000) / Math.max(1, a.elapsedMs)), faultsPerSec: Math.round((a.faults * 1000) / Math.max(1, a.elapsedMs)), state: a.state,
     })),

@@ -27,8 +27,8 @@ test('parse, run clean, then run with a mutation and get the use-after-free', (t
 });
 
 test('the threaded engine from the package entry: a short clean stress run, its events and its report', async (t) => {
-  const { startThreaded, statsOf, buildStressReport, formatStressReport } = await import('../../src/index.js');
-  const run = startThreaded({ stress: { vcpus: 2, memoryBytes: 8 << 20, durationMs: null, accesses: 3000, workload: 'uniform', churn: { invalidate: 100 }, backingLevel: 1, vmType: 'default', seed: 2, writeRatio: 0.5 } });
+  const { startStress, statsOf, buildStressReport, formatStressReport } = await import('../../src/index.js');
+  const run = startStress({ stress: { vcpus: 2, memoryBytes: 8 << 20, durationMs: null, accesses: 3000, workload: 'uniform', churn: { invalidate: 100 }, backingLevel: 1, vmType: 'default', seed: 2, writeRatio: 0.5 } });
   let last = 0;
   statsOf(run.events$, 4).subscribe((s) => { last = s.accesses; });
   const result = await run.result;

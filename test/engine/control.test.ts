@@ -4,7 +4,7 @@ import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { Control, EV, RingWriter, drainRing, type ActorEvent } from '../../src/engine/control.js';
 import { addEvent, emptyStats } from '../../src/engine/streams.js';
-import { faultOutcomeCode } from '../../src/engine/threaded-actor.js';
+import { faultOutcomeCode } from '../../src/engine/threaded-emit.js';
 
 test('records come out in order across many wrap-arounds of a small ring', (t) => {
   const c = Control.create(2, 8);

@@ -1,8 +1,9 @@
-// Goal: the threaded engine runs the model on real worker threads — clean under all churn with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a forced deadlock and a crashing worker reported instead of hanging; method: short real runs with piscina workers.
+// Goal: the threaded engine runs the model on real worker threads — clean under all churn with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a forced deadlock and a crashing worker reported instead of hanging, a script run by the engine alone and a broken op-source module reported; method: short real runs with piscina workers.
 
 import test from 'ava';
 import { firstValueFrom, toArray } from 'rxjs';
-import { startThreaded, type ThreadedConfig } from '../../src/engine/threaded.js';
+import { startThreaded } from '../../src/engine/threaded.js';
+import { startStress, type StressRun } from '../../src/workload/presets/index.js';
 import { CHURN_DEFAULT_RATES, type StressConfig } from '../../src/workload/stress.js';
 
 const MiB = 1024 * 1024;
@@ -11,8 +12,8 @@ function stress(over: Partial<StressConfig> = {}): StressConfig {
   return { vcpus: 2, memoryBytes: 16 * MiB, durationMs: 1500, accesses: null, workload: 'uniform', churn: {}, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5, ...over };
 }
 
-async function run(cfg: ThreadedConfig) {
-  const r = startThreaded(cfg);
+async function run(cfg: StressRun) {
+  const r = startStress(cfg);
   const events = firstValueFrom(r.events$.pipe(toArray()));
   return { result: await r.result, events: await events };
 }
@@ -135,4 +136,38 @@ test.serial('a scripted run with a warm-up: each vCPU worker first runs its loop
     t.false(Number.isNaN(r.script!.opEndMs[0]!));
   }
   t.true(warmMs >= 400, `the warm-up ran before the start: ${warmMs.toFixed(0)} ms`);
+});
+
+test.serial('the engine alone, on a script: `after` edges across threads hold, and each op\'s end time is reported', async (t) => {
+  const gfns = Uint32Array.from({ length: 256 }, (_, i) => i);
+  const r = startThreaded({
+    vm: { type: 'default', vcpus: 2, guestBytes: 8 * MiB },
+    setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: 4n * BigInt(MiB), flags: 0, backingLevel: 1 }],
+    script: [
+      { actor: 0, op: { op: 'access_stream', gfns, kinds: new Uint8Array(256).fill(1) } },
+      { actor: 1, op: { op: 'access_stream', gfns, kinds: new Uint8Array(256) }, after: 0 },
+      { actor: 2, op: { op: 'invalidate', gpa: 0, size: 256 * 4096, kind: 'reclaim', prot: 'rw' }, after: [0, 1] },
+    ],
+    scanIntervalMs: 0,
+  });
+  const res = await r.result;
+  t.deepEqual(res.violations, []);
+  const [a, b, c] = res.script!.opEndMs;
+  t.true(a! <= b! && b! <= c!, `ends ${a} ${b} ${c}`);
+  t.is(res.actors.find((x) => x.name === 'vcpu1')!.exits, 0, 'vcpu1 ran after vcpu0 mapped every page: no exits');
+  t.is(res.stats.invalidations.reclaim, 1);
+});
+
+test.serial('an op-source module without createOpSource: the run ends with an actor error, not a hang', async (t) => {
+  const r = startThreaded({
+    vm: { type: 'default', vcpus: 1, guestBytes: 8 * MiB }, setup: [],
+    source: { module: 'data:text/javascript,export const nothing = 1;', data: null }, durationMs: 5000,
+  });
+  const res = await r.result;
+  t.is(res.stopReason, 'actor-error');
+  t.regex(res.violations[0]!.message, /exports no createOpSource/);
+});
+
+test('a run takes an op source or a script, exactly one', (t) => {
+  t.throws(() => startThreaded({ vm: { type: 'default', vcpus: 1, guestBytes: 8 * MiB }, setup: [] }), { message: /exactly one/ });
 });
