@@ -19,6 +19,7 @@ import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 import { tdpNextLeaf } from './tdp-iter.js';
 import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
 
 const scan = new SlotInfo();
@@ -134,7 +135,7 @@ export function addHugepageHeadTail(a: KvmActor): void {
   const v = a.inval;
   v.extraRanges = [];
   for (const level of [2, 3]) {
-    const pages = level === 2 ? 512 : 262144;
+    const pages = pagesPerLevel(level);
     for (let i = 0; i < v.ranges.length; i += 2) {
       const start = v.ranges[i]!;
       const end = v.ranges[i + 1]!;
@@ -195,7 +196,7 @@ export function tdpMmuZapLeaf(a: KvmActor): void {
 export function zapAdvance(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
-  c.gfn = c.leaf.baseGfn + (c.leaf.level === 1 ? 1 : c.leaf.level === 2 ? 512 : 262144);
+  c.gfn = c.leaf.baseGfn + pagesPerLevel(c.leaf.level);
   findNextLeaf(a);
 }
 

@@ -12,7 +12,7 @@
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
 import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
-import { G } from './layout.js';
+import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
@@ -24,7 +24,7 @@ import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
-import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
+import { levelBaseGfn, spteIndex, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel, type Errno } from './types.js';
@@ -306,8 +306,7 @@ export function trySplitHugePage(a: KvmActor): boolean {
 export function iterUseLinkedSp(a: KvmActor): void {
   const sp = a.fault.sp;
   a.fault.sp = 0;
-  const idx = (a.iter.gfn >>> (9 * (a.iter.level - 2))) & 511;
-  const w = a.vm.layout.ptBase + (sp * 512 + idx) * 2;
+  const w = spteWord(a.vm.layout, sp, spteIndex(a.iter.gfn, a.iter.level - 1));
   tdpIterStepIntoKnown(a.vm, a.iter, sp, S.get(a.vm.i32, w), S.get(a.vm.i32, w + 1));
 }
 

@@ -24,6 +24,9 @@ import { pagesPerLevel, type Errno } from './types.js';
 import * as S from './shm.js';
 
 const PAGE = 4096n;
+/** The largest gfn the model's 32-bit gfns hold; a chunk above it is above the guest physical width. */
+const GFN_U32_MAX = 0xffffffff;
+const GFN_U32_MAX_BIG = BigInt(GFN_U32_MAX);
 const U64_MAX = (1n << 64n) - 1n;
 
 export const KVM_MEMORY_MAPPING_FLAG_WRITE = 1n << 0n;
@@ -99,7 +102,7 @@ export function setErrorCode(a: KvmActor): void {
   a.mmuLoadErrno = null;
   if (p.form === 'pre_fault') {
     const gfn = chunkGpa(a) / PAGE;
-    p.isPrivate = a.vm.hasPrivateMem && gfn <= 0xffffffffn && kvmMemIsPrivate(a.vm, Number(gfn));
+    p.isPrivate = a.vm.hasPrivateMem && gfn <= GFN_U32_MAX_BIG && kvmMemIsPrivate(a.vm, Number(gfn));
     p.write = false;
     p.exec = false;
     return;
@@ -114,7 +117,7 @@ export function beginPrefetchFault(a: KvmActor): void {
   const p = a.prefault;
   const gfnBig = chunkGpa(a) / PAGE;
   // A gfn beyond 2^32 is above the modelled guest physical width: the fault emulates.
-  const gfn = gfnBig > 0xffffffffn ? 0xffffffff + 1 : Number(gfnBig);
+  const gfn = gfnBig > GFN_U32_MAX_BIG ? GFN_U32_MAX + 1 : Number(gfnBig);
   kvmMmuDoPageFaultInit(a, gfn, p.write, p.exec, false, true, p.isPrivate);
 }
 

@@ -10,7 +10,7 @@ import type { KvmActor, MemslotChange } from './actor.js';
 import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-bitmap.js';
 import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
+import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
 import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
@@ -29,6 +29,7 @@ import {
   tdpMmuSetSpteAtomic, tdpMmuZapSpteAtomic, wrprotLo,
 } from './tdp-mmu.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
 
 const KVM_MEM_FLAGS_VALID = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
@@ -240,8 +241,8 @@ function findNextTop(a: KvmActor): void {
       const w = spteWord(a.vm.layout, table, c.topIdx);
       const lo = S.load(a.vm.i32, w);
       if (!isShadowPresent(lo)) continue;
-      c.leaf.sptep = w; c.leaf.level = 4; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
-      c.leaf.baseGfn = c.topIdx * 134217728;
+      c.leaf.sptep = w; c.leaf.level = TDP_ROOT_LEVEL; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
+      c.leaf.baseGfn = c.topIdx * pagesPerLevel(TDP_ROOT_LEVEL);
       c.pending = true;
       return;
     }
@@ -302,7 +303,7 @@ function findNextWritable(a: KvmActor): void {
     const end = c.ranges[1]!;
     while (tdpNextLeaf(a.vm, rootTable(a.vm, c.roots[c.rootIdx]!), c.gfn, end, c.leaf)) {
       if ((c.leaf.lo & SPTE_W) !== 0) { c.pending = true; return; }
-      c.gfn = c.leaf.baseGfn + (c.leaf.level === 1 ? 1 : c.leaf.level === 2 ? 512 : 262144);
+      c.gfn = c.leaf.baseGfn + pagesPerLevel(c.leaf.level);
     }
     c.rootIdx++;
     c.gfn = c.ranges[0]!;
@@ -325,7 +326,7 @@ export function wrprotAdvance(a: KvmActor): void {
   if (!c.pending) return;
   const l = c.leaf;
   const lo = S.load(a.vm.i32, l.sptep);
-  if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
+  if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + pagesPerLevel(l.level);
   findNextWritable(a);
 }
 
