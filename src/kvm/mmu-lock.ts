@@ -72,22 +72,23 @@ export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
   return r;
 }
 
-/** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
-export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
-  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (S.get(vm.i32, held) !== LOCK_HELD_READ) return 'broken';
-  const r = tryEvent(vm, 'READ_UNLOCK');
-  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
+/** An unlock: 'broken' unless this actor holds the lock as `held` (lockdep), else the lock event. */
+function unlockHeld(vm: Vm, actor: number, held: number, event: LockEvent): LockTry {
+  const heldWord = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
+  if (S.get(vm.i32, heldWord) !== held) return 'broken';
+  const r = tryEvent(vm, event);
+  if (r === 'ok') S.put(vm.i32, heldWord, LOCK_HELD_NONE);
   return r;
 }
 
-/** write_unlock(&kvm->mmu_lock) */
+/** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
+export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
+  return unlockHeld(vm, actor, LOCK_HELD_READ, 'READ_UNLOCK');
+}
+
+/** write_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for write. */
 export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
-  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (S.get(vm.i32, held) !== LOCK_HELD_WRITE) return 'broken';
-  const r = tryEvent(vm, 'WRITE_UNLOCK');
-  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
-  return r;
+  return unlockHeld(vm, actor, LOCK_HELD_WRITE, 'WRITE_UNLOCK');
 }
 
 /** What this actor holds (lockdep). */

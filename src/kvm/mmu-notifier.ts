@@ -18,7 +18,7 @@ import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 import { tdpNextLeaf } from './tdp-iter.js';
 import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
 
@@ -206,8 +206,7 @@ export function invalFlushPending(a: KvmActor): boolean {
 
 export function invalFlushRemoteTlbs(a: KvmActor): void {
   a.inval.flush = false;
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 export function hostChange(a: KvmActor): void {

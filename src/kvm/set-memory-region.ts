@@ -28,7 +28,7 @@ import {
   claimInvalidatedRoots, isObsoleteRoot, kvmTdpMmuInvalidateAllRoots, kvmTdpMmuPutRoot, rootTable, rootsInUse,
   tdpMmuSetSpteAtomic, tdpMmuZapSpteAtomic, wrprotLo,
 } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
 
@@ -336,8 +336,7 @@ function wrprotSkipped(a: KvmActor): boolean {
 }
 
 export function memslotFlushRemoteTlbs(a: KvmActor): void {
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 

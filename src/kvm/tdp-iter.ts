@@ -86,6 +86,11 @@ export interface LeafRef {
   baseGfn: number;
 }
 
+/** A zeroed LeafRef, for the one each actor reuses. */
+export function newLeafRef(): LeafRef {
+  return { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+}
+
 /**
  * Hardware-style walk to the SPTE mapping `gfn`: returns the last SPTE reached (a present
  * leaf, or the first non-present / frozen / MMIO one) with its level. `out.lo` tells which.

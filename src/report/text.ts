@@ -19,17 +19,23 @@ import type { Scenario } from '../workload/scenario.js';
 
 type JsonScalar = string | number | boolean | null;
 
-export interface SetupEntry {
+/** What every op line of the report carries. */
+interface OpEntry {
+  /** Position in the expanded op list (the engine's op index). */
   readonly index: number;
-  readonly op: 'set_memslot';
+  /** The op's arguments (u64 fields in hex). */
   readonly input: Readonly<Record<string, JsonScalar>>;
+  /** False when the run stopped before the op completed (its OpResult fields are then absent). */
   readonly ran: boolean;
+  /** The OpResult fields: ret, errno, gpa/size left (pre_fault), … */
   readonly [field: string]: unknown;
 }
 
-export interface ResultEntry {
-  /** Position in the expanded op list (the engine's op index). */
-  readonly index: number;
+export interface SetupEntry extends OpEntry {
+  readonly op: 'set_memslot';
+}
+
+export interface ResultEntry extends OpEntry {
   /** Position in the scenario file's `ops` array. */
   readonly scenarioIndex: number;
   /** Present for an access with `repeat`: this is repetition `repeat` (1-based) of `repeats`. */
@@ -37,12 +43,6 @@ export interface ResultEntry {
   readonly repeats?: number;
   readonly actor: string;
   readonly op: Op['op'];
-  /** The op's arguments (u64 fields in hex). */
-  readonly input: Readonly<Record<string, JsonScalar>>;
-  /** False when the run stopped before the op completed (its OpResult fields are then absent). */
-  readonly ran: boolean;
-  /** The OpResult fields: ret, errno, gpa/size left (pre_fault), … */
-  readonly [field: string]: unknown;
 }
 
 export interface MachineCoverage {
