@@ -1,10 +1,9 @@
 // Goal: the page fault's guards and actions do what kvm_mmu_do_page_fault and kvm_tdp_mmu_map do — memslot lookup and its cache, the memslot and private/shared checks, pfn resolution, the goal level, is_page_fault_stale, the walk's link/split/install by CAS, fast_page_fault, prefetch — and a whole fault ends in the right RET_PF_* (retries by reason, errno paths); method: direct calls on a real Vm with a stub KvmActor, and whole faults stepped through the compiled page-fault machine with a hook between steps.
 
 import test from 'ava';
-import type { KvmActor } from '../../src/kvm/actor.js';
 import { dirtyBitmapAlloc, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
-import { gmemPfn, gmemReserve, hostApplyChange, hostMmap, hvaPfn } from '../../src/kvm/host.js';
-import { ACTOR, G, actorWord } from '../../src/kvm/layout.js';
+import { gmemPfn, hostApplyChange, hvaPfn } from '../../src/kvm/host.js';
+import { ACTOR, G, TABLE, actorWord, tableMetaWord } from '../../src/kvm/layout.js';
 import { KVM_MMU_MAX_GFN } from '../../src/kvm/limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from '../../src/kvm/mem-attrs.js';
 import {
@@ -15,75 +14,9 @@ import { mmuReadTrylock } from '../../src/kvm/mmu-lock.js';
 import { TABLE_FREE, tableState } from '../../src/kvm/page-pool.js';
 import * as pf from '../../src/kvm/page-fault.js';
 import { FROZEN_HI, FROZEN_LO, SPTE_A, SPTE_D, SPTE_PS, SPTE_W, SPTE_X, isMmio, isShadowPresent, makeSpteHi, makeSpteLo, spteChildTable, sptePfn } from '../../src/kvm/spte.js';
-import { spteIndex, tdpFindLeaf, newLeafRef } from '../../src/kvm/tdp-iter.js';
+import { spteIndex } from '../../src/kvm/tdp-iter.js';
 import { kvmTdpMmuInvalidateAllRoots, rootTable, vcpuRootSlot, wrprotLo } from '../../src/kvm/tdp-mmu.js';
-import { kvmMmuLoad } from '../../src/kvm/vcpu.js';
-import type { Violation } from '../../src/kvm/findings.js';
-import type { VmType } from '../../src/kvm/vm-types.js';
-import type { Vm } from '../../src/kvm/vm.js';
-import { ACTOR_IMPLS } from '../../src/protocol/bindings.js';
-import { compiled } from '../../src/protocol/machines.js';
-import { NO_MUTATIONS } from '../../src/protocol/mutations.js';
-import { BoundMachine, CompiledRunner } from '../../src/protocol/runner.js';
-import { MiB, newVm, setSpte, stubActor } from './fixtures.js';
-
-interface Setup {
-  vm: Vm;
-  a: KvmActor;
-  violations: Violation[];
-  slot: SlotInfo;
-}
-
-/** A one-vCPU VM with memslot 0 at gfn `baseGfn` (host memory mmap()ed, guest_memfd and a dirty bitmap as the flags ask) and a loaded root. */
-function setup(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number } = {}): Setup {
-  const vm = newVm({ type: o.type ?? 'default', vcpus: 1, guestBytes: 16 * MiB });
-  const s = new SlotInfo();
-  s.id = 0;
-  s.baseGfn = o.baseGfn ?? 0;
-  s.npages = o.npages ?? 2048;
-  s.flags = o.flags ?? 0;
-  s.hvaBase = hostMmap(vm, s.npages, o.backingLevel ?? 1);
-  if ((s.flags & KVM_MEM_GUEST_MEMFD) !== 0) s.gmemBase = gmemReserve(vm, s.npages);
-  if ((s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) s.dirtyBase = dirtyBitmapAlloc(vm, s.npages);
-  memslotReplace(vm, memslotsActiveSet(vm), s);
-  const { a, violations } = stubActor(vm, 0);
-  kvmMmuLoad(a);
-  return { vm, a, violations, slot: s };
-}
-
-interface FaultOpts { write?: boolean; exec?: boolean; present?: boolean; prefetch?: boolean; isPrivate?: boolean }
-
-function init(a: KvmActor, gfn: number, o: FaultOpts = {}): void {
-  pf.kvmMmuDoPageFaultInit(a, gfn, o.write ?? false, o.exec ?? false, o.present ?? false, o.prefetch ?? false, o.isPrivate ?? false);
-}
-
-const PAGE_FAULT = new BoundMachine(compiled('page-fault'), ACTOR_IMPLS['page-fault']!, NO_MUTATIONS);
-const STEP = PAGE_FAULT.machine.eventIndex.get('STEP')!;
-
-interface Outcome { ret: string; reason: string | null; errno: string | null; states: string[] }
-
-/** A whole fault through the compiled machine; `before(state)` runs before each step (another actor's move). */
-function fault(a: KvmActor, gfn: number, o: FaultOpts = {}, before?: (state: string) => void): Outcome {
-  init(a, gfn, o);
-  const r = new CompiledRunner(PAGE_FAULT);
-  const states: string[] = [];
-  for (let i = 0; i < 64 && !r.done; i++) {
-    const name = PAGE_FAULT.machine.states[r.state]!.name;
-    states.push(name);
-    before?.(name);
-    r.send(a, STEP);
-  }
-  return { ret: a.fault.ret, reason: a.fault.retryReason, errno: a.fault.errno, states };
-}
-
-function leafOf(a: KvmActor, gfn: number) {
-  return tdpFindLeaf(a.vm, rootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), gfn, newLeafRef());
-}
-
-const once = (fn: () => void) => {
-  let done = false;
-  return (state: string, at: string) => { if (!done && state === at) { done = true; fn(); } };
-};
+import { fault, init, leafOf, once, setSpte, vmWithSlot as setup } from './fixtures.js';
 
 // ---------------------------------------------------------------- entry and memslot lookup
 
@@ -410,7 +343,7 @@ test('stepping into a table that was freed meanwhile is reported as table reuse'
   t.true(mmuReadTrylock(vm, a.actor) === 'ok');
   pf.faultIterStart(a);
   const child = spteChildTable(a.iter.oldLo);
-  Atomics.store(vm.i32, vm.layout.tableMetaBase + child * 4, TABLE_FREE);
+  Atomics.store(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE), TABLE_FREE);
   t.is(tableState(vm, child), TABLE_FREE);
   pf.faultIterStepDown(a);
   t.deepEqual(violations.map((v) => v.kind), ['table-reuse']);
