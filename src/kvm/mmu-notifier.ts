@@ -8,7 +8,7 @@
 import type { KvmActor } from './actor.js';
 import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostEventKind } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN } from './limits.js';
+import { KVM_MMU_MAX_GFN, PAGE_SIZE_BIG, U64_MAX } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
@@ -21,6 +21,9 @@ import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
+
+/** The model stores one byte of attributes per gfn (KVM defines bit 3, PRIVATE, only). */
+const ATTR_BYTE_MASK = 0xffn;
 
 const scan = new SlotInfo();
 
@@ -52,11 +55,11 @@ export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): vo
   v.oldPfns = [];
   v.flush = false;
   v.errno = null;
-  if (op.gpa % 4096n === 0n && op.size % 4096n === 0n) {
-    v.attrStart = Number(op.gpa / 4096n);
-    v.attrEnd = Number((op.gpa + op.size) / 4096n);
+  if (op.gpa % PAGE_SIZE_BIG === 0n && op.size % PAGE_SIZE_BIG === 0n) {
+    v.attrStart = Number(op.gpa / PAGE_SIZE_BIG);
+    v.attrEnd = Number((op.gpa + op.size) / PAGE_SIZE_BIG);
   }
-  v.attrs = Number(op.attributes & 0xffn);
+  v.attrs = Number(op.attributes & ATTR_BYTE_MASK);
 }
 
 export function isAttributeChange(a: KvmActor): boolean {
@@ -229,9 +232,9 @@ export function attrInvalid(a: KvmActor): boolean {
   const v = a.inval;
   const supported = a.vm.hasPrivateMem ? BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE) : 0n;
   if (v.attrFlags !== 0n || (v.attrValue & ~supported) !== 0n) return true;
-  if (v.attrSize === 0n || v.attrGpa % 4096n !== 0n || v.attrSize % 4096n !== 0n) return true;
+  if (v.attrSize === 0n || v.attrGpa % PAGE_SIZE_BIG !== 0n || v.attrSize % PAGE_SIZE_BIG !== 0n) return true;
   const end = v.attrGpa + v.attrSize;
-  return end > (1n << 64n) - 1n || end / 4096n > BigInt(KVM_MMU_MAX_GFN) + 1n;
+  return end > U64_MAX || end / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n;
 }
 
 export function attrsAlreadySet(a: KvmActor): boolean {

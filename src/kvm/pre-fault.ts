@@ -16,6 +16,7 @@
 
 import type { KvmActor } from './actor.js';
 import { G, ACTOR, actorWord } from './layout.js';
+import { PAGE_SIZE_BIG, U64_MAX } from './limits.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
@@ -23,11 +24,10 @@ import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
 import * as S from './shm.js';
 
-const PAGE = 4096n;
+const PAGE = PAGE_SIZE_BIG;
 /** The largest gfn the model's 32-bit gfns hold; a chunk above it is above the guest physical width. */
 const GFN_U32_MAX = 0xffffffff;
 const GFN_U32_MAX_BIG = BigInt(GFN_U32_MAX);
-const U64_MAX = (1n << 64n) - 1n;
 
 export const KVM_MEMORY_MAPPING_FLAG_WRITE = 1n << 0n;
 export const KVM_MEMORY_MAPPING_FLAG_EXEC = 1n << 1n;

@@ -7,6 +7,7 @@
  */
 
 import { ACTOR, actorWord } from './layout.js';
+import { MODE_SPINS } from './limits.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
@@ -26,8 +27,6 @@ export function kvmMakeAllCpusRequest(vm: Vm, req: number, wait: boolean): void 
   for (let v = 0; v < vm.vcpus; v++) kvmMakeRequest(vm, v, req);
   if (wait) for (let v = 0; v < vm.vcpus; v++) waitOutsideGuestMode(vm, v);
 }
-
-const MODE_SPINS = 256;
 
 /**
  * Returns once vCPU `v` is outside guest mode or has left the guest access it was in.

@@ -10,7 +10,7 @@ import type { KvmActor, MemslotChange } from './actor.js';
 import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-bitmap.js';
 import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
+import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, PAGE_SIZE_BIG, SPTES_PER_TABLE, TDP_ROOT_LEVEL, U64_MAX } from './limits.js';
 import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
@@ -55,16 +55,16 @@ export function invalidArgs(a: KvmActor): boolean {
     if (!a.vm.hasPrivateMem) return true;
     if ((m.flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) !== 0) return true;
   }
-  if (m.gpa % 4096n !== 0n || m.size % 4096n !== 0n) return true;
-  if (m.gpa + m.size > (1n << 64n) - 1n) return true;
-  if ((m.gpa + m.size) / 4096n > BigInt(KVM_MMU_MAX_GFN) + 1n) return true;
+  if (m.gpa % PAGE_SIZE_BIG !== 0n || m.size % PAGE_SIZE_BIG !== 0n) return true;
+  if (m.gpa + m.size > U64_MAX) return true;
+  if ((m.gpa + m.size) / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n) return true;
   const exists = activeOld(a);
   if (m.size === 0n) return !exists;
   if (!exists) return false;
   const o = m.old;
-  if (BigInt(o.npages) !== m.size / 4096n) return true;
+  if (BigInt(o.npages) !== m.size / PAGE_SIZE_BIG) return true;
   if (((o.flags ^ m.flags) & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD)) !== 0) return true;
-  if ((o.flags & KVM_MEM_GUEST_MEMFD) !== 0 && BigInt(o.baseGfn) !== m.gpa / 4096n) return true;
+  if ((o.flags & KVM_MEM_GUEST_MEMFD) !== 0 && BigInt(o.baseGfn) !== m.gpa / PAGE_SIZE_BIG) return true;
   return false;
 }
 
@@ -72,8 +72,8 @@ export function invalidArgs(a: KvmActor): boolean {
 export function overlapsOtherSlot(a: KvmActor): boolean {
   const m = a.memslot;
   if (m.size === 0n) return false;
-  const start = Number(m.gpa / 4096n);
-  const end = start + Number(m.size / 4096n);
+  const start = Number(m.gpa / PAGE_SIZE_BIG);
+  const end = start + Number(m.size / PAGE_SIZE_BIG);
   const set = memslotsActiveSet(a.vm);
   const n = memslotsCount(a.vm, set);
   for (let i = 0; i < n; i++) {
@@ -88,7 +88,7 @@ function classify(a: KvmActor): MemslotChange {
   const m = a.memslot;
   if (!activeOld(a)) return 'create';
   if (m.size === 0n) return 'delete';
-  if (BigInt(m.old.baseGfn) !== m.gpa / 4096n) return 'move';
+  if (BigInt(m.old.baseGfn) !== m.gpa / PAGE_SIZE_BIG) return 'move';
   if (m.old.flags !== m.flags) return 'flags_only';
   return 'noop';
 }
@@ -115,8 +115,8 @@ export function installNewSlot(a: KvmActor): void {
   const s = m.next;
   const inactive = memslotsActiveSet(a.vm) ^ 1;
   if (m.change === 'create') {
-    const npages = Number(m.size / 4096n);
-    s.id = m.id; s.flags = m.flags; s.baseGfn = Number(m.gpa / 4096n); s.npages = npages;
+    const npages = Number(m.size / PAGE_SIZE_BIG);
+    s.id = m.id; s.flags = m.flags; s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG); s.npages = npages;
     s.hvaBase = hostMmap(a.vm, npages, m.backingLevel);
     s.gmemBase = (m.flags & KVM_MEM_GUEST_MEMFD) !== 0 ? gmemReserve(a.vm, npages) : 0;
     s.dirtyBase = (m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? dirtyBitmapAlloc(a.vm, npages) : 0;
@@ -149,7 +149,7 @@ export function replaceInvalidSlot(a: KvmActor): void {
     return;
   }
   const s = m.next.copyFrom(m.old);
-  s.baseGfn = Number(m.gpa / 4096n);
+  s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG);
   s.flags = m.flags;
   memslotReplace(a.vm, inactive, s);
 }

@@ -13,12 +13,14 @@
  * is word b >> 2 (a byte access counts as its whole word: conservative).
  */
 
+import { FOOTPRINT_WORDS_INITIAL } from './limits.js';
+
 /**
  * Half-open word ranges [start, end, start, end, …] in the order they were added; an
  * access adjacent to or inside the last range (a walk, a loop over a table) extends it.
  */
 class WordRanges {
-  ranges = new Int32Array(64);
+  ranges = new Int32Array(FOOTPRINT_WORDS_INITIAL);
   n = 0;
 
   add(start: number, end: number): void {
