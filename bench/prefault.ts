@@ -16,13 +16,24 @@
 
 import { runSimPoint, runWallPoint, type SimMetrics, type Strategy } from '../src/bench/prefault.js';
 import { guestWorkload, type GuestWorkloadKind, type Sharing } from '../src/workload/guest.js';
-import { addRow, printTable, stats } from './common.js';
+import { PAGE_BYTES, addRow, printTable, stats } from './common.js';
 
 const MiB = 2 ** 20;
+/** Default runs per figure (the wall-clock ones are medians of them). */
+const REPS_DEFAULT = 3;
+/** Guest of the simulated-clock speed figures (section 1), quick and full. */
+const SIM_SPEED_MIB_QUICK = 64;
+const SIM_SPEED_MIB_FULL = 256;
+/** Guest of the wall-clock scaling figures (section 2), quick and full; the simulated ones always use SIM_SCALE_MIB. */
+const WALL_SCALE_MIB_QUICK = 256;
+const WALL_SCALE_MIB_FULL = 1024;
+const SIM_SCALE_MIB = 256;
+/** The guest size the per-unit speed is extrapolated to, as the README's largest point (64 GiB). */
+const EXTRAPOLATE_MIB = 64 * 1024;
 
 function options(argv: readonly string[]): { quick: boolean; reps: number } {
   let quick = false;
-  let reps = 3;
+  let reps = REPS_DEFAULT;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') quick = true;
     else if (argv[i] === '--reps') reps = Number(argv[++i]);
@@ -40,10 +51,10 @@ async function main(): Promise<void> {
   const { quick, reps } = options(process.argv.slice(2));
 
   // 1. The simulated clock's own speed.
-  const simMem = (quick ? 64 : 256) * MiB;
+  const simMem = (quick ? SIM_SPEED_MIB_QUICK : SIM_SPEED_MIB_FULL) * MiB;
   for (const [strategy, vcpus] of [['lazy', 1], ['prefault', 1], ['lazy', 4], ['prefault-parallel', 4]] as const) {
     const p = point(strategy, 'boot', simMem, vcpus, 'partitioned');
-    const work = p.workload.vcpus.reduce((s, v) => s + v.gfns.length, 0) + (strategy === 'lazy' ? 0 : simMem / 4096);
+    const work = p.workload.vcpus.reduce((s, v) => s + v.gfns.length, 0) + (strategy === 'lazy' ? 0 : simMem / PAGE_BYTES);
     runSimPoint(p); // warm-up
     const ms: number[] = [];
     let m: SimMetrics | null = null;
@@ -55,12 +66,12 @@ async function main(): Promise<void> {
     const s = stats(ms);
     const usPerUnit = (s.median * 1e3) / work;
     addRow(`1. sim speed (${simMem / MiB} MiB boot)`, `${strategy}, ${vcpus} vCPU: run ms`, s.median, s,
-      `${((s.median * 1e6) / m!.steps).toFixed(0)} ns/step, ${usPerUnit.toFixed(2)} µs per access or page; 64 GiB ≈ ${((usPerUnit * work * (64 * 1024 * MiB / simMem)) / 1e6).toFixed(0)} s`);
+      `${((s.median * 1e6) / m!.steps).toFixed(0)} ns/step, ${usPerUnit.toFixed(2)} µs per access or page; 64 GiB ≈ ${((usPerUnit * work * (EXTRAPOLATE_MIB * MiB / simMem)) / 1e6).toFixed(0)} s`);
   }
 
   // 2. The scaling shape on both clocks.
-  const wallMem = (quick ? 256 : 1024) * MiB;
-  const simScaleMem = 256 * MiB;
+  const wallMem = (quick ? WALL_SCALE_MIB_QUICK : WALL_SCALE_MIB_FULL) * MiB;
+  const simScaleMem = SIM_SCALE_MIB * MiB;
   for (const sharing of ['partitioned', 'shared'] as const) {
     const sim = [1, 2].map((v) => runSimPoint(point('lazy', 'sequential', simScaleMem, v, sharing)));
     addRow(`2. scaling, ${sharing}`, `sim ${simScaleMem / MiB} MiB: 1 → 2 vCPUs ms`, `${(sim[0]!.totalNs / 1e6).toFixed(1)} → ${(sim[1]!.totalNs / 1e6).toFixed(1)}`, null,

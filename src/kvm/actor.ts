@@ -10,7 +10,7 @@ import { HostPageCache, type GupResult } from './host.js';
 import { SlotInfo } from './memslots.js';
 import type { AccessOp, Op, OpResult, VcpuOp } from './ops.js';
 import type { FindingDetail, KvmThread } from './thread.js';
-import { TdpIter, type LeafRef } from './tdp-iter.js';
+import { TdpIter, newLeafRef, type LeafRef } from './tdp-iter.js';
 import type { Errno } from './types.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
@@ -120,7 +120,7 @@ export class RangeCursor {
   gfn = 0;
   /** The leaf (or top-level SPTE) found for the next step, valid when `pending`. */
   pending = false;
-  readonly leaf: LeafRef = { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+  readonly leaf: LeafRef = newLeafRef();
   /** Top-level index for invalidated-root zaps. */
   topIdx = 0;
 }
@@ -196,7 +196,7 @@ export class KvmActor implements KvmThread {
   blockReason = '';
   readonly fault = new KvmPageFault();
   readonly iter = new TdpIter();
-  readonly leaf: LeafRef = { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+  readonly leaf: LeafRef = newLeafRef();
   readonly gup: GupResult = { pfn: 0, writable: false, level: 1 };
   /** This thread's stock of free host pages (per-CPU page lists). */
   readonly hostPages = new HostPageCache();

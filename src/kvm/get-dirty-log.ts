@@ -12,7 +12,7 @@ import { G } from './layout.js';
 import { SPTE_W, isLast, isShadowPresent } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
 import { isObsoleteRoot, rootTable, rootsInUse, tdpMmuSetSpteLocked, wrprotLo } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
 import * as S from './shm.js';
 
 export function beginGetDirtyLogOp(a: KvmActor, op: GetDirtyLogOp | ClearDirtyLogOp): void {
@@ -108,8 +108,7 @@ export function dirtyFlushPending(a: KvmActor): boolean {
 
 export function dirtyFlushRemoteTlbs(a: KvmActor): void {
   a.dirty.flush = false;
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 export function endGetDirtyLog(a: KvmActor): void {

@@ -11,6 +11,7 @@
  */
 
 import { G } from './layout.js';
+import { HOST_PAGE_BATCH } from './limits.js';
 import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
@@ -167,8 +168,6 @@ export class HostPageCache {
   readonly pfns = new Int32Array(HOST_PAGE_BATCH);
   count = 0;
 }
-
-export const HOST_PAGE_BATCH = 32;
 
 /** A page from the thread's stock, refilled under HOST_LOCK when empty (0: none left). */
 function takeCachedPfn(vm: Vm, cache: HostPageCache): number {

@@ -13,141 +13,167 @@ import { MEMSLOTS_MAX, MMU_CACHE_TABLES, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES
 /** Words per 128-byte line. */
 export const LINE_WORDS = 32;
 
-/** Global words (each group on its own line; see `GLOBALS`). */
-export const G = {
-  /** kvm->mmu_lock (rwlock word, see mmu-lock.ts). */
-  MMU_LOCK: 0,
-  // --- invalidation line (mmu-invalidate.ts) ---
-  /** kvm->mmu_invalidate_seq (unsigned 32-bit here; wraps). */
-  INVALIDATE_SEQ: 32,
-  /** kvm->mmu_invalidate_in_progress */
-  INVALIDATE_IN_PROGRESS: 33,
-  /**
-   * kvm->mmu_invalidate_range_start / _end as gfns: the first gfn and the LAST gfn
-   * (inclusive, so a range ending at 2^32 fits), unsigned 32-bit; RANGE_VALID = 0 is
-   * INVALID_GPA (no range added since the first begin).
-   */
-  INVALIDATE_RANGE_START: 34,
-  INVALIDATE_RANGE_LAST: 35,
-  INVALIDATE_RANGE_VALID: 37,
-  /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
-  MN_ACTIVE_INVALIDATE_COUNT: 36,
-  /** kvm->mn_invalidate_lock: orders the count's increment against a memslot swap (internal mutex word). */
-  MN_INVALIDATE_LOCK: 38,
-  // --- memslots line (memslots.ts, srcu.ts) ---
-  /** Which of the two memslot sets is active (0 or 1). */
-  MEMSLOTS_ACTIVE: 64,
-  /** Memslot generation, low 31 bits. */
-  MEMSLOTS_GEN: 65,
-  /** 1 while a swap is in progress (KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS, bit 63 in the kernel). */
-  MEMSLOTS_GEN_UPDATE_IN_PROGRESS: 66,
-  /** kvm->srcu grace-period counter (bumped by synchronize_srcu). */
-  SRCU_EPOCH: 67,
-  /** nr_memslots_dirty_logging */
-  NR_MEMSLOTS_DIRTY_LOGGING: 68,
-  /** kvm->arch.pre_fault_allowed (SNP/TDX: false until launch finish / finalize). */
-  PRE_FAULT_ALLOWED: 69,
-  /** kvm->slots_lock (mutex word: 0 free, actor + 1 = holder). */
-  SLOTS_LOCK: 70,
-  /** kvm->manual_dirty_log_protect (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled, without INITIALLY_SET). */
-  MANUAL_DIRTY_LOG_PROTECT: 71,
-  // --- MMU line (tdp-mmu.ts, page-pool.ts, rcu.ts) ---
-  /** kvm->arch.mmu_valid_gen (bumped by kvm_mmu_zap_all_fast). */
-  MMU_VALID_GEN: 96,
-  /** RCU epoch counter: bumped when a table is queued for freeing. */
-  RCU_EPOCH: 97,
-  /** Page-table pool: bump pointer, free-stack top, pending-free count, internal lock. */
-  POOL_BUMP: 98,
-  POOL_FREE_TOP: 99,
-  POOL_PENDING_COUNT: 100,
-  POOL_LOCK: 101,
-  /** Tables currently in use (linked, cached or pending), for the memory figures. */
-  POOL_IN_USE: 102,
+/**
+ * Lays out a named table of word offsets: the fields follow one another from word
+ * `start`, each taking `width` words, in the order listed. The result keeps each field's
+ * doc comment.
+ */
+export function wordOffsets<T extends Record<string, number>>(start: number, widths: T): { readonly [K in keyof T]: number } {
+  const out: Record<string, number> = {};
+  let at = start;
+  for (const name of Object.keys(widths)) {
+    out[name] = at;
+    at += widths[name]!;
+  }
+  return out as { readonly [K in keyof T]: number };
+}
 
-  /** guest_memfd pages handed out. */
-  GMEM_BUMP: 108,
-  /** Attribute chunks handed out; dirty-bitmap words handed out. */
-  ATTR_CHUNK_BUMP: 109,
-  DIRTY_BUMP: 110,
-  /** Bump pointer of the host virtual address space (pages). */
-  HVA_BUMP: 111,
-  /** Non-zero once a run's checker has found a violation (threaded engine stops on it). */
-  VIOLATION_FLAG: 112,
-  /** Head of the RCU pending-free ring (POOL_PENDING_COUNT is its tail). */
-  POOL_PENDING_HEAD: 113,
-  /** kvm->arch.tdp_mmu_pages_lock: the root list (internal, never held across a step). */
-  ROOTS_LOCK: 114,
-  /**
-   * Bumped by every change that can make an existing SPTE wrong without touching it (host
-   * mapping change or free, attribute store, memslot swap, dirty bit taken, end of an
-   * invalidation or of a dirty-log update): the checker rescans all SPTEs when it moves
-   * and otherwise checks only the SPTEs a step wrote. Not part of the modelled kernel.
-   */
-  STATE_EPOCH: 115,
+/** Global words, each group on its own 128-byte line. */
+export const G = {
+  ...wordOffsets(0 * LINE_WORDS, {
+    /** kvm->mmu_lock (rwlock word, see mmu-lock.ts). */
+    MMU_LOCK: 1,
+  }),
+  // --- invalidation line (mmu-invalidate.ts) ---
+  ...wordOffsets(1 * LINE_WORDS, {
+    /** kvm->mmu_invalidate_seq (unsigned 32-bit here; wraps). */
+    INVALIDATE_SEQ: 1,
+    /** kvm->mmu_invalidate_in_progress */
+    INVALIDATE_IN_PROGRESS: 1,
+    /**
+     * kvm->mmu_invalidate_range_start / _end as gfns: the first gfn and the LAST gfn
+     * (inclusive, so a range ending at 2^32 fits), unsigned 32-bit; RANGE_VALID = 0 is
+     * INVALID_GPA (no range added since the first begin).
+     */
+    INVALIDATE_RANGE_START: 1,
+    INVALIDATE_RANGE_LAST: 1,
+    /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
+    MN_ACTIVE_INVALIDATE_COUNT: 1,
+    INVALIDATE_RANGE_VALID: 1,
+    /** kvm->mn_invalidate_lock: orders the count's increment against a memslot swap (internal mutex word). */
+    MN_INVALIDATE_LOCK: 1,
+  }),
+  // --- memslots line (memslots.ts, srcu.ts) ---
+  ...wordOffsets(2 * LINE_WORDS, {
+    /** Which of the two memslot sets is active (0 or 1). */
+    MEMSLOTS_ACTIVE: 1,
+    /** Memslot generation, low 31 bits. */
+    MEMSLOTS_GEN: 1,
+    /** 1 while a swap is in progress (KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS, bit 63 in the kernel). */
+    MEMSLOTS_GEN_UPDATE_IN_PROGRESS: 1,
+    /** kvm->srcu grace-period counter (bumped by synchronize_srcu). */
+    SRCU_EPOCH: 1,
+    /** nr_memslots_dirty_logging */
+    NR_MEMSLOTS_DIRTY_LOGGING: 1,
+    /** kvm->arch.pre_fault_allowed (SNP/TDX: false until launch finish / finalize). */
+    PRE_FAULT_ALLOWED: 1,
+    /** kvm->slots_lock (mutex word: 0 free, actor + 1 = holder). */
+    SLOTS_LOCK: 1,
+    /** kvm->manual_dirty_log_protect (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled, without INITIALLY_SET). */
+    MANUAL_DIRTY_LOG_PROTECT: 1,
+  }),
+  // --- MMU line (tdp-mmu.ts, page-pool.ts, rcu.ts) ---
+  ...wordOffsets(3 * LINE_WORDS, {
+    /** kvm->arch.mmu_valid_gen (bumped by kvm_mmu_zap_all_fast). */
+    MMU_VALID_GEN: 1,
+    /** RCU epoch counter: bumped when a table is queued for freeing. */
+    RCU_EPOCH: 1,
+    /** Page-table pool: bump pointer, free-stack top, pending-free count, internal lock. */
+    POOL_BUMP: 1,
+    POOL_FREE_TOP: 1,
+    POOL_PENDING_COUNT: 1,
+    POOL_LOCK: 1,
+    /** Tables currently in use (linked, cached or pending), for the memory figures. */
+    POOL_IN_USE: 1,
+    /** Unused words. */
+    MMU_LINE_SPARE: 5,
+    /** guest_memfd pages handed out. */
+    GMEM_BUMP: 1,
+    /** Attribute chunks handed out; dirty-bitmap words handed out. */
+    ATTR_CHUNK_BUMP: 1,
+    DIRTY_BUMP: 1,
+    /** Bump pointer of the host virtual address space (pages). */
+    HVA_BUMP: 1,
+    /** Non-zero once a run's checker has found a violation (threaded engine stops on it). */
+    VIOLATION_FLAG: 1,
+    /** Head of the RCU pending-free ring (POOL_PENDING_COUNT is its tail). */
+    POOL_PENDING_HEAD: 1,
+    /** kvm->arch.tdp_mmu_pages_lock: the root list (internal, never held across a step). */
+    ROOTS_LOCK: 1,
+    /**
+     * Bumped by every change that can make an existing SPTE wrong without touching it (host
+     * mapping change or free, attribute store, memslot swap, dirty bit taken, end of an
+     * invalidation or of a dirty-log update): the checker rescans all SPTEs when it moves
+     * and otherwise checks only the SPTEs a step wrote. Not part of the modelled kernel.
+     */
+    STATE_EPOCH: 1,
+  }),
   // --- host line (host.ts): written on every host page fault-in, so kept off the line
   // every walker reads (RCU_EPOCH) ---
-  /** Host page allocator: bump pointer, free-stack top, internal lock, pages in use. */
-  HOST_PFN_BUMP: 128,
-  HOST_FREE_TOP: 129,
-  HOST_LOCK: 130,
-  HOST_PAGES_IN_USE: 131,
-} as const;
+  ...wordOffsets(4 * LINE_WORDS, {
+    /** Host page allocator: bump pointer, free-stack top, internal lock, pages in use. */
+    HOST_PFN_BUMP: 1,
+    HOST_FREE_TOP: 1,
+    HOST_LOCK: 1,
+    HOST_PAGES_IN_USE: 1,
+  }),
+};
 const GLOBALS_WORDS = 5 * LINE_WORDS;
 
 /**
  * Per-root record: table index, role.invalid, tdp_mmu_root_count, in-use, and whether the
  * TDP MMU still owns a reference to drop after zapping it (tdp_mmu_scheduled_root_to_zap).
  */
-export const ROOT = { TABLE: 0, INVALID: 1, REFCOUNT: 2, IN_USE: 3, SCHEDULED_ZAP: 4 } as const;
+export const ROOT = wordOffsets(0, { TABLE: 1, INVALID: 1, REFCOUNT: 1, IN_USE: 1, SCHEDULED_ZAP: 1 });
 export const ROOT_WORDS = 8;
 
 /** Per-actor record (one 128-byte line each, two lines for the vCPU page cache). */
-export const ACTOR = {
+export const ACTOR = wordOffsets(0, {
   /** RCU read-side: 0 outside, else RCU epoch + 1 at rcu_read_lock. */
-  RCU_READ: 0,
+  RCU_READ: 1,
   /** SRCU read-side on kvm->srcu: 0 outside, else SRCU epoch + 1 at srcu_read_lock. */
   SRCU_READ: 1,
   /** KVM request bits (KVM_REQ_*), set by others, cleared by the vCPU. */
-  REQUESTS: 2,
+  REQUESTS: 1,
   /** Root slot the vCPU uses (vcpu->arch.mmu->root.hpa), -1 = INVALID_PAGE. */
-  ROOT_SLOT: 3,
+  ROOT_SLOT: 1,
   /** mmu_topup_memory_caches: count of cached tables, then the table indices. */
-  CACHE_COUNT: 4,
-  CACHE: 5,
+  CACHE_COUNT: 1,
+  CACHE: MMU_CACHE_TABLES,
   /** Steps taken (watchdog, stats). */
-  STEP_COUNT: 5 + MMU_CACHE_TABLES,
+  STEP_COUNT: 1,
   /** signal_pending(current) for the thread of this actor. */
-  SIGNAL: 6 + MMU_CACHE_TABLES,
+  SIGNAL: 1,
   /** Holds mmu_lock: 0 none, 1 read, 2 write (lockdep for this actor). */
-  LOCK_HELD: 7 + MMU_CACHE_TABLES,
+  LOCK_HELD: 1,
   /**
    * vcpu->mode, as a counter: odd while the vCPU executes a guest access (IN_GUEST_MODE),
    * even outside. A remote TLB flush waits for every vCPU it finds odd to move on
    * (KVM_REQUEST_WAIT: the IPI is acknowledged only once the CPU left guest mode).
    */
-  MODE: 8 + MMU_CACHE_TABLES,
+  MODE: 1,
   /**
    * gfn + 1 while this actor is between making an SPTE writable in a dirty-logged slot
    * and mark_page_dirty_in_slot() (two accesses in the kernel too); 0 otherwise. Not
    * modelled state: the lost-dirty-page check reads it so as not to call that window a
    * lost write (on threads another vCPU can write through the SPTE inside it).
    */
-  MARKING: 9 + MMU_CACHE_TABLES,
-} as const;
+  MARKING: 1,
+});
 export const ACTOR_WORDS = LINE_WORDS;
 
 /** Memslot record within a set. Flags use the uAPI bits plus KVM_MEMSLOT_INVALID. */
-export const SLOT = { USED: 0, ID: 1, FLAGS: 2, BASE_GFN: 3, NPAGES: 4, HVA_BASE: 5, GMEM_BASE: 6, DIRTY_BASE: 7 } as const;
+export const SLOT = wordOffsets(0, { USED: 1, ID: 1, FLAGS: 1, BASE_GFN: 1, NPAGES: 1, HVA_BASE: 1, GMEM_BASE: 1, DIRTY_BASE: 1 });
 export const SLOT_WORDS = 8;
 /** A memslot set: header line (count) + MEMSLOTS_MAX records. */
 export const SET_HEADER_WORDS = LINE_WORDS;
 
 /** TLB entry: gfn, pfn, flags (VALID/W/X), pfn generation at fill. */
-export const TLBE = { GFN: 0, PFN: 1, FLAGS: 2, PFN_GEN: 3 } as const;
+export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1 });
 export const TLBE_WORDS = 4;
 
 /** Page-table page metadata: state, level, base gfn, parent SPTE index + 1 (0 = root). */
-export const TABLE = { STATE: 0, LEVEL: 1, GFN: 2, PARENT: 3 } as const;
+export const TABLE = wordOffsets(0, { STATE: 1, LEVEL: 1, GFN: 1, PARENT: 1 });
 export const TABLE_META_WORDS = 4;
 /** Table states. */
 export const TABLE_FREE = 0;

@@ -17,6 +17,10 @@ function envInt(name: string, fallback: number): number {
 /** Bytes per guest and host page (x86 4 KiB). */
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
+/** PAGE_SIZE for the u64 arithmetic of ioctl arguments (gpa, size). */
+export const PAGE_SIZE_BIG = BigInt(PAGE_SIZE);
+/** The largest u64: a gpa + size above it wraps (-EINVAL). */
+export const U64_MAX = (1n << 64n) - 1n;
 /** SPTEs per page-table page (512 x 8 bytes). */
 export const SPTES_PER_TABLE = 512;
 /** Levels of the TDP page table (4-level EPT / NPT). */
@@ -47,6 +51,37 @@ export const TABLES_SLACK = envInt('TABLES_SLACK', 256);
 /** Bounds of a VM's explicit page-table pool (`vm.page_tables`): a root, and what an SPTE's table index can name. */
 export const PAGE_TABLES_MIN = 1;
 export const PAGE_TABLES_MAX = (1 << 20) - 2;
+
+/**
+ * Shared-memory sizing slack (layoutConfigFor): what the layout holds beyond the estimate
+ * for the configured guest. Running out of any of them is a RangeError naming the region.
+ */
+/** Host pages beyond twice the guest's (migration targets) and the huge-block alignment. */
+export const HOST_PAGES_SLACK = 1024;
+/** Host virtual pages beyond twice the guest's (moved and re-created slots) and the huge-block alignment. */
+export const HVA_PAGES_SLACK = 1024;
+/** guest_memfd pages beyond one per guest page. */
+export const GMEM_PAGES_SLACK = 1024;
+/** Dirty-bitmap words beyond one bit per guest page: each slot's bitmap is word-aligned plus a word, for up to 64 bitmaps of 32 words. */
+export const DIRTY_WORDS_SLACK = 64 * 32;
+/** Memory-attribute chunks beyond those covering the guest's size (slots placed above it). */
+export const ATTR_CHUNKS_SLACK = 4;
+
+/** Spins, tries and batch sizes of the model's own machinery (none is a kernel limit). */
+/** CAS attempts on the mmu_lock word before a trylock reports 'busy' (other actors keep changing the reader count). */
+export const MMU_LOCK_CAS_TRIES = 32;
+/** Spins on a vCPU's mode word before a remote TLB flush sleeps on it (as csd_lock_wait() spins). */
+export const MODE_SPINS = 256;
+/** Spins on an internal allocator mutex before sleeping (it is held for a few stores; a futex round trip costs tens of µs). */
+export const INTERNAL_LOCK_SPINS = 200;
+/** One Atomics.wait on a contended internal mutex, in ms, before it is tried again. */
+export const INTERNAL_LOCK_WAIT_MS = 1;
+/** Host pages a thread takes from the shared allocator at once (its per-CPU page list). */
+export const HOST_PAGE_BATCH = 32;
+/** Words a step footprint's range list starts with (two per range; it doubles when full). */
+export const FOOTPRINT_WORDS_INITIAL = 64;
+/** Entries of the mmu_lock protocol's memo of (lock word, event) → next word; a power of two. */
+export const LOCK_MEMO_ENTRIES = 1024;
 
 /**
  * Retries of one fault or pre-fault, with no step of any other actor in between, after

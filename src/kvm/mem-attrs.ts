@@ -19,7 +19,12 @@ export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
 
 const CHUNK_SHIFT = 18;
 const MIXED_2M = ATTR_CHUNK_GFNS;
-const MIXED_1G = ATTR_CHUNK_GFNS + 512;
+/** Gfns per 2M region, and its shift. */
+const PAGES_2M = 512;
+const PAGES_2M_SHIFT = 9;
+/** 2M regions per chunk (one mixed byte each). */
+const REGIONS_2M_PER_CHUNK = ATTR_CHUNK_GFNS / PAGES_2M;
+const MIXED_1G = ATTR_CHUNK_GFNS + REGIONS_2M_PER_CHUNK;
 
 function chunkOf(vm: Vm, gfn: number): number {
   const top = Math.floor(gfn / ATTR_CHUNK_GFNS);
@@ -85,7 +90,7 @@ export function kvmStoreMemoryAttributes(vm: Vm, start: number, end: number, att
 export function hugepageMixed(vm: Vm, gfn: number, level: number): boolean {
   const c = chunkOf(vm, gfn);
   if (c === 0) return false;
-  const off = level === 2 ? MIXED_2M + ((gfn >>> 9) & 511) : MIXED_1G;
+  const off = level === 2 ? MIXED_2M + ((gfn >>> PAGES_2M_SHIFT) & (REGIONS_2M_PER_CHUNK - 1)) : MIXED_1G;
   return S.load8(vm.u8, chunkByte(vm, c, off)) !== 0;
 }
 
@@ -94,12 +99,12 @@ export function hugepageMixed(vm: Vm, gfn: number, level: number): boolean {
  * 1G region overlapping [start, end).
  */
 export function kvmUpdateHugepageMixed(vm: Vm, start: number, end: number): void {
-  for (let r = start - (start % 512); r < end; r += 512) {
+  for (let r = start - (start % PAGES_2M); r < end; r += PAGES_2M) {
     const c = chunkOf(vm, r);
     if (c === 0) continue;
     const first = S.load8(vm.u8, chunkByte(vm, c, r & (ATTR_CHUNK_GFNS - 1)));
-    const mixed = kvmRangeHasMemoryAttributes(vm, r, r + 512, first) ? 0 : 1;
-    S.store8(vm.u8, chunkByte(vm, c, MIXED_2M + ((r >>> 9) & 511)), mixed);
+    const mixed = kvmRangeHasMemoryAttributes(vm, r, r + PAGES_2M, first) ? 0 : 1;
+    S.store8(vm.u8, chunkByte(vm, c, MIXED_2M + ((r >>> PAGES_2M_SHIFT) & (REGIONS_2M_PER_CHUNK - 1))), mixed);
   }
   for (let r = start - (start % ATTR_CHUNK_GFNS); r < end; r += ATTR_CHUNK_GFNS) {
     const c = chunkOf(vm, r);

@@ -14,10 +14,15 @@
  */
 
 import { ACTOR, G, actorWord } from './layout.js';
+import { MMU_LOCK_CAS_TRIES } from './limits.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
 export type LockEvent = 'READ_LOCK' | 'READ_UNLOCK' | 'WRITE_LOCK' | 'WRITE_WAIT' | 'WRITE_UNLOCK';
+
+/** The lock word: the lock machine's state index from this bit, the reader count below it. */
+export const LOCK_STATE_SHIFT = 24;
+export const LOCK_READERS_MASK = (1 << LOCK_STATE_SHIFT) - 1;
 
 /** No transition for the event: the caller must wait. */
 export const LOCK_WAIT = -1;
@@ -37,11 +42,9 @@ export const LOCK_HELD_NONE = 0;
 export const LOCK_HELD_READ = 1;
 export const LOCK_HELD_WRITE = 2;
 
-const CAS_TRIES = 32;
-
 function tryEvent(vm: Vm, event: LockEvent): LockTry {
   const i32 = vm.i32;
-  for (let i = 0; i < CAS_TRIES; i++) {
+  for (let i = 0; i < MMU_LOCK_CAS_TRIES; i++) {
     const w = S.load(i32, G.MMU_LOCK);
     const n = vm.lockProtocol.next(w, event);
     if (n === LOCK_WAIT) return 'busy';
@@ -72,22 +75,23 @@ export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
   return r;
 }
 
-/** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
-export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
-  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (S.get(vm.i32, held) !== LOCK_HELD_READ) return 'broken';
-  const r = tryEvent(vm, 'READ_UNLOCK');
-  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
+/** An unlock: 'broken' unless this actor holds the lock as `held` (lockdep), else the lock event. */
+function unlockHeld(vm: Vm, actor: number, held: number, event: LockEvent): LockTry {
+  const heldWord = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
+  if (S.get(vm.i32, heldWord) !== held) return 'broken';
+  const r = tryEvent(vm, event);
+  if (r === 'ok') S.put(vm.i32, heldWord, LOCK_HELD_NONE);
   return r;
 }
 
-/** write_unlock(&kvm->mmu_lock) */
+/** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
+export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
+  return unlockHeld(vm, actor, LOCK_HELD_READ, 'READ_UNLOCK');
+}
+
+/** write_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for write. */
 export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
-  const held = actorWord(vm.layout, actor, ACTOR.LOCK_HELD);
-  if (S.get(vm.i32, held) !== LOCK_HELD_WRITE) return 'broken';
-  const r = tryEvent(vm, 'WRITE_UNLOCK');
-  if (r === 'ok') S.put(vm.i32, held, LOCK_HELD_NONE);
-  return r;
+  return unlockHeld(vm, actor, LOCK_HELD_WRITE, 'WRITE_UNLOCK');
 }
 
 /** What this actor holds (lockdep). */

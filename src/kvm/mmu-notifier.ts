@@ -8,7 +8,7 @@
 import type { KvmActor } from './actor.js';
 import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostEventKind } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN } from './limits.js';
+import { KVM_MMU_MAX_GFN, PAGE_SIZE_BIG, U64_MAX } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
@@ -18,8 +18,12 @@ import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 import { tdpNextLeaf } from './tdp-iter.js';
 import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
+import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
+
+/** The model stores one byte of attributes per gfn (KVM defines bit 3, PRIVATE, only). */
+const ATTR_BYTE_MASK = 0xffn;
 
 const scan = new SlotInfo();
 
@@ -51,11 +55,11 @@ export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): vo
   v.oldPfns = [];
   v.flush = false;
   v.errno = null;
-  if (op.gpa % 4096n === 0n && op.size % 4096n === 0n) {
-    v.attrStart = Number(op.gpa / 4096n);
-    v.attrEnd = Number((op.gpa + op.size) / 4096n);
+  if (op.gpa % PAGE_SIZE_BIG === 0n && op.size % PAGE_SIZE_BIG === 0n) {
+    v.attrStart = Number(op.gpa / PAGE_SIZE_BIG);
+    v.attrEnd = Number((op.gpa + op.size) / PAGE_SIZE_BIG);
   }
-  v.attrs = Number(op.attributes & 0xffn);
+  v.attrs = Number(op.attributes & ATTR_BYTE_MASK);
 }
 
 export function isAttributeChange(a: KvmActor): boolean {
@@ -134,7 +138,7 @@ export function addHugepageHeadTail(a: KvmActor): void {
   const v = a.inval;
   v.extraRanges = [];
   for (const level of [2, 3]) {
-    const pages = level === 2 ? 512 : 262144;
+    const pages = pagesPerLevel(level);
     for (let i = 0; i < v.ranges.length; i += 2) {
       const start = v.ranges[i]!;
       const end = v.ranges[i + 1]!;
@@ -195,7 +199,7 @@ export function tdpMmuZapLeaf(a: KvmActor): void {
 export function zapAdvance(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
-  c.gfn = c.leaf.baseGfn + (c.leaf.level === 1 ? 1 : c.leaf.level === 2 ? 512 : 262144);
+  c.gfn = c.leaf.baseGfn + pagesPerLevel(c.leaf.level);
   findNextLeaf(a);
 }
 
@@ -205,8 +209,7 @@ export function invalFlushPending(a: KvmActor): boolean {
 
 export function invalFlushRemoteTlbs(a: KvmActor): void {
   a.inval.flush = false;
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 export function hostChange(a: KvmActor): void {
@@ -229,9 +232,9 @@ export function attrInvalid(a: KvmActor): boolean {
   const v = a.inval;
   const supported = a.vm.hasPrivateMem ? BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE) : 0n;
   if (v.attrFlags !== 0n || (v.attrValue & ~supported) !== 0n) return true;
-  if (v.attrSize === 0n || v.attrGpa % 4096n !== 0n || v.attrSize % 4096n !== 0n) return true;
+  if (v.attrSize === 0n || v.attrGpa % PAGE_SIZE_BIG !== 0n || v.attrSize % PAGE_SIZE_BIG !== 0n) return true;
   const end = v.attrGpa + v.attrSize;
-  return end > (1n << 64n) - 1n || end / 4096n > BigInt(KVM_MMU_MAX_GFN) + 1n;
+  return end > U64_MAX || end / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n;
 }
 
 export function attrsAlreadySet(a: KvmActor): boolean {

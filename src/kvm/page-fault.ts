@@ -12,7 +12,7 @@
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
 import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
-import { G } from './layout.js';
+import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
@@ -24,9 +24,9 @@ import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
-import { levelBaseGfn, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
+import { levelBaseGfn, spteIndex, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel, type Errno } from './types.js';
 import * as S from './shm.js';
 
@@ -276,38 +276,41 @@ export function iterIsPresentLarge(a: KvmActor): boolean {
   return isShadowPresent(a.iter.oldLo) && isLarge(a.iter.oldLo);
 }
 
-/** tdp_mmu_alloc_sp() + tdp_mmu_link_sp(). */
-export function tryLinkSp(a: KvmActor): boolean {
+/** A table-linking setter of tdp-mmu.ts: CAS `table` in for the SPTE the iterator read. */
+type LinkSp = (t: KvmActor, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number) => boolean;
+
+/**
+ * tdp_mmu_alloc_sp() from the vCPU's cache, then `link` it where the iterator stands. The
+ * table is remembered in fault.sp (freed by freeUnusedSp if the CAS lost). Returns false
+ * when the CAS lost.
+ */
+function tryAllocAndLinkSp(a: KvmActor, link: LinkSp): boolean {
   const it = a.iter;
   const sp = tdpMmuAllocSp(a.vm, a.actor, it.level - 1, levelBaseGfn(it.gfn, it.level));
   if (sp === 0) throw new Error(`${a.name}: page-table cache empty after top-up`);
   a.fault.sp = sp;
-  if (!tdpMmuLinkSp(a, it.sptep, it.level, it.gfn, it.oldLo, it.oldHi, sp)) {
+  if (!link(a, it.sptep, it.level, it.gfn, it.oldLo, it.oldHi, sp)) {
     a.stats.casFailures++;
     return false;
   }
   return true;
 }
 
+/** tdp_mmu_alloc_sp() + tdp_mmu_link_sp(). */
+export function tryLinkSp(a: KvmActor): boolean {
+  return tryAllocAndLinkSp(a, tdpMmuLinkSp);
+}
+
 /** tdp_mmu_split_huge_page() */
 export function trySplitHugePage(a: KvmActor): boolean {
-  const it = a.iter;
-  const sp = tdpMmuAllocSp(a.vm, a.actor, it.level - 1, levelBaseGfn(it.gfn, it.level));
-  if (sp === 0) throw new Error(`${a.name}: page-table cache empty after top-up`);
-  a.fault.sp = sp;
-  if (!tdpMmuSplitHugePage(a, it.sptep, it.level, it.gfn, it.oldLo, it.oldHi, sp)) {
-    a.stats.casFailures++;
-    return false;
-  }
-  return true;
+  return tryAllocAndLinkSp(a, tdpMmuSplitHugePage);
 }
 
 /** Continue the walk in the table this fault just linked (its content is known to us). */
 export function iterUseLinkedSp(a: KvmActor): void {
   const sp = a.fault.sp;
   a.fault.sp = 0;
-  const idx = (a.iter.gfn >>> (9 * (a.iter.level - 2))) & 511;
-  const w = a.vm.layout.ptBase + (sp * 512 + idx) * 2;
+  const w = spteWord(a.vm.layout, sp, spteIndex(a.iter.gfn, a.iter.level - 1));
   tdpIterStepIntoKnown(a.vm, a.iter, sp, S.get(a.vm.i32, w), S.get(a.vm.i32, w + 1));
 }
 
@@ -395,8 +398,7 @@ export function tryInstallSpte(a: KvmActor): boolean {
 }
 
 export function flushRemoteTlbsGfn(a: KvmActor): void {
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 export function faultReadUnlock(a: KvmActor): void {

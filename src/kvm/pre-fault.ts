@@ -16,6 +16,7 @@
 
 import type { KvmActor } from './actor.js';
 import { G, ACTOR, actorWord } from './layout.js';
+import { PAGE_SIZE_BIG, U64_MAX } from './limits.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
@@ -23,8 +24,10 @@ import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
 import * as S from './shm.js';
 
-const PAGE = 4096n;
-const U64_MAX = (1n << 64n) - 1n;
+const PAGE = PAGE_SIZE_BIG;
+/** The largest gfn the model's 32-bit gfns hold; a chunk above it is above the guest physical width. */
+const GFN_U32_MAX = 0xffffffff;
+const GFN_U32_MAX_BIG = BigInt(GFN_U32_MAX);
 
 export const KVM_MEMORY_MAPPING_FLAG_WRITE = 1n << 0n;
 export const KVM_MEMORY_MAPPING_FLAG_EXEC = 1n << 1n;
@@ -99,7 +102,7 @@ export function setErrorCode(a: KvmActor): void {
   a.mmuLoadErrno = null;
   if (p.form === 'pre_fault') {
     const gfn = chunkGpa(a) / PAGE;
-    p.isPrivate = a.vm.hasPrivateMem && gfn <= 0xffffffffn && kvmMemIsPrivate(a.vm, Number(gfn));
+    p.isPrivate = a.vm.hasPrivateMem && gfn <= GFN_U32_MAX_BIG && kvmMemIsPrivate(a.vm, Number(gfn));
     p.write = false;
     p.exec = false;
     return;
@@ -114,7 +117,7 @@ export function beginPrefetchFault(a: KvmActor): void {
   const p = a.prefault;
   const gfnBig = chunkGpa(a) / PAGE;
   // A gfn beyond 2^32 is above the modelled guest physical width: the fault emulates.
-  const gfn = gfnBig > 0xffffffffn ? 0xffffffff + 1 : Number(gfnBig);
+  const gfn = gfnBig > GFN_U32_MAX_BIG ? GFN_U32_MAX + 1 : Number(gfnBig);
   kvmMmuDoPageFaultInit(a, gfn, p.write, p.exec, false, true, p.isPrivate);
 }
 

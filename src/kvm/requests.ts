@@ -7,6 +7,7 @@
  */
 
 import { ACTOR, actorWord } from './layout.js';
+import { MODE_SPINS } from './limits.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
@@ -27,7 +28,8 @@ export function kvmMakeAllCpusRequest(vm: Vm, req: number, wait: boolean): void 
   if (wait) for (let v = 0; v < vm.vcpus; v++) waitOutsideGuestMode(vm, v);
 }
 
-const MODE_SPINS = 256;
+/** vcpu->mode as a counter (ACTOR.MODE): odd, this bit set, while IN_GUEST_MODE. */
+const MODE_IN_GUEST = 1;
 
 /**
  * Returns once vCPU `v` is outside guest mode or has left the guest access it was in.
@@ -37,7 +39,7 @@ const MODE_SPINS = 256;
 export function waitOutsideGuestMode(vm: Vm, v: number): void {
   const w = actorWord(vm.layout, v, ACTOR.MODE);
   const m = S.load(vm.i32, w);
-  if ((m & 1) === 0) return;
+  if ((m & MODE_IN_GUEST) === 0) return;
   for (let i = 0; i < MODE_SPINS; i++) if (S.load(vm.i32, w) !== m) return;
   while (S.load(vm.i32, w) === m) Atomics.wait(vm.i32, w, m, 1);
 }

@@ -10,7 +10,7 @@ import type { KvmActor, MemslotChange } from './actor.js';
 import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-bitmap.js';
 import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
+import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, PAGE_SIZE_BIG, SPTES_PER_TABLE, TDP_ROOT_LEVEL, U64_MAX } from './limits.js';
 import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
@@ -28,7 +28,8 @@ import {
   claimInvalidatedRoots, isObsoleteRoot, kvmTdpMmuInvalidateAllRoots, kvmTdpMmuPutRoot, rootTable, rootsInUse,
   tdpMmuSetSpteAtomic, tdpMmuZapSpteAtomic, wrprotLo,
 } from './tdp-mmu.js';
-import { kvmFlushRemoteTlbs } from './tlb.js';
+import { actorFlushRemoteTlbs } from './tlb.js';
+import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
 
 const KVM_MEM_FLAGS_VALID = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
@@ -54,16 +55,16 @@ export function invalidArgs(a: KvmActor): boolean {
     if (!a.vm.hasPrivateMem) return true;
     if ((m.flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) !== 0) return true;
   }
-  if (m.gpa % 4096n !== 0n || m.size % 4096n !== 0n) return true;
-  if (m.gpa + m.size > (1n << 64n) - 1n) return true;
-  if ((m.gpa + m.size) / 4096n > BigInt(KVM_MMU_MAX_GFN) + 1n) return true;
+  if (m.gpa % PAGE_SIZE_BIG !== 0n || m.size % PAGE_SIZE_BIG !== 0n) return true;
+  if (m.gpa + m.size > U64_MAX) return true;
+  if ((m.gpa + m.size) / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n) return true;
   const exists = activeOld(a);
   if (m.size === 0n) return !exists;
   if (!exists) return false;
   const o = m.old;
-  if (BigInt(o.npages) !== m.size / 4096n) return true;
+  if (BigInt(o.npages) !== m.size / PAGE_SIZE_BIG) return true;
   if (((o.flags ^ m.flags) & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD)) !== 0) return true;
-  if ((o.flags & KVM_MEM_GUEST_MEMFD) !== 0 && BigInt(o.baseGfn) !== m.gpa / 4096n) return true;
+  if ((o.flags & KVM_MEM_GUEST_MEMFD) !== 0 && BigInt(o.baseGfn) !== m.gpa / PAGE_SIZE_BIG) return true;
   return false;
 }
 
@@ -71,8 +72,8 @@ export function invalidArgs(a: KvmActor): boolean {
 export function overlapsOtherSlot(a: KvmActor): boolean {
   const m = a.memslot;
   if (m.size === 0n) return false;
-  const start = Number(m.gpa / 4096n);
-  const end = start + Number(m.size / 4096n);
+  const start = Number(m.gpa / PAGE_SIZE_BIG);
+  const end = start + Number(m.size / PAGE_SIZE_BIG);
   const set = memslotsActiveSet(a.vm);
   const n = memslotsCount(a.vm, set);
   for (let i = 0; i < n; i++) {
@@ -87,7 +88,7 @@ function classify(a: KvmActor): MemslotChange {
   const m = a.memslot;
   if (!activeOld(a)) return 'create';
   if (m.size === 0n) return 'delete';
-  if (BigInt(m.old.baseGfn) !== m.gpa / 4096n) return 'move';
+  if (BigInt(m.old.baseGfn) !== m.gpa / PAGE_SIZE_BIG) return 'move';
   if (m.old.flags !== m.flags) return 'flags_only';
   return 'noop';
 }
@@ -114,8 +115,8 @@ export function installNewSlot(a: KvmActor): void {
   const s = m.next;
   const inactive = memslotsActiveSet(a.vm) ^ 1;
   if (m.change === 'create') {
-    const npages = Number(m.size / 4096n);
-    s.id = m.id; s.flags = m.flags; s.baseGfn = Number(m.gpa / 4096n); s.npages = npages;
+    const npages = Number(m.size / PAGE_SIZE_BIG);
+    s.id = m.id; s.flags = m.flags; s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG); s.npages = npages;
     s.hvaBase = hostMmap(a.vm, npages, m.backingLevel);
     s.gmemBase = (m.flags & KVM_MEM_GUEST_MEMFD) !== 0 ? gmemReserve(a.vm, npages) : 0;
     s.dirtyBase = (m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? dirtyBitmapAlloc(a.vm, npages) : 0;
@@ -148,7 +149,7 @@ export function replaceInvalidSlot(a: KvmActor): void {
     return;
   }
   const s = m.next.copyFrom(m.old);
-  s.baseGfn = Number(m.gpa / 4096n);
+  s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG);
   s.flags = m.flags;
   memslotReplace(a.vm, inactive, s);
 }
@@ -240,8 +241,8 @@ function findNextTop(a: KvmActor): void {
       const w = spteWord(a.vm.layout, table, c.topIdx);
       const lo = S.load(a.vm.i32, w);
       if (!isShadowPresent(lo)) continue;
-      c.leaf.sptep = w; c.leaf.level = 4; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
-      c.leaf.baseGfn = c.topIdx * 134217728;
+      c.leaf.sptep = w; c.leaf.level = TDP_ROOT_LEVEL; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
+      c.leaf.baseGfn = c.topIdx * pagesPerLevel(TDP_ROOT_LEVEL);
       c.pending = true;
       return;
     }
@@ -302,7 +303,7 @@ function findNextWritable(a: KvmActor): void {
     const end = c.ranges[1]!;
     while (tdpNextLeaf(a.vm, rootTable(a.vm, c.roots[c.rootIdx]!), c.gfn, end, c.leaf)) {
       if ((c.leaf.lo & SPTE_W) !== 0) { c.pending = true; return; }
-      c.gfn = c.leaf.baseGfn + (c.leaf.level === 1 ? 1 : c.leaf.level === 2 ? 512 : 262144);
+      c.gfn = c.leaf.baseGfn + pagesPerLevel(c.leaf.level);
     }
     c.rootIdx++;
     c.gfn = c.ranges[0]!;
@@ -325,7 +326,7 @@ export function wrprotAdvance(a: KvmActor): void {
   if (!c.pending) return;
   const l = c.leaf;
   const lo = S.load(a.vm.i32, l.sptep);
-  if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + (l.level === 1 ? 1 : l.level === 2 ? 512 : 262144);
+  if (!isShadowPresent(lo) || (lo & SPTE_W) === 0 || wrprotSkipped(a)) c.gfn = l.baseGfn + pagesPerLevel(l.level);
   findNextWritable(a);
 }
 
@@ -335,8 +336,7 @@ function wrprotSkipped(a: KvmActor): boolean {
 }
 
 export function memslotFlushRemoteTlbs(a: KvmActor): void {
-  a.stats.flushes++;
-  kvmFlushRemoteTlbs(a.vm);
+  actorFlushRemoteTlbs(a);
 }
 
 

@@ -13,46 +13,54 @@
  * is word b >> 2 (a byte access counts as its whole word: conservative).
  */
 
+import { FOOTPRINT_WORDS_INITIAL } from './limits.js';
+
+/**
+ * Half-open word ranges [start, end, start, end, …] in the order they were added; an
+ * access adjacent to or inside the last range (a walk, a loop over a table) extends it.
+ */
+class WordRanges {
+  ranges = new Int32Array(FOOTPRINT_WORDS_INITIAL);
+  n = 0;
+
+  add(start: number, end: number): void {
+    const n = this.n;
+    if (n > 0 && start >= this.ranges[n - 2]! && start <= this.ranges[n - 1]!) {
+      if (end > this.ranges[n - 1]!) this.ranges[n - 1] = end;
+      return;
+    }
+    if (n + 2 > this.ranges.length) this.ranges = grow(this.ranges);
+    this.ranges[n] = start;
+    this.ranges[n + 1] = end;
+    this.n = n + 2;
+  }
+
+  copy(): Int32Array {
+    return this.ranges.slice(0, this.n);
+  }
+}
+
 /** The words one step read and wrote, as half-open ranges [start, end) of word indices. */
 export class Footprint {
-  reads = new Int32Array(64);
-  nReads = 0;
-  writes = new Int32Array(64);
-  nWrites = 0;
+  private readonly reads = new WordRanges();
+  private readonly writes = new WordRanges();
 
   reset(): void {
-    this.nReads = 0;
-    this.nWrites = 0;
+    this.reads.n = 0;
+    this.writes.n = 0;
   }
 
   read(start: number, end: number): void {
-    const n = this.nReads;
-    // Adjacent or repeated accesses (a walk, a loop over a table) extend the last range.
-    if (n > 0 && start >= this.reads[n - 2]! && start <= this.reads[n - 1]!) {
-      if (end > this.reads[n - 1]!) this.reads[n - 1] = end;
-      return;
-    }
-    if (n + 2 > this.reads.length) this.reads = grow(this.reads);
-    this.reads[n] = start;
-    this.reads[n + 1] = end;
-    this.nReads = n + 2;
+    this.reads.add(start, end);
   }
 
   write(start: number, end: number): void {
-    const n = this.nWrites;
-    if (n > 0 && start >= this.writes[n - 2]! && start <= this.writes[n - 1]!) {
-      if (end > this.writes[n - 1]!) this.writes[n - 1] = end;
-      return;
-    }
-    if (n + 2 > this.writes.length) this.writes = grow(this.writes);
-    this.writes[n] = start;
-    this.writes[n + 1] = end;
-    this.nWrites = n + 2;
+    this.writes.add(start, end);
   }
 
   /** A compact copy (the recorder is reused from step to step). */
   freeze(): StepFootprint {
-    return { reads: this.reads.slice(0, this.nReads), writes: this.writes.slice(0, this.nWrites) };
+    return { reads: this.reads.copy(), writes: this.writes.copy() };
   }
 }
 

@@ -15,21 +15,43 @@
  * The model omits the L1TF high-bit shuffle of the gfn (it changes no protocol).
  */
 
+/** VMX_EPT_READABLE_MASK (PT_PRESENT_MASK of an EPT entry). */
 export const SPTE_R = 1 << 0;
+/** VMX_EPT_WRITABLE_MASK (PT_WRITABLE_MASK). */
 export const SPTE_W = 1 << 1;
+/** VMX_EPT_EXECUTABLE_MASK */
 export const SPTE_X = 1 << 2;
+/** VMX_EPT_RWX_MASK */
 export const SPTE_RWX = SPTE_R | SPTE_W | SPTE_X;
+/** MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT */
 export const SPTE_MEMTYPE_WB = 6 << 3;
+/** PT_PAGE_SIZE_MASK: a leaf above 4K. */
 export const SPTE_PS = 1 << 7;
+/** shadow_accessed_mask (VMX_EPT_ACCESS_BIT) */
 export const SPTE_A = 1 << 8;
+/** shadow_dirty_mask (VMX_EPT_DIRTY_BIT) */
 export const SPTE_D = 1 << 9;
+/** SPTE_MMU_PRESENT_MASK: the software present bit. */
 export const SPTE_MMU_PRESENT = 1 << 11;
+/** SPTE bit where the pfn starts (PAGE_SHIFT: SPTE_BASE_ADDR_MASK starts at bit 12). */
+export const SPTE_PFN_SHIFT = 12;
+/** Low-word bits below the pfn (~PAGE_MASK): permissions, memtype, PS, A/D, MMU-present. */
+export const SPTE_LO_FLAGS_MASK = (1 << SPTE_PFN_SHIFT) - 1;
 /** Low-word mask of the pfn bits 0-19 (SPTE bits 12-31). */
 export const SPTE_PFN_LO_MASK = 0xfffff000 | 0;
+/** Pfn bits held in each word (20): pfn bits 0-19 in the low word, 20-39 in the high one. */
+export const SPTE_PFN_BITS_PER_WORD = 20;
+/** 2^20: the pfn stride of one high-word pfn unit. */
+export const SPTE_PFN_LO_SPAN = 2 ** SPTE_PFN_BITS_PER_WORD;
 /** High-word bits (SPTE bit - 32). */
-export const SPTE_HI_PFN_MASK = 0xfffff;
+export const SPTE_HI_PFN_MASK = SPTE_PFN_LO_SPAN - 1;
+/** High-word bits above the pfn: host-writable, MMU-writable, SHADOW_NONPRESENT_VALUE, MMIO generation. */
+export const SPTE_HI_FLAGS_MASK = ~SPTE_HI_PFN_MASK;
+/** shadow_host_writable_mask (EPT_SPTE_HOST_WRITABLE, bit 57) */
 export const SPTE_HI_HOST_WRITABLE = 1 << 25;
+/** shadow_mmu_writable_mask (EPT_SPTE_MMU_WRITABLE, bit 58) */
 export const SPTE_HI_MMU_WRITABLE = 1 << 26;
+/** SHADOW_NONPRESENT_VALUE (bit 63) */
 export const SPTE_HI_NONPRESENT = 1 << 31;
 
 /** SHADOW_NONPRESENT_VALUE: the "zero" SPTE since 6.10 (bit 63 only). */
@@ -43,6 +65,14 @@ export const MMIO_VALUE_LO = SPTE_W | SPTE_X;
 
 /** 19 bits of memslot generation fit in an MMIO SPTE (MMIO_SPTE_GEN_MASK). */
 export const MMIO_SPTE_GEN_MASK = (1 << 19) - 1;
+/** MMIO_SPTE_GEN_LOW_START / _BITS: generation bits 0-7 at SPTE bits 3-10. */
+export const MMIO_SPTE_GEN_LOW_START = 3;
+export const MMIO_SPTE_GEN_LOW_BITS = 8;
+const MMIO_SPTE_GEN_LOW_MASK = (1 << MMIO_SPTE_GEN_LOW_BITS) - 1;
+/** MMIO_SPTE_GEN_HIGH_START - 32 / _BITS: generation bits 8-18 at SPTE bits 52-62. */
+export const MMIO_SPTE_GEN_HIGH_START_HI = 20;
+export const MMIO_SPTE_GEN_HIGH_BITS = 11;
+const MMIO_SPTE_GEN_HIGH_MASK = (1 << MMIO_SPTE_GEN_HIGH_BITS) - 1;
 
 /** is_shadow_present_pte(): tests only the software MMU-present bit. */
 export function isShadowPresent(lo: number): boolean {
@@ -87,26 +117,26 @@ export function isMmuWritable(hi: number): boolean {
 
 /** spte_to_pfn(): 40-bit pfn from both words (never more than 2^40 pages). */
 export function sptePfn(lo: number, hi: number): number {
-  return (lo >>> 12) + (hi & SPTE_HI_PFN_MASK) * 0x100000;
+  return (lo >>> SPTE_PFN_SHIFT) + (hi & SPTE_HI_PFN_MASK) * SPTE_PFN_LO_SPAN;
 }
 
 /** Child page-table index of a non-leaf SPTE (tables never exceed 2^20, so the low word suffices). */
 export function spteChildTable(lo: number): number {
-  return lo >>> 12;
+  return lo >>> SPTE_PFN_SHIFT;
 }
 
 export function pfnLo(pfn: number): number {
-  return ((pfn & 0xfffff) << 12) | 0;
+  return ((pfn & SPTE_HI_PFN_MASK) << SPTE_PFN_SHIFT) | 0;
 }
 
 export function pfnHi(pfn: number): number {
   // pfn < 2^40, so pfn / 2^20 < 2^20 and `| 0` truncates exactly.
-  return (pfn / 0x100000) & SPTE_HI_PFN_MASK;
+  return (pfn / SPTE_PFN_LO_SPAN) & SPTE_HI_PFN_MASK;
 }
 
 /** Non-leaf SPTE linking a child table (`make_nonleaf_spte`): present, RWX, A. */
 export function makeNonleafLo(tableIndex: number): number {
-  return (SPTE_MMU_PRESENT | SPTE_RWX | SPTE_A | ((tableIndex << 12) | 0)) | 0;
+  return (SPTE_MMU_PRESENT | SPTE_RWX | SPTE_A | ((tableIndex << SPTE_PFN_SHIFT) | 0)) | 0;
 }
 export const NONLEAF_HI = 0;
 
@@ -143,15 +173,15 @@ export function makeSpteHi(a: MakeSpteArgs): number {
 
 /** make_mmio_spte(): gfn in the pfn field, generation split across both words. */
 export function makeMmioLo(gfn: number, generation: number): number {
-  return (MMIO_VALUE_LO | ((generation & 0xff) << 3) | pfnLo(gfn)) | 0;
+  return (MMIO_VALUE_LO | ((generation & MMIO_SPTE_GEN_LOW_MASK) << MMIO_SPTE_GEN_LOW_START) | pfnLo(gfn)) | 0;
 }
 export function makeMmioHi(gfn: number, generation: number): number {
-  return (pfnHi(gfn) | (((generation >>> 8) & 0x7ff) << 20)) | 0;
+  return (pfnHi(gfn) | (((generation >>> MMIO_SPTE_GEN_LOW_BITS) & MMIO_SPTE_GEN_HIGH_MASK) << MMIO_SPTE_GEN_HIGH_START_HI)) | 0;
 }
 
 /** get_mmio_spte_generation() */
 export function mmioGeneration(lo: number, hi: number): number {
-  return ((lo >>> 3) & 0xff) | (((hi >>> 20) & 0x7ff) << 8);
+  return ((lo >>> MMIO_SPTE_GEN_LOW_START) & MMIO_SPTE_GEN_LOW_MASK) | (((hi >>> MMIO_SPTE_GEN_HIGH_START_HI) & MMIO_SPTE_GEN_HIGH_MASK) << MMIO_SPTE_GEN_LOW_BITS);
 }
 
 /** Gfn stored in an MMIO SPTE. */

@@ -8,28 +8,26 @@
  * the first reader word still in an old section (the word the updater waits on), or -1.
  */
 
-import { ACTOR, G, actorWord } from './layout.js';
+import { epochAdvance, epochReadHeld, epochReadLock, epochReadUnlock, epochReaderPendingOn } from './epoch-readers.js';
+import { ACTOR, G } from './layout.js';
 import type { Vm } from './vm.js';
-import * as S from './shm.js';
 
 export function srcuReadLock(vm: Vm, actor: number): void {
-  const w = actorWord(vm.layout, actor, ACTOR.SRCU_READ);
-  const epoch = S.load(vm.i32, G.SRCU_EPOCH);
-  S.store(vm.i32, w, epoch + 1);
+  epochReadLock(vm, actor, ACTOR.SRCU_READ, G.SRCU_EPOCH);
 }
 
 export function srcuReadUnlock(vm: Vm, actor: number): void {
-  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ), 0);
+  epochReadUnlock(vm, actor, ACTOR.SRCU_READ);
 }
 
 /** True while the actor is inside an SRCU read-side section. */
 export function srcuReadHeld(vm: Vm, actor: number): boolean {
-  return S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.SRCU_READ)) !== 0;
+  return epochReadHeld(vm, actor, ACTOR.SRCU_READ);
 }
 
 /** Start of synchronize_srcu(): returns the epoch E whose readers must drain. */
 export function synchronizeSrcuStart(vm: Vm): number {
-  return S.add(vm.i32, G.SRCU_EPOCH, 1) + 1;
+  return epochAdvance(vm, G.SRCU_EPOCH);
 }
 
 /**
@@ -37,11 +35,5 @@ export function synchronizeSrcuStart(vm: Vm): number {
  * or before epoch `target`, or -1 when the grace period has ended.
  */
 export function srcuGracePeriodPendingOn(vm: Vm, target: number, self: number): number {
-  for (let a = 0; a < vm.layout.actors; a++) {
-    if (a === self) continue;
-    const w = actorWord(vm.layout, a, ACTOR.SRCU_READ);
-    const v = S.load(vm.i32, w);
-    if (v !== 0 && v <= target) return w;
-  }
-  return -1;
+  return epochReaderPendingOn(vm, ACTOR.SRCU_READ, target, self);
 }

@@ -13,6 +13,7 @@
 import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
 import { spteWord } from './layout.js';
 import { isFrozen, isLast, isShadowPresent, spteChildTable } from './spte.js';
+import { pagesPerLevel } from './types.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
@@ -23,8 +24,7 @@ export function spteIndex(gfn: number, level: number): number {
 
 /** First gfn mapped by the level-`level` SPTE covering `gfn`. */
 export function levelBaseGfn(gfn: number, level: number): number {
-  const pages = level === 1 ? 1 : level === 2 ? 512 : level === 3 ? 262144 : 134217728;
-  return gfn - (gfn % pages);
+  return gfn - (gfn % pagesPerLevel(level));
 }
 
 export class TdpIter {
@@ -86,6 +86,11 @@ export interface LeafRef {
   baseGfn: number;
 }
 
+/** A zeroed LeafRef, for the one each actor reuses. */
+export function newLeafRef(): LeafRef {
+  return { sptep: 0, level: 1, table: 0, lo: 0, hi: 0, baseGfn: 0 };
+}
+
 /**
  * Hardware-style walk to the SPTE mapping `gfn`: returns the last SPTE reached (a present
  * leaf, or the first non-present / frozen / MMIO one) with its level. `out.lo` tells which.
@@ -119,7 +124,7 @@ export function tdpNextLeaf(vm: Vm, rootTable: number, cursor: number, end: numb
       const lo = S.load(vm.i32, w);
       const hi = S.load(vm.i32, w + 1);
       if (!isShadowPresent(lo)) {
-        gfn = levelBaseGfn(gfn, level) + (level === 1 ? 1 : level === 2 ? 512 : level === 3 ? 262144 : 134217728);
+        gfn = levelBaseGfn(gfn, level) + pagesPerLevel(level);
         continue walk;
       }
       if (isLast(lo, level)) {

@@ -22,10 +22,11 @@ import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
 import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
 import { tableMarkCached, tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
 import {
-  FROZEN_HI, FROZEN_LO, NONPRESENT_HI, NONPRESENT_LO, SPTE_W, isFrozen, isLast, isMmio, isShadowPresent,
-  spteChildTable, spteDescribe, spteHex, sptePfn, spteToBigInt,
+  FROZEN_HI, FROZEN_LO, NONLEAF_HI, NONPRESENT_HI, NONPRESENT_LO, SPTE_HI_FLAGS_MASK, SPTE_LO_FLAGS_MASK, SPTE_PS, SPTE_W,
+  isFrozen, isLast, isMmio, isShadowPresent, makeNonleafLo, pfnHi, pfnLo, spteChildTable, spteDescribe, spteHex, sptePfn, spteToBigInt,
 } from './spte.js';
 import type { KvmThread } from './thread.js';
+import { pagesPerLevel } from './types.js';
 import { internalLock, internalUnlock, type Vm } from './vm.js';
 import * as S from './shm.js';
 
@@ -197,11 +198,11 @@ export function handleRemovedPt(t: KvmThread, table: number, level: number, shar
  * the iterator read. Returns false when the CAS lost (the caller frees the table).
  */
 export function tdpMmuLinkSp(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number): boolean {
-  const newLo = (0x800 | 0x7 | 0x100 | ((table << 12) | 0)) | 0;
+  const newLo = makeNonleafLo(table);
   // The table is live before the CAS publishes it: a walker that reads the new SPTE on
   // another thread must find it initialised (tdp_mmu_init_child_sp() comes first too).
   tableMarkLive(t.vm, table, sptep);
-  if (!tdpMmuSetSpteAtomic(t, sptep, level, gfn, oldLo, oldHi, newLo, 0)) {
+  if (!tdpMmuSetSpteAtomic(t, sptep, level, gfn, oldLo, oldHi, newLo, NONLEAF_HI)) {
     tableMarkCached(t.vm, table);
     return false;
   }
@@ -216,15 +217,16 @@ export function tdpMmuLinkSp(t: KvmThread, sptep: number, level: number, gfn: nu
 export function tdpMmuSplitHugePage(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, table: number): boolean {
   const vm = t.vm;
   const childLevel = level - 1;
-  const pagesPerChild = childLevel === 1 ? 1 : 512;
+  const pagesPerChild = pagesPerLevel(childLevel);
   const basePfn = sptePfn(oldLo, oldHi);
-  const flagsLo = oldLo & 0xfff & (childLevel === 1 ? ~0x80 : ~0);
-  const flagsHi = oldHi & ~0xfffff;
+  // make_small_spte(): the huge SPTE's flags, without PT_PAGE_SIZE_MASK at 4K.
+  const flagsLo = oldLo & SPTE_LO_FLAGS_MASK & (childLevel === 1 ? ~SPTE_PS : ~0);
+  const flagsHi = oldHi & SPTE_HI_FLAGS_MASK;
   for (let i = 0; i < SPTES_PER_TABLE; i++) {
     const pfn = basePfn + i * pagesPerChild;
     const w = spteWord(vm.layout, table, i);
-    S.put(vm.i32, w, (flagsLo | ((pfn & 0xfffff) << 12)) | 0);
-    S.put(vm.i32, w + 1, (flagsHi | (Math.floor(pfn / 0x100000) & 0xfffff)) | 0);
+    S.put(vm.i32, w, (flagsLo | pfnLo(pfn)) | 0);
+    S.put(vm.i32, w + 1, (flagsHi | pfnHi(pfn)) | 0);
   }
   return tdpMmuLinkSp(t, sptep, level, gfn, oldLo, oldHi, table);
 }

@@ -60,3 +60,9 @@ export function tlbFlushAll(vm: Vm, vcpu: number): void {
 export function kvmFlushRemoteTlbs(vm: Vm): void {
   kvmMakeAllCpusRequest(vm, KVM_REQ_TLB_FLUSH, true);
 }
+
+/** kvm_flush_remote_tlbs() issued by an actor's step, counted in its statistics. */
+export function actorFlushRemoteTlbs(a: { readonly vm: Vm; readonly stats: { flushes: number } }): void {
+  a.stats.flushes++;
+  kvmFlushRemoteTlbs(a.vm);
+}

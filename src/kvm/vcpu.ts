@@ -8,7 +8,7 @@
 import type { KvmActor } from './actor.js';
 import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-bitmap.js';
 import { pfnGeneration, pfnOwner } from './host.js';
-import { MMU_CACHE_TABLES } from './limits.js';
+import { MMU_CACHE_TABLES, PAGE_SIZE } from './limits.js';
 import { ACTOR, actorWord } from './layout.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import { SlotInfo, gfnToMemslot, memslotsActiveSet, memslotsGeneration, memslotsUpdateInProgress } from './memslots.js';
@@ -140,7 +140,7 @@ function checkDirtyLogged(a: KvmActor, gfn: number, via: string): void {
 export function tryGuestAccess(a: KvmActor): boolean {
   const op = a.currentAccess();
   if (op === null) return false;
-  const gfn = Math.floor(op.gpa / 4096);
+  const gfn = Math.floor(op.gpa / PAGE_SIZE);
   const write = op.access === 'write';
   const exec = op.access === 'exec';
   a.stats.accesses++;
@@ -196,7 +196,7 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
 export function eptViolation(a: KvmActor): void {
   const op = a.currentAccess();
   if (op === null) throw new Error(`${a.name}: EPT violation without an access`);
-  const gfn = Math.floor(op.gpa / 4096);
+  const gfn = Math.floor(op.gpa / PAGE_SIZE);
   a.stats.exits++;
   a.accessExits++;
   kvmMmuDoPageFaultInit(a, gfn, op.access === 'write', op.access === 'exec', a.lastWalkPresent, false, a.vm.hasPrivateMem && accessIsPrivate(a, gfn));

@@ -3,7 +3,10 @@
  * out from. Every actor (thread) holds its own Vm built over the same SharedArrayBuffer.
  */
 
-import { ATTR_CHUNK_GFNS, MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX } from './limits.js';
+import {
+  ATTR_CHUNKS_SLACK, ATTR_CHUNK_GFNS, DIRTY_WORDS_SLACK, GMEM_PAGES_SLACK, HOST_PAGES_SLACK, HVA_PAGES_SLACK, INTERNAL_LOCK_SPINS, INTERNAL_LOCK_WAIT_MS,
+  MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX,
+} from './limits.js';
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
 import { VM_TYPES, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
@@ -44,15 +47,15 @@ export function layoutConfigFor(cfg: VmConfig): LayoutConfig {
   const tables = cfg.pageTables !== undefined ? cfg.pageTables + 1 : 2 * (leafTables + Math.ceil(leafTables / SPTES_PER_TABLE) + 2) + cfg.vcpus * (MMU_CACHE_TABLES + 2) + (cfg.tablesExtra ?? TABLES_SLACK);
   // Host pages: guest memory plus migration targets, and alignment slack for huge blocks.
   const block = pagesPerLevel(cfg.maxBackingLevel ?? 3);
-  const hostPages = 2 * guestPages + 2 * block + 1024;
+  const hostPages = 2 * guestPages + 2 * block + HOST_PAGES_SLACK;
   return {
     vcpus: cfg.vcpus,
     tables,
     hostPages,
-    hvaPages: 2 * guestPages + 4 * block + 1024,
-    gmemPages: guestPages + 1024,
-    dirtyWords: Math.ceil(guestPages / 32) + 64 * 32,
-    attrChunks: Math.ceil(guestPages / ATTR_CHUNK_GFNS) + 4,
+    hvaPages: 2 * guestPages + 4 * block + HVA_PAGES_SLACK,
+    gmemPages: guestPages + GMEM_PAGES_SLACK,
+    dirtyWords: Math.ceil(guestPages / 32) + DIRTY_WORDS_SLACK,
+    attrChunks: Math.ceil(guestPages / ATTR_CHUNK_GFNS) + ATTR_CHUNKS_SLACK,
   };
 }
 
@@ -142,13 +145,11 @@ export function internalLock(i32: Int32Array, word: number): void {
     }
   }
   for (;;) {
-    if (c === 2 || S.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, 1);
+    if (c === 2 || S.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, INTERNAL_LOCK_WAIT_MS);
     c = S.compareExchange(i32, word, 0, 2);
     if (c === 0) return;
   }
 }
-
-const INTERNAL_LOCK_SPINS = 200;
 
 export function internalUnlock(i32: Int32Array, word: number): void {
   if (S.sub(i32, word, 1) !== 1) {

@@ -5,7 +5,8 @@
  * unlocked lock.
  */
 
-import { LOCK_BROKEN, LOCK_WAIT, type LockEvent, type LockProtocol } from '../kvm/mmu-lock.js';
+import { LOCK_MEMO_ENTRIES } from '../kvm/limits.js';
+import { LOCK_BROKEN, LOCK_READERS_MASK, LOCK_STATE_SHIFT, LOCK_WAIT, type LockEvent, type LockProtocol } from '../kvm/mmu-lock.js';
 import type { CompiledMachine } from './compile.js';
 import { NO_MUTATIONS, type Mutations } from './mutations.js';
 import { BoundMachine, CompiledRunner, type Impl } from './runner.js';
@@ -14,8 +15,6 @@ interface LockCtx {
   readers: number;
 }
 
-const READERS_MASK = 0xffffff;
-const MEMO_SIZE = 1024;
 
 export const LOCK_IMPL: Impl<LockCtx> = {
   guards: { lastReader: (c) => c.readers === 1 },
@@ -50,14 +49,14 @@ export class CompiledLockProtocol implements LockProtocol {
    * Results already computed by the machine, by (word, event): the lock word's protocol is
    * deterministic in its inputs, so a repeat is answered from here (coverage still counted).
    */
-  private readonly memoWord = new Int32Array(MEMO_SIZE).fill(-1);
-  private readonly memoNext = new Int32Array(MEMO_SIZE);
-  private readonly memoId = new Int32Array(MEMO_SIZE);
+  private readonly memoWord = new Int32Array(LOCK_MEMO_ENTRIES).fill(-1);
+  private readonly memoNext = new Int32Array(LOCK_MEMO_ENTRIES);
+  private readonly memoId = new Int32Array(LOCK_MEMO_ENTRIES);
 
   next(word: number, event: LockEvent): number {
     const ev = this.eventIdx[event];
     // Direct-mapped by (low bits of the reader count and state, event).
-    const slot = ((((word >>> 24) * 31 + (word & 0xff)) << 3) + ev) & (MEMO_SIZE - 1);
+    const slot = ((((word >>> LOCK_STATE_SHIFT) * 31 + (word & 0xff)) << 3) + ev) & (LOCK_MEMO_ENTRIES - 1);
     if (this.memoWord[slot] === word && this.memoEv[slot] === ev) {
       const id = this.memoId[slot]!;
       if (id >= 0) this.fired[id]!++;
@@ -71,21 +70,21 @@ export class CompiledLockProtocol implements LockProtocol {
     return result.next;
   }
 
-  private readonly memoEv = new Int8Array(MEMO_SIZE);
+  private readonly memoEv = new Int8Array(LOCK_MEMO_ENTRIES);
 
   private step(word: number, ev: number): { next: number; id: number } {
-    this.runner.state = word >>> 24;
-    this.ctx.readers = word & READERS_MASK;
+    this.runner.state = word >>> LOCK_STATE_SHIFT;
+    this.ctx.readers = word & LOCK_READERS_MASK;
     const t = this.runner.send(this.ctx, ev);
     if (t === null) return { next: LOCK_WAIT, id: -1 };
     this.fired[t.id]!++;
     if (this.runner.state === this.broken) return { next: LOCK_BROKEN, id: t.id };
-    return { next: ((this.runner.state << 24) | this.ctx.readers) | 0, id: t.id };
+    return { next: ((this.runner.state << LOCK_STATE_SHIFT) | this.ctx.readers) | 0, id: t.id };
   }
 
   describe(word: number): string {
-    const name = this.machine.states[word >>> 24]?.name ?? `state#${word >>> 24}`;
-    const readers = word & READERS_MASK;
+    const name = this.machine.states[word >>> LOCK_STATE_SHIFT]?.name ?? `state#${word >>> LOCK_STATE_SHIFT}`;
+    const readers = word & LOCK_READERS_MASK;
     return readers > 0 ? `${name}(${readers} readers)` : name;
   }
 }

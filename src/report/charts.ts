@@ -21,10 +21,14 @@ export interface Chart {
 }
 
 const GIB = 2 ** 30;
+const MIB = 2 ** 20;
+/** Size of one chart panel, in pixels (three panels side by side fit a page). */
+const PANEL_WIDTH_PX = 260;
+const PANEL_HEIGHT_PX = 220;
 
 function rows(results: readonly SimMetrics[]): Record<string, string | number>[] {
   return results.map((r) => ({
-    strategy: r.strategy, memoryMiB: r.memoryBytes / 2 ** 20, memory: `${r.memoryBytes >= GIB ? `${r.memoryBytes / GIB} GiB` : `${r.memoryBytes / 2 ** 20} MiB`}`,
+    strategy: r.strategy, memoryMiB: r.memoryBytes / MIB, memory: `${r.memoryBytes >= GIB ? `${r.memoryBytes / GIB} GiB` : `${r.memoryBytes / MIB} MiB`}`,
     vcpus: r.vcpus, totalMs: r.totalNs / 1e6, prefaultMs: r.prefaultNs === null ? -1 : r.prefaultNs / 1e6, exits: r.exits, pageSize: r.pageSize,
   }));
 }
@@ -47,7 +51,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
   // Several host page sizes: a row of panels per page size.
   const pageSizes = [...new Set(results.map((r) => r.pageSize))];
   const row = pageSizes.length > 1 ? { row: { field: 'pageSize', type: 'ordinal', title: 'host page size', sort: ['4K', '2M', '1G'] } } : {};
-  const memoryAxis = { values: [...new Set(results.map((r) => r.memoryBytes / 2 ** 20))].sort((a, b) => a - b), format: ',d' };
+  const memoryAxis = { values: [...new Set(results.map((r) => r.memoryBytes / MIB))].sort((a, b) => a - b), format: ',d' };
   const byMemory = { field: 'memory', type: 'ordinal', title: 'guest memory', sort: { field: 'memoryMiB', op: 'min' } } as const;
   const vcpusX = { field: 'vcpus', type: 'quantitative', title: 'vCPUs', axis: vcpuAxis } as const;
   /** One chart: a line per strategy in panels (a column per `column`, a row per page size). */
@@ -58,7 +62,7 @@ export function benchCharts(results: readonly SimMetrics[], title: string): Char
       title: `${chartTitle} — ${title}`,
       ...(filter !== undefined ? { transform: [{ filter }] } : {}),
       facet: { ...row, column },
-      spec: { width: 260, height: 220, mark: { type: 'line', point: true }, encoding: { x, y, ...byStrategy(shown) } },
+      spec: { width: PANEL_WIDTH_PX, height: PANEL_HEIGHT_PX, mark: { type: 'line', point: true }, encoding: { x, y, ...byStrategy(shown) } },
     } as vl.TopLevelSpec,
   });
   const scaling = ['prefault', 'prefault-parallel'];

@@ -111,6 +111,13 @@ function slicedRows(trace: readonly StepRecord[], slice: ReadonlyMap<number, Sli
   return out;
 }
 
+/** A run of more than this many quiet steps of one actor (no change to seq, in_progress, lock) folds into one line. */
+const FOLD_AFTER = 6;
+/** The last steps before the violation are never folded. */
+const TRACE_UNFOLDED_TAIL_STEPS = 12;
+/** Characters of one actor's column in the column view. */
+const TRACE_COLUMN_CHARS = 46;
+
 /**
  * The steps that lead to the violation: everything up to it, without the waits that
  * changed nothing (a retried trylock) and with long runs of one actor's steps that did not
@@ -121,14 +128,13 @@ export function relevantSteps(trace: readonly StepRecord[], upTo: number): (Step
   const steps = trace.filter((s) => s.step <= upTo);
   let prev: StepRecord | null = null;
   let fold: { folded: number; actor: string } | null = null;
-  const FOLD_AFTER = 6;
   let run = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.waits !== null && i + 1 < steps.length && steps[i + 1]!.actor === s.actor && steps[i + 1]!.waits !== null) continue;
     const quiet = prev !== null && prev.actor === s.actor && prev.seq === s.seq && prev.inProgress === s.inProgress && prev.lock === s.lock && s.step !== upTo;
     run = quiet ? run + 1 : 0;
-    const nearEnd = steps.length - i <= 12;
+    const nearEnd = steps.length - i <= TRACE_UNFOLDED_TAIL_STEPS;
     if (run > FOLD_AFTER && !nearEnd) {
       if (fold === null || fold.actor !== s.actor) { fold = { folded: 0, actor: s.actor }; out.push(fold); }
       fold.folded++;
@@ -147,7 +153,7 @@ export function relevantSteps(trace: readonly StepRecord[], upTo: number): (Step
  * violation's causal past is shown (causalSlice), and actors with no step in it get no
  * column; without, every step up to the violation.
  */
-export function formatColumnTrace(trace: readonly StepRecord[], allActors: readonly string[], violation: Violation | null, width = 46, footprint?: (step: number) => StepFootprint | undefined): string {
+export function formatColumnTrace(trace: readonly StepRecord[], allActors: readonly string[], violation: Violation | null, width = TRACE_COLUMN_CHARS, footprint?: (step: number) => StepFootprint | undefined): string {
   const upTo = violation !== null && violation.step >= 0 ? violation.step : (trace[trace.length - 1]?.step ?? 0);
   // The SPTEs the violation names, by the step that wrote them (the engine's provenance).
   const wrote = new Map<number, string>();

@@ -19,17 +19,23 @@ import type { Scenario } from '../workload/scenario.js';
 
 type JsonScalar = string | number | boolean | null;
 
-export interface SetupEntry {
+/** What every op line of the report carries. */
+interface OpEntry {
+  /** Position in the expanded op list (the engine's op index). */
   readonly index: number;
-  readonly op: 'set_memslot';
+  /** The op's arguments (u64 fields in hex). */
   readonly input: Readonly<Record<string, JsonScalar>>;
+  /** False when the run stopped before the op completed (its OpResult fields are then absent). */
   readonly ran: boolean;
+  /** The OpResult fields: ret, errno, gpa/size left (pre_fault), … */
   readonly [field: string]: unknown;
 }
 
-export interface ResultEntry {
-  /** Position in the expanded op list (the engine's op index). */
-  readonly index: number;
+export interface SetupEntry extends OpEntry {
+  readonly op: 'set_memslot';
+}
+
+export interface ResultEntry extends OpEntry {
   /** Position in the scenario file's `ops` array. */
   readonly scenarioIndex: number;
   /** Present for an access with `repeat`: this is repetition `repeat` (1-based) of `repeats`. */
@@ -37,12 +43,6 @@ export interface ResultEntry {
   readonly repeats?: number;
   readonly actor: string;
   readonly op: Op['op'];
-  /** The op's arguments (u64 fields in hex). */
-  readonly input: Readonly<Record<string, JsonScalar>>;
-  /** False when the run stopped before the op completed (its OpResult fields are then absent). */
-  readonly ran: boolean;
-  /** The OpResult fields: ret, errno, gpa/size left (pre_fault), … */
-  readonly [field: string]: unknown;
 }
 
 export interface MachineCoverage {
@@ -245,15 +245,20 @@ function memslotFlagNames(hexFlags: JsonScalar | undefined): string {
   return names.join('|');
 }
 
+/** Column widths of the op lines: `#index`, actor (at least), and the op with its arguments. */
+const INDEX_COLUMN_CHARS = 5;
+const ACTOR_COLUMN_CHARS_MIN = 5;
+const OP_COLUMN_CHARS = 50;
+
 function formatResults(r: RunReport): string[] {
   const lines: string[] = [];
   if (r.setup.length > 0) {
     lines.push('setup');
-    for (const e of r.setup) lines.push(`  ${pad(`#${e.index}`, 5)}${pad('vmm', 6)}${pad(`set_memslot ${describeInput('set_memslot', e.input)}`, 50)} ${describeOutcome(e)}`);
+    for (const e of r.setup) lines.push(`  ${pad(`#${e.index}`, INDEX_COLUMN_CHARS)}${pad('vmm', ACTOR_COLUMN_CHARS_MIN + 1)}${pad(`set_memslot ${describeInput('set_memslot', e.input)}`, OP_COLUMN_CHARS)} ${describeOutcome(e)}`);
   }
   lines.push('results');
   if (r.results.length === 0) lines.push('  (no ops)');
-  const actorWidth = Math.max(5, ...r.results.map((e) => e.actor.length));
+  const actorWidth = Math.max(ACTOR_COLUMN_CHARS_MIN, ...r.results.map((e) => e.actor.length));
   for (let i = 0; i < r.results.length; i++) {
     const e = r.results[i]!;
     if (!e.ran) {
@@ -261,14 +266,14 @@ function formatResults(r: RunReport): string[] {
       let j = i;
       while (j + 1 < r.results.length && !r.results[j + 1]!.ran) j++;
       if (j > i) {
-        lines.push(`  ${pad(`#${e.index}…#${r.results[j]!.index}`, 5 + actorWidth + 1 + 50)} not run (${j - i + 1} ops: the run stopped first)`);
+        lines.push(`  ${pad(`#${e.index}…#${r.results[j]!.index}`, INDEX_COLUMN_CHARS + actorWidth + 1 + OP_COLUMN_CHARS)} not run (${j - i + 1} ops: the run stopped first)`);
         i = j;
         continue;
       }
     }
     const origin = e.repeats !== undefined ? ` (op ${e.scenarioIndex}, ${e.repeat}/${e.repeats})` : e.scenarioIndex !== e.index ? ` (op ${e.scenarioIndex})` : '';
     const what = `${e.op} ${describeInput(e.op, e.input)}`;
-    lines.push(`  ${pad(`#${e.index}`, 5)}${pad(e.actor, actorWidth + 1)}${pad(what, 50)} ${describeOutcome(e)}${origin}`);
+    lines.push(`  ${pad(`#${e.index}`, INDEX_COLUMN_CHARS)}${pad(e.actor, actorWidth + 1)}${pad(what, OP_COLUMN_CHARS)} ${describeOutcome(e)}${origin}`);
   }
   return lines;
 }

@@ -10,21 +10,27 @@
 import { Prng } from './prng.js';
 import type { Scheduler, SchedulerView } from './scheduler.js';
 
+/** The shortest run length k PCT plans for: change points fall in [1, k), which needs k ≥ 2. */
+export const PCT_STEPS_MIN = 2;
+/** PCT turns fair (uniformly random) after this many times k steps, as Coyote's fair PCT does. */
+export const PCT_FAIR_AFTER_RUNS = 2;
+
 export class PctScheduler implements Scheduler {
   readonly name = 'pct';
   private readonly priority: number[];
   private readonly changeAt: Map<number, number>;
+  /** The step after which every choice is fair (uniform over the runnable actors). */
+  private readonly fairAfter: number;
+  private readonly fair: Prng;
 
   /**
    * @param actors number of actors (n)
    * @param depth bug depth d ≥ 1 (d − 1 priority change points)
    * @param steps expected run length k in steps (change points fall in [1, k))
    */
-  private readonly fairAfter: number;
-  private readonly fair: Prng;
 
   constructor(prng: Prng, readonly actors: number, readonly depth: number, readonly steps: number) {
-    this.fairAfter = 2 * Math.max(2, Math.floor(steps));
+    this.fairAfter = PCT_FAIR_AFTER_RUNS * Math.max(PCT_STEPS_MIN, Math.floor(steps));
     this.fair = prng;
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer ≥ 1, got ${depth}`);
     // Distinct initial priorities depth … depth + n − 1, in random order (Fisher–Yates).
@@ -35,7 +41,7 @@ export class PctScheduler implements Scheduler {
     }
     this.priority = p;
     this.changeAt = new Map();
-    const k = Math.max(2, Math.floor(steps));
+    const k = Math.max(PCT_STEPS_MIN, Math.floor(steps));
     for (let i = 1; i < depth; i++) {
       let at = 1 + prng.below(k - 1);
       while (this.changeAt.has(at)) at = 1 + prng.below(k - 1);

@@ -1,13 +1,23 @@
 /** Shared fixtures for the model's module tests: a small VM, a recording thread, hand-built tables. */
 
 import { KvmActor, type OpQueue } from '../../src/kvm/actor.js';
+import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../../src/kvm/findings.js';
+import { gmemReserve, hostMmap } from '../../src/kvm/host.js';
 import { spteWord } from '../../src/kvm/layout.js';
+import { KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, SlotInfo, memslotReplace, memslotsActiveSet } from '../../src/kvm/memslots.js';
+import * as pf from '../../src/kvm/page-fault.js';
+import { newLeafRef, tdpFindLeaf, type LeafRef } from '../../src/kvm/tdp-iter.js';
+import { rootTable, vcpuRootSlot } from '../../src/kvm/tdp-mmu.js';
 import type { KvmThread } from '../../src/kvm/thread.js';
+import { kvmMmuLoad } from '../../src/kvm/vcpu.js';
 import { Vm } from '../../src/kvm/vm.js';
 import type { VmType } from '../../src/kvm/vm-types.js';
+import { ACTOR_IMPLS } from '../../src/protocol/bindings.js';
 import { CompiledLockProtocol } from '../../src/protocol/lock-protocol.js';
 import { compiled } from '../../src/protocol/machines.js';
+import { NO_MUTATIONS } from '../../src/protocol/mutations.js';
+import { BoundMachine, CompiledRunner } from '../../src/protocol/runner.js';
 
 export const MiB = 1024 * 1024;
 
@@ -61,4 +71,64 @@ export function getSpte(vm: Vm, table: number, index: number): [number, number] 
 /** Fills a table with SHADOW_NONPRESENT_VALUE (bit 63), as tdp_mmu_alloc_sp does. */
 export function clearTable(vm: Vm, table: number): void {
   for (let i = 0; i < 512; i++) setSpte(vm, table, i, 0, 1 << 31);
+}
+
+export interface SlotVm {
+  vm: Vm;
+  a: KvmActor;
+  violations: Violation[];
+  slot: SlotInfo;
+}
+
+/** A one-vCPU VM with memslot 0 at gfn `baseGfn` (host memory mmap()ed, guest_memfd and a dirty bitmap as the flags ask) and a loaded root. */
+export function vmWithSlot(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number } = {}): SlotVm {
+  const vm = newVm({ type: o.type ?? 'default', vcpus: 1, guestBytes: 16 * MiB });
+  const s = new SlotInfo();
+  s.id = 0;
+  s.baseGfn = o.baseGfn ?? 0;
+  s.npages = o.npages ?? 2048;
+  s.flags = o.flags ?? 0;
+  s.hvaBase = hostMmap(vm, s.npages, o.backingLevel ?? 1);
+  if ((s.flags & KVM_MEM_GUEST_MEMFD) !== 0) s.gmemBase = gmemReserve(vm, s.npages);
+  if ((s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) s.dirtyBase = dirtyBitmapAlloc(vm, s.npages);
+  memslotReplace(vm, memslotsActiveSet(vm), s);
+  const { a, violations } = stubActor(vm, 0);
+  kvmMmuLoad(a);
+  return { vm, a, violations, slot: s };
+}
+
+export interface FaultOpts { write?: boolean; exec?: boolean; present?: boolean; prefetch?: boolean; isPrivate?: boolean }
+
+export function init(a: KvmActor, gfn: number, o: FaultOpts = {}): void {
+  pf.kvmMmuDoPageFaultInit(a, gfn, o.write ?? false, o.exec ?? false, o.present ?? false, o.prefetch ?? false, o.isPrivate ?? false);
+}
+
+const PAGE_FAULT = new BoundMachine(compiled('page-fault'), ACTOR_IMPLS['page-fault']!, NO_MUTATIONS);
+const STEP = PAGE_FAULT.machine.eventIndex.get('STEP')!;
+
+export interface Outcome { ret: string; reason: string | null; errno: string | null; states: string[] }
+
+/** A whole fault through the compiled machine; `before(state)` runs before each step (another actor's move). */
+export function fault(a: KvmActor, gfn: number, o: FaultOpts = {}, before?: (state: string) => void): Outcome {
+  init(a, gfn, o);
+  const r = new CompiledRunner(PAGE_FAULT);
+  const states: string[] = [];
+  for (let i = 0; i < 64 && !r.done; i++) {
+    const name = PAGE_FAULT.machine.states[r.state]!.name;
+    states.push(name);
+    before?.(name);
+    r.send(a, STEP);
+  }
+  return { ret: a.fault.ret, reason: a.fault.retryReason, errno: a.fault.errno, states };
+}
+
+/** A hook for fault()'s `before` that runs `fn` once, the first time the fault is about to step from state `at`. */
+export function once(fn: () => void): (state: string, at: string) => void {
+  let done = false;
+  return (state, at) => { if (!done && state === at) { done = true; fn(); } };
+}
+
+/** The leaf (or first non-present SPTE) mapping `gfn` in the actor's root. */
+export function leafOf(a: KvmActor, gfn: number): LeafRef {
+  return tdpFindLeaf(a.vm, rootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), gfn, newLeafRef());
 }

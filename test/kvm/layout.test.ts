@@ -3,10 +3,10 @@
 import test from 'ava';
 import {
   ACTOR, ACTOR_WORDS, ATTR_CHUNK_BYTES, ATTR_TOP_ENTRIES, G, LINE_WORDS, ROOT, ROOT_WORDS, SET_HEADER_WORDS, SLOT, SLOT_WORDS, TABLE,
-  TABLE_META_WORDS, TLBE, TLBE_WORDS, actorWord, allocateSharedMem, computeLayout, rootWord, slotWord, spteWord, tableMetaWord, tlbWord,
+  TABLE_META_WORDS, TLBE, TLBE_WORDS, actorWord, wordOffsets, allocateSharedMem, computeLayout, rootWord, slotWord, spteWord, tableMetaWord, tlbWord,
   type Layout, type LayoutConfig,
 } from '../../src/kvm/layout.js';
-import { MEMSLOTS_MAX, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES, VCPUS_MAX } from '../../src/kvm/limits.js';
+import { MEMSLOTS_MAX, MMU_CACHE_TABLES, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES, VCPUS_MAX } from '../../src/kvm/limits.js';
 import { layoutConfigFor } from '../../src/kvm/vm.js';
 import { MiB, newVm } from './fixtures.js';
 
@@ -79,6 +79,15 @@ test('the SPTE pool is 8-byte aligned: every SPTE is one BigInt64Array element',
   const w = spteWord(vm.layout, 3, 9);
   Atomics.store(vm.i64, w >>> 1, -2n);
   t.deepEqual([vm.i32[w], vm.i32[w + 1]], [-2, -1], 'low word first (little-endian)');
+});
+
+test('wordOffsets lays a named table out field after field from its start, each as wide as asked', (t) => {
+  t.deepEqual({ ...wordOffsets(32, { A: 1, B: 3, C: 1, D: 2 }) }, { A: 32, B: 33, C: 36, D: 37 });
+  t.deepEqual({ ...wordOffsets(0, {}) }, {});
+  // The per-actor record: the vCPU page cache takes MMU_CACHE_TABLES words.
+  t.is(ACTOR.CACHE, ACTOR.CACHE_COUNT + 1);
+  t.is(ACTOR.STEP_COUNT, ACTOR.CACHE + MMU_CACHE_TABLES);
+  t.deepEqual([TLBE.GFN, TLBE.PFN, TLBE.FLAGS, TLBE.PFN_GEN], [0, 1, 2, 3]);
 });
 
 test('global words sit in the globals block, grouped on their own lines', (t) => {
