@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { PAGE_SIZES, STRATEGIES, type PageSize, type Strategy } from '../bench/prefault.js';
 import { CostError, costModelOf, type CostModel } from '../engine/cost-model.js';
-import { VCPUS_MAX } from '../kvm/limits.js';
+import { BENCH_MEMORY_BYTES_MAX, BENCH_MEMORY_BYTES_MIN, BENCH_REPEAT_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import type { GuestWorkloadKind, Sharing } from '../workload/guest.js';
 import { UsageError, parseIntIn, parseSize, parseU32Option, splitList } from './args.js';
 import type { BenchFlags } from './bench-cli.js';
@@ -44,7 +44,7 @@ function pageSizesOf(raw: string): PageSize[] {
 
 function memoriesOf(raw: string, pageSizes: readonly PageSize[]): number[] {
   const memories = splitList(raw).map((m) => {
-    const bytes = parseSize('memory', m, 2 << 20, 256 * 2 ** 30);
+    const bytes = parseSize('memory', m, BENCH_MEMORY_BYTES_MIN, BENCH_MEMORY_BYTES_MAX);
     for (const p of pageSizes) if (bytes % bytesOf(p) !== 0) throw new UsageError(`--memory ${m} is not a whole number of ${p} pages`);
     return bytes;
   });
@@ -90,7 +90,7 @@ export function benchPlan(f: BenchFlags): BenchPlan {
   const clocks: Clock[] = f.clock === 'both' ? ['sim', 'wall'] : [f.clock as Clock];
   // The simulated clock is deterministic: the same point gives the same figures every time.
   if (f.repeat !== undefined && !clocks.includes('wall')) throw new UsageError('--repeat applies to the wall clock (--clock wall|both): a simulated run gives the same figures every time');
-  const repeat = f.repeat !== undefined ? parseIntIn('repeat', f.repeat, 1, 99) : 1;
+  const repeat = f.repeat !== undefined ? parseIntIn('repeat', f.repeat, 1, BENCH_REPEAT_MAX) : 1;
   if (f.out !== undefined) {
     try {
       mkdirSync(f.out, { recursive: true });

@@ -5,6 +5,7 @@
  */
 
 import { Command } from 'commander';
+import { EXPLORE_BUDGET_DEFAULT } from '../kvm/limits.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { mutationOptions, option, withExamples } from './options.js';
@@ -32,7 +33,7 @@ function exploreCommand(ctx: Ctx): Command {
     .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
     .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
     .addOption(option('--depth <N>', 'PCT bug depth 1..16; for dfs, the preemption bound 0..16', { defaultNote: "the entry's, else 2" }))
-    .addOption(option('--budget <N>', 'schedules to try', { defaultNote: "the entry's, else 1000" }))
+    .addOption(option('--budget <N>', 'schedules to try', { defaultNote: `the entry's, else ${EXPLORE_BUDGET_DEFAULT}` }))
     .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
     .addOption(option('--coverage', 'list, per machine, the transitions the exploration fired (with counts) and those it never did'))

@@ -15,6 +15,7 @@ import { formatColumnTrace, toPerfetto } from '../report/race.js';
 import { formatViolation } from '../report/text.js';
 import { CATALOGUE } from '../workload/catalogue.js';
 import { COMPILED } from '../protocol/machines.js';
+import { EXPLORE_BUDGET_DEFAULT, EXPLORE_BUDGET_MAX, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
 import { UsageError, parseDuration, parseIntIn } from './args.js';
 import type { Io } from './io.js';
 import type { ExploreFlags } from './race-cli.js';
@@ -67,8 +68,8 @@ interface ExploreSettings {
 /** The options of `race explore` checked, with the catalogue entry's scheduler, depth and budget where none is given. */
 function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
   const scheduler = (f.scheduler ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
-  const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, 16) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
-  const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, 100_000_000) : target.entry?.budget ?? 1000;
+  const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, EXPLORE_DEPTH_MAX) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
+  const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, EXPLORE_BUDGET_MAX) : target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT;
   const timeMs = f.time !== undefined ? parseDuration('time', f.time) : undefined;
   let shard = { i: 0, n: 1 };
   if (f.shard !== undefined) {
@@ -185,7 +186,7 @@ export function raceReplay(token: string, flags: { readonly json?: boolean; read
 
 /** `race shrink TOKEN [--json]` */
 export function raceShrink(token: string, flags: { readonly json?: boolean; readonly attempts: string }, io: Io): number {
-  const attempts = parseIntIn('attempts', flags.attempts, 1, 1_000_000);
+  const attempts = parseIntIn('attempts', flags.attempts, 1, SHRINK_ATTEMPTS_MAX);
   let s;
   let tok;
   try {

@@ -4,7 +4,7 @@
  */
 
 import { Command, type Option } from 'commander';
-import { VCPUS_MAX } from '../kvm/limits.js';
+import { THREADED_KICK_MS, THREADED_SCAN_INTERVAL_MS, THREADED_WATCHDOG_MS, VCPUS_MAX, WATCHDOG_MS_MIN } from '../kvm/limits.js';
 import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import { CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS } from '../workload/stress.js';
 import type { Ctx } from './ctx.js';
@@ -44,9 +44,9 @@ const stressOptions = (): Option[] => [
   option('--vm-type <TYPE>', 'the VM type', { choices: VM_TYPE_NAMES, defaultNote: 'sw_protected; with --preset, a default VM' }),
   option('--write-ratio <F>', 'fraction of guest accesses that write, 0..1', { defaultNote: '0.5' }),
   option('--seed <N>', "seed of every actor's workload PRNG, 0..2^32-1", { default: '1' }),
-  option('--watchdog <TIME>', 'no step (deadlock) or no progress (livelock) for TIME is a finding; at least 100ms', { default: '5s' }),
-  option('--scan-interval <TIME>', 'stop-the-world invariant scan every TIME; 0 = only at the end', { default: '2s' }),
-  option('--kick <TIME>', 'the VMM signals a vCPU whose SRCU read lock stalls a memslot update this long; 0 = never', { default: '100ms' }),
+  option('--watchdog <TIME>', `no step (deadlock) or no progress (livelock) for TIME is a finding; at least ${WATCHDOG_MS_MIN}ms`, { default: `${THREADED_WATCHDOG_MS / 1000}s` }),
+  option('--scan-interval <TIME>', 'stop-the-world invariant scan every TIME; 0 = only at the end', { default: `${THREADED_SCAN_INTERVAL_MS / 1000}s` }),
+  option('--kick <TIME>', 'the VMM signals a vCPU whose SRCU read lock stalls a memslot update this long; 0 = never', { default: `${THREADED_KICK_MS}ms` }),
   option('--manual-dirty-log-protect', 'KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: dirty-log churn uses KVM_CLEAR_DIRTY_LOG'),
   option('--preset <NAME>', "a kernel selftest's workload: mmu-stress = mmu_stress_test's stages (write, MMU reset + re-write, read, mprotect read-only where every write must fail with EFAULT, read-write again); memslot-churn = memslot_modification_stress_test (a one-page memslot added and deleted in a loop)", { choices: STRESS_PRESETS }),
   option('--json', 'print one JSON object (the summary, coverage, violations)'),

@@ -14,7 +14,7 @@ import { buildMutations } from '../protocol/mutations.js';
 import { buildStressReport, describeConfig, formatStressReport, progressLine } from '../report/stress.js';
 import { CHURN_DEFAULT_RATES, CHURN_KINDS, type ChurnKind, type StressConfig, type StressPreset, type StressWorkload } from '../workload/stress.js';
 import type { VmType } from '../kvm/vm-types.js';
-import { VCPUS_MAX } from '../kvm/limits.js';
+import { STRESS_ACCESSES_MAX, STRESS_DURATION_MS_DEFAULT, STRESS_MEMORY_BYTES_MAX, STRESS_MEMORY_BYTES_MIN, VCPUS_MAX, WATCHDOG_MS_MIN } from '../kvm/limits.js';
 import { UsageError, parseDuration, parseIntIn, parseSize, parseU32Option } from './args.js';
 import type { Io } from './io.js';
 import type { StressFlags } from './stress-cli.js';
@@ -63,15 +63,15 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
       if (given !== undefined) throw new UsageError(`--preset mmu-stress runs the selftest's own stages over each vCPU's partition; --${k} does not apply`);
     }
   }
-  const accesses = f.accesses !== undefined ? parseIntIn('accesses', f.accesses, 1, 1e12) : null;
+  const accesses = f.accesses !== undefined ? parseIntIn('accesses', f.accesses, 1, STRESS_ACCESSES_MAX) : null;
   // mmu-stress runs until its stages are done (--duration caps it); the others for 10 s by default.
-  const durationMs = accesses !== null ? null : f.duration !== undefined ? parseDuration('duration', f.duration) : preset === 'mmu-stress' ? null : 10_000;
+  const durationMs = accesses !== null ? null : f.duration !== undefined ? parseDuration('duration', f.duration) : preset === 'mmu-stress' ? null : STRESS_DURATION_MS_DEFAULT;
   if (durationMs !== null && (durationMs <= 0 || durationMs > 24 * 3600_000)) throw new UsageError(`--duration must be more than 0 and at most 24h, got '${f.duration}'`);
   const writeRatio = f.writeRatio !== undefined ? Number(f.writeRatio) : 0.5;
   if (!Number.isFinite(writeRatio) || writeRatio < 0 || writeRatio > 1) throw new UsageError(`--write-ratio must be a number in [0, 1], got '${f.writeRatio}'`);
   const stress: StressConfig = {
     vcpus: parseIntIn('vcpus', f.vcpus, 1, VCPUS_MAX),
-    memoryBytes: parseSize('memory', f.memory, 2 * 1048576, 64 * 2 ** 30),
+    memoryBytes: parseSize('memory', f.memory, STRESS_MEMORY_BYTES_MIN, STRESS_MEMORY_BYTES_MAX),
     durationMs, accesses,
     workload: (f.workload ?? (preset === undefined ? 'uniform' : 'partitioned')) as StressWorkload,
     churn: preset === 'mmu-stress' ? {} : parseChurn(f.churn ?? (preset === 'memslot-churn' ? 'memslots=1000000' : 'all')),
@@ -86,7 +86,7 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
   const skip = f.skip ?? [];
   buildMutations(COMPILED, mutate, skip); // validates the names (MutationError is bad input)
   const watchdogMs = parseDuration('watchdog', f.watchdog);
-  if (watchdogMs < 100) throw new UsageError(`--watchdog must be at least 100ms, got '${f.watchdog}'`);
+  if (watchdogMs < WATCHDOG_MS_MIN) throw new UsageError(`--watchdog must be at least ${WATCHDOG_MS_MIN}ms, got '${f.watchdog}'`);
   const scanIntervalMs = parseDuration('scan-interval', f.scanInterval);
   const kickMs = parseDuration('kick', f.kick);
   return { stress, mutate, skip, watchdogMs, scanIntervalMs, kickMs, manualDirtyLogProtect: f.manualDirtyLogProtect === true, json: f.json === true, quiet: f.quiet === true };

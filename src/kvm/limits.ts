@@ -98,6 +98,32 @@ export const VCPUS_MAX = 256;
 /** Guest memory the model lays out at most (sum of memslots); the SharedArrayBuffer grows with it. */
 export const GUEST_BYTES_MAX = envInt('GUEST_BYTES_MAX', 2 ** 37);
 
+// ---- Command-line bounds and defaults ----
+// What the faultline command accepts: a value outside is bad input (one line, exit 2).
+// Most are there to catch a typo (a size in bytes where a count was meant) before a run.
+
+/** Guest memory of a stress run, bytes: every vCPU worker walks all of it. */
+export const STRESS_MEMORY_BYTES_MIN = 2 << 20;
+export const STRESS_MEMORY_BYTES_MAX = 64 * 2 ** 30;
+/** Guest memory of one benchmark point, bytes (a 4K point above ~5 GiB takes minutes). */
+export const BENCH_MEMORY_BYTES_MIN = 2 << 20;
+export const BENCH_MEMORY_BYTES_MAX = 256 * 2 ** 30;
+/** Wall-clock runs of one benchmark point (`--repeat`). */
+export const BENCH_REPEAT_MAX = 99;
+/** Guest accesses per vCPU of a stress run (`--accesses`). */
+export const STRESS_ACCESSES_MAX = 1e12;
+/** A stress run's length when neither `--duration` nor `--accesses` is given, ms. */
+export const STRESS_DURATION_MS_DEFAULT = 10_000;
+/** The shortest `--watchdog`, ms: below it a busy machine's scheduling delays read as deadlocks. */
+export const WATCHDOG_MS_MIN = 100;
+/** PCT bug depth / DFS preemption bound (`--depth`): the PCT bound 1/(n·k^(d−1)) is hopeless beyond it. */
+export const EXPLORE_DEPTH_MAX = 16;
+/** Schedules an exploration may try (`--budget`), and how many it tries when neither the entry nor the option says. */
+export const EXPLORE_BUDGET_MAX = 100_000_000;
+export const EXPLORE_BUDGET_DEFAULT = 1000;
+/** Replays the shrinker may try (`race shrink --attempts`). */
+export const SHRINK_ATTEMPTS_MAX = 1_000_000;
+
 // ---- Threaded engine defaults ----
 
 /** An unfinished actor with no step (or no progress) for this long is a deadlock (livelock), ms. */
