@@ -79,7 +79,7 @@ export function buildRun(cfg: RunConfig): BuiltRun {
   const results: (OpResult | null)[] = cfg.ops.map(() => null);
   const perActor = queuedOps(cfg.ops, vm.layout.actors);
   const { labels, labelBase } = stateLabels();
-  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results), collector, factory, coverage, labelBase, labels));
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id) }), collector, factory, coverage, labelBase, labels));
   const provenance = new SpteProvenanceTable(vm, labels);
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
