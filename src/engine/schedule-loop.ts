@@ -23,8 +23,11 @@ const PROGRESS_EVERY = 1 << 18;
 
 /** One phase of a run (setup or main): its actors, its scheduler, and the loop's reused state. */
 export class PhaseLoop {
+  /** Actors that can step this round, ascending (the scheduler's view). */
   private readonly runnable: number[] = [];
+  /** Per actor, the scenario position of its head op (Infinity when none). */
   private readonly headOpIndex: number[];
+  /** Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`), when wanted. */
   private readonly labels: string[];
   private readonly wantLabels: boolean;
   /** Record each step's choice (main phase with recordChoices). */
