@@ -7,19 +7,20 @@
 import type { Violation } from '../kvm/findings.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import type { Vm } from '../kvm/vm.js';
-import { ACTOR_IMPLS } from '../protocol/bindings.js';
-import { COMPILED } from '../protocol/machines.js';
 import type { Mutations } from '../protocol/mutations.js';
-import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { ActorQueue, ActorRuntime } from './actor-runtime.js';
+import { coverageCounters, runnerFactory } from './machine-set.js';
+
+/** Steps a setup may take before it is taken for a loop (a memslot op takes tens). */
+const SETUP_STEPS_MAX = 10_000_000;
 
 /** Runs `setup` on the vmm actor and returns what each op returned; throws when a step would block or an op fails (a setup has nothing to wait for). */
 export function runSetup(vm: Vm, setup: readonly Op[], mutations: Mutations, violations: Violation[]): (OpResult | null)[] {
   const results: (OpResult | null)[] = setup.map(() => null);
-  const factory = new CompiledRunnerFactory(COMPILED.filter((m) => m.id !== 'mmu-lock'), ACTOR_IMPLS, mutations);
-  const rt = new ActorRuntime(vm, vm.layout.vmmActor, new ActorQueue(setup.map((op, index) => ({ index, op })), results), { report: (v) => violations.push(v) }, factory, new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)])), new Map(), []);
+  const queue = new ActorQueue(setup.map((op, index) => ({ index, op })), results);
+  const rt = new ActorRuntime(vm, vm.layout.vmmActor, queue, { report: (v) => violations.push(v) }, runnerFactory('compiled', mutations), coverageCounters(), new Map(), []);
   let guard = 0;
-  while (!rt.finished && guard++ < 10_000_000) {
+  while (!rt.finished && guard++ < SETUP_STEPS_MAX) {
     if (rt.waiting && !rt.wakeIfChanged()) throw new Error('setup blocked: nothing else runs yet');
     rt.step(guard, () => {});
   }

@@ -83,23 +83,6 @@ test('memslot churn during the pre-fault: low RAM\'s slot being deleted is EAGAI
   t.is(plain.exits, 0);
 });
 
-test('the ops of a point: the APs of a boot wait for the BSP and for the pre-fault; the concurrent pre-fault runs on a spare vCPU', (t) => {
-  const w = guestWorkload({ kind: 'boot', vcpus: 3, memoryBytes: 16 * MiB, sharing: 'partitioned', seed: 1 });
-  const p = pointOps({ strategy: 'prefault', pageSize: '4K', workload: w });
-  t.is(p.prefault.length, 1);
-  const pf = p.prefault[0]!;
-  t.is(p.ops[pf]!.op.op, 'pre_fault');
-  const bspFirst = p.guest.find((g) => p.ops[g]!.actor === 0)!;
-  for (const ap of [1, 2]) {
-    const g = p.guest.find((i) => p.ops[i]!.actor === ap)!;
-    t.deepEqual(p.ops[g]!.after, [pf, bspFirst], `vcpu${ap}`);
-  }
-  const c = pointOps({ strategy: 'prefault-concurrent', pageSize: '4K', workload: w });
-  t.is(c.vcpus, 4);
-  t.is(c.ops[c.prefault[0]!]!.actor, 3);
-  t.throws(() => pointOps({ strategy: 'lazy', pageSize: '1G', workload: w }), { message: /not a multiple of the 1G page size/ });
-});
-
 test('on the wall clock (threaded engine, real workers): the same ops, the same exits; the pre-fault ends before the guest does', async (t) => {
   const w = guestWorkload({ kind: 'uniform', vcpus: 2, memoryBytes: 8 * MiB, sharing: 'partitioned', seed: 5, writeRatio: 0 });
   const pre = await runWallPoint({ strategy: 'prefault', pageSize: '4K', workload: w });

@@ -51,6 +51,11 @@ const cases: Case[] = [
     base: { setup: [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)], ops: [{ actor: 0, op: access(32 * MiB, 'write') }, { actor: HOST, op: migrate(32 * MiB) }, { actor: VMM, op: slot(1, 32 * MiB, 0) }] },
     mutate: ['memslot-update.mnActiveInvalidateIdle=true'], expect: ['unbalanced-in-progress', 'livelock'], seeds: 300,
   },
+  {
+    title: 'a guest fault taken for a prefetch on the INVALID slot of a memslot delete → the guest access ends with EAGAIN',
+    base: { setup: [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)], ops: [{ actor: 0, op: access(32 * MiB, 'write') }, { actor: VMM, op: slot(1, 32 * MiB, 0) }, { actor: 0, op: access(32 * MiB + 4096, 'read') }] },
+    mutate: ['page-fault.isPrefetch=true'], expect: 'access-conformance', seeds: 40,
+  },
 ];
 
 for (const c of cases) {

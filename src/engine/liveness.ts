@@ -1,0 +1,87 @@
+/**
+ * Liveness in the deterministic engine. Deadlock: every unfinished actor waits on a shared
+ * word no runnable actor will write. Livelock: an actor's fault keeps coming back
+ * (RET_PF_RETRY, or a guest access that keeps exiting) more than LIVELOCK_RETRIES times
+ * while no productive step was taken — nothing that could end it happened.
+ *
+ * Productive steps are steps that did not end waiting, taken by an actor that is not
+ * itself caught in a retry streak: two vCPUs retrying against each other make none. A
+ * retry does not count towards a livelock either when, during the fault, another actor
+ * that is not a vCPU and not itself retrying could have run (a fair scheduler would have
+ * let it make progress; a strict-priority schedule starving it is not a livelock).
+ */
+
+import type { Violation } from '../kvm/findings.js';
+import { LIVELOCK_RETRIES } from '../kvm/limits.js';
+import { countFaultDone, type ActorRuntime } from './actor-runtime.js';
+import type { Collector } from './run-build.js';
+
+/** A runnable actor that could end another's retries: not a vCPU, and not itself retrying. */
+export function isHelper(rt: ActorRuntime): boolean {
+  return !rt.a.isVcpu && rt.retryStreak === 0;
+}
+
+export class Liveness {
+  /** Productive steps taken so far. */
+  private productive = 0;
+
+  constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {}
+
+  /** Before `rt` steps: `helpers` runnable helpers (it among them, maybe) could end its retries. */
+  noteHelpers(rt: ActorRuntime, helpers: number): void {
+    if (!rt.otherCouldProgress && helpers - (isHelper(rt) ? 1 : 0) > 0) rt.otherCouldProgress = true;
+  }
+
+  /** After `rt` took a step: it was productive when it did not end waiting and `rt` is not in a retry streak. */
+  noteStep(rt: ActorRuntime): void {
+    if (!rt.waiting && rt.retryStreak === 0) this.productive++;
+  }
+
+  /** The runtime's fault-done hook (one function for the run: the step loop allocates nothing). */
+  readonly onFaultDone = (rt: ActorRuntime): void => {
+    const spinning = countFaultDone(rt.a);
+    if (!spinning) {
+      rt.retryStreak = 0;
+      return;
+    }
+    if (rt.otherCouldProgress) {
+      rt.otherCouldProgress = false;
+      rt.retryStreak = 0;
+      rt.streakBase = this.productive;
+      return;
+    }
+    if (this.productive !== rt.streakBase) {
+      rt.streakBase = this.productive;
+      rt.retryStreak = 0;
+    }
+    rt.retryStreak++;
+    if (rt.retryStreak <= LIVELOCK_RETRIES) return;
+    this.collector.report(this.livelock(rt));
+    rt.retryStreak = 0;
+  };
+
+  private livelock(rt: ActorRuntime): Violation {
+    const f = rt.a.fault;
+    const retry = f.errno === null && f.ret === 'retry';
+    const what = retry
+      ? `fault on gfn 0x${f.gfn.toString(16)} retried ${rt.retryStreak} times (last reason: ${f.retryReason}): RET_PF_RETRY that nothing will end`
+      : `guest access to gfn 0x${f.gfn.toString(16)} exited ${rt.retryStreak} times in a row (last fault: ${f.ret}): the guest spins on an EPT violation that nothing resolves`;
+    return { kind: 'livelock', actors: [rt.a.name], step: rt.a.step, gfn: f.gfn, message: `${rt.a.name}'s ${what}, while no productive step was taken. Others: ${this.others(rt)}` };
+  }
+
+  private others(rt: ActorRuntime): string {
+    return this.runtimes
+      .filter((o) => o !== rt)
+      .map((o) => `${o.a.name} ${o.finished ? 'finished' : o.waiting ? `waits on ${o.a.blockReason} in ${o.describeState()}` : `in ${o.describeState()}`}`)
+      .join('; ');
+  }
+}
+
+/** Every unfinished actor of `active` waits: the deadlock finding, naming each one's wait. */
+export function deadlock(active: readonly ActorRuntime[], step: number): Violation {
+  const stuck = active.filter((r) => !r.finished);
+  return {
+    kind: 'deadlock', step, actors: stuck.map((r) => r.a.name),
+    message: `every unfinished actor waits: ${stuck.map((r) => `${r.a.name} in ${r.describeState()} waits on ${r.a.blockReason}`).join('; ')}`,
+  };
+}

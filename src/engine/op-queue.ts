@@ -1,0 +1,142 @@
+/**
+ * An actor's op queue in the deterministic engine: the scenario's ops of that actor, in
+ * order, each result stored at the op's scenario position; an access_stream op is served
+ * one access at a time through a reused access op, and its result aggregated. Every guest
+ * access that completes is checked for an errno a guest fault never returns
+ * (src/check/guest-access.ts).
+ */
+
+import type { OpQueue } from '../kvm/actor.js';
+import type { FindingSink } from '../kvm/findings.js';
+import type { AccessKind, AccessStreamOp, Op, OpResult } from '../kvm/ops.js';
+import type { Errno } from '../kvm/types.js';
+import { checkGuestAccessErrno } from '../check/guest-access.js';
+
+export interface QueuedOp {
+  /** Position in the scenario's op list (results are indexed by it). */
+  readonly index: number;
+  op: Op;
+  /** The op (or ops) that must complete before this one starts. */
+  readonly after?: number | readonly number[];
+}
+
+/** The op queue an actor runtime reads: a scenario's ops, or a stress workload's stream. */
+export interface RuntimeQueue extends OpQueue {
+  /** Position of the head op in the run's op order (Infinity when none): schedulers use it. */
+  headIndex(): number;
+  /** The op the head op waits for (its `after`), or -1. */
+  headGate(): number;
+}
+
+const ACCESS_KINDS: readonly AccessKind[] = ['read', 'write', 'exec'];
+
+/** An access_stream op in progress: the access at `pos` as a (reused) AccessOp, and the aggregate so far. */
+class StreamCursor {
+  pos = 0;
+  readonly view: { op: 'access'; gpa: number; access: AccessKind } = { op: 'access', gpa: 0, access: 'read' };
+  failed = 0;
+  emulated = 0;
+  exits = 0;
+  errno: Errno | null = null;
+
+  constructor(readonly op: AccessStreamOp) {
+    this.load();
+  }
+
+  load(): void {
+    this.view.gpa = this.op.gfns[this.pos]! * 4096;
+    this.view.access = ACCESS_KINDS[this.op.kinds[this.pos]!] ?? 'read';
+  }
+}
+
+/** Where an actor queue reports a guest access that ended with an errno it may not end with. */
+export interface AccessCheck {
+  readonly sink: FindingSink;
+  readonly actor: string;
+}
+
+export class ActorQueue implements RuntimeQueue {
+  private head = 0;
+  private stream: StreamCursor | null = null;
+
+  /**
+   * `check`: where a guest access that ends with an errno a guest fault never returns is
+   * reported, and the actor it names (null: not checked — a setup queue has no accesses).
+   */
+  constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[], private readonly check: AccessCheck | null = null) {}
+
+  peek(): Op | null {
+    for (;;) {
+      const item = this.items[this.head];
+      if (item === undefined) return null;
+      if (item.op.op !== 'access_stream') return item.op;
+      if (item.op.gfns.length === 0) {
+        // Nothing to access: done at once.
+        this.results[item.index] = { op: 'access_stream', accesses: 0, failed: 0, emulated: 0, exits: 0, errno: null };
+        this.head++;
+        continue;
+      }
+      if (this.stream === null || this.stream.op !== item.op) this.stream = new StreamCursor(item.op);
+      return this.stream.view;
+    }
+  }
+
+  headIndex(): number {
+    return this.head < this.items.length ? this.items[this.head]!.index : Infinity;
+  }
+
+  /** The op the head op waits for: the first of its `after` ops not done yet, else the last of them; -1 when none. */
+  headGate(): number {
+    const after = this.head < this.items.length ? this.items[this.head]!.after : undefined;
+    if (after === undefined) return -1;
+    if (typeof after === 'number') return after;
+    for (const g of after) if (this.results[g] === null) return g;
+    return after[after.length - 1] ?? -1;
+  }
+
+  complete(result: OpResult): void {
+    const item = this.items[this.head];
+    if (!item) throw new Error('op completed with an empty queue');
+    if (result.op === 'access' && result.errno !== null) this.checkAccess(item.op, result.errno);
+    if (item.op.op === 'access_stream') {
+      const s = this.stream!;
+      if (result.op === 'access') {
+        s.exits += result.exits;
+        if (result.emulated) s.emulated++;
+        if (!result.ok) {
+          s.failed++;
+          s.errno ??= result.errno;
+        }
+      }
+      s.pos++;
+      if (s.pos < item.op.gfns.length) {
+        s.load();
+        return;
+      }
+      this.results[item.index] = { op: 'access_stream', accesses: item.op.gfns.length, failed: s.failed, emulated: s.emulated, exits: s.exits, errno: s.errno };
+      this.stream = null;
+      this.head++;
+      return;
+    }
+    this.results[item.index] = result;
+    this.head++;
+  }
+
+  /** A guest access (the head op, or the stream's current access) ended with `errno`. */
+  private checkAccess(op: Op, errno: Errno): void {
+    if (this.check === null) return;
+    const gpa = op.op === 'access_stream' ? this.stream!.view.gpa : op.op === 'access' ? op.gpa : -1;
+    const v = checkGuestAccessErrno(this.check.actor, gpa, errno);
+    if (v !== null) this.check.sink.report(v);
+  }
+
+  replaceHead(op: Op): void {
+    const item = this.items[this.head];
+    if (!item) throw new Error('replaceHead with an empty queue');
+    item.op = op;
+  }
+
+  get remaining(): number {
+    return this.items.length - this.head;
+  }
+}

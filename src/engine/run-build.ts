@@ -1,0 +1,95 @@
+/**
+ * What a deterministic run is made of, built once before its first step: the VM (its
+ * host page pool sized for the largest backing any memslot asks for) with the mmu-lock
+ * protocol, one actor runtime per actor with its op queue, the coverage counters and state
+ * labels, and the SPTE provenance table every runtime reports its writes to.
+ */
+
+import type { KvmActor } from '../kvm/actor.js';
+import type { FindingSink, Violation } from '../kvm/findings.js';
+import type { Op, OpResult } from '../kvm/ops.js';
+import { Vm } from '../kvm/vm.js';
+import type { SpteProvenance } from '../check/invariants.js';
+import { compiled } from '../protocol/machines.js';
+import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
+import { NO_MUTATIONS } from '../protocol/mutations.js';
+import type { RunnerFactory } from '../protocol/runner.js';
+import { ActorQueue, ActorRuntime, type QueuedOp } from './actor-runtime.js';
+import { coverageCounters, runnerFactory, stateLabels, type CoverageCounters } from './machine-set.js';
+import { SpteProvenanceTable } from './provenance.js';
+import type { RunConfig, ScheduledOp } from './run-types.js';
+
+/** Where a run's findings go: kept in report order (the engine stamps each with its step). */
+export class Collector implements FindingSink {
+  readonly violations: Violation[] = [];
+  report(v: Violation): void {
+    this.violations.push(v);
+  }
+}
+
+export interface BuiltRun {
+  readonly vm: Vm;
+  readonly lock: CompiledLockProtocol;
+  readonly factory: RunnerFactory<KvmActor>;
+  readonly coverage: CoverageCounters;
+  readonly labels: readonly string[];
+  readonly labelBase: ReadonlyMap<string, number>;
+  readonly collector: Collector;
+  /** Per scenario op, its result once completed (null until then). */
+  readonly results: (OpResult | null)[];
+  readonly setupResults: (OpResult | null)[];
+  /** One runtime per actor, indexed by actor id. */
+  readonly runtimes: ActorRuntime[];
+  readonly provenance: SpteProvenanceTable;
+  /** The provenance lookup the invariant checks name an SPTE's last writer with. */
+  readonly prov: SpteProvenance;
+  /** The SPTE write hook every runtime of the run reports to the provenance table. */
+  readonly hook: (sptep: number, a: KvmActor) => void;
+}
+
+/** The largest host backing any memslot of the run asks for (sizes the host page pool's slack). */
+function maxBackingLevel(cfg: RunConfig): number {
+  let level = 1;
+  for (const op of [...cfg.setup, ...cfg.ops.map((o) => o.op)]) if (op.op === 'set_memslot') level = Math.max(level, op.backingLevel);
+  return level;
+}
+
+/** The scenario's ops split per actor, in order; an actor that does not exist or an `after` naming a later op is a RangeError. */
+function queuedOps(ops: readonly ScheduledOp[], nActors: number): QueuedOp[][] {
+  const perActor: QueuedOp[][] = Array.from({ length: nActors }, () => []);
+  ops.forEach((o, index) => {
+    if (o.actor < 0 || o.actor >= nActors) throw new RangeError(`op ${index}: actor ${o.actor} does not exist`);
+    for (const g of o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after) {
+      if (!Number.isInteger(g) || g < 0 || g >= index) throw new RangeError(`op ${index}: 'after' must name earlier ops, got ${g}`);
+    }
+    perActor[o.actor]!.push({ index, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) });
+  });
+  return perActor;
+}
+
+/** Builds the VM, the runtimes and the bookkeeping of a run from its configuration. */
+export function buildRun(cfg: RunConfig): BuiltRun {
+  const mutations = cfg.mutations ?? NO_MUTATIONS;
+  const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
+  const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock);
+  const factory = runnerFactory(cfg.runner ?? 'compiled', mutations);
+  const coverage = coverageCounters();
+  const collector = new Collector();
+  const setupResults: (OpResult | null)[] = cfg.setup.map(() => null);
+  const results: (OpResult | null)[] = cfg.ops.map(() => null);
+  const perActor = queuedOps(cfg.ops, vm.layout.actors);
+  const { labels, labelBase } = stateLabels();
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id) }), collector, factory, coverage, labelBase, labels));
+  const provenance = new SpteProvenanceTable(vm, labels);
+  const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
+  for (const rt of runtimes) rt.a.spteWriteHook = hook;
+  const prov = (sptep: number) => provenance.get(sptep);
+  return { vm, lock, factory, coverage, labels, labelBase, collector, results, setupResults, runtimes, provenance, prov, hook };
+}
+
+/** The vmm's runtime for the setup phase: the scenario's setup ops, in order, before any other actor starts. */
+export function setupRuntime(b: BuiltRun, setup: readonly Op[]): ActorRuntime {
+  const rt = new ActorRuntime(b.vm, b.vm.layout.vmmActor, new ActorQueue(setup.map((op, index) => ({ index, op })), b.setupResults), b.collector, b.factory, b.coverage, b.labelBase, b.labels);
+  rt.a.spteWriteHook = b.hook;
+  return rt;
+}

@@ -1,0 +1,38 @@
+/**
+ * A deterministic run in progress: what was built for it, the checkers that watch it
+ * (invariants, liveness, the simulated clock), and where it stands — the step count,
+ * whether and why it stopped, and what it records (choices, footprints, trace).
+ */
+
+import type { StepFootprint } from '../kvm/shm.js';
+import type { StepRecord } from './actor-runtime.js';
+import { Liveness } from './liveness.js';
+import type { BuiltRun } from './run-build.js';
+import type { RunConfig } from './run-types.js';
+import { SimClock } from './sim-clock.js';
+import { StepChecker } from './step-check.js';
+
+export class RunState {
+  /** Steps taken so far (setup phase included): the next step's number. */
+  step = 0;
+  stopped = false;
+  /** Why the run stopped other than a violation (the step limit). */
+  error: string | null = null;
+  /** The scheduler abandoned the run. */
+  abandoned = false;
+  readonly choices: string[] = [];
+  readonly footprints: StepFootprint[] = [];
+  readonly trace: StepRecord[] = [];
+  readonly checker: StepChecker;
+  readonly liveness: Liveness;
+  /** With a cost model: the simulated clock. */
+  readonly sim: SimClock | null;
+
+  constructor(readonly cfg: RunConfig, readonly built: BuiltRun) {
+    const b = built;
+    this.checker = new StepChecker(b.vm, b.provenance, b.prov, b.collector, cfg.check ?? 'step', cfg.stopOnViolation ?? true);
+    this.liveness = new Liveness(b.runtimes, b.collector);
+    const model = cfg.costModel ?? null;
+    this.sim = model !== null ? new SimClock(model, b.vm, b.vm.layout.actors, cfg.ops.length) : null;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The deterministic engine's scheduling loop — its hot path. Each round scans the actors
+ * still running (who can step: not waiting on an unchanged word, not held by an `after`
+ * gate), ends the phase when all are done, deadlocked or out of steps, asks the scheduler
+ * whose step runs, runs it (recording its footprint when asked), and then charges the
+ * simulated clock, records the choice and trace, checks the invariants and stamps what
+ * was found.
+ *
+ * The loop allocates nothing per step: one view, updated in place, and the runtimes'
+ * fault-done hook and the cost callback are made once per run.
+ */
+
+import { G } from '../kvm/layout.js';
+import { STEPS_MAX } from '../kvm/limits.js';
+import { Footprint, recordFootprint } from '../kvm/shm.js';
+import type { Scheduler, SchedulerView } from '../sched/scheduler.js';
+import type { ActorRuntime } from './actor-runtime.js';
+import { deadlock, isHelper } from './liveness.js';
+import type { RunState } from './run-state.js';
+
+/** Steps between two progress reports (RunConfig.onProgress; a power of two). */
+const PROGRESS_EVERY = 1 << 18;
+
+/** One phase of a run (setup or main): its actors, its scheduler, and the loop's reused state. */
+export class PhaseLoop {
+  /** Actors that can step this round, ascending (the scheduler's view). */
+  private readonly runnable: number[] = [];
+  /** Per actor, the scenario position of its head op (Infinity when none). */
+  private readonly headOpIndex: number[];
+  /** Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`), when wanted. */
+  private readonly labels: string[];
+  private readonly wantLabels: boolean;
+  /** Record each step's choice (main phase with recordChoices). */
+  private readonly record: boolean;
+  private readonly fp: Footprint | null;
+  private readonly phaseStart: number;
+  private readonly stepsMax: number;
+  /** The actors not yet seen finished (a finished actor leaves the scan). */
+  private readonly live: ActorRuntime[];
+  // One view, updated in place each step.
+  private readonly view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] };
+  /** Runnable actors in the last scan that could end another's retries (liveness). */
+  private helpers = 0;
+
+  constructor(private readonly run: RunState, private readonly active: readonly ActorRuntime[], private readonly sched: Scheduler, private readonly main: boolean) {
+    const cfg = run.cfg;
+    const nActors = run.built.vm.layout.actors;
+    this.record = main && cfg.recordChoices === true;
+    this.fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? new Footprint() : null;
+    this.headOpIndex = new Array<number>(nActors).fill(Infinity);
+    this.labels = new Array<string>(nActors).fill('');
+    this.wantLabels = this.record || sched.wantsLabels === true;
+    this.phaseStart = run.step;
+    this.stepsMax = cfg.stepsMax ?? STEPS_MAX;
+    this.live = [...active];
+    this.view = { runnable: this.runnable, headOpIndex: this.headOpIndex, previous: -1, step: 0 };
+    if (this.wantLabels) this.view.labels = this.labels;
+    if (run.sim !== null) this.view.clock = run.sim.clock;
+  }
+
+  /** Steps the phase's actors until all are finished or the run stops. */
+  loop(): void {
+    const run = this.run;
+    const byId = run.built.runtimes;
+    const violations = run.built.collector.violations;
+    let previous = -1;
+    while (!run.stopped) {
+      if (this.scan() === 0 || this.ends()) return;
+      if (this.wantLabels) for (const a of this.runnable) this.labels[a] = byId[a]!.label();
+      this.view.previous = previous;
+      this.view.step = run.step - this.phaseStart;
+      const id = this.sched.next(this.view);
+      if (id < 0) {
+        run.abandoned = true;
+        run.stopped = true;
+        return;
+      }
+      const rt = this.active.length === 1 ? this.active[0]! : byId[id]!;
+      run.liveness.noteHelpers(rt, this.helpers);
+      const before = violations.length;
+      if (run.sim !== null) run.sim.beforeStep(rt, this.main);
+      const stepNo = run.step;
+      const took = this.fp !== null ? this.stepRecorded(rt, id) : rt.step(stepNo, run.liveness.onFaultDone);
+      if (took) this.afterTaken(rt, id, stepNo);
+      if (run.checker.everyStep) run.checker.afterStep();
+      if (run.checker.stamp(before, rt, took, stepNo)) run.stopped = true;
+      previous = id;
+      if (took) run.step++;
+    }
+  }
+
+  /**
+   * Who can step: fills `runnable` (ascending ids) and `headOpIndex`, counts the helpers,
+   * and tells the simulated clock who resumes. Returns how many actors are unfinished.
+   */
+  private scan(): number {
+    const run = this.run;
+    const results = run.built.results;
+    const sim = run.sim;
+    const live = this.live;
+    const runnable = this.runnable;
+    let nRunnable = 0;
+    let unfinished = 0;
+    let helpers = 0;
+    for (let k = 0; k < live.length; k++) {
+      const rt = live[k]!;
+      // A finished actor stays finished (its ops are all done): it leaves the scan.
+      if (rt.finished) { live.splice(k--, 1); continue; }
+      unfinished++;
+      // An op that must wait for another actor's op: the actor does not start it yet.
+      const gate = rt.queue.headGate();
+      const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
+      if (sim !== null) sim.noteWait(rt);
+      const can = !gated && rt.wakeIfChanged();
+      if (can) {
+        runnable[nRunnable++] = rt.id;
+        if (isHelper(rt)) helpers++;
+      }
+      if (sim !== null) sim.noteRunnable(rt.id, can);
+      this.headOpIndex[rt.id] = rt.queue.headIndex();
+    }
+    if (runnable.length !== nRunnable) runnable.length = nRunnable;
+    this.helpers = helpers;
+    return unfinished;
+  }
+
+  /** With unfinished actors: the phase ends (and the run stops) when none can step, or the step limit is reached. */
+  private ends(): boolean {
+    const run = this.run;
+    if (this.runnable.length === 0) {
+      run.built.collector.report(deadlock(this.active, run.step));
+      run.stopped = true;
+      return true;
+    }
+    if (run.step >= this.stepsMax) {
+      run.error = `run exceeded ${this.stepsMax} steps (FAULTLINE_STEPS_MAX): the scenario is longer than the deterministic engine allows, or an actor loops without retrying a fault`;
+      run.stopped = true;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs `rt`'s step recording its footprint: the shared words it read and wrote, plus a
+   * virtual word per op past the end of the buffer — written by the step that completes
+   * the op, read by the step that starts an op gated on it (op completions and `after`
+   * gates are engine state, not shared memory).
+   */
+  private stepRecorded(rt: ActorRuntime, id: number): boolean {
+    const fp = this.fp!;
+    const opWordBase = this.run.built.vm.i32.length;
+    fp.reset();
+    const gate = rt.queue.headGate();
+    if (gate >= 0 && rt.atOpBoundary) fp.read(opWordBase + gate, opWordBase + gate + 1);
+    const head = rt.queue.headIndex();
+    let took: boolean;
+    recordFootprint(fp);
+    try {
+      took = rt.step(this.run.step, this.run.liveness.onFaultDone);
+    } finally {
+      recordFootprint(null);
+    }
+    if (rt.queue.headIndex() !== head) fp.write(opWordBase + head, opWordBase + head + 1);
+    if (took) {
+      const f = fp.freeze();
+      this.run.footprints.push(f);
+      this.sched.afterStep?.(id, f);
+    }
+    return took;
+  }
+
+  /** After `rt` took step `stepNo`: its choice, its cost, liveness, progress and trace. */
+  private afterTaken(rt: ActorRuntime, id: number, stepNo: number): void {
+    const run = this.run;
+    if (this.record) run.choices.push(this.labels[id]!);
+    if (run.sim !== null) run.sim.charge(rt, this.main);
+    run.liveness.noteStep(rt);
+    if (this.main && run.cfg.onProgress !== undefined && (stepNo & (PROGRESS_EVERY - 1)) === 0) this.progress();
+    if (run.cfg.trace === true) {
+      const vm = run.built.vm;
+      run.trace.push({
+        ...rt.record(stepNo), seq: Atomics.load(vm.i32, G.INVALIDATE_SEQ) >>> 0, inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
+        lock: run.built.lock.describe(Atomics.load(vm.i32, G.MMU_LOCK)),
+      });
+    }
+  }
+
+  /** Reports what the actors have done so far (long benchmark runs show it). */
+  private progress(): void {
+    let accesses = 0;
+    let preFaultPages = 0;
+    for (const r of this.run.built.runtimes) { accesses += r.a.stats.accesses; preFaultPages += r.a.stats.preFaultPages; }
+    this.run.cfg.onProgress!({ steps: this.run.step - this.phaseStart, accesses, preFaultPages });
+  }
+}

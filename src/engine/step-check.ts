@@ -1,0 +1,67 @@
+/**
+ * The deterministic engine's safety checks around a step: the invariants of src/check
+ * after the step (incrementally, over the SPTEs it wrote, or in full when the state epoch
+ * moved under every SPTE), the full scan and the quiescence checks when a run completes,
+ * and the stamping of each new finding with the step, actor and transition that revealed
+ * it.
+ */
+
+import { G } from '../kvm/layout.js';
+import type { Vm } from '../kvm/vm.js';
+import { checkQuiesced, checkSptes, scanInvariants, type SpteProvenance } from '../check/invariants.js';
+import type { ActorRuntime } from './actor-runtime.js';
+import type { Collector } from './run-build.js';
+import type { SpteProvenanceTable } from './provenance.js';
+
+export type CheckMode = 'step' | 'full' | 'end';
+
+export class StepChecker {
+  /** Check after every step (not only at the end). */
+  readonly everyStep: boolean;
+  private epochSeen = -1;
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly provenance: SpteProvenanceTable,
+    private readonly prov: SpteProvenance,
+    private readonly collector: Collector,
+    private readonly mode: CheckMode,
+    private readonly stopOnViolation: boolean,
+  ) {
+    this.everyStep = mode !== 'end';
+  }
+
+  /** After a step: a full scan when something moved under existing SPTEs (or in 'full' mode), else only the SPTEs it wrote. */
+  afterStep(): void {
+    const epoch = Atomics.load(this.vm.i32, G.STATE_EPOCH);
+    const found = epoch !== this.epochSeen || this.mode === 'full' ? scanInvariants(this.vm, this.prov) : checkSptes(this.vm, this.provenance.touched, this.prov);
+    this.epochSeen = epoch;
+    this.provenance.touched.length = 0;
+    for (const v of found) this.collector.report(v);
+  }
+
+  /** A completed run: the full scan, and what must hold once every actor is done. */
+  atEnd(): void {
+    for (const v of scanInvariants(this.vm, this.prov)) this.collector.report(v);
+    for (const v of checkQuiesced(this.vm)) this.collector.report(v);
+  }
+
+  /**
+   * Stamps the findings reported since `from` with the step (`rt`'s record of step
+   * `stepNo` when it took one), its actor and its transition. Returns true when the run
+   * must stop (a finding exists and the run stops at the first).
+   */
+  stamp(from: number, rt: ActorRuntime, took: boolean, stepNo: number): boolean {
+    const list = this.collector.violations;
+    if (from !== list.length) {
+      const rec = took ? rt.record(stepNo) : null;
+      for (let i = from; i < list.length; i++) {
+        const v = list[i]!;
+        if (v.step < 0) v.step = rec?.step ?? stepNo;
+        if (!v.actors.includes(rt.a.name)) v.actors = [...v.actors, rt.a.name];
+        if (v.transition === undefined || v.transition === '') v.transition = rec?.label ?? '';
+      }
+    }
+    return this.stopOnViolation && list.length > 0;
+  }
+}
