@@ -21,6 +21,7 @@ import type { OpSourceFactory, StageSignals } from './op-source.js';
 import { CounterBatch, emitOp } from './threaded-emit.js';
 import { FramePublisher } from './threaded-frames.js';
 import { StreamQueue } from './threaded-queue.js';
+import { checkGuestAccessErrno } from '../check/guest-access.js';
 import type { ActorTask } from './threaded-task.js';
 
 /** An actor's violations: the first ACTOR_VIOLATIONS_KEPT kept (and announced on the ring), the rest counted. */
@@ -84,6 +85,10 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
     const pages = rt.a.stats.preFaultPages - sentPrefaultPages;
     sentPrefaultPages = rt.a.stats.preFaultPages;
     emitOp(ring, op, r, pages);
+    if (op.op === 'access' && r.op === 'access' && r.errno !== null) {
+      const v = checkGuestAccessErrno(rt.a.name, op.gpa, r.errno);
+      if (v !== null) violations.report(v);
+    }
   };
   const queue = new StreamQueue(source, ctl, now, onComplete);
   const rt = new ActorRuntime(vm, task.actor, queue, violations, factory, coverage, labelBase, labels);

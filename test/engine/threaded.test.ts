@@ -1,4 +1,4 @@
-// Goal: the threaded engine runs the model on real worker threads — clean under all churn with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a forced deadlock and a crashing worker reported instead of hanging, a script run by the engine alone and a broken op-source module reported; method: short real runs with piscina workers.
+// Goal: the threaded engine runs the model on real worker threads — clean under all churn with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a guest fault returning EAGAIN caught, a forced deadlock and a crashing worker reported instead of hanging, a script run by the engine alone and a broken op-source module reported; method: short real runs with piscina workers.
 
 import test from 'ava';
 import { firstValueFrom, toArray } from 'rxjs';
@@ -58,6 +58,16 @@ test.serial('the stale check mutated away: a use-after-free on most seeds', asyn
   }
   t.log(`caught on ${caught}/${seeds.length}`);
   t.true(caught > seeds.length / 2);
+});
+
+test.serial('a guest fault that returns an ioctl errno (isPrefetch forced: EAGAIN on an INVALID memslot) is an access-conformance finding on threads too', async (t) => {
+  let found = false;
+  for (const seed of [1, 2, 3]) {
+    const { result: r } = await run({ stress: stress({ durationMs: 2000, churn: { memslots: 200 }, seed }), mutate: ['page-fault.isPrefetch=true'] });
+    found = r.violations.some((v) => v.kind === 'access-conformance' && /-EAGAIN/.test(v.message));
+    if (found) break;
+  }
+  t.true(found);
 });
 
 test.serial('a forced deadlock (the invalidation never drops mmu_lock) is a watchdog finding, not a hang', async (t) => {
