@@ -10,17 +10,16 @@ import type { Violation } from '../kvm/findings.js';
 import { ACTOR_VIOLATIONS_KEPT } from '../kvm/limits.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm } from '../kvm/vm.js';
-import { ACTOR_IMPLS } from '../protocol/bindings.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../protocol/machines.js';
 import { buildMutations, type Mutations } from '../protocol/mutations.js';
-import { CompiledRunnerFactory } from '../protocol/runner.js';
 import { ActorRuntime } from './actor-runtime.js';
 import { AST, CTL, Control, EV, RingWriter } from './control.js';
 import type { OpSourceFactory, StageSignals } from './op-source.js';
 import { CounterBatch, emitOp } from './threaded-emit.js';
 import { FramePublisher } from './threaded-frames.js';
 import { StreamQueue } from './threaded-queue.js';
+import { coverageCounters, runnerFactory, stateLabels } from './machine-set.js';
 import { checkGuestAccessErrno } from '../check/guest-access.js';
 import type { ActorTask } from './threaded-task.js';
 
@@ -65,8 +64,8 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
   const mutations = buildMutations(COMPILED, task.mutate, task.skip);
   const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
   const vm = Vm.attach(task.vm.sab, task.vm.layout, task.vm.type, lock);
-  const factory = new CompiledRunnerFactory(COMPILED.filter((m) => m.id !== 'mmu-lock'), ACTOR_IMPLS, mutations);
-  const coverage = new Map(COMPILED.map((m) => [m.id, new Uint32Array(m.transitions.length)]));
+  const factory = runnerFactory('compiled', mutations);
+  const coverage = coverageCounters();
   const { labels, labelBase } = stateLabels();
   const ring = new RingWriter(ctl, task.actor);
   const violations = new ActorViolations(ctl, ring);
@@ -96,17 +95,6 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
     task, ctl, vm, lock, mutations, coverage, ring, violations, now, queue, rt,
     counters: new CounterBatch(ring, rt.a.stats), frames: new FramePublisher(ctl, task.actor, rt), word,
   };
-}
-
-/** `machine: state` for every state of every machine, and where each machine's start. */
-function stateLabels(): { labels: string[]; labelBase: Map<string, number> } {
-  const labels: string[] = [];
-  const labelBase = new Map<string, number>();
-  for (const m of COMPILED) {
-    labelBase.set(m.id, labels.length);
-    for (const s of m.states) labels.push(`${m.id}: ${s.name}`);
-  }
-  return { labels, labelBase };
 }
 
 /** A staged workload's rendezvous over the control words (op-source.ts StageSignals). */
