@@ -128,8 +128,8 @@ const signal = opSchema('signal', 'vmm', 'a signal to a vCPU thread (a pending s
     .meta({ description: 'the vCPU thread signalled' }),
 }, (o) => ({ op: 'signal' as const, vcpu: Number(o.vcpu.slice(4)) }));
 
-const finalize = opSchema('finalize', 'vmm', 'finish the launch of an SNP/TDX VM (KVM_SEV_SNP_LAUNCH_FINISH, KVM_TDX_FINALIZE_VM)', {}, () => ({ op: 'finalize' as const }));
-const mmuReset = opSchema('mmu_reset', 'vcpu', 'drop the vCPU\'s MMU root (KVM_SET_SREGS / CR0-CR4 change: kvm_mmu_reset_context())', {}, () => ({ op: 'mmu_reset' as const }));
+const finalize = opSchema('finalize', 'vmm', 'KVM_SEV_SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM: from then on pre-fault is allowed', {}, () => ({ op: 'finalize' as const }));
+const mmuReset = opSchema('mmu_reset', 'vcpu', 'KVM_SET_SREGS changing CR0.WP: kvm_mmu_reset_context() drops the vCPU\'s root; the next KVM_RUN loads one', {}, () => ({ op: 'mmu_reset' as const }));
 
 export const OP_SCHEMAS = [access, preFault, mapMemory, mmuReset, setMemslot, setAttributes, invalidate, getDirtyLog, clearDirtyLog, signal, finalize] as const;
 export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize'] as const;

@@ -107,3 +107,21 @@ test('flag-like fields: a list of names, one name, or the integer; pre_fault fla
   t.deepEqual([attrs(['private']), attrs('private'), attrs('shared'), attrs([]), attrs(8)], [8n, 8n, 0n, 0n, 8n]);
   t.throws(() => parseScenario(JSON.stringify({ ops: [{ actor: 'vcpu0', op: 'pre_fault', gpa: 0, size: 4096, flags: ['write'] }] }), 's.json'), { message: /ops\[0\]\.flags: expected an integer/ });
 });
+
+test('every JSON example in docs/scenarios.md and docs/races.md is a scenario that matches the schema; a shipped one is its file verbatim', (t) => {
+  const shipped = new Map(shippedScenarioFiles().map((f) => [JSON.parse(readFileSync(`${SHIPPED_SCENARIO_DIR}${f}`, 'utf8')).name as string, f]));
+  let n = 0;
+  for (const page of ['scenarios.md', 'races.md']) {
+    const text = readFileSync(new URL(`../../../docs/${page}`, import.meta.url), 'utf8');
+    for (const m of text.matchAll(/^```json\n([\s\S]*?)^```$/gm)) {
+      const doc = JSON.parse(m[1]!) as Record<string, unknown>;
+      t.regex(String(doc.$schema), /(^|\/)scenario\.schema\.json$/, `${page}: ${String(doc.name)}`);
+      t.deepEqual(check(published, doc, String(doc.name)), [], page);
+      t.notThrows(() => parseScenario(m[1]!, `${page}`), `${page}: ${String(doc.name)}`);
+      const file = shipped.get(String(doc.name));
+      if (file !== undefined) t.is(m[1], readFileSync(`${SHIPPED_SCENARIO_DIR}${file}`, 'utf8'), `${page} shows ${file}`);
+      n++;
+    }
+  }
+  t.true(n >= 4);
+});
