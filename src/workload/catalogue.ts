@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ViolationKind } from '../kvm/findings.js';
 import { ScenarioError } from './scenario-error.js';
 import { SHIPPED_SCENARIO_DIR, shippedScenarioFiles } from './scenario-files.js';
-import { parseScenario, validateScenarioDocument } from './scenario-parse.js';
+import { parseScenarioFile } from './scenario-parse.js';
 
 export interface CatalogueEntry {
   readonly name: string;
@@ -48,14 +48,12 @@ export const RACES_FOLDER = 'races/';
 /** One entry from its file; a file that is not a valid race scenario throws ScenarioError. */
 export function loadCatalogueEntry(file: string, dir: string = SHIPPED_SCENARIO_DIR): CatalogueEntry {
   const display = `scenarios/${file}`;
-  const text = readFileSync(`${dir}${file}`, 'utf8');
-  const parsed = parseScenario(text, display);
-  const doc = JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>;
-  const race = validateScenarioDocument(doc).race;
+  const parsed = parseScenarioFile(readFileSync(`${dir}${file}`, 'utf8'), display);
+  const race = parsed.file.race;
   if (race === undefined) throw new ScenarioError(display, 'race', 'missing (a catalogue entry says which race it reproduces)');
-  const { $schema: _schema, race: _race, ...scenario } = doc;
+  const { $schema: _schema, race: _race, ...scenario } = parsed.doc as Record<string, unknown>;
   return {
-    name: parsed.name, ref: race.ref, commit: race.commit, summary: race.summary, scenario,
+    name: parsed.scenario.name, ref: race.ref, commit: race.commit, summary: race.summary, scenario,
     mutate: race.mutate, skip: race.skip, violation: race.violation, scheduler: race.scheduler, budget: race.budget,
     ...(race.depth !== undefined ? { depth: race.depth } : {}),
     ...(race.signature !== undefined ? { signature: race.signature } : {}),

@@ -18,11 +18,14 @@ export function shippedScenarioFiles(dir: string = SHIPPED_SCENARIO_DIR): string
 }
 
 /**
- * The shipped file a name stands for: `default`, `default.json`, or a race by its name
- * (`seq-check` → `races/seq-check.json`); null when none or several match.
+ * The shipped file a name stands for: `default` or `default.json` (a top-level file), else
+ * a file of that name in one subfolder (`seq-check` → `races/seq-check.json`); null when
+ * none matches, or several subfolders have it.
  */
 export function findShippedScenario(name: string, dir: string = SHIPPED_SCENARIO_DIR): string | null {
   const file = name.endsWith('.json') ? name : `${name}.json`;
-  const hits = shippedScenarioFiles(dir).filter((f) => f === file || f.endsWith(`/${file}`));
+  const files = shippedScenarioFiles(dir);
+  if (files.includes(file)) return file;
+  const hits = files.filter((f) => f.endsWith(`/${file}`));
   return hits.length === 1 ? hits[0]! : null;
 }

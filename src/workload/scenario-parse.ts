@@ -168,9 +168,15 @@ export function validateScenarioDocument(doc: unknown): ScenarioFileParsed {
  * error messages. Throws ScenarioError on bad input, never anything else for any text.
  */
 export function parseScenario(text: string, sourceName: string): Scenario {
+  return parseScenarioFile(text, sourceName).scenario;
+}
+
+/** parseScenario() that also returns the file as the schema parsed it (its `race`, say). */
+export function parseScenarioFile(text: string, sourceName: string): { scenario: Scenario; file: ScenarioFileParsed; doc: unknown } {
   const doc = parseJson(text.replace(/^\uFEFF/, ''), sourceName);
   try {
-    return buildScenario(validateScenarioDocument(doc), sourceName);
+    const file = validateScenarioDocument(doc);
+    return { scenario: buildScenario(file, sourceName), file, doc };
   } catch (e) {
     if (e instanceof FieldError) throw new ScenarioError(sourceName, e.path, e.detail);
     throw e;
