@@ -5,7 +5,7 @@
  * src/report/text.ts.
  */
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runDeterministic } from '../engine/deterministic.js';
 import { COMPILED } from '../protocol/machines.js';
@@ -14,6 +14,7 @@ import type { RunnerKind } from '../protocol/runner.js';
 import type { SchedulerName } from '../sched/scheduler.js';
 import { buildRunReport, formatRunReport, reportIsClean } from '../report/text.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
+import { findShippedScenario, shippedScenarioFiles } from '../workload/scenario-files.js';
 import { UsageError, parseU32Option } from './args.js';
 import type { Io } from './io.js';
 import type { ScenarioRunFlags } from './scenario-cli.js';
@@ -26,10 +27,9 @@ export function builtinScenarioDir(): string {
 /** The file to read: FILE itself, or the built-in scenario of that name (`default` → scenarios/default.json). */
 function resolveScenarioPath(file: string): { path: string; display: string } {
   if (existsSync(file) || /[\\/]/.test(file)) return { path: file, display: file };
-  const name = file.endsWith('.json') ? file : `${file}.json`;
-  const builtin = `${builtinScenarioDir()}${name}`;
+  const name = findShippedScenario(file, builtinScenarioDir());
   // A built-in is shown as the package-relative path, never as where it is installed.
-  return existsSync(builtin) ? { path: builtin, display: `scenarios/${name}` } : { path: file, display: file };
+  return name !== null ? { path: `${builtinScenarioDir()}${name}`, display: `scenarios/${name}` } : { path: file, display: file };
 }
 
 function readScenarioText(path: string): string {
@@ -69,7 +69,7 @@ function listBuiltins(): Listed[] {
   const dir = builtinScenarioDir();
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = shippedScenarioFiles(dir);
   } catch {
     throw new UsageError(`no built-in scenarios: cannot read ${dir}`);
   }
