@@ -1,7 +1,7 @@
 // Goal: the published JSON Schema is the one the zod definition generates, every shipped scenario names it and passes both it and the parser, and editors get a description for every field; method: regenerate and compare, walk scenarios/, and check files against the JSON Schema with a small validator for the keywords it uses.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { SHIPPED_SCENARIO_DIR, shippedScenarioFiles } from '../../src/workload/scenario-files.js';
 import { scenarioJsonSchemaText } from '../../src/workload/scenario-schema-write.js';
 import { ScenarioError, SCENARIO_SCHEMA_FILE, parseScenario } from '../../src/workload/scenario.js';
@@ -49,6 +49,19 @@ test('every shipped scenario names the schema by relative path, matches it, and 
     const text = readFileSync(`${SHIPPED_SCENARIO_DIR}${f}`, 'utf8');
     const doc = JSON.parse(text) as Record<string, unknown>;
     t.is(doc.$schema, `${'../'.repeat(f.split('/').length - 1)}${SCENARIO_SCHEMA_FILE}`, f);
+    t.deepEqual(check(published, doc, f), [], f);
+    t.notThrows(() => parseScenario(text, f), f);
+  }
+});
+
+test('scenario files the docs ship beside their pages (docs/findings/) name the schema, match it and parse', (t) => {
+  const dir = new URL('../../../docs/findings/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  t.true(files.length >= 1);
+  for (const f of files) {
+    const text = readFileSync(new URL(f, dir), 'utf8');
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    t.is(doc.$schema, `../../scenarios/${SCENARIO_SCHEMA_FILE}`, f);
     t.deepEqual(check(published, doc, f), [], f);
     t.notThrows(() => parseScenario(text, f), f);
   }
