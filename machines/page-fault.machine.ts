@@ -71,15 +71,19 @@ export const pageFaultMachine = setup({
      * SRCU), then the pfn — kvm_gmem_get_pfn() for private, hva_to_pfn() (gup, may fault
      * the host page in) for shared. One step: the checks only read the fault's own copy
      * of the slot (and, for private memory, the attribute), the gup is its one access.
+     * The checks go in kvm_mmu_faultin_pfn()'s order: private/shared mismatch (-EFAULT),
+     * then the slot — INVALID (retry; -EAGAIN for a prefetch), none (kvm_handle_noslot_fault:
+     * -EFAULT for a private access, else emulate above kvm_mmu_max_gfn() or MMIO).
      */
     slotChecks: {
       on: {
         STEP: [
+          { guard: 'isPrivateMismatch', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: and(['slotIsInvalid', 'isPrefetch']), target: 'done', actions: { type: 'setErrno', params: { errno: 'EAGAIN' } } },
           { guard: 'slotIsInvalid', target: 'done', actions: { type: 'setRet', params: { ret: 'retry', reason: 'invalid-slot' } } },
+          { guard: and(['noSlot', 'isPrivate']), target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: and(['noSlot', 'gfnAboveMaxGfn']), target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'above-max-gfn' } } },
           { guard: 'noSlot', target: 'lock', actions: 'computeGoalLevel' },
-          { guard: 'isPrivateMismatch', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: 'writeToReadonlySlot', target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'readonly-slot' } } },
           { guard: and(['isPrivate', 'tryKvmGmemGetPfn']), target: 'postcheck', actions: 'computeGoalLevel' },
           { guard: 'isPrivate', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },

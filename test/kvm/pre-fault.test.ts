@@ -119,6 +119,15 @@ test('SW_PROTECTED private range maps guest_memfd pages; a private attribute on 
   t.is(preFaultResult(bad.results[1]!).errno, 'EFAULT');
 });
 
+test('a private gpa outside every memslot → EFAULT (kvm_handle_noslot_fault), a shared one → ENOENT (MMIO, emulated)', (t) => {
+  const attrs: Op = { op: 'set_memory_attributes', gpa: BigInt(64 * MiB), size: 4096n, attributes: 8n, flags: 0n };
+  const priv = run({ type: 'sw_protected', setup: [slot(0, 0, 16 * MiB, KVM_MEM_GUEST_MEMFD)], ops: [{ actor: VMM, op: attrs }, { actor: 0, op: preFault(64 * MiB, 4096) }] });
+  t.deepEqual([preFaultResult(priv.results[1]!).errno, preFaultResult(priv.results[1]!).size], ['EFAULT', '0x1000']);
+  t.deepEqual(priv.violations, []);
+  const shared = run({ type: 'sw_protected', setup: [slot(0, 0, 16 * MiB, KVM_MEM_GUEST_MEMFD)], ops: [{ actor: 0, op: preFault(64 * MiB, 4096) }] });
+  t.is(preFaultResult(shared.results[0]!).errno, 'ENOENT');
+});
+
 test('memslot deleted under a pre-fault: EAGAIN (6.18), never a hang', (t) => {
   // vcpu0 starts pre-faulting, the vmm marks the slot INVALID and waits for SRCU readers.
   const ops = [{ actor: 0, op: preFault(0, 2 * MiB) }, { actor: VMM, op: slot(0, 0, 0) }];
