@@ -142,6 +142,16 @@ export function slotIsInvalid(a: KvmActor): boolean {
 }
 
 /**
+ * kvm_mmu_faultin_pfn() on an INVALID memslot: `if (fault->prefetch) return -EAGAIN;`
+ * (3ccbf6f47098, 6.18: a pre-fault punts to userspace). Before 6.18 the INVALID check
+ * looks at nothing else and every fault retries (R13). The guard the page-fault machine
+ * calls isPrefetch: it is only asked on an INVALID slot.
+ */
+export function prefetchPuntsInvalidSlot(a: KvmActor): boolean {
+  return a.vm.kernel.switches.prefetchInvalidSlotEagain && a.fault.prefetch;
+}
+
+/**
  * No usable memslot: none at the gfn, or (as before e0c378684b65) an INVALID one — the
  * real protocol never gets here with an INVALID slot (slotIsInvalid comes first); with
  * that check mutated away, the fault treats the slot being deleted as MMIO, as 5.11 did.
