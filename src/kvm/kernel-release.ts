@@ -20,7 +20,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -44,6 +44,13 @@ export interface KernelChange {
  * - attrInvalidateHugepageHeadTail: 9129633d568e makes kvm_arch_pre_set_memory_attributes()'s
  *   range include the head and tail hugepages not already mixed; the same 6.15-rc fixes
  *   pull.
+ * - prefetchSpuriousOnlyOverLeaf: ea9fcdf76d3d changes tdp_mmu_map_handle_target_level()
+ *   (arch/x86/kvm/mmu/tdp_mmu.c) from `if (fault->prefetch &&
+ *   is_shadow_present_pte(iter->old_spte)) return RET_PF_SPURIOUS;` to the same with
+ *   `&& is_last_spte(iter->old_spte, iter->level)`; applied to kvm-x86 mmu with
+ *   20a6cff3b283's series (May 2025), in the x86 MMU pull for 6.16. The model's rule
+ *   before it is the 6.13–6.15 one for every older release too: how 6.11 and 6.12 treated a
+ *   pre-fault over a present SPTE is not modelled separately.
  * - prefetchInvalidSlotEagain: 3ccbf6f47098 changes kvm_mmu_faultin_pfn()
  *   (arch/x86/kvm/mmu/mmu.c): `if (slot->flags & KVM_MEMSLOT_INVALID) { if
  *   (fault->prefetch) return -EAGAIN; return RET_PF_RETRY; }` where 6.17 returned
@@ -66,6 +73,13 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     before: 'only the converted gfns are invalidated: a fault elsewhere in the hugepage can map it huge over mixed attributes',
     after: 'the head and tail hugepages join the invalidation range: such a fault retries',
     race: 'R14',
+  },
+  {
+    switch: 'prefetchSpuriousOnlyOverLeaf',
+    commit: { hash: 'ea9fcdf76d3d', title: 'KVM: x86/mmu: Further check old SPTE is leaf for spurious prefetch fault' },
+    since: '6.16',
+    before: 'a pre-fault meeting a page table at its goal level is spurious: the range counts as mapped, the table keeps whatever leaves it has',
+    after: 'only a present leaf is spurious: the pre-fault replaces the table by the huge mapping, as a guest fault does',
   },
   {
     switch: 'prefetchInvalidSlotEagain',

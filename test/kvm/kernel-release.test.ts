@@ -92,6 +92,36 @@ test('9129633d568e (6.15): converting one page to private while a fault maps the
   t.true(mixed > 0, 'some interleaving of 6.14 maps a hugepage over mixed attributes');
 });
 
+test('ea9fcdf76d3d (6.16): a pre-fault meeting a page table at its 2M goal level is spurious on 6.15 (the next access still exits) and maps the 2M page on 6.16', (t) => {
+  const c = row('prefetchSpuriousOnlyOverLeaf');
+  t.is(c.since, '6.16');
+  // A 4K mapping while one page of the 2M region is private leaves a page table at the 2M
+  // level; once the page is shared again the region may be mapped huge.
+  const doc = {
+    name: 'prefault-over-table',
+    vm: { type: 'sw_protected', vcpus: 1 },
+    memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['guest_memfd'], backing: '2M' }],
+    ops: [
+      { actor: 'vmm', op: 'set_memory_attributes', gpa: '0x1000', size: '4KiB', attributes: 'private' },
+      { actor: 'vcpu0', op: 'access', gpa: '0x3000', access: 'read', after: 0 },
+      { actor: 'vmm', op: 'set_memory_attributes', gpa: '0x1000', size: '4KiB', attributes: 'shared', after: 1 },
+      { actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '2MiB', after: 2 },
+      { actor: 'vcpu0', op: 'access', gpa: '0x5000', access: 'read' },
+    ],
+  };
+  const scenario = parseScenario(JSON.stringify(doc), 'prefault-over-table.json');
+  const exits = (k: KernelRelease): number => {
+    const r = runDeterministic(scenarioToRunConfig(scenario, { kernel: k }));
+    t.deepEqual(r.violations, [], k);
+    t.is(preFaultResult(r.results[3]!).errno, null, k);
+    const last = r.results[4]!;
+    if (last.op !== 'access') throw new Error('not an access');
+    return last.exits;
+  };
+  t.is(exits(releaseBefore(c)), 1, 'on 6.15 the pre-fault left the table: the access faults');
+  t.is(exits(c.since), 0, 'on 6.16 the pre-fault mapped the 2M page');
+});
+
 test('a scenario without vm.kernel runs the newest release; vm.kernel picks another; the run option overrides the file', (t) => {
   const doc = JSON.parse(readFileSync(`${SHIPPED_SCENARIO_DIR}races/prefault-keeps-obsolete-root.json`, 'utf8')) as Record<string, unknown>;
   const { race: _race, $schema: _schema, ...scenario } = doc;
