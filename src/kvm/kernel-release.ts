@@ -8,8 +8,8 @@
  *
  * Each row was checked against the patch as posted and as applied (the maintainer's
  * "applied" reply with the commit hash) and against the kvm pull request that took it
- * into the release named; the diffs are the only change to the code the row models
- * between the releases on either side.
+ * into the release named. No tagged tree of either release was read: that nothing else
+ * changed the same lines between the two releases is taken from those pulls.
  */
 
 /** The releases modelled, oldest first. */
