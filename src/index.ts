@@ -24,6 +24,7 @@ export type { Violation, ViolationKind, SpteRef } from './kvm/findings.js';
 export type { Op, OpResult, AccessOp, PreFaultOp, MapMemoryOp, SetMemslotOp, SetMemoryAttributesOp, InvalidateOp, GetDirtyLogOp, ClearDirtyLogOp } from './kvm/ops.js';
 export { VM_TYPES, type VmType } from './kvm/vm-types.js';
 export { Vm, type VmConfig } from './kvm/vm.js';
+export { KERNEL_CHANGES, KERNEL_DEFAULT, KERNEL_RELEASES, kernelProfile, type KernelChange, type KernelProfile, type KernelRelease, type KernelSwitch } from './kvm/kernel-release.js';
 export { ALL_MACHINES } from '../machines/index.js';
 export { startThreaded, type ThreadedConfig, type ThreadedResult, type ThreadedRun, type StopReason, type StageResult } from './engine/threaded.js';
 export { statsOf, addEvent, emptyStats, type StressStats } from './engine/streams.js';

@@ -5,6 +5,7 @@
  * BSP/AP order. The same ops run on the simulated clock and on real threads.
  */
 
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { ScheduledOp } from '../engine/deterministic.js';
 import type { CostModel } from '../engine/cost-model.js';
 import type { Op } from '../kvm/ops.js';
@@ -34,6 +35,8 @@ export interface SimPoint {
   readonly workload: GuestWorkload;
   readonly costModel?: CostModel;
   readonly seed?: number;
+  /** The kernel release the VM runs; default the newest modelled. */
+  readonly kernel?: KernelRelease;
   /** Called now and then during a long run with the fraction done (accesses and pre-fault pages so far over those the point holds). */
   readonly onProgress?: (fraction: number) => void;
 }

@@ -76,7 +76,7 @@ export function runSimPoint(p: SimPoint): SimMetrics {
   const { setup, ops, vcpus, guest, prefault, guestBytes, work } = pointOps(p);
   const onProgress = p.onProgress;
   const r = runDeterministic({
-    vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: PAGE_LEVEL[p.pageSize] },
+    vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: PAGE_LEVEL[p.pageSize], ...(p.kernel !== undefined ? { kernel: p.kernel } : {}) },
     setup,
     ops, scheduler: new EarliestClockScheduler(), seed: p.seed ?? 1, costModel: p.costModel ?? COST_DEFAULTS, check: 'end',
     // A 4K fault or pre-fault page is about 16 steps: the engine's default budget (for
@@ -113,7 +113,7 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   const { startStress } = await import('../workload/presets/index.js');
   const run = startStress({
     stress: { vcpus, memoryBytes: p.workload.memoryBytes, durationMs: null, accesses: null, workload: 'uniform', churn: {}, backingLevel: level, vmType: 'default', seed: p.seed ?? 1, writeRatio: 0 },
-    script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level }, setup, ops },
+    script: { vm: { type: 'default', vcpus, guestBytes, maxBackingLevel: level, ...(p.kernel !== undefined ? { kernel: p.kernel } : {}) }, setup, ops },
     scanIntervalMs: 0, watchdogMs: 30_000, kickMs: 100, warmupMs: WALL_WARMUP_MS,
   });
   const r = await run.result;

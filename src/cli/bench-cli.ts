@@ -3,13 +3,14 @@
  * examples. The work is in bench-command.ts, imported when the command runs.
  */
 
+import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 import { Command, type Option } from 'commander';
 import { PAGE_SIZES, STRATEGIES } from '../bench/prefault.js';
 import { VCPUS_MAX } from '../kvm/limits.js';
 import { GUEST_WORKLOADS } from '../workload/guest.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { option, withExamples } from './options.js';
+import { kernelOption, option, withExamples } from './options.js';
 
 /** The options of `bench prefault-vs-lazy`, as commander hands them over (values unparsed; bench-plan.ts checks them). */
 export interface BenchFlags {
@@ -26,6 +27,7 @@ export interface BenchFlags {
   readonly seed: string;
   readonly json?: boolean;
   readonly out?: string;
+  readonly kernel?: string;
 }
 
 const benchOptions = (): Option[] => [
@@ -42,6 +44,7 @@ const benchOptions = (): Option[] => [
   option('--seed <N>', 'seed of the workload, 0..2^32-1', { default: '1' }),
   option('--json', 'print one JSON object (every result, the cost model)'),
   option('--out <DIR>', 'also write DIR/results.json and the charts (SVG and their Vega-Lite specs)'),
+  kernelOption(KERNEL_DEFAULT),
 ];
 
 function prefaultVsLazyCommand(ctx: Ctx): Command {

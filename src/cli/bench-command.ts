@@ -31,7 +31,7 @@ async function runAll(plan: BenchPlan, guests: readonly Guest[], io: Io, isTty: 
       for (const strategy of plan.strategies) {
         const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${strategy}`;
         const onProgress = progress.onProgress(what);
-        const point = { strategy, pageSize, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(onProgress !== undefined ? { onProgress } : {}) };
+        const point = { strategy, pageSize, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), ...(onProgress !== undefined ? { onProgress } : {}) };
         const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, plan.repeat);
         results.push(m);
         progress.finished(what, m);
@@ -75,7 +75,7 @@ export async function benchPrefaultVsLazy(f: BenchFlags, io: Io, isTty: boolean)
   const results = await runAll(plan, guests, io, isTty);
   const label = guests[0]!.label;
   const doc = {
-    benchmark: 'prefault-vs-lazy', clock: f.clock, workload: f.trace !== undefined ? { trace: f.trace } : { kind: plan.kind, sharing: plan.sharing, seed: plan.seed },
+    benchmark: 'prefault-vs-lazy', clock: f.clock, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), workload: f.trace !== undefined ? { trace: f.trace } : { kind: plan.kind, sharing: plan.sharing, seed: plan.seed },
     pageSize: plan.pageSizes.join(','), pageSizes: plan.pageSizes, costModel: { ...plan.costModel }, costDefaults: { ...COST_DEFAULTS }, results,
   };
   const written = f.out !== undefined ? await writeOut(f.out, doc, plan, results, label) : [];

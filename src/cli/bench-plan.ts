@@ -5,6 +5,7 @@
  * found before the first run (a bad --out is not found after an hour of runs).
  */
 
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import { mkdirSync } from 'node:fs';
 import { PAGE_SIZES, STRATEGIES, type PageSize, type Strategy } from '../bench/prefault.js';
 import { CostError, costModelOf, type CostModel } from '../engine/cost-model.js';
@@ -24,6 +25,8 @@ export interface BenchPlan {
   readonly strategies: Strategy[];
   readonly costModel: CostModel;
   readonly seed: number;
+  /** The kernel release of every run (`--kernel`); absent: the newest modelled. */
+  readonly kernel?: KernelRelease;
   readonly sharing: Sharing;
   readonly kind: GuestWorkloadKind;
   readonly clocks: Clock[];
@@ -101,5 +104,7 @@ export function benchPlan(f: BenchFlags): BenchPlan {
   return {
     pageSizes, pageBytes: Math.max(...pageSizes.map(bytesOf)), memories, vcpuList, strategies, costModel, seed,
     sharing: f.sharing as Sharing, kind: (f.workload ?? 'boot') as GuestWorkloadKind, clocks, repeat,
+    // commander checked --kernel against the releases.
+    ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };
 }

@@ -6,6 +6,7 @@
  */
 
 import { Option, type Command } from 'commander';
+import { KERNEL_DEFAULT, KERNEL_RELEASES } from '../kvm/kernel-release.js';
 import { UsageError } from './args.js';
 
 export interface OptionSettings {
@@ -43,6 +44,11 @@ export function mutationOptions(what = ''): Option[] {
     option('--mutate <GUARD=BOOL>', `force a guard${what}: MACHINE.GUARD=true|false, e.g. page-fault.mmuInvalidateRetryGfn=false (repeatable)`, { repeatable: true }),
     option('--skip <ACTION>', `skip an action${what}: MACHINE.ACTION, e.g. invalidation.kvmFlushRemoteTlbs (repeatable)`, { repeatable: true }),
   ];
+}
+
+/** `--kernel X.Y`: the kernel release the VM runs ('faultline kernels' lists what differs); it overrides the scenario's. */
+export function kernelOption(defaultNote = `the scenario's, else ${KERNEL_DEFAULT}`): Option {
+  return option('--kernel <X.Y>', "the kernel release the VM runs ('faultline kernels' lists what differs between them)", { choices: KERNEL_RELEASES, defaultNote });
 }
 
 /** The help's description of one option: its text, then its choices and default. */

@@ -13,6 +13,7 @@ import { isCleanExit, translate } from './errors.js';
 import type { Ctx } from './ctx.js';
 import type { Io } from './io.js';
 import { machinesCli } from './machines-cli.js';
+import { kernelsCli } from './kernels-cli.js';
 import { describeOption, withExamples } from './options.js';
 import { raceCli } from './race-cli.js';
 import { scenarioCli } from './scenario-cli.js';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: Ctx): Command {
     .addCommand(raceCli(ctx))
     .addCommand(benchCli(ctx))
     .addCommand(machinesCli(ctx))
+    .addCommand(kernelsCli(ctx))
     .addCommand(withExamples(new Command('version').description('print the version').action(() => ctx.io.out(`faultline ${version()}\n`)), ['faultline version']));
   withExamples(program, ['faultline scenario run classic-race', 'faultline race explore seq-check', 'faultline stress --vcpus 8 --duration 30s', 'faultline help race explore']);
   program.addHelpText('after', EXIT_STATUS);

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { EXPLORE_BUDGET_DEFAULT } from '../kvm/limits.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, withExamples } from './options.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
 export interface ExploreFlags {
@@ -25,6 +25,21 @@ export interface ExploreFlags {
   /** false with --no-sleep-sets. */
   readonly sleepSets: boolean;
   readonly coverage?: boolean;
+  readonly kernel?: string;
+}
+
+/** The options of `race replay`. */
+export interface ReplayFlags {
+  readonly json?: boolean;
+  readonly traceOut?: string;
+  readonly kernel?: string;
+}
+
+/** The options of `race shrink`. */
+export interface ShrinkFlags {
+  readonly json?: boolean;
+  readonly attempts: string;
+  readonly kernel?: string;
 }
 
 function exploreCommand(ctx: Ctx): Command {
@@ -40,7 +55,8 @@ function exploreCommand(ctx: Ctx): Command {
     .addOption(option('--control', 'a catalogue entry without its mutation (must stay clean)'))
     .addOption(option('--shard <i/n>', 'schedules i, i+n, i+2n, … (disjoint slices for a CI matrix)', { defaultNote: '0/1' }))
     .addOption(option('--json', 'JSON lines: one per schedule, then a summary'))
-    .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'));
+    .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'))
+    .addOption(kernelOption("for an entry of a race fixed in a modelled release, the release before the fix (with --control, the fix's); else the scenario's"));
   for (const o of mutationOptions(" (on top of the entry's)")) cmd.addOption(o);
   cmd.action(async (target: string, flags: ExploreFlags) => {
     ctx.status = (await import('./race-command.js')).raceExplore(target, flags, ctx.io);
@@ -50,6 +66,7 @@ function exploreCommand(ctx: Ctx): Command {
     'faultline race explore zap-without-flush --trace-out trace.json',
     'faultline race explore seq-check --control --budget 500 --json',
     'faultline race explore my-scenario.json --scheduler dfs --depth 2 --mutate page-fault.mmuInvalidateRetryGfn=false',
+    'faultline race explore prefault-keeps-obsolete-root --kernel 6.15',
   ]);
   return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
 }
@@ -70,7 +87,8 @@ function replayCommand(ctx: Ctx): Command {
     .argument('<TOKEN>', "a token printed by 'race explore' or 'race shrink'")
     .addOption(option('--json', 'print one JSON object (reproduced, the violation, the trace)'))
     .addOption(option('--trace-out <FILE>', 'write the run as Chrome trace-event JSON (Perfetto)'))
-    .action(async (token: string, flags: { json?: boolean; traceOut?: string }) => {
+    .addOption(kernelOption("the token's"))
+    .action(async (token: string, flags: ReplayFlags) => {
       ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
     });
   withExamples(cmd, [
@@ -86,7 +104,8 @@ function shrinkCommand(ctx: Ctx): Command {
     .argument('<TOKEN>', "a token printed by 'race explore'")
     .addOption(option('--attempts <N>', 'replays to try, 1..1000000', { default: '2000' }))
     .addOption(option('--json', 'print one JSON object (the token, before and after)'))
-    .action(async (token: string, flags: { json?: boolean; attempts: string }) => {
+    .addOption(kernelOption("the token's"))
+    .action(async (token: string, flags: ShrinkFlags) => {
       ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
     });
   withExamples(cmd, [

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import type { RunResult } from '../engine/deterministic.js';
 import { ReplayMismatch } from '../sched/replay.js';
 import { PctScheduler } from '../sched/pct.js';
-import { explore, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
-import { decodeToken, TokenError } from '../race/token.js';
+import { explore, kernelOf, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
+import { decodeToken, kernelField, TokenError, type RaceToken } from '../race/token.js';
+import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import { formatColumnTrace, toPerfetto } from '../report/race.js';
 import { formatViolation } from '../report/text.js';
 import { CATALOGUE } from '../workload/catalogue.js';
@@ -18,7 +19,7 @@ import { COMPILED } from '../protocol/machines.js';
 import { EXPLORE_BUDGET_DEFAULT, EXPLORE_BUDGET_MAX, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
 import { UsageError, parseDuration, parseIntIn } from './args.js';
 import type { Io } from './io.js';
-import type { ExploreFlags } from './race-cli.js';
+import type { ExploreFlags, ReplayFlags, ShrinkFlags } from './race-cli.js';
 
 function asBadInput(e: unknown): never {
   if (e instanceof TokenError || e instanceof TargetError || e instanceof ReplayMismatch) throw new UsageError(e.message);
@@ -43,7 +44,7 @@ function explain(r: RunResult, io: Io, traceOut: string | undefined): void {
 /** `race list [--json]` */
 export function raceList(flags: { readonly json?: boolean }, io: Io): number {
   if (flags.json === true) {
-    io.out(`${JSON.stringify(CATALOGUE.map((e) => ({ name: e.name, ref: e.ref, commit: e.commit, violation: e.violation, mutate: e.mutate, skip: e.skip, scheduler: e.scheduler, depth: e.depth ?? null, budget: e.budget, summary: e.summary })))}\n`);
+    io.out(`${JSON.stringify(CATALOGUE.map((e) => ({ name: e.name, ref: e.ref, commit: e.commit, violation: e.violation, mutate: e.mutate, skip: e.skip, kernel: e.kernel ?? null, scheduler: e.scheduler, depth: e.depth ?? null, budget: e.budget, summary: e.summary })))}\n`);
     return 0;
   }
   io.out(`the race catalogue: ${CATALOGUE.length} entries; explore one with 'faultline race explore NAME'\n\n`);
@@ -51,7 +52,7 @@ export function raceList(flags: { readonly json?: boolean }, io: Io): number {
     io.out(`${e.name}  (${e.ref})\n`);
     io.out(`  fix      ${e.commit.title} — ${e.commit.hash}\n`);
     io.out(`  bug      ${e.summary}\n`);
-    io.out(`  put back ${[...e.mutate.map((m) => `--mutate ${m}`), ...e.skip.map((s) => `--skip ${s}`)].join(' ')}\n`);
+    io.out(`  put back ${[...(e.kernel !== undefined ? [`--kernel ${e.kernel} (the release before the fix; the control runs on ${kernelOf(resolveTarget(e.name), { withoutEntryMutation: true })})`] : []), ...e.mutate.map((m) => `--mutate ${m}`), ...e.skip.map((s) => `--skip ${s}`)].join(' ')}\n`);
     io.out(`  finds    ${e.violation}, within ${e.budget} ${e.scheduler}${e.depth !== undefined ? ` (depth ${e.depth})` : ''} schedules\n\n`);
   }
   return 0;
@@ -63,6 +64,7 @@ interface ExploreSettings {
   readonly budget: number;
   readonly timeMs: number | undefined;
   readonly shard: { i: number; n: number };
+  readonly kernel: KernelRelease;
 }
 
 /** The options of `race explore` checked, with the catalogue entry's scheduler, depth and budget where none is given. */
@@ -78,7 +80,9 @@ function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
     shard = { i: Number(m[1]), n: Number(m[2]) };
   }
   if (f.control === true && target.entry === null) throw new UsageError('--control runs a catalogue entry without its mutation; the target is a scenario file');
-  return { scheduler, depth, budget, timeMs, shard };
+  // commander checked --kernel against the releases.
+  const kernel = kernelOf(target, { withoutEntryMutation: f.control === true, ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}) });
+  return { scheduler, depth, budget, timeMs, shard, kernel };
 }
 
 /** The human summary of an exploration: what was explored, how fast, how far dfs got, and the coverage. */
@@ -86,7 +90,7 @@ function printExploration(target: Target, x: ExploreSettings, r: ExploreResult, 
   const { scheduler, depth, shard } = x;
   const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
     : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}` : 'random';
-  io.out(`exploring ${target.id}${f.control === true ? ' without its mutation' : ''} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
+  io.out(`exploring ${target.id}${x.kernel === KERNEL_DEFAULT ? '' : ` on ${x.kernel}`}${f.control !== true ? '' : target.entry?.kernel !== undefined ? ', the release with the fix' : ' without its mutation'} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
   if (r.dfs !== null) {
     const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
@@ -115,12 +119,12 @@ export function raceExplore(targetName: string, f: ExploreFlags, io: Io): number
   const json = f.json === true;
   const r = explore(target, {
     scheduler: x.scheduler, depth: x.depth, budget: x.budget, ...(x.timeMs !== undefined ? { timeMs: x.timeMs } : {}), shard: x.shard,
-    mutate: f.mutate ?? [], skip: f.skip ?? [], withoutEntryMutation: f.control === true, sleepSets: f.sleepSets,
+    mutate: f.mutate ?? [], skip: f.skip ?? [], withoutEntryMutation: f.control === true, sleepSets: f.sleepSets, kernel: x.kernel,
     ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
   });
   const cover = coverageByMachine(r.coverage, r.transitions);
   if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, scheduler: x.scheduler, depth: x.scheduler === 'pct' ? x.depth : null, shard: x.shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'pct' ? x.depth : null, shard: x.shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
   printExploration(target, x, r, cover, f, io);
@@ -162,12 +166,19 @@ function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly strin
   return out;
 }
 
+/** A token run on another release (`--kernel`, checked by commander): the same schedule, asked of that release's model. */
+function onKernel(tok: RaceToken, kernel: string | undefined): RaceToken {
+  if (kernel === undefined) return tok;
+  const { kernel: _old, ...rest } = tok;
+  return { ...rest, ...kernelField(kernel as KernelRelease) };
+}
+
 /** `race replay TOKEN [--json] [--trace-out FILE]` */
-export function raceReplay(token: string, flags: { readonly json?: boolean; readonly traceOut?: string }, io: Io): number {
+export function raceReplay(token: string, flags: ReplayFlags, io: Io): number {
   let res;
   let tok;
   try {
-    tok = decodeToken(token);
+    tok = onKernel(decodeToken(token), flags.kernel);
     res = replay(tok, { trace: true });
   } catch (e) {
     asBadInput(e);
@@ -176,7 +187,7 @@ export function raceReplay(token: string, flags: { readonly json?: boolean; read
   if (flags.json === true) {
     io.out(`${JSON.stringify({ target: tok.target, reproduced: res.reproduced, expected: tok.violation, violation: v, steps: res.run.steps, trace: res.run.trace })}\n`);
   } else {
-    io.out(`replaying ${tok.target} (${tok.segments.length} context switches, ${tok.segments.reduce((n, s) => n + s[1], 0)} steps; found by ${tok.scheduler} seed ${tok.seed}${tok.mutate.length + tok.skip.length > 0 ? `; ${[...tok.mutate, ...tok.skip].join(' ')}` : ''})\n\n`);
+    io.out(`replaying ${tok.target}${tok.kernel !== undefined ? ` on ${tok.kernel}` : ''} (${tok.segments.length} context switches, ${tok.segments.reduce((n, s) => n + s[1], 0)} steps; found by ${tok.scheduler} seed ${tok.seed}${tok.mutate.length + tok.skip.length > 0 ? `; ${[...tok.mutate, ...tok.skip].join(' ')}` : ''})\n\n`);
     explain(res.run, io, flags.traceOut);
     io.out(res.reproduced ? `\nreproduced: ${tok.violation}\n` : `\nnot reproduced: expected ${tok.violation}, got ${v?.kind ?? 'no violation'}\n`);
   }
@@ -185,12 +196,12 @@ export function raceReplay(token: string, flags: { readonly json?: boolean; read
 }
 
 /** `race shrink TOKEN [--json]` */
-export function raceShrink(token: string, flags: { readonly json?: boolean; readonly attempts: string }, io: Io): number {
+export function raceShrink(token: string, flags: ShrinkFlags, io: Io): number {
   const attempts = parseIntIn('attempts', flags.attempts, 1, SHRINK_ATTEMPTS_MAX);
   let s;
   let tok;
   try {
-    tok = decodeToken(token);
+    tok = onKernel(decodeToken(token), flags.kernel);
     const check = replay(tok);
     if (!check.reproduced) throw new UsageError(`the token does not reproduce its ${tok.violation} any more: nothing to shrink`);
     s = shrink(tok, { maxAttempts: attempts });
@@ -201,7 +212,7 @@ export function raceShrink(token: string, flags: { readonly json?: boolean; read
     io.out(`${JSON.stringify({ token: s.token, before: s.before, after: s.after, attempts: s.attempts, violation: tok.violation })}\n`);
     return 1;
   }
-  io.out(`shrunk ${tok.target} keeping its ${tok.violation} (${s.attempts} replays):\n`);
+  io.out(`shrunk ${tok.target}${tok.kernel !== undefined ? ` on ${tok.kernel}` : ''} keeping its ${tok.violation} (${s.attempts} replays):\n`);
   io.out(`  context switches ${s.before.segments} → ${s.after.segments}, workload ops ${s.before.ops} → ${s.after.ops}, steps ${s.before.steps} → ${s.after.steps}\n`);
   io.out(`token: ${s.token}\nreplay: faultline race replay ${s.token}\n`);
   return 1;

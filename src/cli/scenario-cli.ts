@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { SCHEDULER_NAMES } from '../sched/scheduler.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, withExamples } from './options.js';
 
 /** The options of `scenario run`, as commander hands them over. */
 export interface ScenarioRunFlags {
@@ -19,6 +19,7 @@ export interface ScenarioRunFlags {
   readonly skip?: string[];
   readonly runner: string;
   readonly trace?: boolean;
+  readonly kernel?: string;
 }
 
 function runCommand(ctx: Ctx): Command {
@@ -29,7 +30,8 @@ function runCommand(ctx: Ctx): Command {
     .addOption(option('--scheduler <NAME>', 'interleaving: sequential runs the ops in file order', { choices: SCHEDULER_NAMES, default: 'sequential' }))
     .addOption(option('--seed <N>', "seed of the run's PRNG, 0..2^32-1", { default: '1' }))
     .addOption(option('--runner <KIND>', "step the compiled tables or xstate's interpreter", { choices: ['compiled', 'reference'], default: 'compiled' }))
-    .addOption(option('--trace', 'print every step (step, actor, transition, wait)'));
+    .addOption(option('--trace', 'print every step (step, actor, transition, wait)'))
+    .addOption(kernelOption());
   for (const o of mutationOptions()) cmd.addOption(o);
   cmd.action(async (file: string, flags: ScenarioRunFlags) => {
     ctx.status = (await import('./scenario-command.js')).scenarioRun(file, flags, ctx.io);
@@ -38,6 +40,7 @@ function runCommand(ctx: Ctx): Command {
     'faultline scenario run default',
     'faultline scenario run classic-race --scheduler random --seed 1 --mutate page-fault.mmuInvalidateRetryGfn=false',
     'faultline scenario run my-scenario.json --json --trace',
+    'faultline scenario run scenarios/races/prefault-keeps-obsolete-root.json --kernel 6.14',
   ]);
   return withWords(cmd, { missing: "'scenario run' needs a scenario FILE (or a built-in name; see 'faultline scenario list')" });
 }

@@ -8,7 +8,8 @@ import { THREADED_KICK_MS, THREADED_SCAN_INTERVAL_MS, THREADED_WATCHDOG_MS, VCPU
 import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import { CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS } from '../workload/stress.js';
 import type { Ctx } from './ctx.js';
-import { mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 
 /** The options of `stress`, as commander hands them over (values unparsed; stress-command.ts checks them). */
 export interface StressFlags {
@@ -31,6 +32,7 @@ export interface StressFlags {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly preset?: string;
+  readonly kernel?: string;
 }
 
 const stressOptions = (): Option[] => [
@@ -52,6 +54,7 @@ const stressOptions = (): Option[] => [
   option('--json', 'print one JSON object (the summary, coverage, violations)'),
   option('--quiet', 'no progress on stderr'),
   ...mutationOptions(),
+  kernelOption(KERNEL_DEFAULT),
 ];
 
 /** `faultline stress [options]`. */

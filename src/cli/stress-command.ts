@@ -6,6 +6,7 @@
  * with --json) on stdout. Exit 0 clean, 1 violation or watchdog finding, 2 bad input.
  */
 
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import { auditTime } from 'rxjs';
 import { startStress } from '../workload/presets/index.js';
 import { statsOf } from '../engine/streams.js';
@@ -81,6 +82,8 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
     seed: parseU32Option('seed', f.seed),
     writeRatio,
     ...(preset !== undefined ? { preset } : {}),
+    // commander checked --kernel against the releases.
+    ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };
   const mutate = f.mutate ?? [];
   const skip = f.skip ?? [];

@@ -5,6 +5,7 @@
 
 import type { Violation } from '../kvm/findings.js';
 import type { Layout } from '../kvm/layout.js';
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { VmType } from '../kvm/vm-types.js';
 import type { ControlLayout } from './control.js';
 import type { ActorCounters } from './counters.js';
@@ -22,6 +23,8 @@ export interface VmShare {
   readonly sab: SharedArrayBuffer;
   readonly layout: Layout;
   readonly type: VmType;
+  /** The kernel release the VM runs. */
+  readonly kernel: KernelRelease;
 }
 
 /** The run's control memory as a worker attaches to it (new Control). */

@@ -132,11 +132,14 @@ export function invalidateRangeAdd(a: KvmActor): void {
 /**
  * 9129633d568e "Prevent installing hugepages when mem attributes are changing": add the
  * head and tail hugepage chunks whose attributes are not already mixed to the
- * invalidation range, so a fault elsewhere in the same 2M/1G region retries.
+ * invalidation range, so a fault elsewhere in the same 2M/1G region retries. From 6.15
+ * (the VM's kernel switch attrInvalidateHugepageHeadTail); before, only the converted
+ * gfns are in the range (R14).
  */
 export function addHugepageHeadTail(a: KvmActor): void {
   const v = a.inval;
   v.extraRanges = [];
+  if (!a.vm.kernel.switches.attrInvalidateHugepageHeadTail) return;
   for (const level of [2, 3]) {
     const pages = pagesPerLevel(level);
     for (let i = 0; i < v.ranges.length; i += 2) {

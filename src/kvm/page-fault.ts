@@ -142,6 +142,16 @@ export function slotIsInvalid(a: KvmActor): boolean {
 }
 
 /**
+ * kvm_mmu_faultin_pfn() on an INVALID memslot: `if (fault->prefetch) return -EAGAIN;`
+ * (3ccbf6f47098, 6.18: a pre-fault punts to userspace). Before 6.18 the INVALID check
+ * looks at nothing else and every fault retries (R13). The guard the page-fault machine
+ * calls isPrefetch: it is only asked on an INVALID slot.
+ */
+export function prefetchPuntsInvalidSlot(a: KvmActor): boolean {
+  return a.vm.kernel.switches.prefetchInvalidSlotEagain && a.fault.prefetch;
+}
+
+/**
  * No usable memslot: none at the gfn, or (as before e0c378684b65) an INVALID one — the
  * real protocol never gets here with an INVALID slot (slotIsInvalid comes first); with
  * that check mutated away, the fault treats the slot being deleted as MMIO, as 5.11 did.
@@ -319,9 +329,17 @@ export function freeUnusedSp(a: KvmActor): void {
   a.fault.sp = 0;
 }
 
-/** A pre-fault never overwrites an existing shadow-present SPTE (treated as spurious, 6.13). */
+/**
+ * tdp_mmu_map_handle_target_level(): a pre-fault does not overwrite a shadow-present SPTE
+ * at its goal level (RET_PF_SPURIOUS). From 6.16 (ea9fcdf76d3d) only a present *leaf*: a
+ * page table at the goal level (its range mapped at 4K before) is replaced by the huge
+ * mapping, as a guest fault would; before, the pre-fault counts the range as mapped and
+ * leaves the table as it is, whatever its leaves.
+ */
 export function prefetchOverPresent(a: KvmActor): boolean {
-  return a.fault.prefetch && isShadowPresent(a.iter.oldLo);
+  const lo = a.iter.oldLo;
+  if (!a.fault.prefetch || !isShadowPresent(lo)) return false;
+  return !a.vm.kernel.switches.prefetchSpuriousOnlyOverLeaf || isLast(lo, a.iter.level);
 }
 
 /** is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, level) */

@@ -37,6 +37,15 @@ export function hasRequestFreeObsoleteRoots(a: KvmActor): boolean {
   return kvmTestRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 }
 
+/**
+ * kvm_mmu_reload()'s `if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))`
+ * (20a6cff3b283, 6.15). Before 6.15 only vcpu_enter_guest() handled the request, so a
+ * pre-fault issued before the vCPU re-entered the guest kept an obsolete root (R12).
+ */
+export function reloadHasRequestFreeObsoleteRoots(a: KvmActor): boolean {
+  return a.vm.kernel.switches.reloadFreesObsoleteRoots && hasRequestFreeObsoleteRoots(a);
+}
+
 /** kvm_mmu_free_obsolete_roots(): drop this vCPU's root if it is invalid. */
 export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
   kvmCheckRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);

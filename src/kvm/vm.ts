@@ -10,6 +10,7 @@ import {
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
 import { VM_TYPES, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
+import { KERNEL_DEFAULT, kernelProfile, type KernelProfile, type KernelRelease } from './kernel-release.js';
 import type { LockProtocol } from './mmu-lock.js';
 import * as S from './shm.js';
 
@@ -34,6 +35,8 @@ export interface VmConfig {
    * mmu_topup_memory_caches() fails with -ENOMEM. Default: enough for the whole guest.
    */
   readonly pageTables?: number;
+  /** The kernel release the VM runs (kernel-release.ts); default the newest modelled. */
+  readonly kernel?: KernelRelease;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -68,13 +71,16 @@ export class Vm {
   readonly type: VmType;
   readonly vcpus: number;
   readonly hasPrivateMem: boolean;
+  /** The release the VM runs: the switches the model's guards and actions read (kernel-release.ts). */
+  readonly kernel: KernelProfile;
   /** The compiled mmu-lock machine (see mmu-lock.ts). */
   readonly lockProtocol: LockProtocol;
   /** hva ranges the VMM unmapped after deleting their memslot, reusable by its next mmap (host.ts). */
   readonly hvaFree: { base: number; npages: number }[] = [];
 
-  constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol) {
+  constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT) {
     this.lockProtocol = lockProtocol;
+    this.kernel = kernelProfile(kernel);
     this.mem = mem;
     this.layout = mem.layout;
     this.i32 = mem.i32;
@@ -88,7 +94,7 @@ export class Vm {
   /** Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm). */
   static create(cfg: VmConfig, lockProtocol: LockProtocol): Vm {
     const layout = computeLayout(layoutConfigFor(cfg));
-    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol);
+    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT);
     vm.init();
     if (cfg.manualDirtyLogProtect === true) S.put(vm.i32, G.MANUAL_DIRTY_LOG_PROTECT, 1);
     if (cfg.mmuInvalidateSeq !== undefined) S.put(vm.i32, G.INVALIDATE_SEQ, cfg.mmuInvalidateSeq | 0);
@@ -96,8 +102,8 @@ export class Vm {
   }
 
   /** A Vm over an existing SharedArrayBuffer (another thread's view of the same VM). */
-  static attach(sab: SharedArrayBuffer, layout: Layout, type: VmType, lockProtocol: LockProtocol): Vm {
-    return new Vm(viewsOf(sab, layout), type, lockProtocol);
+  static attach(sab: SharedArrayBuffer, layout: Layout, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT): Vm {
+    return new Vm(viewsOf(sab, layout), type, lockProtocol, kernel);
   }
 
   private init(): void {

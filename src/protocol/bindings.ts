@@ -24,7 +24,7 @@ const pageFault: Impl<A> = {
   guards: {
     tryFastPageFault: pf.tryFastPageFault,
     tryTopupMemoryCaches: pf.tryTopupMemoryCaches,
-    isPrefetch: (a) => a.fault.prefetch,
+    isPrefetch: pf.prefetchPuntsInvalidSlot,
     mmuInvalidateRetryGfnUnsafe: pf.faultRetryUnsafe,
     slotIsInvalid: pf.slotIsInvalid,
     noSlot: pf.noSlot,
@@ -144,7 +144,7 @@ const preFault: Impl<A> = {
     rangeDone: pre.rangeDone,
     signalPending: pre.signalPending,
     preFaultNotAllowed: pre.preFaultNotAllowed,
-    hasRequestFreeObsoleteRoots: vc.hasRequestFreeObsoleteRoots,
+    hasRequestFreeObsoleteRoots: vc.reloadHasRequestFreeObsoleteRoots,
     needsRootLoad: vc.needsRootLoad,
     faultRetry: pre.faultRetry,
     faultMapped: pre.faultMapped,

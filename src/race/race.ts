@@ -19,9 +19,10 @@ import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
 import { DfsRun, DfsSearch } from '../sched/dfs.js';
 import { conflicts } from '../kvm/shm.js';
+import { kernelChangeOfCommit, type KernelRelease } from '../kvm/kernel-release.js';
 import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
-import { TokenError, encodeToken, scenarioHash, segmentSteps, toSegments, type RaceToken, type Segment } from './token.js';
+import { TokenError, encodeToken, kernelField, scenarioHash, segmentSteps, toSegments, tokenKernel, type RaceToken, type Segment } from './token.js';
 
 export class TargetError extends Error {
   constructor(message: string) {
@@ -66,6 +67,8 @@ export interface RaceOptions {
   readonly skip?: readonly string[];
   /** Run the entry's scenario without its mutation (the control). */
   readonly withoutEntryMutation?: boolean;
+  /** Run on this kernel release, whatever the target says (`--kernel`). */
+  readonly kernel?: KernelRelease;
   readonly dropOps?: readonly number[];
   readonly trace?: boolean;
 }
@@ -73,6 +76,25 @@ export interface RaceOptions {
 function mutationsOf(t: RaceTarget, o: RaceOptions): { mutate: string[]; skip: string[] } {
   const own = t.entry !== null && o.withoutEntryMutation !== true ? { mutate: [...t.entry.mutate], skip: [...t.entry.skip] } : { mutate: [], skip: [] };
   return { mutate: [...own.mutate, ...(o.mutate ?? [])], skip: [...own.skip, ...(o.skip ?? [])] };
+}
+
+/**
+ * The release a run of the target uses: the one asked for; else, for a catalogue entry of
+ * a race fixed within the modelled releases, the release before the fix (the control: the
+ * release with it); else the scenario's.
+ */
+export function kernelOf(t: RaceTarget, o: RaceOptions): KernelRelease {
+  if (o.kernel !== undefined) return o.kernel;
+  const e = t.entry;
+  if (e?.kernel === undefined) return t.scenario.vm.kernel;
+  return o.withoutEntryMutation === true ? fixedIn(e) : e.kernel;
+}
+
+/** The first release with an entry's fix (its commit's row; catalogue.ts checks there is one). */
+function fixedIn(e: CatalogueEntry): KernelRelease {
+  const row = kernelChangeOfCommit(e.commit.hash);
+  if (row === undefined) throw new Error(`catalogue entry ${e.name}: its fix ${e.commit.hash} has no row in the kernel table`);
+  return row.since;
 }
 
 /**
@@ -97,7 +119,7 @@ export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: 
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
-  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false });
+  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
   return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });
 }
@@ -207,7 +229,7 @@ function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number,
   const m = mutationsOf(t, o);
   const tok: RaceToken = {
     v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
-    ...(depth !== undefined ? { depth } : {}), violation, segments: toSegments(choices),
+    ...(depth !== undefined ? { depth } : {}), ...kernelField(kernelOf(t, o)), violation, segments: toSegments(choices),
   };
   return encodeToken(tok);
 }
@@ -230,7 +252,7 @@ export function targetOfToken(tok: RaceToken): RaceTarget {
 /** Replays a token bit for bit (strict: a step the model no longer offers is a ReplayMismatch). */
 export function replay(tok: RaceToken, o: { trace?: boolean } = {}): ReplayResult {
   const t = targetOfToken(tok);
-  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true });
+  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true, kernel: tokenKernel(tok) });
   return { run, reproduced: run.violations[0]?.kind === tok.violation };
 }
 
@@ -256,7 +278,7 @@ export function shrink(tok: RaceToken, o: { maxAttempts?: number } = {}): Shrink
   const before = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
   const tryRun = (s: readonly Segment[], d: readonly number[]): Segment[] | null => {
     attempts++;
-    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: true });
+    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: true, kernel: tokenKernel(tok) });
     if (r.violations[0]?.kind !== tok.violation) return null;
     // Keep only the schedule up to the violation, as it actually ran.
     return toSegments(r.choices).map((x) => [x[0], x[1]] as const);

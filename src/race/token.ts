@@ -10,9 +10,17 @@
 
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { isKernelRelease, type KernelRelease } from '../kvm/kernel-release.js';
 
 export const TOKEN_PREFIX = 'fl1.';
 export const TOKEN_VERSION = 1;
+
+/**
+ * The kernel release of a token that names none: every token made before releases were
+ * modelled ran the 6.19 model, and a token made on 6.19 leaves the field out (so those
+ * tokens stay what they were). A token on any other release records it.
+ */
+export const TOKEN_KERNEL_UNRECORDED: KernelRelease = '6.19';
 
 /** A run of steps by one actor: the first step's label and how many steps. */
 export type Segment = readonly [label: string, steps: number];
@@ -31,6 +39,8 @@ export interface RaceToken {
   readonly scheduler: string;
   readonly seed: number;
   readonly depth?: number;
+  /** The kernel release it ran on; absent = TOKEN_KERNEL_UNRECORDED. */
+  readonly kernel?: KernelRelease;
   /** The violation kind replaying it must produce. */
   readonly violation: string;
   readonly segments: readonly Segment[];
@@ -108,6 +118,7 @@ function validate(j: unknown): RaceToken {
   if (!/^[0-9a-f]{16}$/.test(hash)) bad('the scenario hash is malformed');
   if (!Number.isInteger(o.seed) || (o.seed as number) < 0) bad('the seed is not a non-negative integer');
   if (o.depth !== undefined && (!Number.isInteger(o.depth) || (o.depth as number) < 1)) bad('the depth is not a positive integer');
+  if (o.kernel !== undefined && !isKernelRelease(o.kernel)) bad(`kernel ${JSON.stringify(o.kernel)} is not a release this faultline models`);
   const segs = o.segments;
   if (!Array.isArray(segs) || segs.length === 0) return bad('no schedule');
   for (const g of segs) {
@@ -117,6 +128,17 @@ function validate(j: unknown): RaceToken {
   }
   return {
     v: TOKEN_VERSION, target, hash, mutate: strs('mutate'), skip: strs('skip'), dropOps: ints('dropOps'), scheduler: str('scheduler'),
-    seed: o.seed as number, ...(o.depth !== undefined ? { depth: o.depth as number } : {}), violation: str('violation'), segments: segs as Segment[],
+    seed: o.seed as number, ...(o.depth !== undefined ? { depth: o.depth as number } : {}), ...(o.kernel !== undefined ? { kernel: o.kernel as KernelRelease } : {}),
+    violation: str('violation'), segments: segs as Segment[],
   };
+}
+
+/** The release a token runs on. */
+export function tokenKernel(t: RaceToken): KernelRelease {
+  return t.kernel ?? TOKEN_KERNEL_UNRECORDED;
+}
+
+/** A token's `kernel` field for a run on release k: left out on TOKEN_KERNEL_UNRECORDED. */
+export function kernelField(k: KernelRelease): { kernel?: KernelRelease } {
+  return k === TOKEN_KERNEL_UNRECORDED ? {} : { kernel: k };
 }

@@ -3,6 +3,7 @@
  * JSON object, plus the one-line progress shown while it runs.
  */
 
+import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 import type { Violation } from '../kvm/findings.js';
 import type { ActorCounters } from '../engine/counters.js';
 import type { StressStats } from '../engine/streams.js';
@@ -18,7 +19,7 @@ export function describeConfig(s: StressConfig, preset: string | null): string {
   const churn = CHURN_KINDS.filter((k) => (s.churn[k] ?? 0) > 0).map((k) => `${k}=${s.churn[k]}/s`).join(',') || 'none';
   const bound = s.accesses !== null ? `${fmt(s.accesses)} accesses per vCPU` : s.durationMs !== null ? `${s.durationMs / 1000}s` : 'until its stages are done';
   const backing = s.backingLevel === 1 ? '4K' : s.backingLevel === 2 ? '2M THP' : '1G hugetlb';
-  return `${preset !== null ? `preset ${preset}: ` : ''}${s.vcpus} vCPUs, ${fmt(s.memoryBytes / 1048576)} MiB ${s.vmType} guest (${backing} host pages), ${s.workload} workload, churn ${churn}, ${bound}, seed ${s.seed}`;
+  return `${preset !== null ? `preset ${preset}: ` : ''}${s.vcpus} vCPUs, ${fmt(s.memoryBytes / 1048576)} MiB ${s.vmType} guest (${backing} host pages), ${s.workload} workload, churn ${churn}, ${bound}, seed ${s.seed}${s.kernel !== undefined && s.kernel !== KERNEL_DEFAULT ? `, kernel ${s.kernel}` : ''}`;
 }
 
 /** One progress line: elapsed, faults/s since the last line, totals. */

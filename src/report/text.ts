@@ -9,6 +9,7 @@
 import type { ActorSummary, CoverageEntry, RunResult } from '../engine/deterministic.js';
 import type { StepRecord } from '../engine/actor-runtime.js';
 import type { Violation } from '../kvm/findings.js';
+import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import { MEMSLOT_FLAG_NAMES } from '../kvm/memslots.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import type { Mutations } from '../protocol/mutations.js';
@@ -60,7 +61,7 @@ export interface TraceEntry {
 
 export interface RunReport {
   readonly scenario: { readonly name: string; readonly description: string; readonly file: string };
-  readonly vm: { readonly type: string; readonly vcpus: number; readonly memory: string; readonly memoryBytes: number };
+  readonly vm: { readonly type: string; readonly vcpus: number; readonly memory: string; readonly memoryBytes: number; readonly kernel: KernelRelease };
   readonly scheduler: string;
   readonly seed: number;
   readonly mutations: { readonly mutate: string[]; readonly skip: string[] };
@@ -83,6 +84,8 @@ export interface RunReportContext {
   readonly mutations: Mutations;
   readonly runner: RunnerKind;
   readonly trace: boolean;
+  /** The release the run used when not the scenario's (`--kernel`). */
+  readonly kernel?: KernelRelease;
 }
 
 /** The arguments of an op, for reports: u64 fields as hex strings. */
@@ -141,7 +144,7 @@ export function buildRunReport(ctx: RunReportContext, r: RunResult): RunReport {
   });
   return {
     scenario: { name: s.name, description: s.description, file: s.sourceName },
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, memory: formatSize(s.vm.memoryBytes), memoryBytes: s.vm.memoryBytes },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, memory: formatSize(s.vm.memoryBytes), memoryBytes: s.vm.memoryBytes, kernel: ctx.kernel ?? s.vm.kernel },
     scheduler: ctx.scheduler,
     seed: ctx.seed,
     mutations: mutationSpecs(ctx.mutations),
@@ -326,7 +329,7 @@ export function formatRunReport(r: RunReport): string {
   const mutations = [...m.mutate.map((x) => `--mutate ${x}`), ...m.skip.map((x) => `--skip ${x}`)].join(' ') || 'none';
   const lines = [
     `scenario ${r.scenario.name} (${r.scenario.file})${r.scenario.description ? `: ${r.scenario.description}` : ''}`,
-    `vm ${r.vm.type}, ${r.vm.vcpus} vCPU${r.vm.vcpus === 1 ? '' : 's'}, laid out for ${r.vm.memory}; scheduler ${r.scheduler}, seed ${r.seed}, runner ${r.runner}, mutations: ${mutations}`,
+    `vm ${r.vm.type}, ${r.vm.vcpus} vCPU${r.vm.vcpus === 1 ? '' : 's'}, laid out for ${r.vm.memory}${r.vm.kernel === KERNEL_DEFAULT ? '' : `, kernel ${r.vm.kernel}`}; scheduler ${r.scheduler}, seed ${r.seed}, runner ${r.runner}, mutations: ${mutations}`,
     '',
     ...formatResults(r),
     '',

@@ -8,6 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { ViolationKind } from '../kvm/findings.js';
+import { kernelChangeOfCommit, kernelProfile, type KernelRelease } from '../kvm/kernel-release.js';
 import { ScenarioError } from './scenario-error.js';
 import { SHIPPED_SCENARIO_DIR, shippedScenarioFiles } from './scenario-files.js';
 import { parseScenarioFile } from './scenario-parse.js';
@@ -24,6 +25,11 @@ export interface CatalogueEntry {
   readonly scenario: Record<string, unknown>;
   readonly mutate: readonly string[];
   readonly skip: readonly string[];
+  /**
+   * For a race fixed within the modelled releases: the release before the fix, which the
+   * entry runs on with no mutation (its control runs on the release with the fix).
+   */
+  readonly kernel?: KernelRelease;
   /** The violation class the bug shows as. */
   readonly violation: ViolationKind;
   /** Explore with this scheduler (and PCT depth) … */
@@ -56,10 +62,21 @@ export function loadCatalogueEntry(file: string, dir: string = SHIPPED_SCENARIO_
     name: parsed.scenario.name, ref: race.ref, commit: race.commit, summary: race.summary, scenario,
     mutate: race.mutate, skip: race.skip, violation: race.violation, scheduler: race.scheduler, budget: race.budget,
     ...(race.depth !== undefined ? { depth: race.depth } : {}),
+    ...(race.kernel !== undefined ? { kernel: checkedKernel(display, race.kernel, race.commit.hash) } : {}),
     ...(race.signature !== undefined ? { signature: race.signature } : {}),
     ...(race.control_may_show !== undefined ? { controlMayShow: race.control_may_show } : {}),
     file,
   };
+}
+
+/** A race's `kernel` must be a release without its fix: the fix's row in the kernel table says which. */
+function checkedKernel(display: string, kernel: KernelRelease, hash: string): KernelRelease {
+  const row = kernelChangeOfCommit(hash);
+  if (row === undefined) throw new ScenarioError(display, 'race.kernel', `the fix ${hash} is not a row of the kernel table: only a race fixed within the modelled releases runs on the release before its fix`);
+  if (kernelProfile(kernel).switches[row.switch]) {
+    throw new ScenarioError(display, 'race.kernel', `${kernel} has the fix (${hash}, from ${row.since}): the race runs on a release before it`);
+  }
+  return kernel;
 }
 
 /** Reference order: R1, R2, … R17, then the classic race. */

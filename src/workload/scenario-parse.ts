@@ -9,6 +9,7 @@
  */
 
 import { GUEST_BYTES_MAX, KVM_MMU_MAX_GFN, SCENARIO_OPS_MAX } from '../kvm/limits.js';
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { Op, SetMemslotOp } from '../kvm/ops.js';
 import { VM_TYPES, type VmType } from '../kvm/vm-types.js';
 import { FieldError, formatSize, showValue } from './numbers.js';
@@ -31,6 +32,8 @@ export interface ScenarioVm {
   readonly mmuInvalidateSeq: number;
   /** Page-table pages KVM may allocate (a host short of memory: top-ups then fail with -ENOMEM); null = enough for the whole guest. */
   readonly pageTables: number | null;
+  /** The kernel release the VM runs (default the newest modelled). */
+  readonly kernel: KernelRelease;
 }
 
 export interface ScenarioOp {
@@ -152,6 +155,7 @@ function buildScenario(f: ScenarioFileParsed, sourceName: string): Scenario {
   const vm: ScenarioVm = {
     type: f.vm.type, vcpus: f.vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted,
     manualDirtyLogProtect: f.vm.manual_dirty_log_protect, mmuInvalidateSeq: f.vm.mmu_invalidate_seq, pageTables: f.vm.page_tables ?? null,
+    kernel: f.vm.kernel,
   };
   return { sourceName, name: f.name ?? baseName(sourceName), description: f.description ?? '', vm, memslots: f.memslots, ops };
 }

@@ -1,6 +1,7 @@
 /** A Scenario as the deterministic engine's RunConfig, with the run's options. */
 
 import type { RunConfig, ScheduledOp } from '../engine/deterministic.js';
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { Mutations } from '../protocol/mutations.js';
 import type { RunnerKind } from '../protocol/runner.js';
 import type { Scheduler, SchedulerName } from '../sched/scheduler.js';
@@ -15,13 +16,15 @@ export interface ScenarioRunOptions {
   readonly check?: 'step' | 'end';
   readonly stopOnViolation?: boolean;
   readonly stepsMax?: number;
+  /** Run on this kernel release instead of the scenario's (`--kernel`). */
+  readonly kernel?: KernelRelease;
 }
 
 /** scenarioToRunConfig(): the engine configuration of a scenario (sequential scheduler, seed 1 unless told). */
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
   const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) }));
   return {
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0 ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}), ...(s.vm.pageTables !== null ? { pageTables: s.vm.pageTables } : {}) },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, kernel: options.kernel ?? s.vm.kernel, guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0 ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}), ...(s.vm.pageTables !== null ? { pageTables: s.vm.pageTables } : {}) },
     setup: s.memslots,
     ops,
     scheduler: options.scheduler ?? 'sequential',

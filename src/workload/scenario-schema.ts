@@ -11,6 +11,7 @@
 
 import { z } from 'zod';
 import { VIOLATION_KINDS, type ViolationKind } from '../kvm/findings.js';
+import { KERNEL_DEFAULT, KERNEL_RELEASES } from '../kvm/kernel-release.js';
 import { PAGE_TABLES_MAX, PAGE_TABLES_MIN, VCPUS_MAX } from '../kvm/limits.js';
 import { VM_TYPE_NAMES, type VmType } from '../kvm/vm-types.js';
 import { FieldError, parseU64, showValue } from './numbers.js';
@@ -35,6 +36,7 @@ const vmSchema = strictObject('vm', 'an object { type, vcpus, memory }', {
   mmu_invalidate_seq: numberForm(explainBy(seq32)).transform(parsedBy(seq32))
     .meta({ description: 'mmu_invalidate_seq at VM creation, for a long-lived VM (at most 0xffffffff)' }).prefault(0),
   page_tables: intField('page-table pages the host lets KVM allocate (a host short of memory: top-ups then fail with -ENOMEM); default enough for the whole guest', PAGE_TABLES_MIN, PAGE_TABLES_MAX).optional(),
+  kernel: enumField(KERNEL_RELEASES, `the kernel release the VM runs (\`faultline kernels\` lists what differs); default the newest modelled, ${KERNEL_DEFAULT}`).prefault(KERNEL_DEFAULT),
 });
 
 const MUTATE_PATTERN = /^[a-z][a-z0-9-]*\.[A-Za-z_][A-Za-z0-9_]*=(true|false)$/;
@@ -60,6 +62,7 @@ const raceSchema = strictObject('race', 'an object { ref, commit, summary, … }
   depth: intField('PCT depth (scheduler pct)', 1, 16).optional(),
   budget: intField('schedules within which `race explore` finds it (tests pin it)', 1, 1_000_000),
   signature: textField('text the found violation\'s message contains (tells the bug from a look-alike)').optional(),
+  kernel: enumField(KERNEL_RELEASES, 'the release before the fix: the race runs on it, with no mutation; its control runs on the release with the fix (the commit\'s row of `faultline kernels`)').optional(),
   control_may_show: strictObject('control_may_show', 'an object { message, why }', {
     message: textField('text of the other finding\'s message'),
     why: textField('why the unmutated scenario can show it'),

@@ -6,6 +6,7 @@
  * presets/mmu-stress.ts); presets/index.ts turns it into a threaded run.
  */
 
+import type { KernelRelease } from '../kvm/kernel-release.js';
 import { KVM_MEM_GUEST_MEMFD } from '../kvm/memslots.js';
 import type { Op } from '../kvm/ops.js';
 import { VM_TYPES, type VmType } from '../kvm/vm-types.js';
@@ -46,6 +47,8 @@ export interface StressConfig {
   readonly writeRatio: number;
   /** A preset's own actor behaviour (see STRESS_PRESETS); absent for a plain stress run. */
   readonly preset?: StressPreset;
+  /** The kernel release the VM runs (`--kernel`); absent: the newest modelled. */
+  readonly kernel?: KernelRelease;
 }
 
 export const PAGE = 4096;

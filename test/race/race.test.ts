@@ -1,11 +1,11 @@
-// Goal: tokens replay bit for bit, say clearly when they no longer apply, and survive being shrunk; PCT and replay schedule as specified; method: explore small targets, tamper with tokens, shrink.
+// Goal: tokens replay bit for bit (on the kernel release they record), say clearly when they no longer apply, and survive being shrunk; PCT and replay schedule as specified; method: explore small targets, tamper with tokens, shrink.
 
 import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { explore, replay, resolveTarget, shrink } from '../../src/race/race.js';
-import { decodeToken, encodeToken, segmentSteps, toSegments, TokenError } from '../../src/race/token.js';
+import { explore, kernelOf, replay, resolveTarget, shrink } from '../../src/race/race.js';
+import { decodeToken, encodeToken, kernelField, segmentSteps, toSegments, tokenKernel, TokenError, TOKEN_KERNEL_UNRECORDED } from '../../src/race/token.js';
 import { PctScheduler } from '../../src/sched/pct.js';
 import { Prng } from '../../src/sched/prng.js';
 import { ReplayMismatch, ReplayScheduler } from '../../src/sched/replay.js';
@@ -123,4 +123,25 @@ test('DFS shards split the search order: together they run what one search runs'
   let parts = 0;
   for (let i = 0; i < 3; i++) parts += explore(target, { scheduler: 'dfs', depth: 1, budget: 100_000, shard: { i, n: 3 }, withoutEntryMutation: true }).schedules;
   t.is(parts, whole.schedules);
+});
+
+test('the release of a run: an entry fixed within the modelled releases runs the release before its fix, its control the release with it, --kernel either; a token records any release but 6.19 and replays on it', (t) => {
+  const r12 = resolveTarget('prefault-keeps-obsolete-root');
+  t.is(kernelOf(r12, {}), '6.14');
+  t.is(kernelOf(r12, { withoutEntryMutation: true }), '6.15');
+  t.is(kernelOf(r12, { kernel: '6.19' }), '6.19');
+  t.is(kernelOf(resolveTarget('seq-check'), {}), '6.19');
+  const found = explore(r12, { scheduler: 'random', budget: 50 });
+  t.true(found.found);
+  const tok = decodeToken(found.token!);
+  t.is(tok.kernel, '6.14');
+  t.deepEqual([tok.mutate, tok.skip], [[], []]);
+  t.true(replay(tok).reproduced);
+  // The same schedule asked of the fixed release: no livelock.
+  const { kernel: _k, ...on619 } = tok;
+  t.is(tokenKernel(on619), TOKEN_KERNEL_UNRECORDED);
+  t.false(replay({ ...on619, ...kernelField('6.15') }).reproduced);
+  t.deepEqual(kernelField('6.19'), {});
+  const bad = encodeToken({ ...tok, kernel: '5.4' as never });
+  t.throws(() => decodeToken(bad), { instanceOf: TokenError, message: 'the token is damaged: kernel "5.4" is not a release this faultline models' });
 });

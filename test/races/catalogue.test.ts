@@ -1,4 +1,4 @@
-// Goal: every catalogue entry reproduces its historical race — its pinned token replays to the documented violation, exploration finds it within the documented budget, and the scenario without the mutation stays clean over a much larger budget; method: the race layer on the deterministic engine.
+// Goal: every catalogue entry reproduces its historical race — its pinned token replays to the documented violation, exploration finds it within the documented budget, and the scenario without the mutation (or on the release with the fix) stays clean over a much larger budget; method: the race layer on the deterministic engine.
 
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -8,12 +8,13 @@ import { CATALOGUE } from '../../src/workload/catalogue.js';
 
 const tokens = JSON.parse(readFileSync(new URL('../../../test/races/tokens.json', import.meta.url), 'utf8')) as Record<string, string>;
 
-test('the catalogue: at least 12 races of reference §6 and the classic one, each with a fixing commit, a mutation and a violation class', (t) => {
+test('the catalogue: at least 12 races of reference §6 and the classic one, each with a fixing commit, a mutation or the release before the fix, and a violation class', (t) => {
   t.true(CATALOGUE.filter((e) => /^R\d+$/.test(e.ref)).length >= 12);
   t.true(CATALOGUE.some((e) => e.ref === 'classic'));
   t.is(new Set(CATALOGUE.map((e) => e.name)).size, CATALOGUE.length);
   for (const e of CATALOGUE) {
-    t.true(e.mutate.length + e.skip.length > 0, e.name);
+    // The bug is put back by a mutation, or (fixed within the modelled releases) by the release before the fix.
+    t.true(e.mutate.length + e.skip.length > 0 || e.kernel !== undefined, e.name);
     t.regex(e.commit.title, /^(KVM|kvm): /, e.name);
     t.truthy(tokens[e.name], `pinned token for ${e.name}`);
   }

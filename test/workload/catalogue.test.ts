@@ -33,6 +33,7 @@ test('an entry is its file: the scenario without $schema and race (what tokens h
     t.deepEqual(e.commit, race.commit);
     t.deepEqual(e.mutate, race.mutate ?? []);
     t.deepEqual(e.skip, race.skip ?? []);
+    t.is(e.kernel as string | undefined, race.kernel as string | undefined);
     t.is(e.budget, race.budget as number);
     t.deepEqual(Object.keys(e.scenario).sort(), Object.keys(doc).filter((k) => k !== '$schema' && k !== 'race').sort());
     // The pinned tokens were made when the catalogue was TypeScript: the hash they carry must still be the entry's.
@@ -52,4 +53,18 @@ test('a file under races/ without a race field, or with a bad one, is refused in
   const [e] = loadCatalogue(dir);
   t.is(e?.ref, 'R99');
   t.deepEqual(e?.skip, []);
+});
+
+test('a race file\'s kernel must be a release without its fix, and the fix must be a row of the kernel table', (t) => {
+  mkdirSync(`${dir}races`, { recursive: true });
+  const scenario = { name: 'x', vm: { vcpus: 1 }, memslots: [{ slot: 0, gpa: 0, size: '16MiB' }], ops: [] };
+  const race = { ref: 'R98', commit: { title: 'KVM: x86/mmu: Check and free obsolete roots in kvm_mmu_reload()', hash: '20a6cff3b283' }, summary: 's', violation: 'livelock', scheduler: 'random', budget: 10 };
+  writeFileSync(`${dir}races/x.json`, JSON.stringify({ ...scenario, race: { ...race, kernel: '6.14' } }));
+  t.is(loadCatalogue(dir)[0]?.kernel, '6.14');
+  writeFileSync(`${dir}races/x.json`, JSON.stringify({ ...scenario, race: { ...race, kernel: '6.15' } }));
+  t.throws(() => loadCatalogue(dir), { instanceOf: ScenarioError, message: 'scenarios/races/x.json: race.kernel: 6.15 has the fix (20a6cff3b283, from 6.15): the race runs on a release before it' });
+  writeFileSync(`${dir}races/x.json`, JSON.stringify({ ...scenario, race: { ...race, commit: { title: 'KVM: x', hash: 'abc' }, kernel: '6.14' } }));
+  t.throws(() => loadCatalogue(dir), { instanceOf: ScenarioError, message: /race\.kernel: the fix abc is not a row of the kernel table/ });
+  writeFileSync(`${dir}races/x.json`, JSON.stringify({ ...scenario, race: { ...race, kernel: '5.10' } }));
+  t.throws(() => loadCatalogue(dir), { instanceOf: ScenarioError, message: /race\.kernel: expected one of 6\.11/ });
 });

@@ -177,7 +177,7 @@ test('repeat expands an access and every expanded op knows its origin', (t) => {
   t.is(cfg.scheduler, 'random');
   t.is(cfg.seed, 9);
   t.true(cfg.trace);
-  t.deepEqual(cfg.vm, { type: 'default', vcpus: 2, guestBytes: 64 * MiB, manualDirtyLogProtect: false });
+  t.deepEqual(cfg.vm, { type: 'default', vcpus: 2, guestBytes: 64 * MiB, manualDirtyLogProtect: false, kernel: '6.19' });
 });
 
 test('guest memory: 2 x the memslots (later creates included), at least 64MiB; an explicit size must cover them', (t) => {
@@ -201,7 +201,7 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null, kernel: '6.19' });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
 });
 

@@ -54,12 +54,12 @@ export function stressEngineConfig(run: StressRun): ThreadedConfig {
   const stageChecks: EventCheck[] = staged ? [mmuStressChecks] : [];
   const bounds = { durationMs: s.durationMs, untilVcpusDone: s.accesses !== null, ...(staged ? { stages: MMU_STRESS_PLAN } : {}) };
   // A script's ops decide for themselves what a pre-fault may return (a deleted slot is ENOENT).
-  if (script !== undefined) return { ...options, ...bounds, vm: script.vm, setup: script.setup, script: script.ops, checks: stageChecks };
+  if (script !== undefined) return { ...options, ...bounds, vm: s.kernel !== undefined ? { ...script.vm, kernel: s.kernel } : script.vm, setup: script.setup, script: script.ops, checks: stageChecks };
   // The stress workload's own conformance (its memslots are never deleted).
   const attributesChurn = (s.churn.attributes ?? 0) > 0 && VM_TYPES[s.vmType].hasPrivateMem;
   return {
     ...options, ...bounds,
-    vm: { type: s.vmType, vcpus: s.vcpus, guestBytes: stressGuestBytes(s), maxBackingLevel: s.backingLevel, manualDirtyLogProtect: run.manualDirtyLogProtect ?? false },
+    vm: { type: s.vmType, vcpus: s.vcpus, guestBytes: stressGuestBytes(s), maxBackingLevel: s.backingLevel, manualDirtyLogProtect: run.manualDirtyLogProtect ?? false, ...(s.kernel !== undefined ? { kernel: s.kernel } : {}) },
     setup: stressSetup(s), source: stressSource(s), checks: [preFaultChecks(new Set(attributesChurn ? ['EFAULT'] : [])), ...stageChecks],
   };
 }

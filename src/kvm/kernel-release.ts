@@ -1,0 +1,127 @@
+/**
+ * Kernel releases: the model is one release at a time, not a blend. KERNEL_CHANGES lists
+ * every modelled behaviour that differs between the releases faultline models (6.11 …
+ * 6.19) — per row the switch it sets, the commit that changed it, the first release that
+ * has it, and what it changed. A KernelProfile (the switches' values for one release) is
+ * derived from the table; the VM carries its profile (Vm.kernel) and the model's guards and
+ * actions read switches from it. No code compares release numbers.
+ *
+ * Each row was checked against the patch as posted and as applied (the maintainer's
+ * "applied" reply with the commit hash) and against the kvm pull request that took it
+ * into the release named. No tagged tree of either release was read: that nothing else
+ * changed the same lines between the two releases is taken from those pulls.
+ */
+
+/** The releases modelled, oldest first. */
+export const KERNEL_RELEASES = ['6.11', '6.12', '6.13', '6.14', '6.15', '6.16', '6.17', '6.18', '6.19'] as const;
+export type KernelRelease = (typeof KERNEL_RELEASES)[number];
+
+/** The release a VM runs unless told otherwise: the newest modelled. */
+export const KERNEL_DEFAULT: KernelRelease = '6.19';
+
+/** The switches, one per row of KERNEL_CHANGES. */
+export type KernelSwitch = 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
+
+export interface KernelChange {
+  readonly switch: KernelSwitch;
+  /** The commit that changed the behaviour: 12-digit hash and title, as the kernel log has them. */
+  readonly commit: { readonly hash: string; readonly title: string };
+  /** The first release that has it (the switch is on from this release). */
+  readonly since: KernelRelease;
+  readonly before: string;
+  readonly after: string;
+  /** The race catalogue entry the old behaviour reproduces, if any. */
+  readonly race?: string;
+}
+
+/**
+ * Every modelled behaviour that differs between releases, in release order.
+ *
+ * - reloadFreesObsoleteRoots: 20a6cff3b283 adds to kvm_mmu_reload() (arch/x86/kvm/mmu.h)
+ *   `if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+ *   kvm_mmu_free_obsolete_roots(vcpu);` before the root check. Posted as [PATCH v2 5/5]
+ *   (March 2025), taken in the kvm fixes pull for 6.15-rc (May 2025), so 6.14 lacks it.
+ * - attrInvalidateHugepageHeadTail: 9129633d568e makes kvm_arch_pre_set_memory_attributes()'s
+ *   range include the head and tail hugepages not already mixed; the same 6.15-rc fixes
+ *   pull.
+ * - prefetchSpuriousOnlyOverLeaf: ea9fcdf76d3d changes tdp_mmu_map_handle_target_level()
+ *   (arch/x86/kvm/mmu/tdp_mmu.c) from `if (fault->prefetch &&
+ *   is_shadow_present_pte(iter->old_spte)) return RET_PF_SPURIOUS;` to the same with
+ *   `&& is_last_spte(iter->old_spte, iter->level)`; applied to kvm-x86 mmu with
+ *   20a6cff3b283's series (May 2025), in the x86 MMU pull for 6.16. The model's rule
+ *   before it is the 6.13–6.15 one for every older release too: how 6.11 and 6.12 treated a
+ *   pre-fault over a present SPTE is not modelled separately.
+ * - prefetchInvalidSlotEagain: 3ccbf6f47098 changes kvm_mmu_faultin_pfn()
+ *   (arch/x86/kvm/mmu/mmu.c): `if (slot->flags & KVM_MEMSLOT_INVALID) { if
+ *   (fault->prefetch) return -EAGAIN; return RET_PF_RETRY; }` where 6.17 returned
+ *   RET_PF_RETRY alone. Applied to kvm-x86 mmu (August 2025), in the x86 MMU pull for
+ *   6.18; the 6.18-rc pull adding its selftest names it as the fix.
+ */
+export const KERNEL_CHANGES: readonly KernelChange[] = [
+  {
+    switch: 'reloadFreesObsoleteRoots',
+    commit: { hash: '20a6cff3b283', title: 'KVM: x86/mmu: Check and free obsolete roots in kvm_mmu_reload()' },
+    since: '6.15',
+    before: 'a pre-fault before the next guest entry keeps an obsolete root: every fault is stale and kvm_tdp_map_page() retries forever',
+    after: 'kvm_mmu_reload() frees obsolete roots first: the pre-fault loads a fresh root',
+    race: 'R12',
+  },
+  {
+    switch: 'attrInvalidateHugepageHeadTail',
+    commit: { hash: '9129633d568e', title: 'KVM: x86/mmu: Prevent installing hugepages when mem attributes are changing' },
+    since: '6.15',
+    before: 'only the converted gfns are invalidated: a fault elsewhere in the hugepage can map it huge over mixed attributes',
+    after: 'the head and tail hugepages join the invalidation range: such a fault retries',
+    race: 'R14',
+  },
+  {
+    switch: 'prefetchSpuriousOnlyOverLeaf',
+    commit: { hash: 'ea9fcdf76d3d', title: 'KVM: x86/mmu: Further check old SPTE is leaf for spurious prefetch fault' },
+    since: '6.16',
+    before: 'a pre-fault meeting a page table at its goal level is spurious: the range counts as mapped, the table keeps whatever leaves it has',
+    after: 'only a present leaf is spurious: the pre-fault replaces the table by the huge mapping, as a guest fault does',
+  },
+  {
+    switch: 'prefetchInvalidSlotEagain',
+    commit: { hash: '3ccbf6f47098', title: 'KVM: x86/mmu: Return -EAGAIN if userspace deletes/moves memslot during prefault' },
+    since: '6.18',
+    before: 'a pre-fault on an INVALID memslot retries in the kernel, holding SRCU while the delete waits for it',
+    after: 'a pre-fault on an INVALID memslot returns -EAGAIN to userspace',
+    race: 'R13',
+  },
+];
+
+/** The switches' values for one release. */
+export interface KernelProfile {
+  readonly release: KernelRelease;
+  readonly switches: Readonly<Record<KernelSwitch, boolean>>;
+}
+
+const releaseIndex = (r: KernelRelease): number => KERNEL_RELEASES.indexOf(r);
+
+/** The profile of a release: each switch is on from its row's first release. */
+export function kernelProfile(release: KernelRelease = KERNEL_DEFAULT): KernelProfile {
+  const switches = {} as Record<KernelSwitch, boolean>;
+  for (const c of KERNEL_CHANGES) switches[c.switch] = releaseIndex(release) >= releaseIndex(c.since);
+  return { release, switches };
+}
+
+export function isKernelRelease(v: unknown): v is KernelRelease {
+  return typeof v === 'string' && (KERNEL_RELEASES as readonly string[]).includes(v);
+}
+
+/** A release from user input; anything else is a RangeError listing the modelled ones. */
+export function parseKernelRelease(v: unknown): KernelRelease {
+  if (isKernelRelease(v)) return v;
+  throw new RangeError(`kernel ${typeof v === 'string' ? `'${v}'` : String(v)} is not a modelled release; releases: ${KERNEL_RELEASES.join(', ')}`);
+}
+
+/** The row of a commit (its hash abbreviated to 12 digits or longer), if any. */
+export function kernelChangeOfCommit(hash: string): KernelChange | undefined {
+  return KERNEL_CHANGES.find((c) => hash.slice(0, 12) === c.commit.hash);
+}
+
+/** The last release before a change: the newest one without it. */
+export function releaseBefore(c: KernelChange): KernelRelease {
+  return KERNEL_RELEASES[releaseIndex(c.since) - 1]!;
+}
