@@ -7,9 +7,11 @@
  * actions read switches from it. No code compares release numbers.
  *
  * Each row was checked against the patch as posted and as applied (the maintainer's
- * "applied" reply with the commit hash) and against the kvm pull request that took it
- * into the release named. No tagged tree of either release was read: that nothing else
- * changed the same lines between the two releases is taken from those pulls.
+ * "applied" reply with the commit hash), against the kvm pull request that took it into
+ * the release named, and in the source on both sides where a tree could be dated: a
+ * kvm-x86 snapshot of the 6.11 cycle (before), a 6.17-rc tree and a linux-next snapshot
+ * of the 6.18 era (after) — docs/model.md "Kernel versions" says which row in which. No
+ * tagged release tree was read, so the trees are dated by their content.
  */
 
 /** The releases modelled, oldest first. */
