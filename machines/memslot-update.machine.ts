@@ -12,11 +12,15 @@
  * Each swap (kvm_swap_active_memslots): generation |= UPDATE_IN_PROGRESS; wait until
  * mn_active_invalidate_count == 0; publish the other set; synchronize_srcu(kvm->srcu);
  * generation += 1 with the flag cleared; bring the old set up to date.
+ * From 6.12 (aa8d1f48d353) kvm_arch_flush_shadow_memslot() zaps all only when
+ * kvm_memslot_flush_zap_all() (a DEFAULT VM with KVM_X86_QUIRK_SLOT_ZAP_ALL on); otherwise
+ * kvm_mmu_zap_memslot() zaps the slot's leaf SPTEs under the write lock, one per step,
+ * and flushes if it zapped any: roots stay valid.
  * FLAGS_ONLY enabling dirty logging then write-protects the slot (read lock) and flushes
  * unconditionally (the 2022 fix, R7).
  */
 
-import { setup } from 'xstate';
+import { and, not, setup } from 'xstate';
 
 const unbound = () => { throw new Error('memslot-update: guard/action not bound (see src/protocol/bindings.ts)'); };
 
@@ -25,6 +29,7 @@ export const memslotUpdateMachine = setup({
     trySlotsLock: unbound, invalidArgs: unbound, overlapsOtherSlot: unbound, isNoop: unbound, isCreate: unbound,
     isFlagsOnly: unbound, mnActiveInvalidateIdle: unbound, srcuGracePeriodDone: unbound, phaseIs: unbound,
     tryMmuWriteLock: unbound, tryMmuReadLock: unbound, zapDone: unbound, enablesDirtyLogging: unbound,
+    memslotFlushZapAll: unbound, flushPending: unbound,
   },
   actions: {
     waitSlotsLock: unbound, setErrno: unbound, classifyChange: unbound, installInvalidSlot: unbound,
@@ -33,6 +38,7 @@ export const memslotUpdateMachine = setup({
     waitMmuLock: unbound, kvmMmuZapAllFast: unbound, mmuWriteUnlock: unbound, mmuReadUnlock: unbound,
     zapInvalidatedRootsStart: unbound, tdpMmuZapRootSpte: unbound, zapRootsAdvance: unbound, wrprotStart: unbound, wrprotLeaf: unbound, wrprotAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
+    zapSlotLeafsStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
   },
 }).createMachine({
   id: 'memslot-update',
@@ -89,6 +95,8 @@ export const memslotUpdateMachine = setup({
     swapEnd: {
       on: {
         STEP: [
+          // kvm_arch_flush_shadow_memslot(): the slot's leafs only, or (below) zap all.
+          { guard: and([{ type: 'phaseIs', params: { phase: 'invalidate' } }, not('memslotFlushZapAll')]), target: 'zapSlotLock', actions: 'memslotsGenEndUpdate' },
           { guard: { type: 'phaseIs', params: { phase: 'invalidate' } }, target: 'zapAllLock', actions: 'memslotsGenEndUpdate' },
           { target: 'commit', actions: 'memslotsGenEndUpdate' },
         ],
@@ -124,6 +132,33 @@ export const memslotUpdateMachine = setup({
     },
     zapRootsUnlock: {
       on: { STEP: { target: 'swapBegin', actions: ['mmuReadUnlock', 'replaceInvalidSlot', { type: 'setPhase', params: { phase: 'final' } }] } },
+    },
+    // ---------------- kvm_arch_flush_shadow_memslot → kvm_mmu_zap_memslot (6.12, no zap-all) ----------------
+    zapSlotLock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuWriteLock', target: 'zapSlot', actions: 'zapSlotLeafsStart' },
+          { target: 'zapSlotLock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /** kvm_unmap_gfn_range() over the whole slot: tdp_mmu_zap_leafs in every root, one leaf SPTE per step. */
+    zapSlot: {
+      on: {
+        STEP: [
+          { guard: 'zapDone', target: 'zapSlotFlush' },
+          { target: 'zapSlot', actions: ['tdpMmuZapLeaf', 'zapAdvance'] },
+        ],
+      },
+    },
+    /** Flush remote TLBs if anything was zapped, write_unlock, then install the final slot. */
+    zapSlotFlush: {
+      on: {
+        STEP: [
+          { guard: 'flushPending', target: 'swapBegin', actions: ['kvmFlushRemoteTlbs', 'mmuWriteUnlock', 'replaceInvalidSlot', { type: 'setPhase', params: { phase: 'final' } }] },
+          { target: 'swapBegin', actions: ['mmuWriteUnlock', 'replaceInvalidSlot', { type: 'setPhase', params: { phase: 'final' } }] },
+        ],
+      },
     },
     // ---------------- kvm_commit_memory_region → kvm_mmu_slot_apply_flags ----------------
     commit: {

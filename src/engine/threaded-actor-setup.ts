@@ -63,7 +63,7 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
   const ctl = new Control(task.ctl.sab, task.ctl.layout);
   const mutations = buildMutations(COMPILED, task.mutate, task.skip);
   const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
-  const vm = Vm.attach(task.vm.sab, task.vm.layout, task.vm.type, lock, task.vm.kernel);
+  const vm = Vm.attach(task.vm.sab, task.vm.layout, task.vm.type, lock, task.vm.kernel, task.vm.disabledQuirks);
   const factory = runnerFactory('compiled', mutations);
   const coverage = coverageCounters();
   const { labels, labelBase } = stateLabels();

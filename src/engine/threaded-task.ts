@@ -6,6 +6,7 @@
 import type { Violation } from '../kvm/findings.js';
 import type { Layout } from '../kvm/layout.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
+import type { KvmQuirk } from '../kvm/quirks.js';
 import type { VmType } from '../kvm/vm-types.js';
 import type { ControlLayout } from './control.js';
 import type { ActorCounters } from './counters.js';
@@ -25,6 +26,8 @@ export interface VmShare {
   readonly type: VmType;
   /** The kernel release the VM runs. */
   readonly kernel: KernelRelease;
+  /** The quirks userspace disabled (kvm->arch.disabled_quirks). */
+  readonly disabledQuirks: readonly KvmQuirk[];
 }
 
 /** The run's control memory as a worker attaches to it (new Control). */

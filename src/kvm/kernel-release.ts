@@ -22,7 +22,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -39,6 +39,14 @@ export interface KernelChange {
 /**
  * Every modelled behaviour that differs between releases, in release order.
  *
+ * - slotZapOnlyWithQuirk: aa8d1f48d353 changes kvm_arch_flush_shadow_memslot()
+ *   (arch/x86/kvm/mmu/mmu.c) from an unconditional `kvm_mmu_zap_all_fast(kvm)` to `if
+ *   (kvm_memslot_flush_zap_all(kvm)) kvm_mmu_zap_all_fast(kvm); else
+ *   kvm_mmu_zap_memslot_leafs(kvm, slot);`, where zap-all needs a KVM_X86_DEFAULT_VM with
+ *   KVM_X86_QUIRK_SLOT_ZAP_ALL (on unless disabled with KVM_CAP_DISABLE_QUIRKS2, quirks.ts).
+ *   In the x86 MMU pull for 6.12; read in a 6.11-cycle tree (before) and a 6.18-era tree
+ *   (after, where the function is kvm_mmu_zap_memslot). The title is the series' patch 1
+ *   as posted; the applied commit's title was not found and is unconfirmed.
  * - reloadFreesObsoleteRoots: 20a6cff3b283 adds to kvm_mmu_reload() (arch/x86/kvm/mmu.h)
  *   `if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
  *   kvm_mmu_free_obsolete_roots(vcpu);` before the root check. Posted as [PATCH v2 5/5]
@@ -60,6 +68,13 @@ export interface KernelChange {
  *   6.18; the 6.18-rc pull adding its selftest names it as the fix.
  */
 export const KERNEL_CHANGES: readonly KernelChange[] = [
+  {
+    switch: 'slotZapOnlyWithQuirk',
+    commit: { hash: 'aa8d1f48d353', title: 'KVM: x86/mmu: Introduce a quirk to control memslot zap behavior' },
+    since: '6.12',
+    before: 'deleting or moving a memslot zaps all (kvm_mmu_zap_all_fast) on every VM type: every root obsolete, vCPUs reload',
+    after: 'only a DEFAULT VM with KVM_X86_QUIRK_SLOT_ZAP_ALL on zaps all; others zap the slot\'s leaf SPTEs under the write lock, roots stay valid',
+  },
   {
     switch: 'reloadFreesObsoleteRoots',
     commit: { hash: '20a6cff3b283', title: 'KVM: x86/mmu: Check and free obsolete roots in kvm_mmu_reload()' },

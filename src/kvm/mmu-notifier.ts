@@ -155,10 +155,20 @@ export function addHugepageHeadTail(a: KvmActor): void {
 
 /** Positions the cursor on the first present leaf of the ranges, over every root (valid or not). */
 export function zapStart(a: KvmActor): void {
+  zapLeafsStart(a, a.inval.ranges);
+}
+
+/**
+ * The cursor of kvm_unmap_gfn_range() → kvm_tdp_mmu_unmap_gfn_range(): every root in use
+ * (for_each_tdp_mmu_root_yield_safe, valid or not), gfn ranges as [start, end) pairs; the
+ * zap itself is tdpMmuZapLeaf, one leaf per step. Also the memslot zap of 6.12
+ * (set-memory-region.ts zapSlotLeafsStart).
+ */
+export function zapLeafsStart(a: KvmActor, ranges: number[]): void {
   const c = a.cursor;
   c.roots = rootsInUse(a.vm);
   c.rootIdx = 0;
-  c.ranges = a.inval.ranges;
+  c.ranges = ranges;
   c.rangeIdx = 0;
   c.gfn = c.ranges.length > 0 ? c.ranges[0]! : 0;
   findNextLeaf(a);

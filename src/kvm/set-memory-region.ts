@@ -16,6 +16,8 @@ import {
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
 } from './memslots.js';
 import { mnInvalidateLockIfIdle, mnInvalidateUnlock } from './mmu-invalidate.js';
+import { zapLeafsStart } from './mmu-notifier.js';
+import { kvmCheckHasQuirk } from './quirks.js';
 import { bumpStateEpoch } from './vm.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import type { SetMemslotOp } from './ops.js';
@@ -204,6 +206,29 @@ export function genEndUpdate(a: KvmActor): void {
   S.store(a.vm.i32, G.MEMSLOTS_GEN_UPDATE_IN_PROGRESS, 0);
   const active = memslotsActiveSet(a.vm);
   memslotsCopySet(a.vm, active, active ^ 1);
+}
+
+/**
+ * kvm_memslot_flush_zap_all(): whether kvm_arch_flush_shadow_memslot() zaps everything
+ * (kvm_mmu_zap_all_fast) or only the slot's leaf SPTEs. Before 6.12 always everything;
+ * from aa8d1f48d353 (kernel switch slotZapOnlyWithQuirk) only on a KVM_X86_DEFAULT_VM whose
+ * KVM_X86_QUIRK_SLOT_ZAP_ALL is on (the default: userspace can disable it).
+ */
+export function memslotFlushZapAll(a: KvmActor): boolean {
+  if (!a.vm.kernel.switches.slotZapOnlyWithQuirk) return true;
+  return a.vm.type === 'default' && kvmCheckHasQuirk(a.vm.disabledQuirks, 'slot_zap_all');
+}
+
+/**
+ * kvm_mmu_zap_memslot() (kvm_mmu_zap_memslot_leafs in 6.12), under the write lock: a gfn
+ * range over the whole old slot for kvm_unmap_gfn_range(), whose TDP MMU half zaps the
+ * slot's leaf SPTEs in every root (the notifier's zap, mmu-notifier.ts, one leaf per
+ * step); page tables stay, roots stay valid. The flush is accumulated for the caller.
+ */
+export function zapSlotLeafsStart(a: KvmActor): void {
+  const o = a.memslot.old;
+  a.inval.flush = false;
+  zapLeafsStart(a, [o.baseGfn, o.baseGfn + o.npages]);
 }
 
 /** kvm_mmu_zap_all_fast(): mmu_valid_gen++, invalidate every root, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS to all vCPUs. */

@@ -12,6 +12,7 @@ import { VM_TYPES, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
 import { KERNEL_DEFAULT, kernelProfile, type KernelProfile, type KernelRelease } from './kernel-release.js';
 import type { LockProtocol } from './mmu-lock.js';
+import type { KvmQuirk } from './quirks.js';
 import * as S from './shm.js';
 
 export interface VmConfig {
@@ -37,6 +38,8 @@ export interface VmConfig {
   readonly pageTables?: number;
   /** The kernel release the VM runs (kernel-release.ts); default the newest modelled. */
   readonly kernel?: KernelRelease;
+  /** Quirks userspace disabled with KVM_CAP_DISABLE_QUIRKS2 (quirks.ts); default none. */
+  readonly disabledQuirks?: readonly KvmQuirk[];
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -73,14 +76,17 @@ export class Vm {
   readonly hasPrivateMem: boolean;
   /** The release the VM runs: the switches the model's guards and actions read (kernel-release.ts). */
   readonly kernel: KernelProfile;
+  /** kvm->arch.disabled_quirks: the quirks userspace turned off (quirks.ts), fixed at creation. */
+  readonly disabledQuirks: readonly KvmQuirk[];
   /** The compiled mmu-lock machine (see mmu-lock.ts). */
   readonly lockProtocol: LockProtocol;
   /** hva ranges the VMM unmapped after deleting their memslot, reusable by its next mmap (host.ts). */
   readonly hvaFree: { base: number; npages: number }[] = [];
 
-  constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT) {
+  constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT, disabledQuirks: readonly KvmQuirk[] = []) {
     this.lockProtocol = lockProtocol;
     this.kernel = kernelProfile(kernel);
+    this.disabledQuirks = [...disabledQuirks];
     this.mem = mem;
     this.layout = mem.layout;
     this.i32 = mem.i32;
@@ -94,7 +100,7 @@ export class Vm {
   /** Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm). */
   static create(cfg: VmConfig, lockProtocol: LockProtocol): Vm {
     const layout = computeLayout(layoutConfigFor(cfg));
-    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT);
+    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT, cfg.disabledQuirks ?? []);
     vm.init();
     if (cfg.manualDirtyLogProtect === true) S.put(vm.i32, G.MANUAL_DIRTY_LOG_PROTECT, 1);
     if (cfg.mmuInvalidateSeq !== undefined) S.put(vm.i32, G.INVALIDATE_SEQ, cfg.mmuInvalidateSeq | 0);
@@ -102,8 +108,8 @@ export class Vm {
   }
 
   /** A Vm over an existing SharedArrayBuffer (another thread's view of the same VM). */
-  static attach(sab: SharedArrayBuffer, layout: Layout, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT): Vm {
-    return new Vm(viewsOf(sab, layout), type, lockProtocol, kernel);
+  static attach(sab: SharedArrayBuffer, layout: Layout, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT, disabledQuirks: readonly KvmQuirk[] = []): Vm {
+    return new Vm(viewsOf(sab, layout), type, lockProtocol, kernel, disabledQuirks);
   }
 
   private init(): void {

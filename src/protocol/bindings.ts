@@ -221,6 +221,8 @@ const memslotUpdate: Impl<A> = {
     tryMmuReadLock: ms.tryReadLockVmm,
     zapDone: inv.cursorDone,
     enablesDirtyLogging: ms.enablesDirtyLogging,
+    memslotFlushZapAll: ms.memslotFlushZapAll,
+    flushPending: inv.invalFlushPending,
   },
   actions: {
     waitSlotsLock: inv.waitSlotsLock,
@@ -249,6 +251,9 @@ const memslotUpdate: Impl<A> = {
     commitMemoryRegion: ms.commitMemoryRegion,
     slotsUnlock: (a) => { ms.memslotIoctlDone(a); inv.slotsUnlock(a); },
     setPhase: (a, p: { phase: 'invalidate' | 'final' }) => ms.setPhase(a, p.phase),
+    zapSlotLeafsStart: ms.zapSlotLeafsStart,
+    tdpMmuZapLeaf: inv.tdpMmuZapLeaf,
+    zapAdvance: inv.zapAdvance,
   },
 };
 

@@ -10,6 +10,7 @@
 
 import { GUEST_BYTES_MAX, KVM_MMU_MAX_GFN, SCENARIO_OPS_MAX } from '../kvm/limits.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
+import type { KvmQuirk } from '../kvm/quirks.js';
 import type { Op, SetMemslotOp } from '../kvm/ops.js';
 import { VM_TYPES, type VmType } from '../kvm/vm-types.js';
 import { FieldError, formatSize, showValue } from './numbers.js';
@@ -34,6 +35,8 @@ export interface ScenarioVm {
   readonly pageTables: number | null;
   /** The kernel release the VM runs (default the newest modelled). */
   readonly kernel: KernelRelease;
+  /** Quirks disabled with KVM_CAP_DISABLE_QUIRKS2 (default none). */
+  readonly disabledQuirks: readonly KvmQuirk[];
 }
 
 export interface ScenarioOp {
@@ -155,7 +158,7 @@ function buildScenario(f: ScenarioFileParsed, sourceName: string): Scenario {
   const vm: ScenarioVm = {
     type: f.vm.type, vcpus: f.vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted,
     manualDirtyLogProtect: f.vm.manual_dirty_log_protect, mmuInvalidateSeq: f.vm.mmu_invalidate_seq, pageTables: f.vm.page_tables ?? null,
-    kernel: f.vm.kernel,
+    kernel: f.vm.kernel, disabledQuirks: f.vm.disabled_quirks,
   };
   return { sourceName, name: f.name ?? baseName(sourceName), description: f.description ?? '', vm, memslots: f.memslots, ops };
 }
