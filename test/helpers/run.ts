@@ -1,7 +1,9 @@
 /** Shared builders for engine-level tests: memslots, ops and runs in a few words. */
 
 import { runDeterministic, type RunConfig, type RunResult, type ScheduledOp } from '../../src/engine/deterministic.js';
+import type { KernelRelease } from '../../src/kvm/kernel-release.js';
 import type { Op, OpResult } from '../../src/kvm/ops.js';
+import type { KvmQuirk } from '../../src/kvm/quirks.js';
 import type { VmType } from '../../src/kvm/vm-types.js';
 import { COMPILED } from '../../src/protocol/machines.js';
 import { buildMutations } from '../../src/protocol/mutations.js';
@@ -35,7 +37,7 @@ export interface TestRun {
   skip?: string[];
   trace?: boolean;
   check?: 'step' | 'full' | 'end';
-  vmOptions?: { manualDirtyLogProtect?: boolean; pageTables?: number };
+  vmOptions?: { manualDirtyLogProtect?: boolean; pageTables?: number; kernel?: KernelRelease; disabledQuirks?: KvmQuirk[] };
 }
 
 export function run(t: TestRun): RunResult {
