@@ -1,7 +1,17 @@
-// Goal: pin the model's finding that a pre-fault which starts after a memslot delete's first synchronize_srcu, on an unrelated slot, retries on the obsolete root inside kvm_tdp_map_page while the deleter waits for its SRCU read lock; method: a scripted interleaving.
+// Goal: pin the model's finding that a pre-fault which starts after a memslot delete's first synchronize_srcu, on an unrelated slot, retries on the obsolete root inside kvm_tdp_map_page while the deleter waits for its SRCU read lock, and that it needs the zap-all of the delete; method: a scripted interleaving, and random exploration of the finding's scenario with and without zap-all.
 
+import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { explore } from '../../src/race/race.js';
+import { parseScenario } from '../../src/workload/scenario.js';
 import { MiB, preFault, preFaultResult, run, scripted, slot } from '../helpers/run.js';
+
+/** docs/findings/prefault-during-slot-delete.json with `vm` fields overridden, as a race target. */
+function finding(vm: Record<string, unknown> = {}) {
+  const doc = JSON.parse(readFileSync(new URL('../../../docs/findings/prefault-during-slot-delete.json', import.meta.url), 'utf8')) as { vm: Record<string, unknown> };
+  const text = JSON.stringify({ ...doc, vm: { ...doc.vm, ...vm } });
+  return { id: 'file:prefault-during-slot-delete.json', scenario: parseScenario(text, 'prefault-during-slot-delete.json'), hash: '', entry: null };
+}
 
 const VCPU = 0;
 const VMM = 2;
@@ -46,3 +56,22 @@ test('two vCPUs pre-faulting during the delete of another slot: both retry, and 
   }
   t.true(both > 0, 'some interleaving makes both vCPUs retry on the obsolete root');
 });
+
+test('the finding\'s scenario (a DEFAULT VM, KVM_X86_QUIRK_SLOT_ZAP_ALL on): random exploration finds the livelock on the obsolete root', (t) => {
+  const r = explore(finding(), { scheduler: 'random', budget: 1000 });
+  t.true(r.found);
+  t.is(r.run?.violations[0]?.kind, 'livelock');
+  t.regex(r.run!.violations[0]!.message, /obsolete-root/);
+});
+
+test('without zap-all (the quirk disabled, or a sw_protected VM, from 6.12) the delete invalidates no root: 300 schedules stay clean; on 6.11 both livelock again', (t) => {
+  for (const vm of [{ disabled_quirks: ['slot_zap_all'] }, { type: 'sw_protected' }]) {
+    const clean = explore(finding(vm), { scheduler: 'random', budget: 300 });
+    t.false(clean.found, `${JSON.stringify(vm)}: ${clean.run?.violations[0]?.message ?? ''}`);
+    t.is(clean.schedules, 300);
+    const old = explore(finding(vm), { scheduler: 'random', budget: 1000, kernel: '6.11' });
+    t.true(old.found, `${JSON.stringify(vm)} on 6.11`);
+    t.regex(old.run!.violations[0]!.message, /obsolete-root/);
+  }
+});
+
