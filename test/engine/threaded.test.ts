@@ -169,6 +169,26 @@ test.serial('the engine alone, on a script: `after` edges across threads hold, a
   t.is(res.stats.invalidations.reclaim, 1);
 });
 
+test.serial('the VM\'s disabled quirks reach the workers: a DEFAULT VM deleting a slot zaps all with KVM_X86_QUIRK_SLOT_ZAP_ALL, only the slot\'s leafs without', async (t) => {
+  const gfns = Uint32Array.from({ length: 16 }, (_, i) => 2048 + i);
+  const vmmZaps = async (disabledQuirks: 'slot_zap_all'[]) => {
+    const r = startThreaded({
+      vm: { type: 'default', vcpus: 1, guestBytes: 16 * MiB, disabledQuirks },
+      setup: [{ op: 'set_memslot', slot: 0, gpa: 0n, size: 4n * BigInt(MiB), flags: 0, backingLevel: 1 }, { op: 'set_memslot', slot: 1, gpa: 8n * BigInt(MiB), size: 2n * BigInt(MiB), flags: 0, backingLevel: 1 }],
+      script: [
+        { actor: 0, op: { op: 'access_stream', gfns, kinds: new Uint8Array(16).fill(1) } },
+        { actor: 2, op: { op: 'set_memslot', slot: 1, gpa: 8n * BigInt(MiB), size: 0n, flags: 0, backingLevel: 1 }, after: 0 },
+      ],
+      scanIntervalMs: 0,
+    });
+    const res = await r.result;
+    t.deepEqual(res.violations, []);
+    return res.actors.find((x) => x.name === 'vmm')!.zaps;
+  };
+  t.is(await vmmZaps([]), 1, 'zap-all: the one top-level SPTE of the invalidated root');
+  t.is(await vmmZaps(['slot_zap_all']), 16, 'the slot\'s 16 leaf SPTEs, one by one');
+});
+
 test.serial('an op-source module without createOpSource: the run ends with an actor error, not a hang', async (t) => {
   const r = startThreaded({
     vm: { type: 'default', vcpus: 1, guestBytes: 8 * MiB }, setup: [],

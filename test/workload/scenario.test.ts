@@ -201,8 +201,17 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null, kernel: '6.19' });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null, kernel: '6.19', disabledQuirks: [] });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
+});
+
+test('vm.disabled_quirks: names of quirks the VMM disables reach the VM config; an unknown one is refused', (t) => {
+  const s = parseScenario(doc({ vm: { disabled_quirks: ['slot_zap_all'] } }), 'q.json');
+  t.deepEqual(s.vm.disabledQuirks, ['slot_zap_all']);
+  t.deepEqual(scenarioToRunConfig(s).vm.disabledQuirks, ['slot_zap_all']);
+  t.is(scenarioToRunConfig(parseScenario('{}', 'q.json')).vm.disabledQuirks, undefined, 'none disabled: the config says nothing');
+  bad(t, doc({ vm: { disabled_quirks: ['cd_nw_cleared'] } }), 'vm.disabled_quirks[0]', /slot_zap_all/);
+  bad(t, doc({ vm: { disabled_quirks: 'slot_zap_all' } }), 'vm.disabled_quirks', /array|list/);
 });
 
 test('after: an op waits for an earlier op of another actor (expanded index of its last repetition); bad references are errors', (t) => {
