@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMPILED } from '../../src/protocol/machines.js';
-import { cli, type Ran } from '../helpers/cli.js';
+import { cli, oneErrorLine } from '../helpers/cli.js';
 
 const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
@@ -33,15 +33,6 @@ const small = {
   ],
 };
 
-function oneErrorLine(t: import('ava').ExecutionContext, r: Ran, pattern: RegExp): void {
-  t.is(r.code, 2, r.stderr);
-  t.is(r.stdout, '');
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  t.is(lines.length, 1, r.stderr);
-  t.regex(lines[0] ?? '', /^faultline: /);
-  t.regex(lines[0] ?? '', pattern);
-  t.false(/\n\s+at /.test(r.stderr), 'no stack trace');
-}
 
 test('--json prints exactly one JSON object with the documented shape; exit 0 when clean', async (t) => {
   const r = await cli(['scenario', 'run', scenarioFile(small), '--json']);

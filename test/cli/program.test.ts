@@ -4,7 +4,7 @@ import test from 'ava';
 import type { Command } from 'commander';
 import { VCPUS_MAX } from '../../src/kvm/limits.js';
 import { buildProgram } from '../../src/cli/program.js';
-import { cli, type Ran } from '../helpers/cli.js';
+import { cli, oneErrorLine } from '../helpers/cli.js';
 
 const program = buildProgram({ io: { out: () => {}, err: () => {} }, isTty: false, status: 0 });
 
@@ -14,14 +14,6 @@ function commandsOf(cmd: Command, path: string[] = []): { path: string[]; cmd: C
 }
 const COMMANDS = commandsOf(program);
 
-function oneErrorLine(t: import('ava').ExecutionContext, r: Ran, pattern: RegExp): void {
-  t.is(r.code, 2, r.stderr);
-  t.is(r.stdout, '');
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  t.is(lines.length, 1, r.stderr);
-  t.regex(lines[0] ?? '', /^faultline: /);
-  t.regex(lines[0] ?? '', pattern);
-}
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -49,8 +49,11 @@ test('EEXIST: a range overlapping another slot', (t) => {
   t.is(one(slot(1, 16 * MiB, 16 * MiB)).errno, null, 'adjacent is fine');
 });
 
-test('MOVE: the old gpa becomes MMIO (emulated), the new one maps, no SPTE survives', (t) => {
-  const r = run({
+/** Slot 1 at 32 MiB, written by vcpu0, moved to 64 MiB; then the old and the new gpa read. */
+function moveSlotOne(type: 'default' | 'sw_protected' = 'default', kernel?: KernelRelease) {
+  return run({
+    type,
+    ...(kernel !== undefined ? { vmOptions: { kernel } } : {}),
     setup: [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)],
     ops: [
       { actor: 0, op: access(32 * MiB + 0x1000, 'write') },
@@ -59,6 +62,10 @@ test('MOVE: the old gpa becomes MMIO (emulated), the new one maps, no SPTE survi
       { actor: 0, op: access(64 * MiB + 0x1000, 'read') },
     ],
   });
+}
+
+test('MOVE: the old gpa becomes MMIO (emulated), the new one maps, no SPTE survives', (t) => {
+  const r = moveSlotOne();
   t.deepEqual(r.violations, []);
   const old = r.results[2]!;
   const moved = r.results[3]!;
@@ -161,17 +168,7 @@ test('6.12, DEFAULT VM: KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) zaps all; dis
 });
 
 test('6.12, sw_protected: a MOVE zaps the old range\'s leafs; the old gpa is MMIO, the new one maps, no SPTE survives', (t) => {
-  const r = run({
-    type: 'sw_protected',
-    vmOptions: { kernel: '6.12' },
-    setup: [slot(0, 0, 16 * MiB), slot(1, 32 * MiB, 2 * MiB)],
-    ops: [
-      { actor: 0, op: access(32 * MiB + 0x1000, 'write') },
-      { actor: VMM, op: slot(1, 64 * MiB, 2 * MiB) },
-      { actor: 0, op: access(32 * MiB + 0x1000, 'read') },
-      { actor: 0, op: access(64 * MiB + 0x1000, 'read') },
-    ],
-  });
+  const r = moveSlotOne('sw_protected', '6.12');
   t.deepEqual(r.violations, []);
   t.is(rootsInUse(r.vm).filter((s) => isObsoleteRoot(r.vm, s)).length, 0);
   const old = r.results[2]!;
