@@ -22,7 +22,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -47,6 +47,12 @@ export interface KernelChange {
  *   In the x86 MMU pull for 6.12; read in a 6.11-cycle tree (before) and a 6.18-era tree
  *   (after, where the function is kvm_mmu_zap_memslot). The title is the series' patch 1
  *   as posted; the applied commit's title was not found and is unconfirmed.
+ * - spuriousWhenAccessAllowed: 386d69f9f29b adds to tdp_mmu_map_handle_target_level()
+ *   `if (is_shadow_present_pte(iter->old_spte) && is_access_allowed(fault,
+ *   iter->old_spte) && is_last_spte(iter->old_spte, iter->level)) return RET_PF_SPURIOUS;`
+ *   ahead of make_spte(); before it only `new_spte == old_spte` was spurious. Absent in the
+ *   6.11-cycle tree, present (folded with the prefetch check) in the 6.17-rc tree; the tip of
+ *   the kvm-x86 fixes pull for 6.13-rc (December 2024), so 6.12 lacks it.
  * - reloadFreesObsoleteRoots: 20a6cff3b283 adds to kvm_mmu_reload() (arch/x86/kvm/mmu.h)
  *   `if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
  *   kvm_mmu_free_obsolete_roots(vcpu);` before the root check. Posted as [PATCH v2 5/5]
@@ -74,6 +80,13 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     since: '6.12',
     before: 'deleting or moving a memslot zaps all (kvm_mmu_zap_all_fast) on every VM type: every root obsolete, vCPUs reload',
     after: 'only a DEFAULT VM with KVM_X86_QUIRK_SLOT_ZAP_ALL on zaps all; others zap the slot\'s leaf SPTEs under the write lock, roots stay valid',
+  },
+  {
+    switch: 'spuriousWhenAccessAllowed',
+    commit: { hash: '386d69f9f29b', title: 'KVM: x86/mmu: Treat TDP MMU faults as spurious if access is already allowed' },
+    since: '6.13',
+    before: 'a fault that finds a present leaf already allowing its access makes a new SPTE and installs it unless it equals the old one (A/D bits differ: the SPTE is rewritten)',
+    after: 'a present leaf that already allows the access is RET_PF_SPURIOUS: nothing is rewritten',
   },
   {
     switch: 'reloadFreesObsoleteRoots',

@@ -342,10 +342,13 @@ export function prefetchOverPresent(a: KvmActor): boolean {
   return !a.vm.kernel.switches.prefetchSpuriousOnlyOverLeaf || isLast(lo, a.iter.level);
 }
 
-/** is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, level) */
+/**
+ * is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, level):
+ * RET_PF_SPURIOUS from 6.13 (386d69f9f29b); before, only an identical new SPTE is.
+ */
 export function isSpuriousAccess(a: KvmActor): boolean {
   const lo = a.iter.oldLo;
-  return isShadowPresent(lo) && isLast(lo, a.iter.level) && accessAllowed(lo, a.fault.write, a.fault.exec);
+  return a.vm.kernel.switches.spuriousWhenAccessAllowed && isShadowPresent(lo) && isLast(lo, a.iter.level) && accessAllowed(lo, a.fault.write, a.fault.exec);
 }
 
 const newSpte = { lo: 0, hi: 0 };

@@ -1,5 +1,6 @@
 /** Shared fixtures for the model's module tests: a small VM, a recording thread, hand-built tables. */
 
+import type { KernelRelease } from '../../src/kvm/kernel-release.js';
 import { KvmActor, type OpQueue } from '../../src/kvm/actor.js';
 import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../../src/kvm/findings.js';
@@ -21,8 +22,11 @@ import { BoundMachine, CompiledRunner } from '../../src/protocol/runner.js';
 
 export const MiB = 1024 * 1024;
 
-export function newVm(opts: { type?: VmType; vcpus?: number; guestBytes?: number; tablesExtra?: number } = {}): Vm {
-  const cfg = { type: opts.type ?? 'default', vcpus: opts.vcpus ?? 2, guestBytes: opts.guestBytes ?? 16 * MiB, ...(opts.tablesExtra !== undefined ? { tablesExtra: opts.tablesExtra } : {}) };
+export function newVm(opts: { type?: VmType; vcpus?: number; guestBytes?: number; tablesExtra?: number; kernel?: KernelRelease } = {}): Vm {
+  const cfg = {
+    type: opts.type ?? 'default', vcpus: opts.vcpus ?? 2, guestBytes: opts.guestBytes ?? 16 * MiB,
+    ...(opts.tablesExtra !== undefined ? { tablesExtra: opts.tablesExtra } : {}), ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+  };
   return Vm.create(cfg, new CompiledLockProtocol(compiled('mmu-lock')));
 }
 
@@ -81,8 +85,8 @@ export interface SlotVm {
 }
 
 /** A one-vCPU VM with memslot 0 at gfn `baseGfn` (host memory mmap()ed, guest_memfd and a dirty bitmap as the flags ask) and a loaded root. */
-export function vmWithSlot(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number } = {}): SlotVm {
-  const vm = newVm({ type: o.type ?? 'default', vcpus: 1, guestBytes: 16 * MiB });
+export function vmWithSlot(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number; kernel?: KernelRelease } = {}): SlotVm {
+  const vm = newVm({ type: o.type ?? 'default', vcpus: 1, guestBytes: 16 * MiB, ...(o.kernel !== undefined ? { kernel: o.kernel } : {}) });
   const s = new SlotInfo();
   s.id = 0;
   s.baseGfn = o.baseGfn ?? 0;

@@ -368,3 +368,19 @@ test('spurious-access and equality guards read the iterator and the new SPTE', (
   t.true(pf.newSpteEqualsOld(a));
   t.true(isShadowPresent(a.fault.newLo));
 });
+
+test('386d69f9f29b (6.13): a fault that finds a present leaf already allowing its access is spurious; on 6.12 it installs its own SPTE unless that equals the old one', (t) => {
+  for (const kernel of ['6.12', '6.13'] as const) {
+    const { a } = setup({ kernel });
+    t.is(fault(a, 4, { prefetch: true }).ret, 'fixed', 'a pre-fault maps the page (no A bit)');
+    const prefetched = leafOf(a, 4);
+    const again = fault(a, 4);
+    t.is(again.ret, kernel === '6.13' ? 'spurious' : 'fixed', kernel);
+    const now = leafOf(a, 4);
+    if (kernel === '6.13') t.deepEqual([now.lo, now.hi], [prefetched.lo, prefetched.hi], 'nothing rewritten');
+    else t.notDeepEqual([now.lo, now.hi], [prefetched.lo, prefetched.hi], 'the guest fault rewrote the SPTE');
+  }
+  const { a } = setup({ kernel: '6.12' });
+  t.is(fault(a, 4, { write: true }).ret, 'fixed');
+  t.is(fault(a, 4).ret, 'spurious', '6.12: an identical new SPTE is still spurious');
+});
