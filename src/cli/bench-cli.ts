@@ -6,7 +6,7 @@
 import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 import { Command, type Option } from 'commander';
 import { PAGE_SIZES, STRATEGIES } from '../bench/prefault.js';
-import { VCPUS_MAX } from '../kvm/limits.js';
+import { BENCH_REPEAT_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import { GUEST_WORKLOADS } from '../workload/guest.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
@@ -39,7 +39,7 @@ const benchOptions = (): Option[] => [
   option('--strategies <S[,S…]>', `the strategies to compare: ${STRATEGIES.join(', ')}`, { defaultNote: 'all' }),
   option('--page-size <SIZE[,SIZE…]>', `host backing and the largest mapping: ${PAGE_SIZES.join(', ')}; a list compares them`, { default: '4K' }),
   option('--clock <CLOCK>', 'simulated (cost model, deterministic engine) or wall clock (threaded engine)', { choices: ['sim', 'wall', 'both'], default: 'sim' }),
-  option('--repeat <N>', 'wall clock: run each point N times (1..99), report the median run', { defaultNote: '1' }),
+  option('--repeat <N>', `wall clock: run each point N times (1..${BENCH_REPEAT_MAX}), report the median run`, { defaultNote: '1' }),
   option('--cost <KEY=NS>', 'override a cost of the simulated clock, e.g. vmExit=900 (repeatable)', { repeatable: true }),
   option('--seed <N>', 'seed of the workload, 0..2^32-1', { default: '1' }),
   option('--json', 'print one JSON object (every result, the cost model)'),

@@ -5,7 +5,7 @@
  */
 
 import { Command } from 'commander';
-import { EXPLORE_BUDGET_DEFAULT } from '../kvm/limits.js';
+import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { kernelOption, mutationOptions, option, withExamples } from './options.js';
@@ -47,7 +47,7 @@ function exploreCommand(ctx: Ctx): Command {
     .description('explore interleavings of a catalogue entry or a scenario file until a violation; print its token, the command that replays it, and the trace')
     .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
     .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
-    .addOption(option('--depth <N>', 'PCT bug depth 1..16; for dfs, the preemption bound 0..16', { defaultNote: "the entry's, else 2" }))
+    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2" }))
     .addOption(option('--budget <N>', 'schedules to try', { defaultNote: `the entry's, else ${EXPLORE_BUDGET_DEFAULT}` }))
     .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
@@ -102,7 +102,7 @@ function shrinkCommand(ctx: Ctx): Command {
   const cmd = new Command('shrink')
     .description('fewer context switches and ops, same violation: a smaller token')
     .argument('<TOKEN>', "a token printed by 'race explore'")
-    .addOption(option('--attempts <N>', 'replays to try, 1..1000000', { default: '2000' }))
+    .addOption(option('--attempts <N>', `replays to try, 1..${SHRINK_ATTEMPTS_MAX}`, { default: '2000' }))
     .addOption(option('--json', 'print one JSON object (the token, before and after)'))
     .addOption(kernelOption("the token's"))
     .action(async (token: string, flags: ShrinkFlags) => {

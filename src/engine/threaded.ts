@@ -16,7 +16,6 @@
  * - a worker that throws ends the run with the actor, its machine state and the error.
  */
 
-import { availableParallelism } from 'node:os';
 import { Subject, type Observable } from 'rxjs';
 import type { Violation } from '../kvm/findings.js';
 import { THREADED_KICK_MS, THREADED_RING_RECORDS, THREADED_SCAN_INTERVAL_MS, THREADED_WARMUP_MS, THREADED_WATCHDOG_MS } from '../kvm/limits.js';
@@ -182,6 +181,3 @@ function actorTasks(cfg: ThreadedConfig, state: RunState, source: OpSourceSpec):
     ...(cfg.crash !== undefined && cfg.crash.actor === actor ? { crashAfterSteps: cfg.crash.afterSteps } : {}),
   }));
 }
-
-/** Threads the machine has for actors (informational: the engine runs any number). */
-export const CPU_COUNT = availableParallelism();
