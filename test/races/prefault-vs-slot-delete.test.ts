@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { KERNEL_RELEASES } from '../../src/kvm/kernel-release.js';
 import { explore } from '../../src/race/race.js';
 import { parseScenario } from '../../src/workload/scenario.js';
 import { MiB, preFault, preFaultResult, run, scripted, slot } from '../helpers/run.js';
@@ -62,6 +63,14 @@ test('the finding\'s scenario (a DEFAULT VM, KVM_X86_QUIRK_SLOT_ZAP_ALL on): ran
   t.true(r.found);
   t.is(r.run?.violations[0]?.kind, 'livelock');
   t.regex(r.run!.violations[0]!.message, /obsolete-root/);
+});
+
+test('on a DEFAULT VM with the quirk on, the finding reproduces on every modelled release, 6.11 to 6.19: none reloads the root inside the retry loop', (t) => {
+  for (const kernel of KERNEL_RELEASES) {
+    const r = explore(finding(), { scheduler: 'random', budget: 1000, kernel });
+    t.true(r.found, kernel);
+    t.regex(r.run!.violations[0]!.message, /obsolete-root/, kernel);
+  }
 });
 
 test('without zap-all (the quirk disabled, or a sw_protected VM, from 6.12) the delete invalidates no root: 300 schedules stay clean; on 6.11 both livelock again', (t) => {
