@@ -36,8 +36,11 @@ export const G = {
   }),
   // --- invalidation line (mmu-invalidate.ts) ---
   ...wordOffsets(1 * LINE_WORDS, {
-    /** kvm->mmu_invalidate_seq (unsigned 32-bit here; wraps). */
-    INVALIDATE_SEQ: 1,
+    /**
+     * kvm->mmu_invalidate_seq: an `unsigned long`, 64 bits — two words, the first at an
+     * even offset so it is element INVALIDATE_SEQ / 2 of `i64` (read and written whole).
+     */
+    INVALIDATE_SEQ: 2,
     /** kvm->mmu_invalidate_in_progress */
     INVALIDATE_IN_PROGRESS: 1,
     /**
@@ -85,8 +88,10 @@ export const G = {
     POOL_LOCK: 1,
     /** Tables currently in use (linked, cached or pending), for the memory figures. */
     POOL_IN_USE: 1,
+    /** kvm->vm_dead (kvm_vm_dead(): every vCPU ioctl is -EIO from then on). */
+    VM_DEAD: 1,
     /** Unused words. */
-    MMU_LINE_SPARE: 5,
+    MMU_LINE_SPARE: 4,
     /** guest_memfd pages handed out. */
     GMEM_BUMP: 1,
     /** Attribute chunks handed out; dirty-bitmap words handed out. */

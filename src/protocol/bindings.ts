@@ -7,6 +7,7 @@ import type { KvmActor } from '../kvm/actor.js';
 import * as dl from '../kvm/get-dirty-log.js';
 import * as inv from '../kvm/mmu-notifier.js';
 import * as ms from '../kvm/set-memory-region.js';
+import * as rh from '../kvm/recover-huge.js';
 import type { Errno } from '../kvm/types.js';
 import { G } from '../kvm/layout.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
@@ -14,6 +15,7 @@ import * as pf from '../kvm/page-fault.js';
 import * as pre from '../kvm/pre-fault.js';
 import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
 import * as vc from '../kvm/vcpu.js';
+import * as vd from '../kvm/vm-dead.js';
 import type { Impl } from './runner.js';
 import * as S from '../kvm/shm.js';
 
@@ -37,7 +39,9 @@ const pageFault: Impl<A> = {
     gupNeedsCowBreak: (a) => a.gup.cow,
     tryMmuReadLock: pf.tryReadLock,
     isObsoleteRoot: pf.faultIsObsoleteRoot,
+    mmuSeqIsUnsignedLong: () => true,
     mmuInvalidateRetryGfn: pf.faultRetryLocked,
+    mmuInvalidateRetryGfnIntSeq: pf.faultRetryLockedIntSeq,
     isFrozenSpte: pf.iterIsFrozen,
     atGoalLevel: pf.iterAtGoalLevel,
     isPresentNonLeaf: pf.iterIsPresentNonLeaf,
@@ -119,6 +123,8 @@ const vcpu: Impl<A> = {
     faultFailed: (a) => a.fault.errno !== null,
     mmuLoadFailed: vc.mmuLoadFailed,
     faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
+    vmDead: (a) => vd.vmIsDead(a.vm),
+    hasRequestVmDead: vd.hasRequestVmDead,
   },
   actions: {
     beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && (op.op === 'pre_fault' || op.op === 'map_memory')) pre.beginPreFaultIoctl(a, op); },
@@ -136,6 +142,8 @@ const vcpu: Impl<A> = {
     emulateAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
     completeIoctl,
     exitToUserspace: noop,
+    failIoctlVmDead: vd.failVcpuIoctlVmDead,
+    failRunVmDead: vd.failRunVmDead,
   },
 };
 
@@ -153,6 +161,7 @@ const preFault: Impl<A> = {
     faultEmulate: pre.faultEmulate,
     faultErrno: pre.faultErrno,
     mmuLoadFailed: vc.mmuLoadFailed,
+    prefaultSeesVmDead: vd.prefaultSeesVmDead,
   },
   actions: {
     setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),
@@ -168,6 +177,7 @@ const preFault: Impl<A> = {
     propagateFaultErrno: pre.propagateFaultErrno,
     propagateMmuLoadErrno: pre.propagateMmuLoadErrno,
     finishIoctl: pre.finishIoctl,
+    consumeRequestVmDead: vd.consumeRequestVmDead,
   },
 };
 
@@ -177,6 +187,7 @@ const invalidation: Impl<A> = {
     noSlotIntersects: inv.noSlotIntersects,
     tryMmuWriteLock: inv.tryMmuWriteLock,
     zapDone: inv.cursorDone,
+    tdpMmuIterNeedResched: inv.zapNeedResched,
     flushPending: inv.invalFlushPending,
     attrInvalid: inv.attrInvalid,
     trySlotsLock: inv.trySlotsLock,
@@ -195,6 +206,8 @@ const invalidation: Impl<A> = {
     zapStart: inv.zapStart,
     tdpMmuZapLeaf: inv.tdpMmuZapLeaf,
     zapAdvance: inv.zapAdvance,
+    flushBeforeYield: inv.flushBeforeYield,
+    tdpIterRestart: inv.zapRestart,
     kvmFlushRemoteTlbs: inv.invalFlushRemoteTlbs,
     mmuWriteUnlock: inv.writeUnlock,
     hostApplyChange: inv.hostChange,
@@ -225,6 +238,7 @@ const memslotUpdate: Impl<A> = {
     enablesDirtyLogging: ms.enablesDirtyLogging,
     memslotFlushZapAll: ms.memslotFlushZapAll,
     flushPending: inv.invalFlushPending,
+    disablesDirtyLogging: rh.disablesDirtyLogging,
   },
   actions: {
     waitSlotsLock: inv.waitSlotsLock,
@@ -256,6 +270,9 @@ const memslotUpdate: Impl<A> = {
     zapSlotLeafsStart: ms.zapSlotLeafsStart,
     tdpMmuZapLeaf: inv.tdpMmuZapLeaf,
     zapAdvance: inv.zapAdvance,
+    recoverStart: rh.recoverStart,
+    recoverHugeSpte: rh.recoverHugeSpte,
+    recoverAdvance: rh.recoverAdvance,
   },
 };
 
