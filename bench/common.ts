@@ -141,7 +141,7 @@ export function rawFault(vm: Vm, tables: RawTables, gfn: number): boolean {
   const i32 = vm.i32;
   const i64 = vm.i64;
   let table = tables.root;
-  for (let level = vm.rootLevel; level > 1; level--) {
+  for (let level: number = vm.rootLevel; level > 1; level--) {
     const w = spteWord(vm.layout, table, spteIndex(gfn, level));
     let lo = Atomics.load(i32, w);
     if (!isShadowPresent(lo)) {

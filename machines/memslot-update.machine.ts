@@ -17,7 +17,8 @@
  * kvm_mmu_zap_memslot() zaps the slot's leaf SPTEs under the write lock, one per step,
  * and flushes if it zapped any: roots stay valid.
  * FLAGS_ONLY enabling dirty logging then write-protects the slot (read lock) and flushes
- * unconditionally (the 2022 fix, R7).
+ * unconditionally (the 2022 fix, R7); disabling it recovers the slot's huge mappings
+ * under the read lock (recover-huge.ts: in place from 6.13, by zapping before).
  */
 
 import { and, not, setup } from 'xstate';
@@ -29,7 +30,7 @@ export const memslotUpdateMachine = setup({
     trySlotsLock: unbound, invalidArgs: unbound, overlapsOtherSlot: unbound, isNoop: unbound, isCreate: unbound,
     isFlagsOnly: unbound, mnActiveInvalidateIdle: unbound, srcuGracePeriodDone: unbound, phaseIs: unbound,
     tryMmuWriteLock: unbound, tryMmuReadLock: unbound, zapDone: unbound, enablesDirtyLogging: unbound,
-    memslotFlushZapAll: unbound, flushPending: unbound,
+    memslotFlushZapAll: unbound, flushPending: unbound, disablesDirtyLogging: unbound,
   },
   actions: {
     waitSlotsLock: unbound, setErrno: unbound, classifyChange: unbound, installInvalidSlot: unbound,
@@ -39,6 +40,7 @@ export const memslotUpdateMachine = setup({
     zapInvalidatedRootsStart: unbound, tdpMmuZapRootSpte: unbound, zapRootsAdvance: unbound, wrprotStart: unbound, wrprotLeaf: unbound, wrprotAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
     zapSlotLeafsStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
+    recoverStart: unbound, recoverHugeSpte: unbound, recoverAdvance: unbound,
   },
 }).createMachine({
   id: 'memslot-update',
@@ -165,6 +167,7 @@ export const memslotUpdateMachine = setup({
       on: {
         STEP: [
           { guard: 'enablesDirtyLogging', target: 'wrprotLock', actions: 'commitMemoryRegion' },
+          { guard: 'disablesDirtyLogging', target: 'recoverLock', actions: 'commitMemoryRegion' },
           { target: 'unlockSlots', actions: 'commitMemoryRegion' },
         ],
       },
@@ -188,6 +191,35 @@ export const memslotUpdateMachine = setup({
     },
     /** Always flush when enabling dirty logging (R7). */
     wrprotFlush: { on: { STEP: { target: 'unlockSlots', actions: 'kvmFlushRemoteTlbs' } } },
+    recoverLock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuReadLock', target: 'recover', actions: 'recoverStart' },
+          { target: 'recoverLock', actions: 'waitMmuLock' },
+        ],
+      },
+    },
+    /**
+     * kvm_mmu_recover_huge_pages() (6.13+; kvm_mmu_zap_collapsible_sptes() before): one
+     * non-leaf SPTE that can map huge per step — recovered in place, or zapped with its flush.
+     */
+    recover: {
+      on: {
+        STEP: [
+          { guard: 'zapDone', target: 'recoverFlush', actions: 'mmuReadUnlock' },
+          { target: 'recover', actions: ['recoverHugeSpte', 'recoverAdvance'] },
+        ],
+      },
+    },
+    /** kvm_flush_remote_tlbs_memslot() if anything was recovered in place. */
+    recoverFlush: {
+      on: {
+        STEP: [
+          { guard: 'flushPending', target: 'unlockSlots', actions: 'kvmFlushRemoteTlbs' },
+          { target: 'unlockSlots' },
+        ],
+      },
+    },
     unlockSlots: { on: { STEP: { target: 'done', actions: 'slotsUnlock' } } },
     done: { type: 'final' },
   },

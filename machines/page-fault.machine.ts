@@ -24,7 +24,7 @@ export const pageFaultMachine = setup({
     tryFastPageFault: unbound, tryTopupMemoryCaches: unbound, isPrefetch: unbound,
     mmuInvalidateRetryGfnUnsafe: unbound, slotIsInvalid: unbound, noSlot: unbound, gfnAboveMaxGfn: unbound,
     isPrivateMismatch: unbound, writeToReadonlySlot: unbound, isPrivate: unbound, tryKvmGmemGetPfn: unbound, tryHvaToPfn: unbound,
-    tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuInvalidateRetryGfn: unbound,
+    tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuSeqIsUnsignedLong: unbound, mmuInvalidateRetryGfn: unbound, mmuInvalidateRetryGfnIntSeq: unbound,
     isFrozenSpte: unbound, atGoalLevel: unbound, isPresentNonLeaf: unbound, isPresentLarge: unbound,
     tryTdpMmuLinkSp: unbound, tryTdpMmuSplitHugePage: unbound,
     prefetchOverPresent: unbound, isSpuriousAccess: unbound, newSpteEqualsOld: unbound, tryTdpMmuSetSpteAtomic: unbound, replacedPresentSpte: unbound,
@@ -110,12 +110,17 @@ export const pageFaultMachine = setup({
         ],
       },
     },
-    /** is_page_fault_stale(): the root went obsolete, or an invalidation raced with the pfn. */
+    /**
+     * is_page_fault_stale(): the root went obsolete, or an invalidation raced with the pfn.
+     * The snapshot is an `unsigned long` (mmuSeqIsUnsignedLong); before the fix of R3 the
+     * 6.1 kernel passed it as an `int`, sign-extended back for mmu_invalidate_retry_hva().
+     */
     checkStale: {
       on: {
         STEP: [
           { guard: 'isObsoleteRoot', target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'obsolete-root' } } },
-          { guard: 'mmuInvalidateRetryGfn', target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'stale' } } },
+          { guard: and(['mmuSeqIsUnsignedLong', 'mmuInvalidateRetryGfn']), target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'stale' } } },
+          { guard: and([not('mmuSeqIsUnsignedLong'), 'mmuInvalidateRetryGfnIntSeq']), target: 'unlock', actions: { type: 'setRet', params: { ret: 'retry', reason: 'stale' } } },
           { target: 'walk', actions: 'tdpIterStart' },
         ],
       },

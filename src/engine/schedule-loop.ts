@@ -179,7 +179,7 @@ export class PhaseLoop {
     if (run.cfg.trace === true) {
       const vm = run.built.vm;
       run.trace.push({
-        ...rt.record(stepNo), seq: Atomics.load(vm.i32, G.INVALIDATE_SEQ) >>> 0, inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
+        ...rt.record(stepNo), seq: Number(BigInt.asUintN(64, Atomics.load(vm.i64, G.INVALIDATE_SEQ >> 1))), inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
         lock: run.built.lock.describe(Atomics.load(vm.i32, G.MMU_LOCK)),
       });
     }

@@ -31,7 +31,8 @@ export class KvmPageFault {
   prefetch = false;
   isPrivate = false;
   readonly slot = new SlotInfo();
-  mmuSeq = 0;
+  /** The mmu_invalidate_seq snapshot (unsigned long). */
+  mmuSeq = 0n;
   pfn = 0;
   mapWritable = false;
   hostLevel = 1;
@@ -51,7 +52,7 @@ export class KvmPageFault {
   reset(gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
     this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
     this.slot.clear();
-    this.mmuSeq = 0; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
+    this.mmuSeq = 0n; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
     this.replacedPresent = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
   }
 }

@@ -22,7 +22,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'recoverHugePagesInPlace' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -47,6 +47,19 @@ export interface KernelChange {
  *   In the x86 MMU pull for 6.12; read in a 6.11-cycle tree (before) and a 6.18-era tree
  *   (after, where the function is kvm_mmu_zap_memslot). The title is the series' patch 1
  *   as posted; the applied commit's title was not found and is unconfirmed.
+ * - recoverHugePagesInPlace: 13e2e4f62a4b renames kvm_mmu_zap_collapsible_sptes() to
+ *   kvm_mmu_recover_huge_pages() (called by kvm_mmu_slot_apply_flags() in
+ *   arch/x86/kvm/x86.c when dirty logging is turned off) and makes
+ *   recover_huge_pages_range() (arch/x86/kvm/mmu/tdp_mmu.c) install
+ *   `make_huge_spte(kvm, iter.old_spte, parent->level)` of the first present leaf under the
+ *   non-leaf SPTE with tdp_mmu_set_spte_atomic() instead of zapping it; 35ef80eb29ab, in the
+ *   same series, batches the flush to one kvm_flush_remote_tlbs_memslot() at the end where
+ *   each tdp_mmu_zap_spte_atomic() had flushed. Read in the series' v2 diffs (before: the
+ *   zap in zap_collapsible_spte_range(); after: recover_huge_pages_range()), in the
+ *   maintainer's "applied" list with the hash, in "[GIT PULL] KVM: x86: MMU changes for
+ *   6.13" (tags/kvm-x86-mmu-6.13, which names both), and in the 6.18-era tree, where
+ *   recover_huge_pages_range() calls kvm_mmu_max_mapping_level() with the extra fault
+ *   argument and otherwise reads the same.
  * - spuriousWhenAccessAllowed: 386d69f9f29b adds to tdp_mmu_map_handle_target_level()
  *   `if (is_shadow_present_pte(iter->old_spte) && is_access_allowed(fault,
  *   iter->old_spte) && is_last_spte(iter->old_spte, iter->level)) return RET_PF_SPURIOUS;`
@@ -80,6 +93,13 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     since: '6.12',
     before: 'deleting or moving a memslot zaps all (kvm_mmu_zap_all_fast) on every VM type: every root obsolete, vCPUs reload',
     after: 'only a DEFAULT VM with KVM_X86_QUIRK_SLOT_ZAP_ALL on zaps all; others zap the slot\'s leaf SPTEs under the write lock, roots stay valid',
+  },
+  {
+    switch: 'recoverHugePagesInPlace',
+    commit: { hash: '13e2e4f62a4b', title: 'KVM: x86/mmu: Recover TDP MMU huge page mappings in-place instead of zapping' },
+    since: '6.13',
+    before: 'turning dirty logging off zaps each non-leaf SPTE of the slot that could map huge (tdp_mmu_zap_spte_atomic, a flush each): the range exits again and the next fault maps it huge',
+    after: 'turning dirty logging off replaces each such non-leaf SPTE by a huge SPTE made from its first present leaf (make_huge_spte), one flush for the slot: no exit, huge at once',
   },
   {
     switch: 'spuriousWhenAccessAllowed',

@@ -37,8 +37,11 @@ export const G = {
   }),
   // --- invalidation line (mmu-invalidate.ts) ---
   ...wordOffsets(1 * LINE_WORDS, {
-    /** kvm->mmu_invalidate_seq (unsigned 32-bit here; wraps). */
-    INVALIDATE_SEQ: 1,
+    /**
+     * kvm->mmu_invalidate_seq: an `unsigned long`, 64 bits — two words, the first at an
+     * even offset so it is element INVALIDATE_SEQ / 2 of `i64` (read and written whole).
+     */
+    INVALIDATE_SEQ: 2,
     /** kvm->mmu_invalidate_in_progress */
     INVALIDATE_IN_PROGRESS: 1,
     /**

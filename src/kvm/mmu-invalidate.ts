@@ -55,19 +55,39 @@ export function mmuInvalidateRange(vm: Vm): [number, number] | null {
   return [rangeGfn(vm, 0), rangeGfn(vm, 1) + 1];
 }
 
+/** mmu_invalidate_seq as element of `i64` (the two words at G.INVALIDATE_SEQ). */
+const SEQ64 = G.INVALIDATE_SEQ >> 1;
+
 /**
- * kvm_mmu_invalidate_end(): mmu_invalidate_seq++; smp_wmb(); in_progress--.
+ * kvm_mmu_invalidate_end(): mmu_invalidate_seq++; smp_wmb(); in_progress--. The increment
+ * is a plain read-modify-write of the 64-bit word, as in the kernel: it runs under the
+ * write lock, and lockless readers load the whole word.
  * Returns the new in_progress (negative = KVM_BUG_ON, an unbalanced end).
  */
 export function kvmMmuInvalidateEnd(vm: Vm): number {
-  S.add(vm.i32, G.INVALIDATE_SEQ, 1);
+  S.store64(vm.i64, SEQ64, BigInt.asIntN(64, S.load64(vm.i64, SEQ64) + 1n));
   const left = S.sub(vm.i32, G.INVALIDATE_IN_PROGRESS, 1) - 1;
   bumpStateEpoch(vm);
   return left;
 }
 
-export function mmuInvalidateSeq(vm: Vm): number {
-  return S.load(vm.i32, G.INVALIDATE_SEQ);
+/** READ_ONCE(kvm->mmu_invalidate_seq): the unsigned 64-bit counter. */
+export function mmuInvalidateSeq(vm: Vm): bigint {
+  return BigInt.asUintN(64, S.load64(vm.i64, SEQ64));
+}
+
+/** Sets the counter (a VM created as if it had already seen `seq` invalidations). */
+export function setMmuInvalidateSeq(vm: Vm, seq: bigint): void {
+  S.store64(vm.i64, SEQ64, BigInt.asIntN(64, seq));
+}
+
+/**
+ * The snapshot as `is_page_fault_stale(..., int mmu_seq)` took it before the fix of R3:
+ * truncated to a 32-bit int, then sign-extended back to `unsigned long` when passed on
+ * to the retry check. Equal to the snapshot while the counter is below 2^31.
+ */
+export function mmuSeqAsInt(seq: bigint): bigint {
+  return BigInt.asUintN(64, BigInt.asIntN(32, seq));
 }
 
 export function mmuInvalidateInProgress(vm: Vm): number {
@@ -86,21 +106,21 @@ export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
  * the gfn, or if any invalidation completed since the snapshot (the seq is VM-wide). An
  * invalidation in progress whose range was never added retries too (the kernel WARNs).
  */
-export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: number, gfn: number): boolean {
+export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: bigint, gfn: number): boolean {
   if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
     if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
     if (gfn >= rangeGfn(vm, 0) && gfn <= rangeGfn(vm, 1)) return true;
   }
-  return S.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
+  return mmuInvalidateSeq(vm) !== mmuSeq;
 }
 
 /**
  * mmu_invalidate_retry_gfn_unsafe() — the lockless pre-check (6.8): the same tests with
  * READ_ONCE, without the WARN case; may be wrong either way, so the locked check must follow.
  */
-export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: number, gfn: number): boolean {
+export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: bigint, gfn: number): boolean {
   if (gfnUnderInvalidation(vm, gfn)) return true;
-  return S.load(vm.i32, G.INVALIDATE_SEQ) !== mmuSeq;
+  return mmuInvalidateSeq(vm) !== mmuSeq;
 }
 
 /**

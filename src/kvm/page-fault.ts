@@ -16,7 +16,7 @@ import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
-import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq } from './mmu-invalidate.js';
+import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
@@ -252,6 +252,15 @@ export function faultIsObsoleteRoot(a: KvmActor): boolean {
 
 export function faultRetryLocked(a: KvmActor): boolean {
   return mmuInvalidateRetryGfn(a.vm, a.fault.mmuSeq, a.fault.gfn);
+}
+
+/**
+ * The locked check of a 6.1 kernel before 82d811ff5665 (R3): is_page_fault_stale() took
+ * the snapshot as `int`; it reached mmu_invalidate_retry_hva() sign-extended, so from
+ * bit 31 of the counter on it never equals the counter and every fault is stale.
+ */
+export function faultRetryLockedIntSeq(a: KvmActor): boolean {
+  return mmuInvalidateRetryGfn(a.vm, mmuSeqAsInt(a.fault.mmuSeq), a.fault.gfn);
 }
 
 export function faultIterStart(a: KvmActor): void {

@@ -103,7 +103,7 @@ export function newLeafRef(): LeafRef {
  */
 export function tdpFindLeaf(vm: Vm, rootTable: number, gfn: number, out: LeafRef): LeafRef {
   let table = rootTable;
-  for (let level = vm.rootLevel; level >= 1; level--) {
+  for (let level: number = vm.rootLevel; level >= 1; level--) {
     const w = spteWord(vm.layout, table, spteIndex(gfn, level));
     const lo = S.load(vm.i32, w);
     const hi = S.load(vm.i32, w + 1);
@@ -125,7 +125,7 @@ export function tdpNextLeaf(vm: Vm, rootTable: number, cursor: number, end: numb
   let gfn = cursor;
   walk: while (gfn < end) {
     let table = rootTable;
-    for (let level = vm.rootLevel; level >= 1; level--) {
+    for (let level: number = vm.rootLevel; level >= 1; level--) {
       const w = spteWord(vm.layout, table, spteIndex(gfn, level));
       const lo = S.load(vm.i32, w);
       const hi = S.load(vm.i32, w + 1);

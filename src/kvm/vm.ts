@@ -30,8 +30,8 @@ export interface VmConfig {
    * only copies the bitmap; KVM_CLEAR_DIRTY_LOG clears and re-protects.
    */
   readonly manualDirtyLogProtect?: boolean;
-  /** mmu_invalidate_seq at creation (unsigned 32-bit): a VM that has already seen that many invalidations. */
-  readonly mmuInvalidateSeq?: number;
+  /** mmu_invalidate_seq at creation (unsigned 64-bit): a VM that has already seen that many invalidations. */
+  readonly mmuInvalidateSeq?: bigint;
   /**
    * Page-table pages KVM may allocate: a host short of memory, where
    * mmu_topup_memory_caches() fails with -ENOMEM. Default: enough for the whole guest.
@@ -116,7 +116,7 @@ export class Vm {
     const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT, cfg.disabledQuirks ?? []);
     vm.init();
     if (cfg.manualDirtyLogProtect === true) S.put(vm.i32, G.MANUAL_DIRTY_LOG_PROTECT, 1);
-    if (cfg.mmuInvalidateSeq !== undefined) S.put(vm.i32, G.INVALIDATE_SEQ, cfg.mmuInvalidateSeq | 0);
+    if (cfg.mmuInvalidateSeq !== undefined) S.store64(vm.i64, G.INVALIDATE_SEQ >> 1, BigInt.asIntN(64, cfg.mmuInvalidateSeq));
     return vm;
   }
 

@@ -7,6 +7,7 @@ import type { KvmActor } from '../kvm/actor.js';
 import * as dl from '../kvm/get-dirty-log.js';
 import * as inv from '../kvm/mmu-notifier.js';
 import * as ms from '../kvm/set-memory-region.js';
+import * as rh from '../kvm/recover-huge.js';
 import type { Errno } from '../kvm/types.js';
 import { G } from '../kvm/layout.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
@@ -36,7 +37,9 @@ const pageFault: Impl<A> = {
     tryHvaToPfn: pf.tryHvaToPfn,
     tryMmuReadLock: pf.tryReadLock,
     isObsoleteRoot: pf.faultIsObsoleteRoot,
+    mmuSeqIsUnsignedLong: () => true,
     mmuInvalidateRetryGfn: pf.faultRetryLocked,
+    mmuInvalidateRetryGfnIntSeq: pf.faultRetryLockedIntSeq,
     isFrozenSpte: pf.iterIsFrozen,
     atGoalLevel: pf.iterAtGoalLevel,
     isPresentNonLeaf: pf.iterIsPresentNonLeaf,
@@ -223,6 +226,7 @@ const memslotUpdate: Impl<A> = {
     enablesDirtyLogging: ms.enablesDirtyLogging,
     memslotFlushZapAll: ms.memslotFlushZapAll,
     flushPending: inv.invalFlushPending,
+    disablesDirtyLogging: rh.disablesDirtyLogging,
   },
   actions: {
     waitSlotsLock: inv.waitSlotsLock,
@@ -254,6 +258,9 @@ const memslotUpdate: Impl<A> = {
     zapSlotLeafsStart: ms.zapSlotLeafsStart,
     tdpMmuZapLeaf: inv.tdpMmuZapLeaf,
     zapAdvance: inv.zapAdvance,
+    recoverStart: rh.recoverStart,
+    recoverHugeSpte: rh.recoverHugeSpte,
+    recoverAdvance: rh.recoverAdvance,
   },
 };
 

@@ -31,7 +31,7 @@ export interface ScenarioVm {
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled: GET_DIRTY_LOG copies, CLEAR_DIRTY_LOG protects. */
   readonly manualDirtyLogProtect: boolean;
   /** mmu_invalidate_seq at VM creation (a long-lived VM's counter; 0 by default). */
-  readonly mmuInvalidateSeq: number;
+  readonly mmuInvalidateSeq: bigint;
   /** Page-table pages KVM may allocate (a host short of memory: top-ups then fail with -ENOMEM); null = enough for the whole guest. */
   readonly pageTables: number | null;
   /** The kernel release the VM runs (default the newest modelled). */

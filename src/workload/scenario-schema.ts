@@ -16,7 +16,7 @@ import { KERNEL_DEFAULT, KERNEL_RELEASES } from '../kvm/kernel-release.js';
 import { KVM_QUIRKS } from '../kvm/quirks.js';
 import { PAGE_TABLES_MAX, PAGE_TABLES_MIN, VCPUS_MAX } from '../kvm/limits.js';
 import { VM_TYPE_NAMES, type VmType } from '../kvm/vm-types.js';
-import { FieldError, parseU64, showValue } from './numbers.js';
+import { parseU64, showValue } from './numbers.js';
 import { boolField, enumField, explainBy, intField, numberForm, parsedBy, strictObject, textField, u64Field } from './scenario-fields.js';
 import { memslotSchema } from './scenario-memslot.js';
 import { OP_NAMES, OP_SCHEMAS } from './scenario-ops.js';
@@ -24,19 +24,16 @@ import { OP_NAMES, OP_SCHEMAS } from './scenario-ops.js';
 /** The published schema's file name, inside the package's scenarios/ folder. */
 export const SCENARIO_SCHEMA_FILE = 'scenario.schema.json';
 
-const seq32 = (v: unknown, path: string): number => {
-  const b = parseU64(v, path);
-  if (b > 0xffffffffn) throw new FieldError(path, `the model keeps mmu_invalidate_seq in 32 bits: at most 0xffffffff, got ${showValue(v)}`);
-  return Number(b);
-};
+/** mmu_invalidate_seq is an `unsigned long`: any u64. */
+const seq64 = (v: unknown, path: string): bigint => parseU64(v, path);
 
 const vmSchema = strictObject('vm', 'an object { type, vcpus, memory }', {
   type: enumField(VM_TYPE_NAMES as [VmType, ...VmType[]], 'VM type (KVM_CREATE_VM): default, sw_protected (KVM_X86_SW_PROTECTED_VM), snp or tdx').prefault('default'),
   vcpus: intField('number of vCPUs (actors vcpu0 … vcpuN-1)', 1, VCPUS_MAX).prefault(1),
   memory: u64Field('guest memory the model lays out; default twice what the memslots need, at least 64MiB').optional(),
   manual_dirty_log_protect: boolField('KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET_DIRTY_LOG only copies, CLEAR_DIRTY_LOG write-protects').prefault(false),
-  mmu_invalidate_seq: numberForm(explainBy(seq32)).transform(parsedBy(seq32))
-    .meta({ description: 'mmu_invalidate_seq at VM creation, for a long-lived VM (at most 0xffffffff)' }).prefault(0),
+  mmu_invalidate_seq: numberForm(explainBy(seq64)).transform(parsedBy(seq64))
+    .meta({ description: 'mmu_invalidate_seq at VM creation (an unsigned long, 64 bits), for a long-lived VM' }).prefault(0),
   page_tables: intField('page-table pages the host lets KVM allocate (a host short of memory: top-ups then fail with -ENOMEM); default enough for the whole guest', PAGE_TABLES_MIN, PAGE_TABLES_MAX).optional(),
   phys_bits: intField(`the guest physical address width, MAXPHYADDR (${PHYS_BITS_MIN} … ${PHYS_BITS_MAX}): kvm_mmu_max_gfn() is 2^(phys_bits - 12) - 1, and the TDP root has 4 levels up to 48 bits, 5 above`, PHYS_BITS_MIN, PHYS_BITS_MAX).prefault(PHYS_BITS_DEFAULT),
   kernel: enumField(KERNEL_RELEASES, `the kernel release the VM runs (\`faultline kernels\` lists what differs); default the newest modelled, ${KERNEL_DEFAULT}`).prefault(KERNEL_DEFAULT),

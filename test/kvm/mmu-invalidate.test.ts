@@ -1,10 +1,9 @@
 // Goal: the invalidation counters follow kvm_mmu_invalidate_begin/range_add/end and the retry checks of include/linux/kvm_host.h; method: direct calls on a real Vm's counters, including nested invalidations and the seq wrap.
 
 import test from 'ava';
-import { G } from '../../src/kvm/layout.js';
 import {
   gfnUnderInvalidation, mmuInvalidateRange, kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mmuInvalidateInProgress,
-  mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
+  mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt, setMmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
 } from '../../src/kvm/mmu-invalidate.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
@@ -13,7 +12,7 @@ const range = (vm: Vm): [number, number] | null => mmuInvalidateRange(vm);
 
 test('a fresh VM: seq 0, nothing in progress, range INVALID', (t) => {
   const vm = newVm();
-  t.is(mmuInvalidateSeq(vm), 0);
+  t.is(mmuInvalidateSeq(vm), 0n);
   t.is(mmuInvalidateInProgress(vm), 0);
   t.deepEqual(range(vm), null);
   t.false(gfnUnderInvalidation(vm, 0));
@@ -52,10 +51,10 @@ test('end: seq++ then in_progress--; an unbalanced end goes negative (KVM_BUG_ON
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, 1, 2);
   t.is(kvmMmuInvalidateEnd(vm), 0);
-  t.is(mmuInvalidateSeq(vm), 1);
+  t.is(mmuInvalidateSeq(vm), 1n);
   t.is(mmuInvalidateInProgress(vm), 0);
   t.is(kvmMmuInvalidateEnd(vm), -1);
-  t.is(mmuInvalidateSeq(vm), 2);
+  t.is(mmuInvalidateSeq(vm), 2n);
 });
 
 test('gfnUnderInvalidation: only while in progress, range end exclusive', (t) => {
@@ -111,16 +110,38 @@ test('locked retry check: in progress with the range still INVALID retries (kern
   t.true(mmuInvalidateRetryGfn(vm, seq, 5));
 });
 
-test('the seq is compared for equality, so it still works across the 32-bit wrap', (t) => {
+test('mmu_invalidate_seq is an unsigned long: it counts past 2^31 and 2^32 without wrapping, and the snapshot compare keeps working', (t) => {
   const vm = newVm();
-  vm.i32[G.INVALIDATE_SEQ] = 0x7fffffff;
-  const seq = mmuInvalidateSeq(vm);
+  setMmuInvalidateSeq(vm, 0x7fffffffn);
+  for (const expect of [0x80000000n, 0x80000001n]) {
+    const seq = mmuInvalidateSeq(vm);
+    kvmMmuInvalidateBegin(vm);
+    kvmMmuInvalidateRangeAdd(vm, 0, 1);
+    kvmMmuInvalidateEnd(vm);
+    t.is(mmuInvalidateSeq(vm), expect);
+    t.true(mmuInvalidateRetryGfn(vm, seq, 100));
+    t.false(mmuInvalidateRetryGfn(vm, mmuInvalidateSeq(vm), 100));
+  }
+  setMmuInvalidateSeq(vm, 0xffffffffn);
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, 0, 1);
   kvmMmuInvalidateEnd(vm);
-  t.is(mmuInvalidateSeq(vm), -0x80000000);
-  t.true(mmuInvalidateRetryGfn(vm, seq, 100));
-  t.false(mmuInvalidateRetryGfn(vm, mmuInvalidateSeq(vm), 100));
+  t.is(mmuInvalidateSeq(vm), 0x100000000n, 'no 32-bit wrap');
+  setMmuInvalidateSeq(vm, 0xffffffffffffffffn);
+  t.is(mmuInvalidateSeq(vm), 0xffffffffffffffffn, 'read back unsigned');
+});
+
+test('R3: the snapshot taken as int and sign-extended equals the counter below 2^31 only', (t) => {
+  t.is(mmuSeqAsInt(0x7fffffffn), 0x7fffffffn);
+  t.is(mmuSeqAsInt(0x8002dc25n), 0xffffffff8002dc25n, 'the commit message\'s example');
+  t.is(mmuSeqAsInt(0x100000005n), 5n);
+  const vm = newVm();
+  setMmuInvalidateSeq(vm, 0x7fffffffn);
+  t.false(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'below 2^31 a stable counter does not retry');
+  setMmuInvalidateSeq(vm, 0x80000000n);
+  t.true(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'from 2^31 on every fault is stale though nothing changed');
+  setMmuInvalidateSeq(vm, 0x100000005n);
+  t.true(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'and past 2^32 too: the 64-bit counter never comes back');
 });
 
 test('mn_active_invalidate_count counts up and down', (t) => {

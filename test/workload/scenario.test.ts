@@ -201,7 +201,7 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0, pageTables: null, kernel: '6.19', disabledQuirks: [], physBits: 48 });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0n, pageTables: null, kernel: '6.19', disabledQuirks: [], physBits: 48 });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
 });
 
@@ -237,11 +237,12 @@ test('after: an op waits for an earlier op of another actor (expanded index of i
   bad(t, withOps([{ actor: 'vcpu0', op: 'access', gpa: 0, access: 'read' }, { actor: 'vcpu0', op: 'access', gpa: 0, access: 'read', after: 0 }]), 'ops[1].after', /vcpu0's own/);
 });
 
-test('vm.mmu_invalidate_seq starts the counter of a long-lived VM (32 bits in the model)', (t) => {
-  const s = parseScenario(JSON.stringify({ vm: { mmu_invalidate_seq: '0xfffffffe' }, memslots: [], ops: [] }), 's.json');
-  t.is(s.vm.mmuInvalidateSeq, 0xfffffffe);
-  t.is(scenarioToRunConfig(s).vm.mmuInvalidateSeq, 0xfffffffe);
-  bad(t, JSON.stringify({ vm: { mmu_invalidate_seq: '0x100000000' }, memslots: [], ops: [] }), 'vm.mmu_invalidate_seq', /at most 0xffffffff/);
+test('vm.mmu_invalidate_seq starts the counter of a long-lived VM (an unsigned long: 64 bits)', (t) => {
+  const s = parseScenario(JSON.stringify({ vm: { mmu_invalidate_seq: '0x7ffffffe' }, memslots: [], ops: [] }), 's.json');
+  t.is(s.vm.mmuInvalidateSeq, 0x7ffffffen);
+  t.is(scenarioToRunConfig(s).vm.mmuInvalidateSeq, 0x7ffffffen);
+  t.is(parseScenario(JSON.stringify({ vm: { mmu_invalidate_seq: '0xffffffffffffffff' }, memslots: [], ops: [] }), 's.json').vm.mmuInvalidateSeq, 0xffffffffffffffffn);
+  bad(t, JSON.stringify({ vm: { mmu_invalidate_seq: '0x10000000000000000' }, memslots: [], ops: [] }), 'vm.mmu_invalidate_seq', /./);
 });
 
 test('vm.page_tables bounds the page-table pool (a host short of memory); absent, the pool fits the guest', (t) => {
