@@ -5,8 +5,8 @@
  * Host path — kvm_mmu_notifier_invalidate_range_start(): mn_active_invalidate_count++
  * (blocks memslot swaps), then under kvm->srcu, only if the hva range hits a memslot,
  * write_lock(mmu_lock), kvm_mmu_invalidate_begin (in_progress++), range_add, zap the leaf
- * SPTEs of every root (one per step), one kvm_flush_remote_tlbs() if anything was zapped,
- * unlock. The mm then changes its page tables (migrate / reclaim / mprotect / munmap).
+ * SPTEs of every root (one per step; every ZAP_YIELD_SPTES the walk flushes what it owes
+ * and yields mmu_lock), one kvm_flush_remote_tlbs() if anything was zapped, unlock. The mm then changes its page tables (migrate / reclaim / mprotect / munmap).
  * invalidate_range_end(): the same slot walk, kvm_mmu_invalidate_end (seq++ then
  * in_progress--), mn_active_invalidate_count--. Only after end returns does the mm free
  * the old pages.
@@ -23,13 +23,14 @@ const unbound = () => { throw new Error('invalidation: guard/action not bound (s
 
 export const invalidationMachine = setup({
   guards: {
-    isAttributeChange: unbound, noSlotIntersects: unbound, tryMmuWriteLock: unbound, zapDone: unbound,
+    isAttributeChange: unbound, noSlotIntersects: unbound, tryMmuWriteLock: unbound, zapDone: unbound, tdpMmuIterNeedResched: unbound,
     flushPending: unbound, attrInvalid: unbound, trySlotsLock: unbound, attrsAlreadySet: unbound,
   },
   actions: {
     mnActiveInvalidateCountInc: unbound, mnActiveInvalidateCountDec: unbound, srcuReadLock: unbound,
     srcuReadUnlock: unbound, computeGfnRanges: unbound, waitMmuLock: unbound, kvmMmuInvalidateBegin: unbound,
     kvmMmuInvalidateRangeAdd: unbound, addHugepageHeadTail: unbound, zapStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
+    flushBeforeYield: unbound, tdpIterRestart: unbound,
     kvmFlushRemoteTlbs: unbound, mmuWriteUnlock: unbound, hostApplyChange: unbound, kvmMmuInvalidateEnd: unbound,
     hostFreeOldPages: unbound, setErrno: unbound, waitSlotsLock: unbound, slotsUnlock: unbound,
     storeAttributes: unbound, postSetMemoryAttributes: unbound,
@@ -67,12 +68,27 @@ export const invalidationMachine = setup({
     },
     begin: { on: { STEP: { target: 'rangeAdd', actions: 'kvmMmuInvalidateBegin' } } },
     rangeAdd: { on: { STEP: { target: 'zap', actions: ['kvmMmuInvalidateRangeAdd', 'zapStart'] } } },
-    /** kvm_unmap_gfn_range() → tdp_mmu_zap_leafs(): one leaf SPTE per step, flush accumulated. */
+    /**
+     * kvm_unmap_gfn_range() → tdp_mmu_zap_leafs(): one leaf SPTE per step, flush accumulated.
+     * The range is blockable, so the walk may yield (tdp_mmu_iter_cond_resched()): the flush
+     * owed so far first, then mmu_lock is dropped and taken again, and the walk restarts
+     * at the gfn it reached.
+     */
     zap: {
       on: {
         STEP: [
           { guard: 'zapDone', target: 'flush' },
+          { guard: 'tdpMmuIterNeedResched', target: 'zapYield', actions: 'flushBeforeYield' },
           { target: 'zap', actions: ['tdpMmuZapLeaf', 'zapAdvance'] },
+        ],
+      },
+    },
+    zapYield: { on: { STEP: { target: 'zapRelock', actions: 'mmuWriteUnlock' } } },
+    zapRelock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuWriteLock', target: 'zap', actions: 'tdpIterRestart' },
+          { target: 'zapRelock', actions: 'waitMmuLock' },
         ],
       },
     },
@@ -149,11 +165,22 @@ export const invalidationMachine = setup({
     },
     attrBegin: { on: { STEP: { target: 'attrRangeAdd', actions: 'kvmMmuInvalidateBegin' } } },
     attrRangeAdd: { on: { STEP: { target: 'attrZap', actions: ['addHugepageHeadTail', 'kvmMmuInvalidateRangeAdd', 'zapStart'] } } },
+    /** The same zap, may_block too (pre_set_range): it yields the same way. */
     attrZap: {
       on: {
         STEP: [
           { guard: 'zapDone', target: 'attrFlush' },
+          { guard: 'tdpMmuIterNeedResched', target: 'attrZapYield', actions: 'flushBeforeYield' },
           { target: 'attrZap', actions: ['tdpMmuZapLeaf', 'zapAdvance'] },
+        ],
+      },
+    },
+    attrZapYield: { on: { STEP: { target: 'attrZapRelock', actions: 'mmuWriteUnlock' } } },
+    attrZapRelock: {
+      on: {
+        STEP: [
+          { guard: 'tryMmuWriteLock', target: 'attrZap', actions: 'tdpIterRestart' },
+          { target: 'attrZapRelock', actions: 'waitMmuLock' },
         ],
       },
     },

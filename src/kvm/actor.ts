@@ -124,6 +124,8 @@ export class RangeCursor {
   readonly leaf: LeafRef = newLeafRef();
   /** Top-level index for invalidated-root zaps. */
   topIdx = 0;
+  /** Leafs handled since the walk started or last yielded (tdp_mmu_iter_cond_resched). */
+  sinceYield = 0;
 }
 
 export type MemslotChange = 'create' | 'delete' | 'move' | 'flags_only' | 'noop';

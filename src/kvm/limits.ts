@@ -82,6 +82,12 @@ export const LOCK_MEMO_ENTRIES = 1024;
  * obsolete root never freed, an INVALID memslot under SRCU, a wrapped sequence number).
  */
 export const LIVELOCK_RETRIES = envInt('LIVELOCK_RETRIES', 64);
+/**
+ * Leaf SPTEs a yielding zap (tdp_mmu_zap_leafs() with can_yield) handles before
+ * tdp_mmu_iter_cond_resched() drops mmu_lock: the kernel yields when need_resched() or the
+ * lock is contended; the model stands in a count for both.
+ */
+export const ZAP_YIELD_SPTES = envInt('ZAP_YIELD_SPTES', 8);
 /** Steps a deterministic run may take before it stops with a 'step limit' error. */
 export const STEPS_MAX = envInt('STEPS_MAX', 20_000_000);
 /** Ops a scenario may hold (a typo like a size in bytes where a count was meant). */

@@ -8,7 +8,7 @@
 import type { KvmActor } from './actor.js';
 import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostEventKind } from './host.js';
 import { G } from './layout.js';
-import { PAGE_SIZE_BIG, U64_MAX } from './limits.js';
+import { PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
@@ -171,6 +171,7 @@ export function zapLeafsStart(a: KvmActor, ranges: number[]): void {
   c.ranges = ranges;
   c.rangeIdx = 0;
   c.gfn = c.ranges.length > 0 ? c.ranges[0]! : 0;
+  c.sinceYield = 0;
   findNextLeaf(a);
 }
 
@@ -213,7 +214,46 @@ export function zapAdvance(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   c.gfn = c.leaf.baseGfn + pagesPerLevel(c.leaf.level);
+  c.sinceYield++;
   findNextLeaf(a);
+}
+
+/**
+ * tdp_mmu_iter_cond_resched() in a zap that may yield (may_block: a blockable notifier
+ * range, KVM_SET_MEMORY_ATTRIBUTES): time to drop mmu_lock (ZAP_YIELD_SPTES leafs since the
+ * last yield stand in for need_resched() or contention).
+ */
+export function zapNeedResched(a: KvmActor): boolean {
+  return a.cursor.pending && a.cursor.sinceYield >= ZAP_YIELD_SPTES;
+}
+
+/**
+ * The flush owed before the yield: `if (flush) kvm_flush_remote_tlbs(kvm)`, where `flush`
+ * covers every leaf zapped so far by this walk, in any root (a835429cda91 passed the
+ * caller's flush in; before it only the current root's zaps were flushed). Once mmu_lock
+ * is dropped, another zapper can find these SPTEs already gone, owe no flush of its own,
+ * and let the mm free the page while a vCPU's TLB still maps it.
+ */
+export function flushBeforeYield(a: KvmActor): void {
+  if (a.inval.flush) invalFlushRemoteTlbs(a);
+}
+
+/**
+ * tdp_iter_restart() after the lock is taken again: the walk resumes at the gfn it reached,
+ * read afresh (tables may have changed while the lock was dropped), skipping roots freed
+ * meanwhile (the kernel holds a reference on the root it walks).
+ */
+export function zapRestart(a: KvmActor): void {
+  const c = a.cursor;
+  c.sinceYield = 0;
+  const live = rootsInUse(a.vm);
+  const cur = c.roots[c.rootIdx];
+  if (cur !== undefined && !live.includes(cur)) {
+    c.rangeIdx = 0;
+    c.gfn = c.ranges.length > 0 ? c.ranges[0]! : 0;
+  }
+  c.roots = c.roots.filter((r, i) => i < c.rootIdx || live.includes(r));
+  if (c.pending) findNextLeaf(a);
 }
 
 export function invalFlushPending(a: KvmActor): boolean {
