@@ -91,8 +91,10 @@ export const G = {
     POOL_LOCK: 1,
     /** Tables currently in use (linked, cached or pending), for the memory figures. */
     POOL_IN_USE: 1,
+    /** kvm->vm_dead (kvm_vm_dead(): every vCPU ioctl is -EIO from then on). */
+    VM_DEAD: 1,
     /** Unused words. */
-    MMU_LINE_SPARE: 5,
+    MMU_LINE_SPARE: 4,
     /** guest_memfd pages handed out. */
     GMEM_BUMP: 1,
     /** Attribute chunks handed out; dirty-bitmap words handed out. */
