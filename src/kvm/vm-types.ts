@@ -33,3 +33,15 @@ export const VM_TYPE_NAMES = Object.keys(VM_TYPES) as VmType[];
 export function isVmType(s: string): s is VmType {
   return Object.prototype.hasOwnProperty.call(VM_TYPES, s);
 }
+
+/** KVM_CREATE_VM refused a type the release does not have (kvm_arch_init_vm(): -EINVAL). */
+export class VmCreateError extends Error {
+  override readonly name = 'VmCreateError';
+}
+
+/** The release's kvm_caps.supported_vm_types has `type`; throws VmCreateError if not. */
+export function checkVmTypeSupported(type: VmType, release: string, tdxVmType: boolean): void {
+  if (type === 'tdx' && !tdxVmType) {
+    throw new VmCreateError(`KVM_CREATE_VM(KVM_X86_TDX_VM) is EINVAL on ${release}: TDX VMs exist from 6.16 (161d34609f9b); pick --kernel 6.16 or later, or another vm type`);
+  }
+}

@@ -9,7 +9,7 @@ import {
 } from './limits.js';
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
 import { PHYS_BITS_DEFAULT, kvmMmuGetTdpLevel, kvmMmuMaxGfn } from './address-space.js';
-import { VM_TYPES, type VmType } from './vm-types.js';
+import { VM_TYPES, checkVmTypeSupported, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
 import { KERNEL_DEFAULT, kernelProfile, type KernelProfile, type KernelRelease } from './kernel-release.js';
 import type { LockProtocol } from './mmu-lock.js';
@@ -96,6 +96,7 @@ export class Vm {
   constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT, disabledQuirks: readonly KvmQuirk[] = []) {
     this.lockProtocol = lockProtocol;
     this.kernel = kernelProfile(kernel);
+    checkVmTypeSupported(type, kernel, this.kernel.switches.tdxVmType);
     this.disabledQuirks = [...disabledQuirks];
     this.mem = mem;
     this.layout = mem.layout;
