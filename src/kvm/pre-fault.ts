@@ -22,6 +22,7 @@ import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
+import { isGfnAlias } from './vm-types.js';
 import * as S from './shm.js';
 
 const PAGE = PAGE_SIZE_BIG;
@@ -99,6 +100,16 @@ function chunkGpa(a: KvmActor): bigint {
  */
 function chunkGfn(a: KvmActor): number {
   return Number(chunkGpa(a) / PAGE);
+}
+
+/**
+ * kvm_arch_vcpu_pre_fault_memory(): `if (kvm_is_gfn_alias(kvm, gpa_to_gfn(range->gpa)))
+ * return -EINVAL;` after the pre_fault_allowed check (8046d29dde17, 6.16 — the release TDX
+ * arrived in, so every TDX VM has it): userspace may only pass the addresses its memslots
+ * use. Per chunk, so a range that runs into the alias half stops there.
+ */
+export function gfnIsAlias(a: KvmActor): boolean {
+  return a.prefault.form === 'pre_fault' && isGfnAlias(a.vm.type, a.vm.rootLevel, chunkGfn(a));
 }
 
 /** The fault's error code: merged form — a read, private iff the chunk's first gfn is; RFC — from flags. */

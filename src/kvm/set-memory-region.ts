@@ -32,6 +32,7 @@ import {
 } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
+import { isGfnAlias } from './vm-types.js';
 import * as S from './shm.js';
 
 const KVM_MEM_FLAGS_VALID = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
@@ -60,6 +61,8 @@ export function invalidArgs(a: KvmActor): boolean {
   if (m.gpa % PAGE_SIZE_BIG !== 0n || m.size % PAGE_SIZE_BIG !== 0n) return true;
   if (m.gpa + m.size > U64_MAX) return true;
   if ((m.gpa + m.size) / PAGE_SIZE_BIG > BigInt(a.vm.maxGfn) + 1n) return true;
+  // kvm_arch_prepare_memory_region(): a TDX slot may not reach the shared-alias half.
+  if (m.size > 0n && isGfnAlias(a.vm.type, a.vm.rootLevel, Number((m.gpa + m.size) / PAGE_SIZE_BIG) - 1)) return true;
   const exists = activeOld(a);
   if (m.size === 0n) return !exists;
   if (!exists) return false;
