@@ -23,12 +23,12 @@ export const preFaultMachine = setup({
   guards: {
     invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
     preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
-    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound,
+    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound, prefaultSeesVmDead: unbound, gfnIsAlias: unbound,
   },
   actions: {
     setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, setErrorCode: unbound, beginPrefetchFault: unbound,
-    advanceRange: unbound, propagateFaultErrno: unbound, propagateMmuLoadErrno: unbound, finishIoctl: unbound,
+    advanceRange: unbound, propagateFaultErrno: unbound, propagateMmuLoadErrno: unbound, finishIoctl: unbound, consumeRequestVmDead: unbound,
   },
 }).createMachine({
   id: 'pre-fault',
@@ -51,6 +51,8 @@ export const preFaultMachine = setup({
           { guard: 'rangeDone', target: 'finish' },
           { guard: 'signalPending', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINTR' } } },
           { guard: 'preFaultNotAllowed', target: 'finish', actions: { type: 'setResult', params: { errno: 'EOPNOTSUPP' } } },
+          // kvm_is_gfn_alias(): a TDX VM's shared-alias gpa is not one userspace registered.
+          { guard: 'gfnIsAlias', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINVAL' } } },
           { target: 'reload' },
         ],
       },
@@ -74,11 +76,15 @@ export const preFaultMachine = setup({
         ],
       },
     },
-    /** kvm_tdp_map_page(): do { if (signal_pending) return -EINTR; r = kvm_mmu_do_page_fault(); } while (r == RET_PF_RETRY) */
+    /**
+     * kvm_tdp_map_page(): do { if (signal_pending) return -EINTR; (6.16+: if
+     * (kvm_check_request(KVM_REQ_VM_DEAD)) return -EIO;) r = kvm_mmu_do_page_fault(); } while (r == RET_PF_RETRY)
+     */
     mapPage: {
       on: {
         STEP: [
           { guard: 'signalPending', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINTR' } } },
+          { guard: 'prefaultSeesVmDead', target: 'finish', actions: ['consumeRequestVmDead', { type: 'setResult', params: { errno: 'EIO' } }] },
           { target: 'fault', actions: 'beginPrefetchFault' },
         ],
       },

@@ -5,7 +5,8 @@
  * a permission fault is an EPT violation: the vCPU exits (re-taking kvm->srcu) and runs
  * the page-fault machine; on RETRY/FIXED/SPURIOUS it re-enters and the access is retried
  * by hardware, as in KVM. Requests (TLB flush, free obsolete roots) are served on entry;
- * a request raised while the vCPU is in the guest kicks it out.
+ * a request raised while the vCPU is in the guest kicks it out. KVM_REQ_VM_DEAD ends
+ * KVM_RUN with -EIO; on a dead VM every vCPU ioctl is -EIO at once.
  *
  * SRCU: the vCPU holds kvm->srcu outside the guest and drops it around guest entry
  * (which is why KVM_RUN cannot deadlock a memslot update, unlike pre-fault, R13).
@@ -19,12 +20,13 @@ export const vcpuMachine = setup({
   guards: {
     noOpsLeft: unbound, nextOpIsMmuReset: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
     needsRootLoad: unbound, hasPendingRequests: unbound, noGuestAccess: unbound, tryGuestAccess: unbound,
-    faultFailed: unbound, faultEmulate: unbound, mmuLoadFailed: unbound,
+    faultFailed: unbound, faultEmulate: unbound, mmuLoadFailed: unbound, vmDead: unbound, hasRequestVmDead: unbound,
   },
   actions: {
     beginIoctl: unbound, kvmMmuResetContext: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, completeAccess: unbound, eptViolation: unbound,
     failAccess: unbound, failRunMmuLoad: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
+    failIoctlVmDead: unbound, failRunVmDead: unbound,
   },
 }).createMachine({
   id: 'vcpu',
@@ -35,6 +37,8 @@ export const vcpuMachine = setup({
       on: {
         STEP: [
           { guard: 'noOpsLeft', target: 'stopped' },
+          // kvm_vcpu_ioctl(): a dead VM (kvm_vm_dead()) answers every vCPU ioctl with -EIO.
+          { guard: 'vmDead', target: 'outside', actions: 'failIoctlVmDead' },
           // KVM_SET_SREGS changing CR0.WP: kvm_mmu_reset_context() unloads the root.
           { guard: 'nextOpIsMmuReset', target: 'outside', actions: 'kvmMmuResetContext' },
           { guard: 'nextOpIsIoctl', target: 'ioctl', actions: 'beginIoctl' },
@@ -46,6 +50,7 @@ export const vcpuMachine = setup({
     entry: {
       on: {
         STEP: [
+          { guard: 'hasRequestVmDead', target: 'outside', actions: ['failRunVmDead', 'srcuReadUnlock'] },
           { guard: 'hasRequestTlbFlush', target: 'entry', actions: 'kvmVcpuFlushTlb' },
           { guard: 'hasRequestFreeObsoleteRoots', target: 'entry', actions: 'kvmMmuFreeObsoleteRoots' },
           { guard: 'mmuLoadFailed', target: 'outside', actions: ['failRunMmuLoad', 'srcuReadUnlock'] },

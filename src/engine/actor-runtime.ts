@@ -18,6 +18,7 @@ import { beginAttributeChange, beginHostInvalidation } from '../kvm/mmu-notifier
 import { beginSetMemslot } from '../kvm/set-memory-region.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
+import { kvmVmDead } from '../kvm/vm-dead.js';
 import { enterGuestMode, exitGuestMode } from '../kvm/requests.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
@@ -332,6 +333,9 @@ export class ActorRuntime {
       case 'signal':
         S.store(this.vm.i32, actorWord(this.vm.layout, op.vcpu, ACTOR.SIGNAL), 1);
         return direct(`signal vcpu${op.vcpu}`, { op: 'signal', ret: 0 });
+      case 'vm_dead':
+        kvmVmDead(this.vm);
+        return direct('kvm_vm_dead()', { op: 'vm_dead', ret: 0 });
       case 'finalize': {
         const info = VM_TYPES[this.vm.type];
         if (info.finalizeIoctl === null) return direct('finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });

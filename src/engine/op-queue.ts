@@ -53,6 +53,8 @@ class StreamCursor {
 export interface AccessCheck {
   readonly sink: FindingSink;
   readonly actor: string;
+  /** kvm->vm_dead: KVM_RUN may end with EIO. */
+  readonly vmDead: () => boolean;
 }
 
 export class ActorQueue implements RuntimeQueue {
@@ -126,7 +128,7 @@ export class ActorQueue implements RuntimeQueue {
   private checkAccess(op: Op, errno: Errno): void {
     if (this.check === null) return;
     const gpa = op.op === 'access_stream' ? this.stream!.view.gpa : op.op === 'access' ? op.gpa : -1;
-    const v = checkGuestAccessErrno(this.check.actor, gpa, errno);
+    const v = checkGuestAccessErrno(this.check.actor, gpa, errno, this.check.vmDead());
     if (v !== null) this.check.sink.report(v);
   }
 

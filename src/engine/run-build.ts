@@ -9,6 +9,7 @@ import type { KvmActor } from '../kvm/actor.js';
 import type { FindingSink, Violation } from '../kvm/findings.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm } from '../kvm/vm.js';
+import { vmIsDead } from '../kvm/vm-dead.js';
 import type { SpteProvenance } from '../check/invariants.js';
 import { compiled } from '../protocol/machines.js';
 import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
@@ -79,7 +80,7 @@ export function buildRun(cfg: RunConfig): BuiltRun {
   const results: (OpResult | null)[] = cfg.ops.map(() => null);
   const perActor = queuedOps(cfg.ops, vm.layout.actors);
   const { labels, labelBase } = stateLabels();
-  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id) }), collector, factory, coverage, labelBase, labels));
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }), collector, factory, coverage, labelBase, labels));
   const provenance = new SpteProvenanceTable(vm, labels);
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;

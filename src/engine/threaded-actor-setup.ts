@@ -21,6 +21,7 @@ import { FramePublisher } from './threaded-frames.js';
 import { StreamQueue } from './threaded-queue.js';
 import { coverageCounters, runnerFactory, stateLabels } from './machine-set.js';
 import { checkGuestAccessErrno } from '../check/guest-access.js';
+import { vmIsDead } from '../kvm/vm-dead.js';
 import type { ActorTask } from './threaded-task.js';
 
 /** An actor's violations: the first ACTOR_VIOLATIONS_KEPT kept (and announced on the ring), the rest counted. */
@@ -85,7 +86,7 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
     sentPrefaultPages = rt.a.stats.preFaultPages;
     emitOp(ring, op, r, pages);
     if (op.op === 'access' && r.op === 'access' && r.errno !== null) {
-      const v = checkGuestAccessErrno(rt.a.name, op.gpa, r.errno);
+      const v = checkGuestAccessErrno(rt.a.name, op.gpa, r.errno, vmIsDead(vm));
       if (v !== null) violations.report(v);
     }
   };

@@ -61,6 +61,7 @@ export function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: num
       return;
     case 'signal':
     case 'finalize':
+    case 'vm_dead':
     case 'mmu_reset':
       return;
   }

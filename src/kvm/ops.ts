@@ -94,6 +94,14 @@ export interface FinalizeOp {
 }
 
 /**
+ * kvm_vm_dead(): not an ioctl — what KVM_BUG_ON() or a fatal error (a failed TDX
+ * SEAMCALL) does to the VM: vm_dead set, KVM_REQ_VM_DEAD on every vCPU (vm-dead.ts).
+ */
+export interface VmDeadOp {
+  readonly op: 'vm_dead';
+}
+
+/**
  * KVM_SET_SREGS on the vCPU thread changing CR0.WP (as mmu_stress_test's host does):
  * kvm_mmu_reset_context() → kvm_mmu_unload(); the next KVM_RUN loads a root again.
  */
@@ -115,7 +123,7 @@ export interface AccessStreamOp {
 }
 
 export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp | MmuResetOp;
-export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp;
+export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp | VmDeadOp;
 export type HostOp = InvalidateOp;
 export type Op = VcpuOp | VmmOp | HostOp | AccessStreamOp;
 
@@ -131,5 +139,6 @@ export type OpResult =
   | { readonly op: 'get_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly dirty: string[] }
   | { readonly op: 'clear_dirty_log'; readonly ret: number; readonly errno: Errno | null; readonly cleared: string[] }
   | { readonly op: 'signal'; readonly ret: 0 }
-  | { readonly op: 'mmu_reset'; readonly ret: 0; readonly rootDropped: boolean }
+  | { readonly op: 'mmu_reset'; readonly ret: number; readonly errno?: Errno; readonly rootDropped: boolean }
+  | { readonly op: 'vm_dead'; readonly ret: 0 }
   | { readonly op: 'finalize'; readonly ret: number; readonly errno: Errno | null };

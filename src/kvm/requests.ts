@@ -13,6 +13,7 @@ import * as S from './shm.js';
 
 export const KVM_REQ_TLB_FLUSH = 1 << 0;
 export const KVM_REQ_MMU_FREE_OBSOLETE_ROOTS = 1 << 1;
+export const KVM_REQ_VM_DEAD = 1 << 2;
 
 export function kvmMakeRequest(vm: Vm, vcpu: number, req: number): void {
   S.or(vm.i32, actorWord(vm.layout, vcpu, ACTOR.REQUESTS), req);

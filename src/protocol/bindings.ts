@@ -15,6 +15,7 @@ import * as pf from '../kvm/page-fault.js';
 import * as pre from '../kvm/pre-fault.js';
 import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
 import * as vc from '../kvm/vcpu.js';
+import * as vd from '../kvm/vm-dead.js';
 import type { Impl } from './runner.js';
 import * as S from '../kvm/shm.js';
 
@@ -120,6 +121,8 @@ const vcpu: Impl<A> = {
     faultFailed: (a) => a.fault.errno !== null,
     mmuLoadFailed: vc.mmuLoadFailed,
     faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
+    vmDead: (a) => vd.vmIsDead(a.vm),
+    hasRequestVmDead: vd.hasRequestVmDead,
   },
   actions: {
     beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && (op.op === 'pre_fault' || op.op === 'map_memory')) pre.beginPreFaultIoctl(a, op); },
@@ -137,6 +140,8 @@ const vcpu: Impl<A> = {
     emulateAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits }); a.accessExits = 0; },
     completeIoctl,
     exitToUserspace: noop,
+    failIoctlVmDead: vd.failVcpuIoctlVmDead,
+    failRunVmDead: vd.failRunVmDead,
   },
 };
 
@@ -154,6 +159,8 @@ const preFault: Impl<A> = {
     faultEmulate: pre.faultEmulate,
     faultErrno: pre.faultErrno,
     mmuLoadFailed: vc.mmuLoadFailed,
+    prefaultSeesVmDead: vd.prefaultSeesVmDead,
+    gfnIsAlias: pre.gfnIsAlias,
   },
   actions: {
     setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),
@@ -169,6 +176,7 @@ const preFault: Impl<A> = {
     propagateFaultErrno: pre.propagateFaultErrno,
     propagateMmuLoadErrno: pre.propagateMmuLoadErrno,
     finishIoctl: pre.finishIoctl,
+    consumeRequestVmDead: vd.consumeRequestVmDead,
   },
 };
 

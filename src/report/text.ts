@@ -111,6 +111,7 @@ export function opInput(op: Op): Record<string, JsonScalar> {
       return { vcpu: `vcpu${op.vcpu}` };
     case 'finalize':
     case 'mmu_reset':
+    case 'vm_dead':
       return {};
     case 'access_stream':
       return { accesses: op.gfns.length };
@@ -226,7 +227,10 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
     case 'signal':
       return 'sent';
     case 'mmu_reset':
+      if (res.errno !== undefined) return `ret ${res.ret}${errnoText(res.errno)}`;
       return res.rootDropped ? 'root unloaded' : 'no root loaded';
+    case 'vm_dead':
+      return 'VM dead';
     case 'access_stream':
       return `${res.accesses} accesses, ${res.failed} failed${errnoText(res.errno)}, ${res.emulated} emulated, ${res.exits} exits`;
   }

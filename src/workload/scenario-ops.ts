@@ -129,10 +129,11 @@ const signal = opSchema('signal', 'vmm', 'a signal to a vCPU thread (a pending s
 }, (o) => ({ op: 'signal' as const, vcpu: Number(o.vcpu.slice(4)) }));
 
 const finalize = opSchema('finalize', 'vmm', 'KVM_SEV_SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM: from then on pre-fault is allowed', {}, () => ({ op: 'finalize' as const }));
+const vmDead = opSchema('vm_dead', 'vmm', 'kvm_vm_dead(), as KVM_BUG_ON() or a fatal error (a failed TDX SEAMCALL) does it: every vCPU ioctl is EIO from then on; KVM_REQ_VM_DEAD on every vCPU', {}, () => ({ op: 'vm_dead' as const }));
 const mmuReset = opSchema('mmu_reset', 'vcpu', 'KVM_SET_SREGS changing CR0.WP: kvm_mmu_reset_context() drops the vCPU\'s root; the next KVM_RUN loads one', {}, () => ({ op: 'mmu_reset' as const }));
 
-export const OP_SCHEMAS = [access, preFault, mapMemory, mmuReset, setMemslot, setAttributes, invalidate, getDirtyLog, clearDirtyLog, signal, finalize] as const;
-export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize'] as const;
+export const OP_SCHEMAS = [access, preFault, mapMemory, mmuReset, setMemslot, setAttributes, invalidate, getDirtyLog, clearDirtyLog, signal, finalize, vmDead] as const;
+export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize', 'vm_dead'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 /** An op of the file, parsed: who, after what, how many times, and the model Op. */

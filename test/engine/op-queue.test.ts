@@ -11,7 +11,7 @@ const accessDone = (errno: Errno | null): OpResult => ({ op: 'access', ok: errno
 function queue(items: QueuedOp[], checked = true): { q: ActorQueue; results: (OpResult | null)[]; found: Violation[] } {
   const results: (OpResult | null)[] = items.map(() => null);
   const found: Violation[] = [];
-  const q = new ActorQueue(items, results, checked ? { sink: { report: (v) => found.push(v) }, actor: 'vcpu0' } : null);
+  const q = new ActorQueue(items, results, checked ? { sink: { report: (v) => found.push(v) }, actor: 'vcpu0', vmDead: () => false } : null);
   return { q, results, found };
 }
 
