@@ -126,12 +126,12 @@ test('segments: consecutive steps of one actor fold into one [label, n]', (t) =>
 });
 
 test('bounded-preemption DFS: finds every catalogue race with one preemption, and runs every schedule within the bound on a clean target', (t) => {
-  for (const name of ['seq-check', 'zap-without-flush', 'memslot-swap-during-invalidation', 'prefault-invalid-slot-retry']) {
+  for (const name of ['seq-check', 'seq-sign-extension', 'memslot-swap-during-invalidation', 'prefault-invalid-slot-retry']) {
     const r = explore(resolveTarget(name), { scheduler: 'dfs', depth: 1, budget: 2000 });
     t.true(r.found, name);
     t.true(replay(decodeToken(r.token!)).reproduced, `${name}: its token replays`);
   }
-  const clean = resolveTarget('zap-without-flush');
+  const clean = resolveTarget('seq-check');
   const none = explore(clean, { scheduler: 'dfs', depth: 0, budget: 100, withoutEntryMutation: true });
   t.false(none.found);
   t.true(none.schedules < 100, 'with no preemption allowed the search is a handful of schedules and ends');
@@ -141,7 +141,7 @@ test('bounded-preemption DFS: finds every catalogue race with one preemption, an
 });
 
 test('DFS shards split the search order: together they run what one search runs', (t) => {
-  const target = resolveTarget('zap-without-flush');
+  const target = resolveTarget('seq-check');
   const whole = explore(target, { scheduler: 'dfs', depth: 1, budget: 100_000, withoutEntryMutation: true });
   let parts = 0;
   for (let i = 0; i < 3; i++) parts += explore(target, { scheduler: 'dfs', depth: 1, budget: 100_000, shard: { i, n: 3 }, withoutEntryMutation: true }).schedules;
