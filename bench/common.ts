@@ -4,7 +4,7 @@
  */
 
 import { G, spteWord } from '../src/kvm/layout.js';
-import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from '../src/kvm/limits.js';
+import { SPTES_PER_TABLE } from '../src/kvm/limits.js';
 import { NONLEAF_HI, NONPRESENT_HI, isShadowPresent, makeNonleafLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs } from '../src/kvm/spte.js';
 import { spteIndex } from '../src/kvm/tdp-iter.js';
 import { Vm } from '../src/kvm/vm.js';
@@ -136,12 +136,12 @@ export class RawTables {
 /** The leaf of a write fault: host- and MMU-writable, accessed, dirty (make_spte). */
 const rawArgs: MakeSpteArgs = { pfn: 0, level: 1, hostWritable: true, writable: true, exec: true, prefetch: false };
 
-/** One raw fault: walk levels 4..2 linking missing tables by CAS, then CAS the leaf. */
+/** One raw fault: walk levels root..2 linking missing tables by CAS, then CAS the leaf. */
 export function rawFault(vm: Vm, tables: RawTables, gfn: number): boolean {
   const i32 = vm.i32;
   const i64 = vm.i64;
   let table = tables.root;
-  for (let level = TDP_ROOT_LEVEL; level > 1; level--) {
+  for (let level: number = vm.rootLevel; level > 1; level--) {
     const w = spteWord(vm.layout, table, spteIndex(gfn, level));
     let lo = Atomics.load(i32, w);
     if (!isShadowPresent(lo)) {

@@ -23,7 +23,7 @@ export const preFaultMachine = setup({
   guards: {
     invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
     preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
-    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound, prefaultSeesVmDead: unbound,
+    faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound, prefaultSeesVmDead: unbound, gfnIsAlias: unbound,
   },
   actions: {
     setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
@@ -51,6 +51,8 @@ export const preFaultMachine = setup({
           { guard: 'rangeDone', target: 'finish' },
           { guard: 'signalPending', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINTR' } } },
           { guard: 'preFaultNotAllowed', target: 'finish', actions: { type: 'setResult', params: { errno: 'EOPNOTSUPP' } } },
+          // kvm_is_gfn_alias(): a TDX VM's shared-alias gpa is not one userspace registered.
+          { guard: 'gfnIsAlias', target: 'finish', actions: { type: 'setResult', params: { errno: 'EINVAL' } } },
           { target: 'reload' },
         ],
       },

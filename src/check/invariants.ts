@@ -9,6 +9,7 @@
  * kvm_mmu_zap_all_fast has run. An SPTE to a freed page is never legal.
  */
 
+import { gfnJoin } from '../kvm/address-space.js';
 import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
@@ -17,7 +18,7 @@ import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslots
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
-import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from '../kvm/limits.js';
+import { SPTES_PER_TABLE } from '../kvm/limits.js';
 import { isHostWritable, isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
 import { isObsoleteRoot, rootTable, rootsInUse } from '../kvm/tdp-mmu.js';
 import { pagesPerLevel } from '../kvm/types.js';
@@ -166,7 +167,7 @@ function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, leve
 
 /** Walks one root with an explicit stack: every table's parent, every leaf. */
 function scanRoot(c: ScanCtx, rootSlot: number): void {
-  const stack: number[] = [rootTable(c.vm, rootSlot), TDP_ROOT_LEVEL, 0];
+  const stack: number[] = [rootTable(c.vm, rootSlot), c.vm.rootLevel, 0];
   while (stack.length > 0) {
     const gfnBase = stack.pop()!;
     const level = stack.pop()!;
@@ -181,7 +182,7 @@ function scanRoot(c: ScanCtx, rootSlot: number): void {
 /** The root slot a live table hangs from (following PARENT words up), or -1. */
 function rootSlotOf(vm: Vm, table: number): number {
   let t = table;
-  for (let hops = 0; hops < TDP_ROOT_LEVEL; hops++) {
+  for (let hops = 0; hops < vm.rootLevel; hops++) {
     const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, t, TABLE.PARENT));
     if (parent === 0) break;
     t = ((parent - 1 - vm.layout.ptBase) >>> 1) >>> 9;
@@ -210,7 +211,7 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
     const root = rootSlotOf(vm, table);
     if (root < 0 || isObsoleteRoot(vm, root)) continue;
     const level = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.LEVEL));
-    const gfnBase = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)) >>> 0;
+    const gfnBase = gfnJoin(Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)), Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN_HI)));
     checkEntry(c, root, table, i, level, gfnBase);
   }
   return c.out;

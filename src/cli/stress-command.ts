@@ -6,7 +6,7 @@
  * with --json) on stdout. Exit 0 clean, 1 violation or watchdog finding, 2 bad input.
  */
 
-import type { KernelRelease } from '../kvm/kernel-release.js';
+import { KERNEL_DEFAULT, kernelProfile, type KernelRelease } from '../kvm/kernel-release.js';
 import { hostMemoryPageSizeError, type HostMemory } from '../kvm/host.js';
 import { auditTime } from 'rxjs';
 import { startStress } from '../workload/presets/index.js';
@@ -15,7 +15,7 @@ import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { buildStressReport, describeConfig, formatStressReport, progressLine } from '../report/stress.js';
 import { CHURN_DEFAULT_RATES, CHURN_KINDS, type ChurnKind, type StressConfig, type StressPreset, type StressWorkload } from '../workload/stress.js';
-import type { VmType } from '../kvm/vm-types.js';
+import { checkVmTypeSupported, type VmType } from '../kvm/vm-types.js';
 import { STRESS_ACCESSES_MAX, STRESS_DURATION_MS_DEFAULT, STRESS_MEMORY_BYTES_MAX, STRESS_MEMORY_BYTES_MIN, VCPUS_MAX, WATCHDOG_MS_MIN } from '../kvm/limits.js';
 import { UsageError, parseDuration, parseIntIn, parseSize, parseU32Option } from './args.js';
 import type { Io } from './io.js';
@@ -92,6 +92,8 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
     // commander checked --kernel against the releases.
     ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };
+  const release = stress.kernel ?? KERNEL_DEFAULT;
+  checkVmTypeSupported(stress.vmType, release, kernelProfile(release).switches.tdxVmType); // before the run starts
   const mutate = f.mutate ?? [];
   const skip = f.skip ?? [];
   buildMutations(COMPILED, mutate, skip); // validates the names (MutationError is bad input)

@@ -66,7 +66,7 @@ export const EV = {
   FAULT: 1,
   /** Guest accesses completed since the last record: a = count, b = of them through the TLB. */
   ACCESSES: 2,
-  /** A guest access failed (exit to userspace): code = errno index (ERRNOS), a = gpa page. */
+  /** A guest access failed (exit to userspace): code = errno index (ERRNOS), a, b = its gfn's low and high words. */
   ACCESS_FAILED: 3,
   /** CAS failures since the last record: a = count. */
   CAS_FAILED: 4,

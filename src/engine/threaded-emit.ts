@@ -6,6 +6,7 @@
  * the bottleneck).
  */
 
+import { gfnHi, gfnLo } from '../kvm/address-space.js';
 import type { ActorStats } from '../kvm/actor.js';
 import { HOST_EVENT_KINDS } from '../kvm/host.js';
 import { ACTOR_ACCESS_BATCH, PAGE_SIZE } from '../kvm/limits.js';
@@ -38,7 +39,10 @@ export const errnoName = (code: number): string | null => (code === 0 ? null : E
 export function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: number): void {
   switch (r.op) {
     case 'access':
-      if (!r.ok) ring.emit(EV.ACCESS_FAILED, Math.max(0, ERRNOS.indexOf(r.errno ?? 'EFAULT')), op.op === 'access' ? Math.floor(op.gpa / PAGE_SIZE) : 0);
+      if (!r.ok) {
+        const gfn = op.op === 'access' ? Math.floor(op.gpa / PAGE_SIZE) : 0;
+        ring.emit(EV.ACCESS_FAILED, Math.max(0, ERRNOS.indexOf(r.errno ?? 'EFAULT')), gfnLo(gfn), gfnHi(gfn));
+      }
       return;
     case 'pre_fault':
     case 'map_memory':

@@ -8,6 +8,7 @@
  * translation whose bit is clear while no get is in progress is a lost dirty page.
  */
 
+import { gfnHi, gfnLo } from './address-space.js';
 import { ACTOR, G, actorWord } from './layout.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
@@ -73,7 +74,8 @@ export function nextDirtyGfn(vm: Vm, s: SlotInfo, from: number): number {
 
 /** Around a writable SPTE's CAS and its mark_page_dirty_in_slot(): the mark is in flight (see ACTOR.MARKING). */
 export function beginDirtyMark(vm: Vm, actor: number, gfn: number): void {
-  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), gfn + 1);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING_HI), gfnHi(gfn + 1));
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), gfnLo(gfn + 1));
 }
 
 export function endDirtyMark(vm: Vm, actor: number): void {
@@ -82,7 +84,11 @@ export function endDirtyMark(vm: Vm, actor: number): void {
 
 /** Some actor made `gfn` writable and has not marked it dirty yet. */
 export function dirtyMarkInFlight(vm: Vm, gfn: number): boolean {
-  for (let a = 0; a < vm.layout.actors; a++) if (S.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING)) === gfn + 1) return true;
+  const lo = gfnLo(gfn + 1);
+  const hi = gfnHi(gfn + 1);
+  for (let a = 0; a < vm.layout.actors; a++) {
+    if (S.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING)) === lo && S.load(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING_HI)) === hi) return true;
+  }
   return false;
 }
 

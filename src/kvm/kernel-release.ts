@@ -22,7 +22,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'recoverHugePagesInPlace' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'prefaultBailsOutOnVmDead' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'recoverHugePagesInPlace' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'tdxVmType' | 'prefaultBailsOutOnVmDead' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -80,6 +80,13 @@ export interface KernelChange {
  *   20a6cff3b283's series (May 2025), in the x86 MMU pull for 6.16. The model's rule
  *   before it is the 6.13–6.15 one for every older release too: how 6.11 and 6.12 treated a
  *   pre-fault over a present SPTE is not modelled separately.
+ * - tdxVmType: 161d34609f9b adds KVM_X86_TDX_VM to kvm_caps.supported_vm_types when the
+ *   TDX module is enabled; before it, kvm_arch_init_vm() refuses the type (-EINVAL, "type
+ *   not supported"). The last patch of the TDX series, merged for 6.16 with it (the same
+ *   push log as 958810a09412 gives the hash). Read in the series as posted and applied
+ *   (KVM_CAP_VM_TYPES and kvm_arch_init_vm() checking the supported types), not in a
+ *   tree with TDX. faultline refuses a `tdx` VM on an older
+ *   release as bad input, as KVM_CREATE_VM would.
  * - prefaultBailsOutOnVmDead: 958810a09412 adds to kvm_tdp_map_page()'s retry loop
  *   (arch/x86/kvm/mmu/mmu.c), after the signal check, `if (kvm_check_request(KVM_REQ_VM_DEAD,
  *   vcpu)) return -EIO;`. Posted by Yan Zhao (February 2025) for TDX, whose SEAMCALL errors
@@ -137,6 +144,13 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     since: '6.16',
     before: 'a pre-fault meeting a page table at its goal level is spurious: the range counts as mapped, the table keeps whatever leaves it has',
     after: 'only a present leaf is spurious: the pre-fault replaces the table by the huge mapping, as a guest fault does',
+  },
+  {
+    switch: 'tdxVmType',
+    commit: { hash: '161d34609f9b', title: 'KVM: TDX: Make TDX VM type supported' },
+    since: '6.16',
+    before: 'KVM_CREATE_VM with KVM_X86_TDX_VM is -EINVAL: there are no TDX VMs (faultline refuses vm type tdx)',
+    after: 'TDX VMs can be created (pre-fault only after KVM_TDX_FINALIZE_VM)',
   },
   {
     switch: 'prefaultBailsOutOnVmDead',

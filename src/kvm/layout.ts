@@ -8,6 +8,7 @@
  * walk reads the halves; every change is one 64-bit `Atomics.compareExchange` on `i64`.
  */
 
+import { checkPhysBits } from './address-space.js';
 import { MEMSLOTS_MAX, MMU_CACHE_TABLES, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES, ATTR_CHUNK_GFNS, VCPUS_MAX } from './limits.js';
 
 /** Words per 128-byte line. */
@@ -45,11 +46,13 @@ export const G = {
     INVALIDATE_IN_PROGRESS: 1,
     /**
      * kvm->mmu_invalidate_range_start / _end as gfns: the first gfn and the LAST gfn
-     * (inclusive, so a range ending at 2^32 fits), unsigned 32-bit; RANGE_VALID = 0 is
+     * (inclusive), each as low and high words (address-space.ts); RANGE_VALID = 0 is
      * INVALID_GPA (no range added since the first begin).
      */
     INVALIDATE_RANGE_START: 1,
     INVALIDATE_RANGE_LAST: 1,
+    INVALIDATE_RANGE_START_HI: 1,
+    INVALIDATE_RANGE_LAST_HI: 1,
     /** kvm->mn_active_invalidate_count (blocks memslot swaps) */
     MN_ACTIVE_INVALIDATE_COUNT: 1,
     INVALIDATE_RANGE_VALID: 1,
@@ -163,27 +166,29 @@ export const ACTOR = wordOffsets(0, {
   MODE: 1,
   /**
    * gfn + 1 while this actor is between making an SPTE writable in a dirty-logged slot
-   * and mark_page_dirty_in_slot() (two accesses in the kernel too); 0 otherwise. Not
-   * modelled state: the lost-dirty-page check reads it so as not to call that window a
-   * lost write (on threads another vCPU can write through the SPTE inside it).
+   * and mark_page_dirty_in_slot() (two accesses in the kernel too); 0 otherwise, as low
+   * and high words (the high word written first). Not modelled state: the lost-dirty-page
+   * check reads it so as not to call that window a lost write (on threads another vCPU
+   * can write through the SPTE inside it).
    */
   MARKING: 1,
+  MARKING_HI: 1,
 });
 export const ACTOR_WORDS = LINE_WORDS;
 
 /** Memslot record within a set. Flags use the uAPI bits plus KVM_MEMSLOT_INVALID. */
-export const SLOT = wordOffsets(0, { USED: 1, ID: 1, FLAGS: 1, BASE_GFN: 1, NPAGES: 1, HVA_BASE: 1, GMEM_BASE: 1, DIRTY_BASE: 1 });
-export const SLOT_WORDS = 8;
+export const SLOT = wordOffsets(0, { USED: 1, ID: 1, FLAGS: 1, BASE_GFN: 1, NPAGES: 1, HVA_BASE: 1, GMEM_BASE: 1, DIRTY_BASE: 1, BASE_GFN_HI: 1 });
+export const SLOT_WORDS = 9;
 /** A memslot set: header line (count) + MEMSLOTS_MAX records. */
 export const SET_HEADER_WORDS = LINE_WORDS;
 
-/** TLB entry: gfn, pfn, flags (VALID/W/X), pfn generation at fill. */
-export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1 });
-export const TLBE_WORDS = 4;
+/** TLB entry: gfn (low word), pfn, flags (VALID/W/X), pfn generation at fill, gfn (high word). */
+export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1, GFN_HI: 1 });
+export const TLBE_WORDS = 5;
 
-/** Page-table page metadata: state, level, base gfn, parent SPTE index + 1 (0 = root). */
-export const TABLE = wordOffsets(0, { STATE: 1, LEVEL: 1, GFN: 1, PARENT: 1 });
-export const TABLE_META_WORDS = 4;
+/** Page-table page metadata: state, level, base gfn (low word), parent SPTE index + 1 (0 = root), base gfn (high word). */
+export const TABLE = wordOffsets(0, { STATE: 1, LEVEL: 1, GFN: 1, PARENT: 1, GFN_HI: 1 });
+export const TABLE_META_WORDS = 5;
 /** Table states. */
 export const TABLE_FREE = 0;
 export const TABLE_CACHED = 1;
@@ -205,10 +210,25 @@ export interface LayoutConfig {
   dirtyWords: number;
   /** Attribute chunks (each ATTR_CHUNK_GFNS gfns). */
   attrChunks: number;
+  /** The guest physical address width, MAXPHYADDR (address-space.ts): max gfn and root level. */
+  physBits: number;
 }
 
-/** The attribute top level indexes 1-GiB chunks of the 44-bit guest physical space. */
-export const ATTR_TOP_ENTRIES = 1 << 14;
+/**
+ * The attribute index: an open-addressed hash table from a 1-GiB chunk number (gfn >> 18,
+ * below 2^22 in a 52-bit space) to the chunk, two words an entry (chunk number + 1, 0 =
+ * empty; chunk index), at least twice as many entries as chunks so a probe ends at an
+ * empty entry.
+ */
+export const ATTR_INDEX = wordOffsets(0, { KEY: 1, CHUNK: 1 });
+export const ATTR_INDEX_WORDS = 2;
+
+/** Entries of the attribute index for `chunks` chunks: the power of two at least twice as many (at least 8). */
+export function attrIndexEntries(chunks: number): number {
+  let n = 8;
+  while (n < 2 * chunks) n *= 2;
+  return n;
+}
 /** Bytes per attribute chunk: one byte per gfn, then one "mixed" byte per 2M region and one for the 1G region. */
 export const ATTR_CHUNK_BYTES = ATTR_CHUNK_GFNS + 512 + 128;
 
@@ -231,7 +251,10 @@ export interface Layout {
   readonly pfnFreeBase: number;
   readonly gmemToPfnBase: number;
   readonly dirtyBase: number;
-  readonly attrTopBase: number;
+  /** The attribute index (ATTR_INDEX entries). */
+  readonly attrIndexBase: number;
+  /** Entries of the attribute index (a power of two). */
+  readonly attrIndexEntries: number;
   /** Word index of the first SPTE word (pool); SPTE global index s = (word - ptBase) / 2. */
   readonly ptBase: number;
   /** Byte regions. */
@@ -245,6 +268,7 @@ const align = (words: number): number => Math.ceil(words / LINE_WORDS) * LINE_WO
 /** computeLayout(): every region's offset, each 128-byte aligned. */
 export function computeLayout(config: LayoutConfig): Layout {
   if (config.vcpus < 1 || config.vcpus > VCPUS_MAX) throw new RangeError(`vcpus must be 1..${VCPUS_MAX}`);
+  checkPhysBits(config.physBits);
   if (config.tables >= 1 << 20) throw new RangeError('page-table pool exceeds 2^20 tables (the SPTE low word holds the table index)');
   const actors = config.vcpus + 2;
   let at = GLOBALS_WORDS;
@@ -267,7 +291,8 @@ export function computeLayout(config: LayoutConfig): Layout {
   const pfnFreeBase = take(config.hostPages);
   const gmemToPfnBase = take(config.gmemPages);
   const dirtyBase = take(config.dirtyWords);
-  const attrTopBase = take(ATTR_TOP_ENTRIES);
+  const attrEntries = attrIndexEntries(config.attrChunks);
+  const attrIndexBase = take(attrEntries * ATTR_INDEX_WORDS);
   // 64-bit alignment for the SPTE pool: LINE_WORDS is even, so every region start is.
   const ptBase = take(config.tables * SPTES_PER_TABLE * 2);
   const hvaProtByte = at * 4;
@@ -276,7 +301,7 @@ export function computeLayout(config: LayoutConfig): Layout {
   return {
     config, actors, hostActor: config.vcpus, vmmActor: config.vcpus + 1,
     rootsBase, actorsBase, memslotsBase, dirtyLogInProgressBase, tlbBase, tableMetaBase, poolFreeBase, rcuPendingBase,
-    hvaToPfnBase, pfnOwnerBase, pfnGenBase, pfnFreeBase, gmemToPfnBase, dirtyBase, attrTopBase, ptBase,
+    hvaToPfnBase, pfnOwnerBase, pfnGenBase, pfnFreeBase, gmemToPfnBase, dirtyBase, attrIndexBase, attrIndexEntries: attrEntries, ptBase,
     hvaProtByte, attrChunksByte, totalBytes,
   };
 }

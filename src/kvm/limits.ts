@@ -23,24 +23,17 @@ export const PAGE_SIZE_BIG = BigInt(PAGE_SIZE);
 export const U64_MAX = (1n << 64n) - 1n;
 /** SPTEs per page-table page (512 x 8 bytes). */
 export const SPTES_PER_TABLE = 512;
-/** Levels of the TDP page table (4-level EPT / NPT). */
-export const TDP_ROOT_LEVEL = 4;
+/** The deepest TDP page table (5-level EPT / NPT): the size of a walk's path. A VM's own root level is vm.rootLevel (address-space.ts). */
+export const TDP_MAX_ROOT_LEVEL = 5;
 /** Largest mapping level KVM installs on x86 (1 GiB). */
 export const KVM_MAX_HUGEPAGE_LEVEL = 3;
 
-/**
- * Guest physical address width of the model: 44 bits (16 TiB), so every gfn fits in 32
- * bits and the walk uses 32-bit integer math. A fault above it is handled like KVM's
- * `kvm_handle_noslot_fault()` for `gfn > kvm_mmu_max_gfn()`: RET_PF_EMULATE.
- */
-export const GUEST_PHYS_BITS = 44;
-export const KVM_MMU_MAX_GFN = 2 ** (GUEST_PHYS_BITS - PAGE_SHIFT) - 1;
 
 /** Memslots per address space the model keeps (KVM allows 32764; scenarios use a few). */
 export const MEMSLOTS_MAX = envInt('MEMSLOTS_MAX', 32);
 /** TDP roots alive at once (valid plus invalidated, not yet freed: an idle vCPU keeps its obsolete root until it runs again). */
 export const ROOTS_MAX = 64;
-/** Page-table pages a vCPU's cache holds after `mmu_topup_memory_caches` (a 4-level walk links at most 3). */
+/** Page-table pages a vCPU's cache holds after `mmu_topup_memory_caches` (a 5-level walk links at most 4). */
 export const MMU_CACHE_TABLES = 4;
 /** Entries of each vCPU's model TLB (direct-mapped by gfn). */
 export const TLB_ENTRIES = 64;

@@ -2,15 +2,16 @@
  * Memory attributes (KVM_SET_MEMORY_ATTRIBUTES; kvm->mem_attr_array) and the per-hugepage
  * "mixed" flags of lpage_info (KVM_LPAGE_MIXED_FLAG) that kvm_mmu_hugepage_adjust() reads.
  *
- * Storage is sparse like the kernel's xarray: a top-level table of 1-GiB chunks, each
- * allocated on first store (only the vmm stores, under slots_lock). A chunk holds one byte
+ * Storage is sparse like the kernel's xarray: 1-GiB chunks, each allocated on first store
+ * (only the vmm stores, under slots_lock) and found through a hash index by chunk number,
+ * so a 52-bit guest physical space costs only the chunks attributes were set in. A chunk holds one byte
  * per gfn, then one mixed byte per 2M region and one for the 1G region. The mixed flags are
  * recomputed only in the post-set step (kvm_arch_post_set_memory_attributes), so between
  * the store and the post-set they are stale — the window of R14.
  */
 
 import { ATTR_CHUNK_GFNS } from './limits.js';
-import { ATTR_CHUNK_BYTES, ATTR_TOP_ENTRIES, G } from './layout.js';
+import { ATTR_CHUNK_BYTES, ATTR_INDEX, ATTR_INDEX_WORDS, G } from './layout.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
 import * as S from './shm.js';
 
@@ -26,10 +27,26 @@ const PAGES_2M_SHIFT = 9;
 const REGIONS_2M_PER_CHUNK = ATTR_CHUNK_GFNS / PAGES_2M;
 const MIXED_1G = ATTR_CHUNK_GFNS + REGIONS_2M_PER_CHUNK;
 
+/** The attribute index's first probe for chunk number `top` (Fibonacci hashing). */
+function indexSlot(vm: Vm, top: number): number {
+  return (Math.imul(top, 0x9e3779b1) >>> 0) & (vm.layout.attrIndexEntries - 1);
+}
+
+/**
+ * The chunk holding `gfn`'s attributes, 0 if none: a linear probe of the index from the
+ * chunk number's hash to its key or an empty entry (the index is never full). Lock-free:
+ * the vmm stores an entry's chunk before its key.
+ */
 function chunkOf(vm: Vm, gfn: number): number {
-  const top = Math.floor(gfn / ATTR_CHUNK_GFNS);
-  if (top >= ATTR_TOP_ENTRIES) return 0;
-  return S.load(vm.i32, vm.layout.attrTopBase + top);
+  const key = Math.floor(gfn / ATTR_CHUNK_GFNS) + 1;
+  const mask = vm.layout.attrIndexEntries - 1;
+  for (let e = indexSlot(vm, key - 1), n = 0; n <= mask; e = (e + 1) & mask, n++) {
+    const w = vm.layout.attrIndexBase + e * ATTR_INDEX_WORDS;
+    const k = S.load(vm.i32, w + ATTR_INDEX.KEY);
+    if (k === key) return S.load(vm.i32, w + ATTR_INDEX.CHUNK);
+    if (k === 0) return 0;
+  }
+  return 0;
 }
 
 function chunkByte(vm: Vm, chunk: number, off: number): number {
@@ -62,14 +79,17 @@ export function kvmRangeHasMemoryAttributes(vm: Vm, start: number, end: number, 
 }
 
 function ensureChunk(vm: Vm, gfn: number): number {
-  const top = Math.floor(gfn / ATTR_CHUNK_GFNS);
-  if (top >= ATTR_TOP_ENTRIES) throw new RangeError('gfn above the guest physical address width');
-  const w = vm.layout.attrTopBase + top;
-  const c = S.load(vm.i32, w);
+  const c = chunkOf(vm, gfn);
   if (c !== 0) return c;
   const n = S.add(vm.i32, G.ATTR_CHUNK_BUMP, 1) + 1;
   if (n > vm.layout.config.attrChunks) throw new RangeError('memory-attribute chunks exhausted (attributes set over more guest memory than the VM was laid out for)');
-  S.store(vm.i32, w, n);
+  const key = Math.floor(gfn / ATTR_CHUNK_GFNS) + 1;
+  const mask = vm.layout.attrIndexEntries - 1;
+  let e = indexSlot(vm, key - 1);
+  while (S.load(vm.i32, vm.layout.attrIndexBase + e * ATTR_INDEX_WORDS + ATTR_INDEX.KEY) !== 0) e = (e + 1) & mask;
+  const w = vm.layout.attrIndexBase + e * ATTR_INDEX_WORDS;
+  S.store(vm.i32, w + ATTR_INDEX.CHUNK, n);
+  S.store(vm.i32, w + ATTR_INDEX.KEY, key);
   return n;
 }
 

@@ -8,6 +8,7 @@
  * of a set are packed: indices [0, count).
  */
 
+import { gfnHi, gfnJoin, gfnLo } from './address-space.js';
 import { MEMSLOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import { G, SET_HEADER_WORDS, SLOT, SLOT_WORDS, slotWord } from './layout.js';
 import type { Vm } from './vm.js';
@@ -73,7 +74,7 @@ export function readSlot(vm: Vm, set: number, i: number, out: SlotInfo): SlotInf
   out.index = i;
   out.id = S.get(i32, w + SLOT.ID);
   out.flags = S.get(i32, w + SLOT.FLAGS);
-  out.baseGfn = S.get(i32, w + SLOT.BASE_GFN) >>> 0;
+  out.baseGfn = gfnJoin(S.get(i32, w + SLOT.BASE_GFN), S.get(i32, w + SLOT.BASE_GFN_HI));
   out.npages = S.get(i32, w + SLOT.NPAGES);
   out.hvaBase = S.get(i32, w + SLOT.HVA_BASE);
   out.gmemBase = S.get(i32, w + SLOT.GMEM_BASE);
@@ -87,7 +88,7 @@ export function gfnToMemslot(vm: Vm, set: number, gfn: number, out: SlotInfo): b
   const i32 = vm.i32;
   let w = slotWord(vm.layout, set, 0, 0);
   for (let i = 0; i < n; i++, w += SLOT_WORDS) {
-    const base = S.get(i32, w + SLOT.BASE_GFN) >>> 0;
+    const base = gfnJoin(S.get(i32, w + SLOT.BASE_GFN), S.get(i32, w + SLOT.BASE_GFN_HI));
     if (gfn >= base && gfn - base < S.get(i32, w + SLOT.NPAGES)) {
       readSlot(vm, set, i, out);
       return true;
@@ -115,7 +116,8 @@ function writeSlot(vm: Vm, set: number, i: number, s: SlotInfo): void {
   S.store(i32, slotWord(vm.layout, set, i, SLOT.USED), 1);
   S.store(i32, slotWord(vm.layout, set, i, SLOT.ID), s.id);
   S.store(i32, slotWord(vm.layout, set, i, SLOT.FLAGS), s.flags);
-  S.store(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN), s.baseGfn | 0);
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN), gfnLo(s.baseGfn));
+  S.store(i32, slotWord(vm.layout, set, i, SLOT.BASE_GFN_HI), gfnHi(s.baseGfn));
   S.store(i32, slotWord(vm.layout, set, i, SLOT.NPAGES), s.npages);
   S.store(i32, slotWord(vm.layout, set, i, SLOT.HVA_BASE), s.hvaBase);
   S.store(i32, slotWord(vm.layout, set, i, SLOT.GMEM_BASE), s.gmemBase);

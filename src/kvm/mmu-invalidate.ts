@@ -10,6 +10,7 @@
  * moved, and retries instead of installing a pfn the host is about to free.
  */
 
+import { gfnHi, gfnJoin, gfnLo } from './address-space.js';
 import { G } from './layout.js';
 import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 import * as S from './shm.js';
@@ -20,25 +21,38 @@ export function kvmMmuInvalidateBegin(vm: Vm): void {
   if (n === 1) S.store(vm.i32, G.INVALIDATE_RANGE_VALID, 0);
 }
 
-/** kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset. Gfns are unsigned 32-bit. */
+/** The range's first gfn (0) or last gfn (1), from its two words. */
+function rangeGfn(vm: Vm, last: 0 | 1): number {
+  return last === 0
+    ? gfnJoin(S.load(vm.i32, G.INVALIDATE_RANGE_START), S.load(vm.i32, G.INVALIDATE_RANGE_START_HI))
+    : gfnJoin(S.load(vm.i32, G.INVALIDATE_RANGE_LAST), S.load(vm.i32, G.INVALIDATE_RANGE_LAST_HI));
+}
+
+function setRange(vm: Vm, start: number, last: number): void {
+  S.store(vm.i32, G.INVALIDATE_RANGE_START, gfnLo(start));
+  S.store(vm.i32, G.INVALIDATE_RANGE_START_HI, gfnHi(start));
+  S.store(vm.i32, G.INVALIDATE_RANGE_LAST, gfnLo(last));
+  S.store(vm.i32, G.INVALIDATE_RANGE_LAST_HI, gfnHi(last));
+}
+
+/**
+ * kvm_mmu_invalidate_range_add(): the first range sets, later ones widen to a superset.
+ * Locking: mmu_lock held for write (the words of a gfn are not read torn under it).
+ */
 export function kvmMmuInvalidateRangeAdd(vm: Vm, start: number, end: number): void {
   const last = end - 1;
   if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) {
-    S.store(vm.i32, G.INVALIDATE_RANGE_START, start | 0);
-    S.store(vm.i32, G.INVALIDATE_RANGE_LAST, last | 0);
+    setRange(vm, start, last);
     S.store(vm.i32, G.INVALIDATE_RANGE_VALID, 1);
     return;
   }
-  const s = S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0;
-  const l = S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
-  S.store(vm.i32, G.INVALIDATE_RANGE_START, Math.min(s, start) | 0);
-  S.store(vm.i32, G.INVALIDATE_RANGE_LAST, Math.max(l, last) | 0);
+  setRange(vm, Math.min(rangeGfn(vm, 0), start), Math.max(rangeGfn(vm, 1), last));
 }
 
 /** The accumulated range as [start, end) gfns, or null while it is INVALID_GPA. */
 export function mmuInvalidateRange(vm: Vm): [number, number] | null {
   if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return null;
-  return [S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0, (S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) + 1];
+  return [rangeGfn(vm, 0), rangeGfn(vm, 1) + 1];
 }
 
 /** mmu_invalidate_seq as element of `i64` (the two words at G.INVALIDATE_SEQ). */
@@ -84,7 +98,7 @@ export function mmuInvalidateInProgress(vm: Vm): number {
 export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
   if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) <= 0) return false;
   if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return false;
-  return gfn >= S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0;
+  return gfn >= rangeGfn(vm, 0) && gfn <= rangeGfn(vm, 1);
 }
 
 /**
@@ -95,7 +109,7 @@ export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
 export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: bigint, gfn: number): boolean {
   if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
     if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
-    if (gfn >= S.load(vm.i32, G.INVALIDATE_RANGE_START) >>> 0 && gfn <= S.load(vm.i32, G.INVALIDATE_RANGE_LAST) >>> 0) return true;
+    if (gfn >= rangeGfn(vm, 0) && gfn <= rangeGfn(vm, 1)) return true;
   }
   return mmuInvalidateSeq(vm) !== mmuSeq;
 }

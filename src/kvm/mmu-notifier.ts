@@ -8,7 +8,7 @@
 import type { KvmActor } from './actor.js';
 import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN, PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
+import { PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
@@ -178,7 +178,7 @@ export function addHugepageHeadTail(a: KvmActor): void {
       const head = start - (start % pages);
       if (head < start && !hugepageMixed(a.vm, start, level)) v.extraRanges.push(head, start);
       const tail = Math.ceil(end / pages) * pages;
-      if (tail > end && !hugepageMixed(a.vm, end - 1, level)) v.extraRanges.push(end, Math.min(tail, KVM_MMU_MAX_GFN + 1));
+      if (tail > end && !hugepageMixed(a.vm, end - 1, level)) v.extraRanges.push(end, Math.min(tail, a.vm.maxGfn + 1));
     }
   }
 }
@@ -317,7 +317,7 @@ export function attrInvalid(a: KvmActor): boolean {
   if (v.attrFlags !== 0n || (v.attrValue & ~supported) !== 0n) return true;
   if (v.attrSize === 0n || v.attrGpa % PAGE_SIZE_BIG !== 0n || v.attrSize % PAGE_SIZE_BIG !== 0n) return true;
   const end = v.attrGpa + v.attrSize;
-  return end > U64_MAX || end / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n;
+  return end > U64_MAX || end / PAGE_SIZE_BIG > BigInt(a.vm.maxGfn) + 1n;
 }
 
 export function attrsAlreadySet(a: KvmActor): boolean {

@@ -13,7 +13,7 @@ import type { KvmActor, RetPf, RetryReason } from './actor.js';
 import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
 import { G, spteWord } from './layout.js';
-import { KVM_MAX_HUGEPAGE_LEVEL, KVM_MMU_MAX_GFN } from './limits.js';
+import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt } from './mmu-invalidate.js';
@@ -161,7 +161,7 @@ export function noSlot(a: KvmActor): boolean {
 }
 
 export function gfnAboveMaxGfn(a: KvmActor): boolean {
-  return a.fault.gfn > KVM_MMU_MAX_GFN;
+  return a.fault.gfn > a.vm.maxGfn;
 }
 
 /** fault->is_private != kvm_mem_is_private(kvm, fault->gfn): -EFAULT, KVM_EXIT_MEMORY_FAULT. */

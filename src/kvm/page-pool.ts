@@ -8,8 +8,9 @@
  * Table 0 is never handed out: index 0 means "no table".
  */
 
+import { gfnHi, gfnLo } from './address-space.js';
 import { MMU_CACHE_TABLES, SPTES_PER_TABLE } from './limits.js';
-import { ACTOR, G, TABLE, TABLE_CACHED, TABLE_FREE, TABLE_LIVE, TABLE_REMOVED, actorWord, spteWord, tableMetaWord } from './layout.js';
+import { ACTOR, G, TABLE, TABLE_CACHED, TABLE_FREE, TABLE_LIVE, TABLE_REMOVED, TABLE_META_WORDS, actorWord, spteWord, tableMetaWord } from './layout.js';
 import { rcuGracePeriodDone, rcuNewEpoch } from './rcu.js';
 import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 
@@ -20,7 +21,7 @@ import { internalLock, internalUnlock, type Vm } from './vm.js';
 import * as S from './shm.js';
 
 export function tableState(vm: Vm, table: number): number {
-  return S.get(vm.i32, vm.layout.tableMetaBase + table * 4 + TABLE.STATE);
+  return S.get(vm.i32, vm.layout.tableMetaBase + table * TABLE_META_WORDS + TABLE.STATE);
 }
 
 /** The SPTE word a live table is linked under (0 for a root or an unlinked table). */
@@ -105,7 +106,8 @@ export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number)
   const i32 = vm.i32;
   S.copyIn(i32, EMPTY_TABLE, spteWord(vm.layout, t, 0));
   S.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
-  S.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfn | 0);
+  S.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN), gfnLo(gfn));
+  S.store(i32, tableMetaWord(vm.layout, t, TABLE.GFN_HI), gfnHi(gfn));
   S.store(i32, tableMetaWord(vm.layout, t, TABLE.PARENT), 0);
   return t;
 }

@@ -22,12 +22,10 @@ import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
+import { isGfnAlias } from './vm-types.js';
 import * as S from './shm.js';
 
 const PAGE = PAGE_SIZE_BIG;
-/** The largest gfn the model's 32-bit gfns hold; a chunk above it is above the guest physical width. */
-const GFN_U32_MAX = 0xffffffff;
-const GFN_U32_MAX_BIG = BigInt(GFN_U32_MAX);
 
 export const KVM_MEMORY_MAPPING_FLAG_WRITE = 1n << 0n;
 export const KVM_MEMORY_MAPPING_FLAG_EXEC = 1n << 1n;
@@ -96,13 +94,30 @@ function chunkGpa(a: KvmActor): bigint {
   return p.form === 'pre_fault' ? p.gpa : p.baseGfn * PAGE;
 }
 
+/**
+ * The chunk's gfn as a number: a u64 gpa's gfn is below 2^52, exact in a double. Above
+ * kvm_mmu_max_gfn() the fault emulates (kvm_handle_noslot_fault) and the call is ENOENT.
+ */
+function chunkGfn(a: KvmActor): number {
+  return Number(chunkGpa(a) / PAGE);
+}
+
+/**
+ * kvm_arch_vcpu_pre_fault_memory(): `if (kvm_is_gfn_alias(kvm, gpa_to_gfn(range->gpa)))
+ * return -EINVAL;` after the pre_fault_allowed check (8046d29dde17, 6.16 — the release TDX
+ * arrived in, so every TDX VM has it): userspace may only pass the addresses its memslots
+ * use. Per chunk, so a range that runs into the alias half stops there.
+ */
+export function gfnIsAlias(a: KvmActor): boolean {
+  return a.prefault.form === 'pre_fault' && isGfnAlias(a.vm.type, a.vm.rootLevel, chunkGfn(a));
+}
+
 /** The fault's error code: merged form — a read, private iff the chunk's first gfn is; RFC — from flags. */
 export function setErrorCode(a: KvmActor): void {
   const p = a.prefault;
   a.mmuLoadErrno = null;
   if (p.form === 'pre_fault') {
-    const gfn = chunkGpa(a) / PAGE;
-    p.isPrivate = a.vm.hasPrivateMem && gfn <= GFN_U32_MAX_BIG && kvmMemIsPrivate(a.vm, Number(gfn));
+    p.isPrivate = a.vm.hasPrivateMem && kvmMemIsPrivate(a.vm, chunkGfn(a));
     p.write = false;
     p.exec = false;
     return;
@@ -115,10 +130,7 @@ export function setErrorCode(a: KvmActor): void {
 /** kvm_tdp_map_page() → kvm_mmu_do_page_fault(vcpu, gpa, error_code, prefetch = true). */
 export function beginPrefetchFault(a: KvmActor): void {
   const p = a.prefault;
-  const gfnBig = chunkGpa(a) / PAGE;
-  // A gfn beyond 2^32 is above the modelled guest physical width: the fault emulates.
-  const gfn = gfnBig > GFN_U32_MAX_BIG ? GFN_U32_MAX + 1 : Number(gfnBig);
-  kvmMmuDoPageFaultInit(a, gfn, p.write, p.exec, false, true, p.isPrivate);
+  kvmMmuDoPageFaultInit(a, chunkGfn(a), p.write, p.exec, false, true, p.isPrivate);
 }
 
 export function faultRetry(a: KvmActor): boolean {

@@ -16,7 +16,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { KVM_MAX_HUGEPAGE_LEVEL, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
+import { KVM_MAX_HUGEPAGE_LEVEL, SPTES_PER_TABLE } from './limits.js';
 import { spteWord } from './layout.js';
 import { hvaBackingLevel, hvaPfn } from './host.js';
 import { hugepageMixed } from './mem-attrs.js';
@@ -61,7 +61,7 @@ export function tdpNextCollapsible(vm: Vm, slot: SlotInfo, table0: number, curso
   let gfn = cursor;
   walk: while (gfn < end) {
     let table = table0;
-    for (let level = TDP_ROOT_LEVEL; level >= 2; level--) {
+    for (let level: number = vm.rootLevel; level >= 2; level--) {
       const w = spteWord(vm.layout, table, spteIndex(gfn, level));
       const lo = S.load(vm.i32, w);
       const hi = S.load(vm.i32, w + 1);

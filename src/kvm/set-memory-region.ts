@@ -10,7 +10,7 @@ import type { KvmActor, MemslotChange } from './actor.js';
 import { dirtyBitmapAlloc, setDirtyLogInProgress } from './dirty-bitmap.js';
 import { gmemReserve, hostMmap, hostMunmapDeleted } from './host.js';
 import { G } from './layout.js';
-import { KVM_MMU_MAX_GFN, MEMSLOTS_MAX, PAGE_SIZE_BIG, SPTES_PER_TABLE, TDP_ROOT_LEVEL, U64_MAX } from './limits.js';
+import { MEMSLOTS_MAX, PAGE_SIZE_BIG, SPTES_PER_TABLE, U64_MAX } from './limits.js';
 import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
@@ -32,6 +32,7 @@ import {
 } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
+import { isGfnAlias } from './vm-types.js';
 import * as S from './shm.js';
 
 const KVM_MEM_FLAGS_VALID = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
@@ -59,7 +60,9 @@ export function invalidArgs(a: KvmActor): boolean {
   }
   if (m.gpa % PAGE_SIZE_BIG !== 0n || m.size % PAGE_SIZE_BIG !== 0n) return true;
   if (m.gpa + m.size > U64_MAX) return true;
-  if ((m.gpa + m.size) / PAGE_SIZE_BIG > BigInt(KVM_MMU_MAX_GFN) + 1n) return true;
+  if ((m.gpa + m.size) / PAGE_SIZE_BIG > BigInt(a.vm.maxGfn) + 1n) return true;
+  // kvm_arch_prepare_memory_region(): a TDX slot may not reach the shared-alias half.
+  if (m.size > 0n && isGfnAlias(a.vm.type, a.vm.rootLevel, Number((m.gpa + m.size) / PAGE_SIZE_BIG) - 1)) return true;
   const exists = activeOld(a);
   if (m.size === 0n) return !exists;
   if (!exists) return false;
@@ -266,8 +269,8 @@ function findNextTop(a: KvmActor): void {
       const w = spteWord(a.vm.layout, table, c.topIdx);
       const lo = S.load(a.vm.i32, w);
       if (!isShadowPresent(lo)) continue;
-      c.leaf.sptep = w; c.leaf.level = TDP_ROOT_LEVEL; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
-      c.leaf.baseGfn = c.topIdx * pagesPerLevel(TDP_ROOT_LEVEL);
+      c.leaf.sptep = w; c.leaf.level = a.vm.rootLevel; c.leaf.table = table; c.leaf.lo = lo; c.leaf.hi = S.load(a.vm.i32, w + 1);
+      c.leaf.baseGfn = c.topIdx * pagesPerLevel(a.vm.rootLevel);
       c.pending = true;
       return;
     }

@@ -10,16 +10,21 @@
  * access) and by range operations (zap, write-protect) that resume from a gfn cursor.
  */
 
-import { SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
+import { SPTES_PER_TABLE, TDP_MAX_ROOT_LEVEL } from './limits.js';
 import { spteWord } from './layout.js';
 import { isFrozen, isLast, isShadowPresent, spteChildTable } from './spte.js';
 import { pagesPerLevel } from './types.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
-/** SPTE index within its table for `gfn` at `level`. */
+/**
+ * SPTE index within its table for `gfn` at `level` (SPTE_INDEX()). Levels 1-3 take bits
+ * below 27, which `>>>` keeps for any gfn; levels 4 and 5 take bits 27-44, above what a
+ * 32-bit shift sees, so they divide (exact: a power of two, gfn < 2^53; `&` truncates).
+ */
 export function spteIndex(gfn: number, level: number): number {
-  return (gfn >>> (9 * (level - 1))) & (SPTES_PER_TABLE - 1);
+  if (level < 4) return (gfn >>> (9 * (level - 1))) & (SPTES_PER_TABLE - 1);
+  return (gfn / pagesPerLevel(level)) & (SPTES_PER_TABLE - 1);
 }
 
 /** First gfn mapped by the level-`level` SPTE covering `gfn`. */
@@ -30,13 +35,13 @@ export function levelBaseGfn(gfn: number, level: number): number {
 export class TdpIter {
   rootTable = 0;
   gfn = 0;
-  level = TDP_ROOT_LEVEL;
+  level = TDP_MAX_ROOT_LEVEL;
   table = 0;
   sptep = 0;
   oldLo = 0;
   oldHi = 0;
   /** path[level] = table read at that level. */
-  readonly path = new Int32Array(TDP_ROOT_LEVEL + 1);
+  readonly path = new Int32Array(TDP_MAX_ROOT_LEVEL + 1);
 }
 
 function readSpte(vm: Vm, iter: TdpIter): void {
@@ -48,10 +53,11 @@ function readSpte(vm: Vm, iter: TdpIter): void {
 export function tdpIterStart(vm: Vm, iter: TdpIter, rootTable: number, gfn: number): void {
   iter.rootTable = rootTable;
   iter.gfn = gfn;
-  iter.level = TDP_ROOT_LEVEL;
+  const level = vm.rootLevel;
+  iter.level = level;
   iter.table = rootTable;
-  iter.path[TDP_ROOT_LEVEL] = rootTable;
-  iter.sptep = spteWord(vm.layout, rootTable, spteIndex(gfn, TDP_ROOT_LEVEL));
+  iter.path[level] = rootTable;
+  iter.sptep = spteWord(vm.layout, rootTable, spteIndex(gfn, level));
   readSpte(vm, iter);
 }
 
@@ -97,7 +103,7 @@ export function newLeafRef(): LeafRef {
  */
 export function tdpFindLeaf(vm: Vm, rootTable: number, gfn: number, out: LeafRef): LeafRef {
   let table = rootTable;
-  for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
+  for (let level: number = vm.rootLevel; level >= 1; level--) {
     const w = spteWord(vm.layout, table, spteIndex(gfn, level));
     const lo = S.load(vm.i32, w);
     const hi = S.load(vm.i32, w + 1);
@@ -119,7 +125,7 @@ export function tdpNextLeaf(vm: Vm, rootTable: number, cursor: number, end: numb
   let gfn = cursor;
   walk: while (gfn < end) {
     let table = rootTable;
-    for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
+    for (let level: number = vm.rootLevel; level >= 1; level--) {
       const w = spteWord(vm.layout, table, spteIndex(gfn, level));
       const lo = S.load(vm.i32, w);
       const hi = S.load(vm.i32, w + 1);

@@ -17,7 +17,7 @@
  * frees it after a grace period.
  */
 
-import { ROOTS_MAX, SPTES_PER_TABLE, TDP_ROOT_LEVEL } from './limits.js';
+import { ROOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
 import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
 import { tableMarkCached, tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
@@ -265,7 +265,7 @@ export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
       }
     }
     if (free < 0) throw new RangeError(`more than ${ROOTS_MAX} TDP roots alive (obsolete roots are not being freed)`);
-    const table = tdpMmuAllocSp(vm, t.actor, TDP_ROOT_LEVEL, 0);
+    const table = tdpMmuAllocSp(vm, t.actor, vm.rootLevel, 0);
     if (table === 0) return -1;
     tableMarkLive(vm, table, 0);
     S.store(vm.i32, rootWord(vm.layout, free, ROOT.TABLE), table);
@@ -292,7 +292,7 @@ export function kvmTdpMmuPutRoot(t: KvmThread, slot: number): void {
     internalUnlock(vm.i32, G.ROOTS_LOCK);
   }
   // Anything still linked below a dead root is torn down with it.
-  handleRemovedPt(t, table, TDP_ROOT_LEVEL, true);
+  handleRemovedPt(t, table, vm.rootLevel, true);
 }
 
 /** kvm_tdp_mmu_invalidate_roots(): mark every root invalid (mmu_lock held for write). */

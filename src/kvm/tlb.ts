@@ -8,6 +8,7 @@
  * kvm_flush_remote_tlbs() / kvm_flush_remote_tlbs_gfn(): request a flush on every vCPU.
  */
 
+import { gfnHi, gfnLo } from './address-space.js';
 import { TLB_ENTRIES } from './limits.js';
 import { TLBE, tlbWord } from './layout.js';
 import { KVM_REQ_TLB_FLUSH, kvmMakeAllCpusRequest } from './requests.js';
@@ -25,14 +26,16 @@ export const TLB_FLAG_PRIVATE = 8;
 export function tlbLookup(vm: Vm, vcpu: number, gfn: number): number {
   const e = gfn & (TLB_ENTRIES - 1);
   if ((S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & TLB_FLAG_VALID) === 0) return -1;
-  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN)) >>> 0 === gfn ? e : -1;
+  if (S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN)) !== gfnLo(gfn)) return -1;
+  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN_HI)) === gfnHi(gfn) ? e : -1;
 }
 
 export function tlbFill(vm: Vm, vcpu: number, gfn: number, pfn: number, flags: number, pfnGen: number): void {
   const e = gfn & (TLB_ENTRIES - 1);
   const i32 = vm.i32;
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN), gfn | 0);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN), gfnLo(gfn));
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN_HI), gfnHi(gfn));
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN), pfn);
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN), pfnGen);
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), flags | TLB_FLAG_VALID);

@@ -20,7 +20,6 @@ import { tdpFindLeaf } from './tdp-iter.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
 import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
-import { KVM_MMU_MAX_GFN } from './limits.js';
 import * as S from './shm.js';
 
 export function hasRequestTlbFlush(a: KvmActor): boolean {
@@ -160,7 +159,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
   const write = op.access === 'write';
   const exec = op.access === 'exec';
   a.stats.accesses++;
-  const e = gfn <= KVM_MMU_MAX_GFN ? tlbLookup(a.vm, a.actor, gfn) : -1;
+  const e = gfn <= a.vm.maxGfn ? tlbLookup(a.vm, a.actor, gfn) : -1;
   if (e >= 0) {
     const t = tlbEntry(a.vm, a.actor, e);
     const kindOk = !a.vm.hasPrivateMem || accessIsPrivate(a, gfn) === ((t.flags & TLB_FLAG_PRIVATE) !== 0);
@@ -173,7 +172,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
   }
   a.lastWalkPresent = false;
   const slot = vcpuRootSlot(a.vm, a.actor);
-  if (slot < 0 || gfn > KVM_MMU_MAX_GFN) return false;
+  if (slot < 0 || gfn > a.vm.maxGfn) return false;
   // The hardware walker reads page tables like an RCU reader: a table unlinked under it
   // is freed only after the grace period (and the remote flush) that KVM waits for.
   rcuReadLock(a.vm, a.actor);

@@ -33,3 +33,30 @@ export const VM_TYPE_NAMES = Object.keys(VM_TYPES) as VmType[];
 export function isVmType(s: string): s is VmType {
   return Object.prototype.hasOwnProperty.call(VM_TYPES, s);
 }
+
+/** KVM_CREATE_VM refused a type the release does not have (kvm_arch_init_vm(): -EINVAL). */
+export class VmCreateError extends Error {
+  override readonly name = 'VmCreateError';
+}
+
+/** The release's kvm_caps.supported_vm_types has `type`; throws VmCreateError if not. */
+export function checkVmTypeSupported(type: VmType, release: string, tdxVmType: boolean): void {
+  if (type === 'tdx' && !tdxVmType) {
+    throw new VmCreateError(`KVM_CREATE_VM(KVM_X86_TDX_VM) is EINVAL on ${release}: TDX VMs exist from 6.16 (161d34609f9b); pick --kernel 6.16 or later, or another vm type`);
+  }
+}
+
+/**
+ * The gfn bit that marks a TDX VM's shared alias (kvm_gfn_direct_bits(): GPA bit 47 with a
+ * 4-level, bit 51 with a 5-level secure EPT); 0 on other VM types, which have no aliases.
+ */
+export function aliasedGfnBit(type: VmType, rootLevel: number): number {
+  if (type !== 'tdx') return 0;
+  return 2 ** ((rootLevel === 5 ? 51 : 47) - 12);
+}
+
+/** kvm_is_gfn_alias(): the gfn has the alias bit set. */
+export function isGfnAlias(type: VmType, rootLevel: number, gfn: number): boolean {
+  const bit = aliasedGfnBit(type, rootLevel);
+  return bit !== 0 && Math.floor(gfn / bit) % 2 === 1;
+}

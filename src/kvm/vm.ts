@@ -8,7 +8,8 @@ import {
   MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX,
 } from './limits.js';
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
-import { VM_TYPES, type VmType } from './vm-types.js';
+import { PHYS_BITS_DEFAULT, kvmMmuGetTdpLevel, kvmMmuMaxGfn } from './address-space.js';
+import { VM_TYPES, checkVmTypeSupported, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
 import { KERNEL_DEFAULT, kernelProfile, type KernelProfile, type KernelRelease } from './kernel-release.js';
 import type { LockProtocol } from './mmu-lock.js';
@@ -40,6 +41,8 @@ export interface VmConfig {
   readonly kernel?: KernelRelease;
   /** Quirks userspace disabled with KVM_CAP_DISABLE_QUIRKS2 (quirks.ts); default none. */
   readonly disabledQuirks?: readonly KvmQuirk[];
+  /** The guest physical address width, MAXPHYADDR, 36..52 (address-space.ts); default 48. */
+  readonly physBits?: number;
 }
 
 /** Sizing of the shared memory from a VM configuration. */
@@ -62,6 +65,7 @@ export function layoutConfigFor(cfg: VmConfig): LayoutConfig {
     gmemPages: guestPages + GMEM_PAGES_SLACK,
     dirtyWords: Math.ceil(guestPages / 32) + DIRTY_WORDS_SLACK,
     attrChunks: Math.ceil(guestPages / ATTR_CHUNK_GFNS) + ATTR_CHUNKS_SLACK,
+    physBits: cfg.physBits ?? PHYS_BITS_DEFAULT,
   };
 }
 
@@ -74,6 +78,12 @@ export class Vm {
   readonly type: VmType;
   readonly vcpus: number;
   readonly hasPrivateMem: boolean;
+  /** MAXPHYADDR of the VM (the layout's physBits). */
+  readonly physBits: number;
+  /** kvm_mmu_max_gfn(): the largest gfn KVM maps. */
+  readonly maxGfn: number;
+  /** kvm_mmu_get_tdp_level(): the level of every TDP root, 4 or 5. */
+  readonly rootLevel: 4 | 5;
   /** The release the VM runs: the switches the model's guards and actions read (kernel-release.ts). */
   readonly kernel: KernelProfile;
   /** kvm->arch.disabled_quirks: the quirks userspace turned off (quirks.ts), fixed at creation. */
@@ -86,6 +96,7 @@ export class Vm {
   constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT, disabledQuirks: readonly KvmQuirk[] = []) {
     this.lockProtocol = lockProtocol;
     this.kernel = kernelProfile(kernel);
+    checkVmTypeSupported(type, kernel, this.kernel.switches.tdxVmType);
     this.disabledQuirks = [...disabledQuirks];
     this.mem = mem;
     this.layout = mem.layout;
@@ -95,6 +106,9 @@ export class Vm {
     this.type = type;
     this.vcpus = mem.layout.config.vcpus;
     this.hasPrivateMem = VM_TYPES[type].hasPrivateMem;
+    this.physBits = mem.layout.config.physBits;
+    this.maxGfn = kvmMmuMaxGfn(this.physBits);
+    this.rootLevel = kvmMmuGetTdpLevel(this.physBits);
   }
 
   /** Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm). */

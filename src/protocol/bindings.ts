@@ -162,6 +162,7 @@ const preFault: Impl<A> = {
     faultErrno: pre.faultErrno,
     mmuLoadFailed: vc.mmuLoadFailed,
     prefaultSeesVmDead: vd.prefaultSeesVmDead,
+    gfnIsAlias: pre.gfnIsAlias,
   },
   actions: {
     setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),

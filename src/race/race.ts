@@ -20,7 +20,7 @@ import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
 import { DfsRun, DfsSearch } from '../sched/dfs.js';
 import { conflicts } from '../kvm/shm.js';
 import { kernelChangeOfCommit, type KernelRelease } from '../kvm/kernel-release.js';
-import { CATALOGUE, type CatalogueEntry } from '../workload/catalogue.js';
+import { CATALOGUE, DROPPED_ENTRIES, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 import { TokenError, encodeToken, kernelField, scenarioHash, segmentSteps, toSegments, tokenKernel, type RaceToken, type Segment } from './token.js';
 
@@ -47,6 +47,8 @@ export function resolveTarget(spec: string): RaceTarget {
   if (entry !== undefined && !spec.startsWith('file:')) {
     return { id: `catalogue:${entry.name}`, scenario: parseScenario(JSON.stringify(entry.scenario), `catalogue:${entry.name}`), hash: scenarioHash(entry.scenario), entry };
   }
+  const dropped = spec.startsWith('file:') ? undefined : DROPPED_ENTRIES.get(name);
+  if (dropped !== undefined) throw new TargetError(`catalogue:${name}: ${dropped}`);
   const path = spec.replace(/^file:/, '');
   let text: string;
   try {

@@ -6,6 +6,7 @@
  * when asked, the step trace.
  */
 
+import { PHYS_BITS_DEFAULT, kvmMmuGetTdpLevel } from '../kvm/address-space.js';
 import type { ActorSummary, CoverageEntry, RunResult } from '../engine/deterministic.js';
 import type { StepRecord } from '../engine/actor-runtime.js';
 import type { Violation } from '../kvm/findings.js';
@@ -61,7 +62,7 @@ export interface TraceEntry {
 
 export interface RunReport {
   readonly scenario: { readonly name: string; readonly description: string; readonly file: string };
-  readonly vm: { readonly type: string; readonly vcpus: number; readonly memory: string; readonly memoryBytes: number; readonly kernel: KernelRelease };
+  readonly vm: { readonly type: string; readonly vcpus: number; readonly memory: string; readonly memoryBytes: number; readonly kernel: KernelRelease; readonly physBits: number; readonly tdpLevel: number };
   readonly scheduler: string;
   readonly seed: number;
   readonly mutations: { readonly mutate: string[]; readonly skip: string[] };
@@ -145,7 +146,7 @@ export function buildRunReport(ctx: RunReportContext, r: RunResult): RunReport {
   });
   return {
     scenario: { name: s.name, description: s.description, file: s.sourceName },
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, memory: formatSize(s.vm.memoryBytes), memoryBytes: s.vm.memoryBytes, kernel: ctx.kernel ?? s.vm.kernel },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, memory: formatSize(s.vm.memoryBytes), memoryBytes: s.vm.memoryBytes, kernel: ctx.kernel ?? s.vm.kernel, physBits: s.vm.physBits, tdpLevel: kvmMmuGetTdpLevel(s.vm.physBits) },
     scheduler: ctx.scheduler,
     seed: ctx.seed,
     mutations: mutationSpecs(ctx.mutations),
@@ -334,7 +335,7 @@ export function formatRunReport(r: RunReport): string {
   const mutations = [...m.mutate.map((x) => `--mutate ${x}`), ...m.skip.map((x) => `--skip ${x}`)].join(' ') || 'none';
   const lines = [
     `scenario ${r.scenario.name} (${r.scenario.file})${r.scenario.description ? `: ${r.scenario.description}` : ''}`,
-    `vm ${r.vm.type}, ${r.vm.vcpus} vCPU${r.vm.vcpus === 1 ? '' : 's'}, laid out for ${r.vm.memory}${r.vm.kernel === KERNEL_DEFAULT ? '' : `, kernel ${r.vm.kernel}`}; scheduler ${r.scheduler}, seed ${r.seed}, runner ${r.runner}, mutations: ${mutations}`,
+    `vm ${r.vm.type}, ${r.vm.vcpus} vCPU${r.vm.vcpus === 1 ? '' : 's'}, laid out for ${r.vm.memory}${r.vm.physBits === PHYS_BITS_DEFAULT ? '' : `, ${r.vm.physBits}-bit guest physical space (${r.vm.tdpLevel}-level TDP)`}${r.vm.kernel === KERNEL_DEFAULT ? '' : `, kernel ${r.vm.kernel}`}; scheduler ${r.scheduler}, seed ${r.seed}, runner ${r.runner}, mutations: ${mutations}`,
     '',
     ...formatResults(r),
     '',

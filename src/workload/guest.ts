@@ -35,7 +35,11 @@ export const ACCESS_WRITE = 1;
 export const ACCESS_EXEC = 2;
 
 export interface VcpuAccesses {
-  /** Guest frame numbers, in the order the vCPU touches them. */
+  /**
+   * Guest frame numbers, in the order the vCPU touches them: 32 bits hold them, as a
+   * workload's guest memory starts at gpa 0 and is at most BENCH_MEMORY_BYTES_MAX (a trace's
+   * touched gigabytes are packed from 0 too).
+   */
   readonly gfns: Uint32Array;
   /** ACCESS_READ / ACCESS_WRITE / ACCESS_EXEC per access. */
   readonly kinds: Uint8Array;

@@ -8,7 +8,8 @@
  * unknown flag bits) pass through unchanged, so the model answers with the kernel's errno.
  */
 
-import { GUEST_BYTES_MAX, KVM_MMU_MAX_GFN, SCENARIO_OPS_MAX } from '../kvm/limits.js';
+import { kvmMmuMaxGfn } from '../kvm/address-space.js';
+import { GUEST_BYTES_MAX, SCENARIO_OPS_MAX } from '../kvm/limits.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { KvmQuirk } from '../kvm/quirks.js';
 import type { Op, SetMemslotOp } from '../kvm/ops.js';
@@ -37,6 +38,8 @@ export interface ScenarioVm {
   readonly kernel: KernelRelease;
   /** Quirks disabled with KVM_CAP_DISABLE_QUIRKS2 (default none). */
   readonly disabledQuirks: readonly KvmQuirk[];
+  /** The guest physical address width, MAXPHYADDR (default 48). */
+  readonly physBits: number;
 }
 
 export interface ScenarioOp {
@@ -108,17 +111,17 @@ function expandOp(o: FileOp, i: number, vm: { type: VmType; vcpus: number }, out
 }
 
 /** Whether the model would create a slot of this shape (aligned, non-empty, below the max gfn) — only those need memory. */
-function plausibleSlot(m: SetMemslotOp): boolean {
-  return m.size > 0n && m.gpa % 4096n === 0n && m.size % 4096n === 0n && (m.gpa + m.size) / 4096n <= BigInt(KVM_MMU_MAX_GFN) + 1n;
+function plausibleSlot(m: SetMemslotOp, maxGfn: number): boolean {
+  return m.size > 0n && m.gpa % 4096n === 0n && m.size % 4096n === 0n && (m.gpa + m.size) / 4096n <= BigInt(maxGfn) + 1n;
 }
 
 /** Bytes of memslot memory the run may create: the initial slots plus every later create (a set_memslot on an absent id). */
-function memslotBytes(memslots: readonly SetMemslotOp[], ops: readonly ScenarioOp[]): bigint {
+function memslotBytes(memslots: readonly SetMemslotOp[], ops: readonly ScenarioOp[], maxGfn: number): bigint {
   const present = new Set<number>();
   let total = 0n;
   const apply = (m: SetMemslotOp): void => {
     if (m.size === 0n) { present.delete(m.slot); return; }
-    if (present.has(m.slot) || !plausibleSlot(m)) return;
+    if (present.has(m.slot) || !plausibleSlot(m, maxGfn)) return;
     present.add(m.slot);
     total += m.size;
   };
@@ -154,11 +157,11 @@ function buildScenario(f: ScenarioFileParsed, sourceName: string): Scenario {
   }
   const ops: ScenarioOp[] = [];
   f.ops.forEach((o, i) => expandOp(o, i, f.vm, ops));
-  const memory = guestMemory(f.vm.memory, memslotBytes(f.memslots, ops));
+  const memory = guestMemory(f.vm.memory, memslotBytes(f.memslots, ops, kvmMmuMaxGfn(f.vm.phys_bits)));
   const vm: ScenarioVm = {
     type: f.vm.type, vcpus: f.vm.vcpus, memoryBytes: memory.bytes, memoryDefaulted: memory.defaulted,
     manualDirtyLogProtect: f.vm.manual_dirty_log_protect, mmuInvalidateSeq: f.vm.mmu_invalidate_seq, pageTables: f.vm.page_tables ?? null,
-    kernel: f.vm.kernel, disabledQuirks: f.vm.disabled_quirks,
+    kernel: f.vm.kernel, disabledQuirks: f.vm.disabled_quirks, physBits: f.vm.phys_bits,
   };
   return { sourceName, name: f.name ?? baseName(sourceName), description: f.description ?? '', vm, memslots: f.memslots, ops };
 }

@@ -1,5 +1,6 @@
 /** A Scenario as the deterministic engine's RunConfig, with the run's options. */
 
+import { PHYS_BITS_DEFAULT } from '../kvm/address-space.js';
 import type { RunConfig, ScheduledOp } from '../engine/deterministic.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { Mutations } from '../protocol/mutations.js';
@@ -24,7 +25,7 @@ export interface ScenarioRunOptions {
 export function scenarioToRunConfig(s: Scenario, options: ScenarioRunOptions = {}): RunConfig {
   const ops: ScheduledOp[] = s.ops.map((o) => ({ actor: o.actorIndex, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) }));
   return {
-    vm: { type: s.vm.type, vcpus: s.vm.vcpus, kernel: options.kernel ?? s.vm.kernel, ...(s.vm.disabledQuirks.length > 0 ? { disabledQuirks: s.vm.disabledQuirks } : {}), guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0n ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}), ...(s.vm.pageTables !== null ? { pageTables: s.vm.pageTables } : {}) },
+    vm: { type: s.vm.type, vcpus: s.vm.vcpus, kernel: options.kernel ?? s.vm.kernel, ...(s.vm.disabledQuirks.length > 0 ? { disabledQuirks: s.vm.disabledQuirks } : {}), ...(s.vm.physBits !== PHYS_BITS_DEFAULT ? { physBits: s.vm.physBits } : {}), guestBytes: s.vm.memoryBytes, manualDirtyLogProtect: s.vm.manualDirtyLogProtect, ...(s.vm.mmuInvalidateSeq !== 0n ? { mmuInvalidateSeq: s.vm.mmuInvalidateSeq } : {}), ...(s.vm.pageTables !== null ? { pageTables: s.vm.pageTables } : {}) },
     setup: s.memslots,
     ops,
     scheduler: options.scheduler ?? 'sequential',

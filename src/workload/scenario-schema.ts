@@ -11,6 +11,7 @@
 
 import { z } from 'zod';
 import { VIOLATION_KINDS, type ViolationKind } from '../kvm/findings.js';
+import { PHYS_BITS_DEFAULT, PHYS_BITS_MAX, PHYS_BITS_MIN } from '../kvm/address-space.js';
 import { KERNEL_DEFAULT, KERNEL_RELEASES } from '../kvm/kernel-release.js';
 import { KVM_QUIRKS } from '../kvm/quirks.js';
 import { PAGE_TABLES_MAX, PAGE_TABLES_MIN, VCPUS_MAX } from '../kvm/limits.js';
@@ -34,6 +35,7 @@ const vmSchema = strictObject('vm', 'an object { type, vcpus, memory }', {
   mmu_invalidate_seq: numberForm(explainBy(seq64)).transform(parsedBy(seq64))
     .meta({ description: 'mmu_invalidate_seq at VM creation (an unsigned long, 64 bits), for a long-lived VM' }).prefault(0),
   page_tables: intField('page-table pages the host lets KVM allocate (a host short of memory: top-ups then fail with -ENOMEM); default enough for the whole guest', PAGE_TABLES_MIN, PAGE_TABLES_MAX).optional(),
+  phys_bits: intField(`the guest physical address width, MAXPHYADDR (${PHYS_BITS_MIN} … ${PHYS_BITS_MAX}): kvm_mmu_max_gfn() is 2^(phys_bits - 12) - 1, and the TDP root has 4 levels up to 48 bits, 5 above`, PHYS_BITS_MIN, PHYS_BITS_MAX).prefault(PHYS_BITS_DEFAULT),
   kernel: enumField(KERNEL_RELEASES, `the kernel release the VM runs (\`faultline kernels\` lists what differs); default the newest modelled, ${KERNEL_DEFAULT}`).prefault(KERNEL_DEFAULT),
   disabled_quirks: z.array(enumField(KVM_QUIRKS, 'a KVM quirk: slot_zap_all (KVM_X86_QUIRK_SLOT_ZAP_ALL)')).prefault([])
     .meta({ description: 'quirks userspace disables with KVM_CAP_DISABLE_QUIRKS2; slot_zap_all off makes a DEFAULT VM on 6.12 or later zap only a deleted or moved memslot\'s leaf SPTEs instead of every root' }),

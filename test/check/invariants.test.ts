@@ -6,7 +6,6 @@ import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation } from '../../src/kvm/findings.js';
 import { HVA_READ, hostApplyChange, hostFreePage } from '../../src/kvm/host.js';
 import { ACTOR, G, TABLE, TABLE_FREE, actorWord, tableMetaWord } from '../../src/kvm/layout.js';
-import { TDP_ROOT_LEVEL } from '../../src/kvm/limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmStoreMemoryAttributes } from '../../src/kvm/mem-attrs.js';
 import {
   KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, SlotInfo, memslotRemove, memslotReplace, memslotsActiveSet,
@@ -138,7 +137,7 @@ test('a 2M SPTE over gfns with different attributes is a mixed-attribute hugepag
 test('a table linked from a live SPTE must be live with that one parent', (t) => {
   const m = mapped();
   const root = rootTable(m.vm, vcpuRootSlot(m.vm, m.a.actor));
-  const child = spteChildTable(getSpte(m.vm, root, spteIndex(m.gfn, TDP_ROOT_LEVEL))[0]);
+  const child = spteChildTable(getSpte(m.vm, root, spteIndex(m.gfn, m.vm.rootLevel))[0]);
   const parent = tableMetaWord(m.vm.layout, child, TABLE.PARENT);
   const good = Atomics.load(m.vm.i32, parent);
   Atomics.store(m.vm.i32, parent, good + 2);

@@ -33,7 +33,7 @@ const cases: Case[] = [
     skip: ['memslot-update.kvmMmuZapAllFast'], expect: 'stale-spte',
   },
   {
-    title: 'R7: no flush when enabling dirty logging → a write through a stale writable TLB entry is lost',
+    title: 'no flush when enabling dirty logging → a write through a stale writable TLB entry is lost',
     base: { setup: [slot(0, 0, 16 * MiB)], ops: [{ actor: 0, op: access(0x5000, 'write') }, { actor: VMM, op: slot(0, 0, 16 * MiB, 1) }, { actor: 0, op: access(0x5000, 'write') }] },
     skip: ['memslot-update.kvmFlushRemoteTlbs'], expect: 'lost-dirty-page',
   },

@@ -158,7 +158,8 @@ for (const variant of ['default', 'sw-protected-shared', 'sw-protected-private']
     const j = JSON.parse(r.stdout);
     t.deepEqual(j.violations, []);
     t.true(j.completed);
-    t.like(j.setup[0], { ret: 0, errno: null, change: 'create', input: { slot: 10, size: '0x201000' } });
+    t.like(j.setup[0], { ret: 0, errno: null, change: 'create', input: { slot: 10, gpa: '0xffffffc00000', size: '0x201000' } });
+    t.like(j.vm, { physBits: 48, tdpLevel: 4 }, 'the top of a 48-bit space, as on a 48-bit host');
     type Res = { op: string; ret: number; errno: string | null; size: string; ok: boolean };
     const pre = j.results.filter((x: Res) => x.op === 'pre_fault');
     t.deepEqual(pre.map((x: Res) => [x.ret, x.errno, x.size]), SELFTEST_EXPECTED);
@@ -170,6 +171,20 @@ for (const variant of ['default', 'sw-protected-shared', 'sw-protected-private']
     t.true(reads.every((x: Res & { exits: number }) => x.ok && x.exits === 0));
   });
 }
+
+test('prefault-selftest-52-bit: the selftest at the top of a 52-bit space, through a 5-level root; beyond the width a pre-fault is ENOENT', async (t) => {
+  const r = await cli(['scenario', 'run', 'prefault-selftest-52-bit', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.deepEqual(j.violations, []);
+  t.like(j.vm, { physBits: 52, tdpLevel: 5 });
+  t.like(j.setup[0], { ret: 0, errno: null, change: 'create', input: { slot: 10, gpa: '0xfffffffc00000', size: '0x201000' } });
+  type Res = { op: string; ret: number; errno: string | null; size: string; ok: boolean; exits: number };
+  const pre = j.results.filter((x: Res) => x.op === 'pre_fault');
+  t.deepEqual(pre.map((x: Res) => [x.ret, x.errno, x.size]), [...SELFTEST_EXPECTED, [-1, 'ENOENT', '0x1000']]);
+  const accesses = j.results.filter((x: Res) => x.op === 'access');
+  t.deepEqual(accesses.map((x: Res) => [x.ok, x.exits]), [[true, 0], [true, 0], [true, 0], [true, 1]], 'the write after the migration faults once');
+});
 
 test('the default scenario runs clean and exercises every machine', async (t) => {
   const r = await cli(['scenario', 'run', join(SCENARIOS, 'default.json'), '--json']);
@@ -187,7 +202,7 @@ test('scenario run accepts a built-in name; scenario list shows every built-in',
   t.is(JSON.parse(byName.stdout).scenario.name, 'memslot-delete-during-prefault');
   const list = await cli(['scenario', 'list']);
   t.is(list.code, 0);
-  for (const name of ['default', 'classic-race', 'memslot-delete-during-prefault', 'prefault-selftest-default', 'prefault-selftest-sw-protected-shared', 'prefault-selftest-sw-protected-private']) {
+  for (const name of ['default', 'classic-race', 'memslot-delete-during-prefault', 'prefault-selftest-default', 'prefault-selftest-sw-protected-shared', 'prefault-selftest-sw-protected-private', 'prefault-selftest-52-bit']) {
     t.regex(list.stdout, new RegExp(`^ {2}${name} +\\S`, 'm'));
   }
   const json = JSON.parse((await cli(['scenario', 'list', '--json'])).stdout);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KERNEL_CHANGES, KERNEL_RELEASES } from '../../src/kvm/kernel-release.js';
 import { decodeToken } from '../../src/race/token.js';
-import { cli } from '../helpers/cli.js';
+import { cli, oneErrorLine } from '../helpers/cli.js';
 
 const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 const R12 = join(SCENARIOS, 'races/prefault-keeps-obsolete-root.json');
@@ -88,4 +88,19 @@ test('bench prefault-vs-lazy --kernel: the JSON says the release', async (t) => 
   const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '1', '--strategies', 'lazy,prefault', '--kernel', '6.14', '--json']);
   t.is(r.code, 0, r.stderr);
   t.is((JSON.parse(r.stdout) as { kernel: string }).kernel, '6.14');
+});
+
+test('161d34609f9b (6.16): a tdx VM before 6.16 is KVM_CREATE_VM\'s EINVAL — one line, exit 2, before any run; from 6.16 it runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-tdx-'));
+  try {
+    const file = join(dir, 'tdx.json');
+    writeFileSync(file, JSON.stringify({ vm: { type: 'tdx', kernel: '6.15' }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['guest_memfd'] }], ops: [{ actor: 'vmm', op: 'finalize' }] }));
+    for (const cmd of [['scenario', 'run', file], ['stress', '--vm-type', 'tdx', '--kernel', '6.15', '--accesses', '10']]) {
+      const r = await cli(cmd);
+      oneErrorLine(t, r, /KVM_CREATE_VM\(KVM_X86_TDX_VM\) is EINVAL on 6\.15: TDX VMs exist from 6\.16/);
+    }
+    t.is((await cli(['scenario', 'run', file, '--kernel', '6.16'])).code, 0, 'the flag overrides the file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -24,8 +24,8 @@ test('explore finds, prints a token that replay reproduces (exit 1) and shrink m
   t.is(e.code, 1, e.stderr);
   const token = /^token: (fl1\.[A-Za-z0-9_-]+)$/m.exec(e.stdout)![1]!;
   t.regex(e.stdout, /use-after-free/);
-  // The causal past of a TLB use-after-free: vcpu0 and the host; the VMM (which only set the memslots up) has no column.
-  t.regex(e.stdout, /^ +step {2}vcpu0 +host +seq\/in_progress {2}mmu_lock$/m);
+  // The causal past of this TLB use-after-free: vcpu0, the host that freed the page, and the VMM whose yielding zap owed the flush.
+  t.regex(e.stdout, /^ +step {2}vcpu0 +host +vmm +seq\/in_progress {2}mmu_lock$/m);
   const perfetto = JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; tid?: number }[] };
   t.true(perfetto.traceEvents.some((x) => x.ph === 'X'));
   t.true(perfetto.traceEvents.some((x) => x.ph === 'M'));

@@ -54,5 +54,6 @@ test('codes read back: fault outcomes, errnos; one record per completed op', (t)
   emitOp(ring, { op: 'pre_fault', gpa: 0n, size: 8192n, flags: 0n, untilDone: true }, { op: 'pre_fault', ret: -2, errno: 'ENOENT', gpa: '0x0', size: '0x2000', calls: 3 }, 2);
   emitOp(ring, { op: 'access', gpa: 3 * 4096, access: 'write' }, { op: 'access', ok: false, errno: 'EFAULT', emulated: false, exits: 1 }, 0);
   emitOp(ring, { op: 'access', gpa: 0, access: 'read' }, { op: 'access', ok: true, errno: null, emulated: false, exits: 0 }, 0);
-  t.deepEqual(read().map((e) => [e.type, e.a, e.b, e.c]), [[EV.PRE_FAULT, errnoCode('ENOENT'), 2, 3], [EV.ACCESS_FAILED, 3, 0, 0]]);
+  emitOp(ring, { op: 'access', gpa: 2 ** 52 - 4096, access: 'read' }, { op: 'access', ok: false, errno: 'EFAULT', emulated: false, exits: 1 }, 0);
+  t.deepEqual(read().map((e) => [e.type, e.a, e.b, e.c]), [[EV.PRE_FAULT, errnoCode('ENOENT'), 2, 3], [EV.ACCESS_FAILED, 3, 0, 0], [EV.ACCESS_FAILED, -1, 0xff, 0]], 'a 40-bit gfn in two words');
 });

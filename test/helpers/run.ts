@@ -38,7 +38,7 @@ export interface TestRun {
   skip?: string[];
   trace?: boolean;
   check?: 'step' | 'full' | 'end';
-  vmOptions?: { manualDirtyLogProtect?: boolean; pageTables?: number; kernel?: KernelRelease; disabledQuirks?: KvmQuirk[]; mmuInvalidateSeq?: bigint };
+  vmOptions?: { manualDirtyLogProtect?: boolean; pageTables?: number; kernel?: KernelRelease; disabledQuirks?: KvmQuirk[]; mmuInvalidateSeq?: bigint; physBits?: number };
 }
 
 export function run(t: TestRun): RunResult {

@@ -22,10 +22,11 @@ import { BoundMachine, CompiledRunner } from '../../src/protocol/runner.js';
 
 export const MiB = 1024 * 1024;
 
-export function newVm(opts: { type?: VmType; vcpus?: number; guestBytes?: number; tablesExtra?: number; kernel?: KernelRelease } = {}): Vm {
+export function newVm(opts: { type?: VmType; vcpus?: number; guestBytes?: number; tablesExtra?: number; kernel?: KernelRelease; physBits?: number } = {}): Vm {
   const cfg = {
     type: opts.type ?? 'default', vcpus: opts.vcpus ?? 2, guestBytes: opts.guestBytes ?? 16 * MiB,
     ...(opts.tablesExtra !== undefined ? { tablesExtra: opts.tablesExtra } : {}), ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+    ...(opts.physBits !== undefined ? { physBits: opts.physBits } : {}),
   };
   return Vm.create(cfg, new CompiledLockProtocol(compiled('mmu-lock')));
 }

@@ -2,8 +2,8 @@
 
 import test from 'ava';
 import {
-  ACTOR, ACTOR_WORDS, ATTR_CHUNK_BYTES, ATTR_TOP_ENTRIES, G, LINE_WORDS, ROOT, ROOT_WORDS, SET_HEADER_WORDS, SLOT, SLOT_WORDS, TABLE,
-  TABLE_META_WORDS, TLBE, TLBE_WORDS, actorWord, wordOffsets, allocateSharedMem, computeLayout, rootWord, slotWord, spteWord, tableMetaWord, tlbWord,
+  ACTOR, ACTOR_WORDS, ATTR_CHUNK_BYTES, ATTR_INDEX, ATTR_INDEX_WORDS, G, LINE_WORDS, ROOT, ROOT_WORDS, SET_HEADER_WORDS, SLOT, SLOT_WORDS, TABLE,
+  TABLE_META_WORDS, TLBE, TLBE_WORDS, actorWord, attrIndexEntries, wordOffsets, allocateSharedMem, computeLayout, rootWord, slotWord, spteWord, tableMetaWord, tlbWord,
   type Layout, type LayoutConfig,
 } from '../../src/kvm/layout.js';
 import { MEMSLOTS_MAX, MMU_CACHE_TABLES, ROOTS_MAX, SPTES_PER_TABLE, TLB_ENTRIES, VCPUS_MAX } from '../../src/kvm/limits.js';
@@ -32,7 +32,7 @@ function regions(l: Layout): Region[] {
     w('pfnFree', l.pfnFreeBase, c.hostPages),
     w('gmemToPfn', l.gmemToPfnBase, c.gmemPages),
     w('dirty', l.dirtyBase, c.dirtyWords),
-    w('attrTop', l.attrTopBase, ATTR_TOP_ENTRIES),
+    w('attrIndex', l.attrIndexBase, l.attrIndexEntries * ATTR_INDEX_WORDS),
     w('pt', l.ptBase, c.tables * SPTES_PER_TABLE * 2),
     { name: 'hvaProt', startByte: l.hvaProtByte, endByte: l.hvaProtByte + c.hvaPages },
     { name: 'attrChunks', startByte: l.attrChunksByte, endByte: l.attrChunksByte + c.attrChunks * ATTR_CHUNK_BYTES },
@@ -44,7 +44,8 @@ const CONFIGS: LayoutConfig[] = [
   layoutConfigFor({ type: 'default', vcpus: 2, guestBytes: 16 * MiB }),
   layoutConfigFor({ type: 'sw_protected', vcpus: 3, guestBytes: 100 * MiB + 12345 }),
   layoutConfigFor({ type: 'default', vcpus: 17, guestBytes: 1024 * MiB, tablesExtra: 7 }),
-  { vcpus: 5, tables: 3, hostPages: 1, hvaPages: 3, gmemPages: 5, dirtyWords: 7, attrChunks: 1 },
+  { vcpus: 5, tables: 3, hostPages: 1, hvaPages: 3, gmemPages: 5, dirtyWords: 7, attrChunks: 1, physBits: 52 },
+  layoutConfigFor({ type: 'sw_protected', vcpus: 2, guestBytes: 40 * 1024 * MiB, physBits: 36 }),
 ];
 
 test('every region starts on a 128-byte line', (t) => {
@@ -87,7 +88,7 @@ test('wordOffsets lays a named table out field after field from its start, each 
   // The per-actor record: the vCPU page cache takes MMU_CACHE_TABLES words.
   t.is(ACTOR.CACHE, ACTOR.CACHE_COUNT + 1);
   t.is(ACTOR.STEP_COUNT, ACTOR.CACHE + MMU_CACHE_TABLES);
-  t.deepEqual([TLBE.GFN, TLBE.PFN, TLBE.FLAGS, TLBE.PFN_GEN], [0, 1, 2, 3]);
+  t.deepEqual([TLBE.GFN, TLBE.PFN, TLBE.FLAGS, TLBE.PFN_GEN, TLBE.GFN_HI], [0, 1, 2, 3, 4]);
 });
 
 test('global words sit in the globals block, grouped on their own lines', (t) => {
@@ -112,6 +113,7 @@ test('each actor has its own line; each vCPU TLB starts a line; records fit thei
   for (const f of Object.values(ROOT)) t.true(f < ROOT_WORDS);
   for (const f of Object.values(SLOT)) t.true(f < SLOT_WORDS);
   for (const f of Object.values(TABLE)) t.true(f < TABLE_META_WORDS);
+  for (const f of Object.values(ATTR_INDEX)) t.true(f < ATTR_INDEX_WORDS);
   t.is(rootWord(l, 1, 0), l.rootsBase + ROOT_WORDS);
   t.is(tableMetaWord(l, 2, TABLE.GFN), l.tableMetaBase + 2 * TABLE_META_WORDS + TABLE.GFN);
   // The two memslot sets do not overlap and the last record of set 1 is inside the region.
@@ -132,6 +134,16 @@ test('bad configurations are rejected', (t) => {
   t.throws(() => computeLayout({ ...base, vcpus: VCPUS_MAX + 1 }), { instanceOf: RangeError });
   t.throws(() => computeLayout({ ...base, tables: 1 << 20 }), { instanceOf: RangeError, message: /2\^20 tables/ });
   t.throws(() => layoutConfigFor({ type: 'default', vcpus: 1.5, guestBytes: 4096 }), { instanceOf: RangeError });
+  for (const physBits of [35, 53, 48.5]) t.throws(() => computeLayout({ ...base, physBits }), { instanceOf: RangeError, message: /phys_bits must be an integer in 36\.\.52/ });
+});
+
+test('the attribute index has a power-of-two count of entries, at least twice the chunks', (t) => {
+  t.deepEqual([0, 1, 4, 5, 8, 9, 100].map(attrIndexEntries), [8, 8, 8, 16, 16, 32, 256]);
+  for (const c of CONFIGS) {
+    const l = computeLayout(c);
+    t.true(l.attrIndexEntries >= 2 * c.attrChunks);
+    t.is(l.attrIndexEntries & (l.attrIndexEntries - 1), 0);
+  }
 });
 
 test('allocateSharedMem gives views over one zeroed SharedArrayBuffer', (t) => {

@@ -4,7 +4,6 @@ import test from 'ava';
 import { dirtyBitmapAlloc, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
 import { gmemPfn, hostApplyChange, hvaPfn } from '../../src/kvm/host.js';
 import { ACTOR, G, TABLE, actorWord, tableMetaWord } from '../../src/kvm/layout.js';
-import { KVM_MMU_MAX_GFN } from '../../src/kvm/limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from '../../src/kvm/mem-attrs.js';
 import {
   KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, SlotInfo, memslotReplace, memslotsActiveSet,
@@ -70,9 +69,9 @@ test('an INVALID slot is both slotIsInvalid and noSlot; a readonly slot refuses 
   init(ro.a, 3);
   t.false(pf.writeToReadonlySlot(ro.a));
   t.false(pf.slotIsInvalid(ro.a));
-  init(ro.a, KVM_MMU_MAX_GFN);
+  init(ro.a, ro.a.vm.maxGfn);
   t.false(pf.gfnAboveMaxGfn(ro.a));
-  init(ro.a, KVM_MMU_MAX_GFN + 1);
+  init(ro.a, ro.a.vm.maxGfn + 1);
   t.true(pf.gfnAboveMaxGfn(ro.a));
 });
 
@@ -206,7 +205,7 @@ test('no memslot: an MMIO SPTE is installed and the fault emulates; above the ma
   const l = leafOf(a, 0x1000);
   t.true(isMmio(l.lo, l.hi));
   t.is(fault(a, 0x1000).ret, 'emulate', 'already there: still emulate');
-  const above = fault(a, KVM_MMU_MAX_GFN + 1);
+  const above = fault(a, a.vm.maxGfn + 1);
   t.is(above.ret, 'emulate');
   t.false(above.states.includes('lock'));
 });

@@ -225,3 +225,18 @@ test('KVM_RUN whose kvm_mmu_reload() fails returns ENOMEM for the pending access
   t.deepEqual(r.violations, []);
   for (const i of [1, 2]) t.like(r.results[i], { op: 'access', ok: false, errno: 'ENOMEM' });
 });
+
+test('8046d29dde17: on a TDX VM a pre-fault of the shared alias (GPA bit 47 under a 4-level EPT) is EINVAL, and a memslot reaching it is too; other VMs have no alias', (t) => {
+  const alias = 1n << 47n;
+  const tdx = run({
+    type: 'tdx', setup: [slot(0, 0, 16 * MiB)],
+    ops: [{ actor: VMM, op: { op: 'finalize' } }, { actor: 0, op: preFault(alias, 4096) }, { actor: 0, op: preFault(0, 4096) }, { actor: VMM, op: slot(1, 2 ** 47 - 2 * MiB, 4 * MiB) }, { actor: VMM, op: slot(2, 2 ** 47 - 2 * MiB, 2 * MiB) }],
+  });
+  t.deepEqual(tdx.violations, []);
+  t.like(preFaultResult(tdx.results[1]!), { ret: -1, errno: 'EINVAL', size: '0x1000' }, 'kvm_is_gfn_alias(): not an address userspace registered');
+  t.like(preFaultResult(tdx.results[2]!), { ret: 0, errno: null }, 'the private half pre-faults');
+  t.like(tdx.results[3], { op: 'set_memslot', errno: 'EINVAL' }, 'a slot whose last gfn has the alias bit');
+  t.like(tdx.results[4], { op: 'set_memslot', errno: null }, 'a slot just below it');
+  const sw = run({ type: 'sw_protected', setup: [slot(0, 0, 16 * MiB)], ops: [{ actor: 0, op: preFault(alias, 4096) }] });
+  t.like(preFaultResult(sw.results[0]!), { errno: 'ENOENT' }, 'no alias bit: no memslot there, the fault emulates');
+});

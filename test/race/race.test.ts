@@ -79,6 +79,29 @@ test('a scenario file as the target: its hash pins its content', (t) => {
   t.throws(() => replay(tok), { instanceOf: TokenError, message: /has changed since this token was made/ });
 });
 
+test('a race above 2^48 on a 52-bit VM (5-level root): found, tokenized and replayed with the same violation at the same 40-bit gfn', (t) => {
+  const path = join(dir, 'race-52-bit.json');
+  const top = 2 ** 52 - 16 * 2 ** 20;
+  const page = '0x' + (top + 0x5000).toString(16);
+  const doc = {
+    name: 'file-race-52-bit', vm: { type: 'default', vcpus: 1, phys_bits: 52 }, memslots: [{ slot: 0, gpa: '0x' + top.toString(16), size: '16MiB' }],
+    ops: [{ actor: 'vcpu0', op: 'access', gpa: page, access: 'write', repeat: 10 }, { actor: 'host', op: 'invalidate', gpa: page, size: '4KiB', kind: 'migrate' }],
+  };
+  writeFileSync(path, JSON.stringify(doc));
+  const found = explore(resolveTarget(path), { scheduler: 'random', budget: 300, mutate: ['page-fault.mmuInvalidateRetryGfn=false'] });
+  t.true(found.found);
+  const v = found.run!.violations[0]!;
+  t.is(v.gfn, (top + 0x5000) / 4096, 'the gfn above 2^36 survives the finding');
+  t.true(v.gfn! > 2 ** 36);
+  const again = replay(decodeToken(found.token!), { trace: false });
+  t.true(again.reproduced);
+  t.deepEqual(again.run.choices, found.run!.choices);
+  t.deepEqual(again.run.violations, found.run!.violations);
+  t.is(again.run.vm.rootLevel, 5);
+  writeFileSync(path, JSON.stringify({ ...doc, vm: { ...doc.vm, phys_bits: 48 } }));
+  t.throws(() => replay(decodeToken(found.token!)), { instanceOf: TokenError, message: /has changed since this token was made/ }, 'the width is part of the scenario the token pins');
+});
+
 test('the shrinker never grows a token and keeps the violation class', (t) => {
   // prefault-ignores-reload-error has `after` edges: dropping the op one points at must drop the edge.
   for (const name of ['seq-check', 'zap-without-flush', 'fault-into-obsolete-root', 'prefault-ignores-reload-error']) {
@@ -103,12 +126,12 @@ test('segments: consecutive steps of one actor fold into one [label, n]', (t) =>
 });
 
 test('bounded-preemption DFS: finds every catalogue race with one preemption, and runs every schedule within the bound on a clean target', (t) => {
-  for (const name of ['seq-check', 'zap-without-flush', 'memslot-swap-during-invalidation', 'prefault-invalid-slot-retry']) {
+  for (const name of ['seq-check', 'seq-sign-extension', 'memslot-swap-during-invalidation', 'prefault-invalid-slot-retry']) {
     const r = explore(resolveTarget(name), { scheduler: 'dfs', depth: 1, budget: 2000 });
     t.true(r.found, name);
     t.true(replay(decodeToken(r.token!)).reproduced, `${name}: its token replays`);
   }
-  const clean = resolveTarget('zap-without-flush');
+  const clean = resolveTarget('seq-check');
   const none = explore(clean, { scheduler: 'dfs', depth: 0, budget: 100, withoutEntryMutation: true });
   t.false(none.found);
   t.true(none.schedules < 100, 'with no preemption allowed the search is a handful of schedules and ends');
@@ -118,7 +141,7 @@ test('bounded-preemption DFS: finds every catalogue race with one preemption, an
 });
 
 test('DFS shards split the search order: together they run what one search runs', (t) => {
-  const target = resolveTarget('zap-without-flush');
+  const target = resolveTarget('seq-check');
   const whole = explore(target, { scheduler: 'dfs', depth: 1, budget: 100_000, withoutEntryMutation: true });
   let parts = 0;
   for (let i = 0; i < 3; i++) parts += explore(target, { scheduler: 'dfs', depth: 1, budget: 100_000, shard: { i, n: 3 }, withoutEntryMutation: true }).schedules;

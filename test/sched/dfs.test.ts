@@ -92,7 +92,7 @@ function normalForm(actors: readonly number[], fps: readonly StepFootprint[]): s
 }
 
 test('with sleep sets no two complete runs of the search are equivalent (one per Mazurkiewicz trace)', (t) => {
-  const target = resolveTarget('zap-without-flush');
+  const target = resolveTarget('seq-check');
   const search = new DfsSearch({ bound: 1, horizon: 400, conflicts });
   const forms = new Set<string>();
   let complete = 0;
@@ -109,7 +109,7 @@ test('with sleep sets no two complete runs of the search are equivalent (one per
 });
 
 test('sleep sets prune: the same bounded search ends in a fraction of the schedules, and still finds the races', (t) => {
-  for (const name of ['seq-check', 'zap-without-flush']) {
+  for (const name of ['seq-check', 'seq-sign-extension']) {
     const target = resolveTarget(name);
     const plain = explore(target, { scheduler: 'dfs', depth: 1, budget: 50_000, withoutEntryMutation: true, sleepSets: false });
     const sleep = explore(target, { scheduler: 'dfs', depth: 1, budget: 50_000, withoutEntryMutation: true });

@@ -215,7 +215,7 @@ test('name defaults to the file name; description to empty', (t) => {
   const s = parseScenario('{}', 'dir/my-case.json');
   t.is(s.name, 'my-case');
   t.is(s.description, '');
-  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0n, pageTables: null, kernel: '6.19', disabledQuirks: [] });
+  t.deepEqual(s.vm, { type: 'default', vcpus: 1, memoryBytes: 64 * MiB, memoryDefaulted: true, manualDirtyLogProtect: false, mmuInvalidateSeq: 0n, pageTables: null, kernel: '6.19', disabledQuirks: [], physBits: 48 });
   bad(t, doc({ name: 3 }), 'name', /expected a string/);
 });
 
@@ -226,6 +226,19 @@ test('vm.disabled_quirks: names of quirks the VMM disables reach the VM config; 
   t.is(scenarioToRunConfig(parseScenario('{}', 'q.json')).vm.disabledQuirks, undefined, 'none disabled: the config says nothing');
   bad(t, doc({ vm: { disabled_quirks: ['cd_nw_cleared'] } }), 'vm.disabled_quirks[0]', /slot_zap_all/);
   bad(t, doc({ vm: { disabled_quirks: 'slot_zap_all' } }), 'vm.disabled_quirks', /array|list/);
+});
+
+test('vm.phys_bits: 36 … 52, default 48, reaches the VM config; a slot beyond the width needs no memory (the model refuses it)', (t) => {
+  const s = parseScenario(doc({ vm: { phys_bits: 52 } }), 'p.json');
+  t.is(s.vm.physBits, 52);
+  t.is(scenarioToRunConfig(s).vm.physBits, 52);
+  t.is(scenarioToRunConfig(parseScenario('{}', 'p.json')).vm.physBits, undefined, 'the default: the config says nothing');
+  for (const v of [35, 53, 48.5, '48']) bad(t, doc({ vm: { phys_bits: v } }), 'vm.phys_bits');
+  // The pre-fault selftest's slot, 2MiB + 4KiB at the top of a 48-bit space: counted on 48 bits, not on 44.
+  const top = { slot: 10, gpa: '0xffffffc00000', size: '0x201000' };
+  t.is(parseScenario(doc({ vm: { phys_bits: 48, memory: '16MiB' }, memslots: [top] }), 'p.json').vm.memoryBytes, 16 * MiB);
+  bad(t, doc({ vm: { phys_bits: 48, memory: '1MiB' }, memslots: [top] }), 'vm.memory', /less than the 2052KiB/);
+  t.is(parseScenario(doc({ vm: { phys_bits: 44, memory: '1MiB' }, memslots: [top] }), 'p.json').vm.memoryBytes, MiB, 'beyond 44 bits: EINVAL, no memory');
 });
 
 test('after: an op waits for an earlier op of another actor (expanded index of its last repetition); bad references are errors', (t) => {
