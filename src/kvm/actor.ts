@@ -163,6 +163,17 @@ export class DirtyLogOp {
   errno: Errno | null = null;
 }
 
+/** KVM_SEV_SNP_LAUNCH_UPDATE in flight: the gfns left and the page in hand. */
+export class SnpPopulateOp {
+  /** Next gfn, end gfn (exclusive), and the guest_memfd index of `gfn`. */
+  gfn = 0;
+  end = 0;
+  index = 0;
+  pfn = 0;
+  pages = 0;
+  errno: Errno | null = null;
+}
+
 /** Counters per actor (no shared counter sits on the fault path). */
 export class ActorStats {
   accesses = 0;
@@ -207,6 +218,7 @@ export class KvmActor implements KvmThread {
   readonly inval = new InvalidationOp();
   readonly memslot = new MemslotUpdateOp();
   readonly dirty = new DirtyLogOp();
+  readonly populate = new SnpPopulateOp();
   readonly cursor = new RangeCursor();
   readonly stats = new ActorStats();
   /**

@@ -12,6 +12,7 @@
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
 import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
+import { sevGmemPrepare } from './snp-rmp.js';
 import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
@@ -178,7 +179,10 @@ export function writeToReadonlySlot(a: KvmActor): boolean {
 export function tryKvmGmemGetPfn(a: KvmActor): boolean {
   const s = a.fault.slot;
   if ((s.flags & KVM_MEM_GUEST_MEMFD) === 0) return false;
-  a.fault.pfn = gmemGetPfn(a.vm, s.gmemBase + (a.fault.gfn - s.baseGfn));
+  const index = s.gmemBase + (a.fault.gfn - s.baseGfn);
+  a.fault.pfn = gmemGetPfn(a.vm, index);
+  // kvm_gmem_get_pfn() → kvm_gmem_prepare_folio() → sev_gmem_prepare() on an SNP VM.
+  if (a.vm.type === 'snp') sevGmemPrepare(a.vm, index);
   a.fault.mapWritable = true;
   a.fault.hostLevel = 1;
   return true;
