@@ -80,6 +80,7 @@ export function beginDirtyMark(vm: Vm, actor: number, gfn: number): void {
 
 export function endDirtyMark(vm: Vm, actor: number): void {
   S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), 0);
+  S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING_HI), 0);
 }
 
 /** Some actor made `gfn` writable and has not marked it dirty yet. */

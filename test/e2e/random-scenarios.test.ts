@@ -1,4 +1,4 @@
-// Goal: the unmutated model never reports a violation, error or hang on random scenarios mixing every op kind; method: seeded random scenarios under the random scheduler with the full invariant scan after every step.
+// Goal: the unmutated model never reports a violation, error or hang on random scenarios mixing every op kind, placed at gpa 0 or at the top of a 48- or 52-bit space; method: seeded random scenarios under the random scheduler with the full invariant scan after every step.
 
 import test from 'ava';
 import { runDeterministic } from '../../src/engine/deterministic.js';

@@ -189,6 +189,26 @@ test.serial('the VM\'s disabled quirks reach the workers: a DEFAULT VM deleting 
   t.is(await vmmZaps(['slot_zap_all']), 16, 'the slot\'s 16 leaf SPTEs, one by one');
 });
 
+test.serial('the VM\'s width reaches the workers: two vCPUs on a 52-bit VM fault, write and lose pages at the top of the space through the 5-level root', async (t) => {
+  const top = 2 ** 52 - 4 * MiB;
+  const write = (i: number) => ({ op: 'access' as const, gpa: top + i * 4096, access: 'write' as const });
+  const r = startThreaded({
+    vm: { type: 'default', vcpus: 2, guestBytes: 16 * MiB, physBits: 52 },
+    setup: [{ op: 'set_memslot', slot: 0, gpa: BigInt(top), size: 4n * BigInt(MiB), flags: 0, backingLevel: 1 }],
+    script: [
+      ...Array.from({ length: 8 }, (_, i) => ({ actor: i % 2, op: write(i) })),
+      { actor: 2, op: { op: 'invalidate', gpa: top, size: 32768, kind: 'migrate', prot: 'r' }, after: 7 },
+      ...Array.from({ length: 8 }, (_, i) => ({ actor: i % 2, op: write(i), after: 8 })),
+    ],
+    scanIntervalMs: 0,
+  });
+  const res = await r.result;
+  t.deepEqual(res.violations, []);
+  t.true(res.stats.accesses >= 16, `${res.stats.accesses} accesses (each fault's retry counts)`);
+  t.deepEqual(res.stats.accessFailures, {});
+  t.is(res.stats.invalidations.migrate, 1);
+});
+
 test.serial('an op-source module without createOpSource: the run ends with an actor error, not a hang', async (t) => {
   const r = startThreaded({
     vm: { type: 'default', vcpus: 1, guestBytes: 8 * MiB }, setup: [],

@@ -1,7 +1,7 @@
 // Goal: the dirty bitmap marks, tests, takes and scans gfns of a slot exactly, only while the slot logs, from per-slot bitmaps carved out of the layout's pool; method: direct calls on a real Vm with hand-made SlotInfos.
 
 import test from 'ava';
-import { dirtyBitmapAlloc, dirtyLogInProgress, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot, nextDirtyGfn, setDirtyLogInProgress, takePageDirty, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
+import { beginDirtyMark, dirtyBitmapAlloc, dirtyLogInProgress, dirtyMarkInFlight, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot, nextDirtyGfn, setDirtyLogInProgress, takePageDirty, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, SlotInfo } from '../../src/kvm/memslots.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
@@ -90,4 +90,16 @@ test('GET_DIRTY_LOG-in-progress flag per slot id', (t) => {
   t.false(dirtyLogInProgress(vm, 4));
   setDirtyLogInProgress(vm, 3, false);
   t.false(dirtyLogInProgress(vm, 3));
+});
+
+test('a dirty mark in flight is matched on the whole gfn, above 2^32 too', (t) => {
+  const vm = newVm({ physBits: 52 });
+  const g = 2 ** 40 - 1;
+  t.false(dirtyMarkInFlight(vm, g));
+  beginDirtyMark(vm, 1, g);
+  t.true(dirtyMarkInFlight(vm, g));
+  t.false(dirtyMarkInFlight(vm, g % 2 ** 32), 'the same low word');
+  t.false(dirtyMarkInFlight(vm, g - 1));
+  endDirtyMark(vm, 1);
+  t.false(dirtyMarkInFlight(vm, g));
 });

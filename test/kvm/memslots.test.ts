@@ -161,3 +161,18 @@ test('SlotInfo copyFrom and clear', (t) => {
   t.false(b.valid);
   t.is(b.id, -1);
 });
+
+test('a base gfn above 2^32 is stored whole (two words): slots 2^32 gfns apart are told apart', (t) => {
+  const vm = newVm({ physBits: 52 });
+  const top = 2 ** 40 - 512;
+  memslotReplace(vm, 0, slot(0, 0x100, 512));
+  memslotReplace(vm, 0, slot(1, 2 ** 32 + 0x100, 512));
+  memslotReplace(vm, 0, slot(2, top, 512));
+  const out = new SlotInfo();
+  for (const [gfn, id] of [[0x100, 0], [2 ** 32 + 0x100, 1], [2 ** 32 + 0x2ff, 1], [top, 2], [2 ** 40 - 1, 2]] as const) {
+    t.true(gfnToMemslot(vm, 0, gfn, out), `gfn 0x${gfn.toString(16)}`);
+    t.is(out.id, id);
+  }
+  t.is(readSlot(vm, 0, 2, new SlotInfo()).baseGfn, top);
+  t.false(gfnToMemslot(vm, 0, 2 ** 33 + 0x100, out), 'same low word, another high word');
+});

@@ -176,3 +176,19 @@ test('gfns at and above 2^31 (guest physical 8-16 TiB, inside the 44-bit space) 
   kvmMmuInvalidateRangeAdd(vm, 0xffffffff, 0x100000000);
   t.true(gfnUnderInvalidation(vm, 0xffffffff));
 });
+
+test('a range above 2^32 gfns (a 52-bit space) is kept whole: start and last take two words each', (t) => {
+  const vm = newVm({ physBits: 52 });
+  const seq = mmuInvalidateSeq(vm);
+  const top = 2 ** 40 - 16;
+  kvmMmuInvalidateBegin(vm);
+  kvmMmuInvalidateRangeAdd(vm, top, top + 16);
+  t.deepEqual(mmuInvalidateRange(vm), [top, 2 ** 40]);
+  t.true(gfnUnderInvalidation(vm, 2 ** 40 - 1));
+  t.false(gfnUnderInvalidation(vm, (2 ** 40 - 1) % 2 ** 32), 'the same low word below');
+  t.true(mmuInvalidateRetryGfn(vm, seq, top));
+  kvmMmuInvalidateRangeAdd(vm, 2 ** 32 - 1, 2 ** 32);
+  t.deepEqual(mmuInvalidateRange(vm), [2 ** 32 - 1, 2 ** 40], 'widened down across 2^32');
+  t.true(gfnUnderInvalidation(vm, 2 ** 36));
+  kvmMmuInvalidateEnd(vm);
+});

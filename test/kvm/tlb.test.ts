@@ -55,3 +55,14 @@ test('gfns at and above 2^31 are cached like any other', (t) => {
     t.not(tlbLookup(vm, 0, gfn), -1, `gfn 0x${gfn.toString(16)}`);
   }
 });
+
+test('gfns 2^32 apart share an entry and its low word, not a hit', (t) => {
+  const vm = newVm({ physBits: 52 });
+  const g = 2 ** 36 + 5;
+  tlbFill(vm, 0, g, 0x77, 0, 1);
+  t.is(tlbLookup(vm, 0, g), 5 % TLB_ENTRIES);
+  t.is(tlbLookup(vm, 0, 5), -1, 'gfn 5: the same entry and low word');
+  t.is(tlbLookup(vm, 0, 2 ** 32 + 5), -1);
+  tlbFill(vm, 0, 5, 0x78, 0, 1);
+  t.is(tlbLookup(vm, 0, g), -1, 'replaced');
+});
