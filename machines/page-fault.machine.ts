@@ -23,14 +23,14 @@ export const pageFaultMachine = setup({
   guards: {
     tryFastPageFault: unbound, tryTopupMemoryCaches: unbound, isPrefetch: unbound,
     mmuInvalidateRetryGfnUnsafe: unbound, slotIsInvalid: unbound, noSlot: unbound, gfnAboveMaxGfn: unbound,
-    isPrivateMismatch: unbound, writeToReadonlySlot: unbound, isPrivate: unbound, tryKvmGmemGetPfn: unbound, tryHvaToPfn: unbound,
+    isPrivateMismatch: unbound, writeToReadonlySlot: unbound, isPrivate: unbound, tryKvmGmemGetPfn: unbound, tryHvaToPfn: unbound, gupNeedsCowBreak: unbound,
     tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuSeqIsUnsignedLong: unbound, mmuInvalidateRetryGfn: unbound, mmuInvalidateRetryGfnIntSeq: unbound,
     isFrozenSpte: unbound, atGoalLevel: unbound, isPresentNonLeaf: unbound, isPresentLarge: unbound,
     tryTdpMmuLinkSp: unbound, tryTdpMmuSplitHugePage: unbound,
     prefetchOverPresent: unbound, isSpuriousAccess: unbound, newSpteEqualsOld: unbound, tryTdpMmuSetSpteAtomic: unbound, replacedPresentSpte: unbound,
   },
   actions: {
-    setRet: unbound, setErrno: unbound, snapshotMmuSeq: unbound, computeGoalLevel: unbound,
+    setRet: unbound, setErrno: unbound, snapshotMmuSeq: unbound, computeGoalLevel: unbound, beginCowBreak: unbound,
     waitMmuLock: unbound, rcuReadLock: unbound, tdpIterStart: unbound, tdpIterStepDown: unbound,
     tdpIterUseLinkedSp: unbound, freeUnusedSp: unbound,
     flushRemoteTlbsGfn: unbound, rcuReadUnlock: unbound, mmuReadUnlock: unbound, releasePfn: unbound,
@@ -88,6 +88,27 @@ export const pageFaultMachine = setup({
           { guard: and(['isPrivate', 'tryKvmGmemGetPfn']), target: 'postcheck', actions: 'computeGoalLevel' },
           { guard: 'isPrivate', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
           { guard: 'tryHvaToPfn', target: 'postcheck', actions: 'computeGoalLevel' },
+          { guard: 'gupNeedsCowBreak', target: 'cow', actions: 'beginCowBreak' },
+          { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
+        ],
+      },
+    },
+    /**
+     * gup with FOLL_WRITE found the zero page mapped read-only: handle_mm_fault() breaks
+     * CoW (wp_page_copy) — a new page replaces the zero page between
+     * mmu_notifier_invalidate_range_start and _end, which zap KVM's read-only SPTE and bump
+     * mmu_invalidate_seq — in this vCPU's context, before gup looks again.
+     */
+    cow: {
+      meta: { call: 'invalidation' },
+      on: { STEP: { target: 'gup' } },
+    },
+    /** gup's retry after the fault (follow_page_mask again): the new page, writable. */
+    gup: {
+      on: {
+        STEP: [
+          { guard: 'tryHvaToPfn', target: 'postcheck', actions: 'computeGoalLevel' },
+          { guard: 'gupNeedsCowBreak', target: 'cow', actions: 'beginCowBreak' },
           { target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
         ],
       },

@@ -8,11 +8,12 @@
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { ScheduledOp } from '../engine/deterministic.js';
 import type { CostModel } from '../engine/cost-model.js';
+import type { HostMemory } from '../kvm/host.js';
 import type { Op } from '../kvm/ops.js';
 import { Prng } from '../sched/prng.js';
 import type { GuestWorkload } from '../workload/guest.js';
 
-export const STRATEGIES = ['lazy', 'prefault', 'prefault-parallel', 'prefault-concurrent', 'map-memory', 'prefault-churn', 'prefault-invalidate'] as const;
+export const STRATEGIES = ['lazy', 'prefault', 'prefault-parallel', 'prefault-concurrent', 'map-memory', 'prefault-churn', 'prefault-invalidate', 'populate', 'populate-lazy'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const PAGE_SIZES = ['4K', '2M', '1G'] as const;
@@ -32,6 +33,8 @@ const RAM_SLOT = 0;
 export interface SimPoint {
   readonly strategy: Strategy;
   readonly pageSize: PageSize;
+  /** What backs guest memory in the host; default anonymous (QEMU's default). */
+  readonly hostMemory?: HostMemory;
   readonly workload: GuestWorkload;
   readonly costModel?: CostModel;
   readonly seed?: number;
@@ -68,6 +71,9 @@ class PointBuilder {
   readonly ram: number;
   readonly page: number;
   readonly level: number;
+  readonly hostMemory: HostMemory;
+  /** Memory written before the guest runs (the populate strategies: MAP_POPULATE, -mem-prealloc). */
+  readonly populated: boolean;
   /** Low RAM's size under churn (an eighth, at least one page of the page size), else 0. */
   readonly low: number;
   /** The spare vCPU that pre-faults while the guest runs (prefault-concurrent), else -1. */
@@ -80,6 +86,8 @@ class PointBuilder {
     this.page = PAGE_SIZE_BYTES[p.pageSize];
     if (this.ram % this.page !== 0) throw new RangeError(`guest memory ${this.ram} bytes is not a multiple of the ${p.pageSize} page size`);
     this.level = PAGE_LEVEL[p.pageSize];
+    this.hostMemory = p.hostMemory ?? 'anonymous';
+    this.populated = p.strategy === 'populate' || p.strategy === 'populate-lazy';
     this.low = p.strategy === 'prefault-churn' ? Math.max(this.page, Math.floor(this.ram / 8 / this.page) * this.page) : 0;
     this.helper = p.strategy === 'prefault-concurrent' ? n : -1;
     this.vcpus = this.helper >= 0 ? n + 1 : n;
@@ -103,7 +111,7 @@ class PointBuilder {
   }
 
   lowSlot(size: number): Op {
-    return { op: 'set_memslot', slot: CHURN_SLOT, gpa: 0n, size: BigInt(size), flags: 0, backingLevel: this.level };
+    return { op: 'set_memslot', slot: CHURN_SLOT, gpa: 0n, size: BigInt(size), flags: 0, backingLevel: this.level, hostMemory: this.hostMemory, populated: this.populated };
   }
 }
 
@@ -111,7 +119,7 @@ class PointBuilder {
 function memslots(b: PointBuilder): Op[] {
   const setup: Op[] = [];
   if (b.low > 0) setup.push(b.lowSlot(b.low));
-  if (b.ram > b.low) setup.push({ op: 'set_memslot', slot: RAM_SLOT, gpa: BigInt(b.low), size: BigInt(b.ram - b.low), flags: 0, backingLevel: b.level });
+  if (b.ram > b.low) setup.push({ op: 'set_memslot', slot: RAM_SLOT, gpa: BigInt(b.low), size: BigInt(b.ram - b.low), flags: 0, backingLevel: b.level, hostMemory: b.hostMemory, populated: b.populated });
   return setup;
 }
 
@@ -121,9 +129,11 @@ function preFaultFirst(b: PointBuilder): void {
   switch (b.p.strategy) {
     case 'lazy':
     case 'prefault-concurrent':
+    case 'populate-lazy':
       break;
     case 'prefault':
     case 'prefault-invalidate':
+    case 'populate':
       b.before.push(b.preFault(0, 0, ram));
       break;
     case 'prefault-churn':

@@ -19,16 +19,29 @@
  *                        ENOENT, and the VMM moves on to the next memslot; each delete zaps
  *                        every root. The guest starts once the memory map is back.
  *   prefault-invalidate  as `prefault`, while the host migrates pages of RAM (MMU notifier)
+ *   populate             RAM written before the guest runs (MAP_POPULATE, QEMU's
+ *                        -mem-prealloc), then as `prefault`
+ *   populate-lazy        RAM written before the guest runs, then as `lazy`
+ *
+ * Host memory (`hostMemory`): a pre-fault is a read fault. On anonymous memory (QEMU's
+ * default) it maps the zero page read-only, and each first write still exits and breaks
+ * CoW (an MMU-notifier invalidation in the vCPU's context, then a retried fault); shared
+ * memory and hugetlbfs allocate on the read and map writable; populated memory is
+ * already written, so the read maps it writable. Populating is not free: its time (one
+ * host fault per host page, and zeroing every 4K, from the cost model) is `populateNs`,
+ * part of the total.
  *
  * What each run measures: the time until the workload completes (the latest end of a
  * guest vCPU's accesses) — which includes the pre-fault when it comes first —, EPT-violation
- * exits, faults by RET_PF outcome, retries by reason, time spent waiting for mmu_lock, the
- * pre-fault's own time, calls and pages, and the page-table memory in use at the end.
+ * exits, CoW breaks, faults by RET_PF outcome, retries by reason, time spent waiting for
+ * mmu_lock, the pre-fault's own time, calls and pages, and the page-table memory in use at
+ * the end.
  */
 
 import { runDeterministic, type RunProgress, type RunResult } from '../engine/deterministic.js';
 import { STEPS_MAX } from '../kvm/limits.js';
-import { COST_DEFAULTS } from '../engine/cost-model.js';
+import { COST_DEFAULTS, type CostModel } from '../engine/cost-model.js';
+import type { HostMemory } from '../kvm/host.js';
 import { sumCounters, type ActorCounters } from '../engine/counters.js';
 import { poolTablesInUse } from '../kvm/page-pool.js';
 import { EarliestClockScheduler } from '../sched/scheduler.js';
@@ -48,11 +61,16 @@ export interface SimMetrics {
   readonly memoryBytes: number;
   readonly vcpus: number;
   readonly pageSize: PageSize;
-  /** Time until the workload completed (ns, simulated), the pre-fault included when it came first. */
+  readonly hostMemory: HostMemory;
+  /** Time until the workload completed (ns), the populate and the pre-fault included when they came first. */
   readonly totalNs: number;
+  /** The populate strategies: writing all of RAM before the guest runs (ns, from the cost model; null on the wall clock and without populate). */
+  readonly populateNs: number | null;
   /** When the pre-fault phase ended (ns from the start; null for lazy). */
   readonly prefaultNs: number | null;
   readonly exits: number;
+  /** Zero-page CoW breaks by the guest's write faults (anonymous memory only). */
+  readonly cowBreaks: number;
   readonly faultsByRet: Record<string, number>;
   readonly retriesByReason: Record<string, number>;
   /** Time spent waiting for mmu_lock (sim); on the wall clock, null (the threaded engine counts waits, not their time). */
@@ -124,11 +142,24 @@ async function runWallOnce(p: SimPoint): Promise<SimMetrics> {
   const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
   if (missing.length > 0) problems.push(`${missing.length} op(s) did not complete (run stopped: ${r.stopReason})`);
   return {
-    clock: 'wall', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
-    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, ...t,
+    clock: 'wall', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize, hostMemory: p.hostMemory ?? 'anonymous',
+    totalNs: end(guest), populateNs: null, prefaultNs: prefault.length > 0 ? end(prefault) : null, ...t,
     lockWaitNs: null, lockWaits: r.actors.reduce((n, a) => n + a.lockWaits, 0), pageTableBytes: r.pageTablesInUse * 4096,
     accesses: p.workload.vcpus.reduce((n, v) => n + v.gfns.length, 0), steps: r.actors.reduce((n, a) => n + a.steps, 0), violations: problems,
   };
+}
+
+/**
+ * What writing all of RAM before the guest costs (the populate strategies; null for the
+ * others): one host page fault per host page (hostAlloc) and zeroing every 4K
+ * (hostZero4k) — what the simulated clock charges a first touch, made by the VMM before
+ * time zero. On the simulated clock the populate then comes first in the total.
+ */
+function populateCostNs(p: SimPoint, model: CostModel): number | null {
+  if (p.strategy !== 'populate' && p.strategy !== 'populate-lazy') return null;
+  const bytes = p.workload.memoryBytes;
+  const hostPageBytes = p.pageSize === '4K' ? 4096 : p.pageSize === '2M' ? 2 << 20 : 1 << 30;
+  return (bytes / hostPageBytes) * model.hostAlloc + (bytes / 4096) * model.hostZero4k;
 }
 
 /** The latest end time among `ops` (0 when none ended). */
@@ -137,9 +168,9 @@ function latestEnd(ends: readonly number[], ops: readonly number[]): number {
 }
 
 /** What a point's vCPUs did, summed: exits, faults by outcome, retries by reason, pre-fault calls, pages and errors. */
-function vcpuTotals(vcpus: readonly ActorCounters[]): Pick<SimMetrics, 'exits' | 'faultsByRet' | 'retriesByReason' | 'prefaultCalls' | 'prefaultPages' | 'prefaultErrnos'> {
+function vcpuTotals(vcpus: readonly ActorCounters[]): Pick<SimMetrics, 'exits' | 'cowBreaks' | 'faultsByRet' | 'retriesByReason' | 'prefaultCalls' | 'prefaultPages' | 'prefaultErrnos'> {
   const t = sumCounters(vcpus);
-  return { exits: t.exits, faultsByRet: t.faultsByRet, retriesByReason: t.retriesByReason, prefaultCalls: t.preFaultCalls, prefaultPages: t.preFaultPages, prefaultErrnos: t.preFaultErrnos };
+  return { exits: t.exits, cowBreaks: t.cowBreaks, faultsByRet: t.faultsByRet, retriesByReason: t.retriesByReason, prefaultCalls: t.preFaultCalls, prefaultPages: t.preFaultPages, prefaultErrnos: t.preFaultErrnos };
 }
 
 function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[], vcpus: number): SimMetrics {
@@ -148,9 +179,10 @@ function metricsOf(p: SimPoint, r: RunResult, guest: number[], prefault: number[
   const accesses = guest.reduce((s, i) => s + ((r.results[i] as { accesses?: number } | null)?.accesses ?? 0), 0);
   const problems = r.violations.map((v) => `${v.kind}: ${v.message}`);
   if (r.error !== null) problems.push(r.error);
+  const populateNs = populateCostNs(p, p.costModel ?? COST_DEFAULTS);
   return {
-    clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize,
-    totalNs: end(guest), prefaultNs: prefault.length > 0 ? end(prefault) : null, ...vcpuTotals(r.actors.slice(0, vcpus)),
+    clock: 'sim', strategy: p.strategy, memoryBytes: p.workload.memoryBytes, vcpus: p.workload.vcpus.length, pageSize: p.pageSize, hostMemory: p.hostMemory ?? 'anonymous',
+    totalNs: (populateNs ?? 0) + end(guest), populateNs, prefaultNs: prefault.length > 0 ? (populateNs ?? 0) + end(prefault) : null, ...vcpuTotals(r.actors.slice(0, vcpus)),
     lockWaitNs: sim.lockWaitNs.reduce((a, b) => a + b, 0), lockWaits: r.actors.reduce((n, a) => n + a.lockWaits, 0),
     pageTableBytes: poolTablesInUse(r.vm) * 4096, accesses, steps: r.steps - r.setupSteps, violations: problems,
   };

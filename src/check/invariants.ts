@@ -12,14 +12,14 @@
 import { gfnJoin } from '../kvm/address-space.js';
 import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
-import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, pfnAllocated, pfnOwner } from '../kvm/host.js';
+import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
 import { ACTOR, G, TABLE, TABLE_LIVE, actorWord, spteWord, tableMetaWord } from '../kvm/layout.js';
 import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
 import { SPTES_PER_TABLE } from '../kvm/limits.js';
-import { isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
+import { isHostWritable, isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
 import { isObsoleteRoot, rootTable, rootsInUse } from '../kvm/tdp-mmu.js';
 import { pagesPerLevel } from '../kvm/types.js';
 import type { Vm } from '../kvm/vm.js';
@@ -104,6 +104,10 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
     const pfn = base + i;
     if (!pfnAllocated(vm, pfn)) {
       c.out.push(violation('use-after-free', `SPTE for gfn 0x${gfn.toString(16)} maps host pfn 0x${pfn.toString(16)}, which the host has freed`, { gfn, pfn, sptes: ref.sptes }));
+      return;
+    }
+    if ((isWritable(lo) || isHostWritable(hi)) && isZeroPfn(vm, pfn)) {
+      c.out.push(violation('zero-page', `${isWritable(lo) ? 'writable' : 'host-writable'} SPTE for gfn 0x${gfn.toString(16)} maps the zero page (pfn 0x${pfn.toString(16)}): a guest write would change the page every untouched anonymous page reads as — only a CoW break makes a page writable`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
     const priv = vm.hasPrivateMem && (kvmGetMemoryAttributes(vm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;

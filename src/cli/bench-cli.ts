@@ -3,6 +3,7 @@
  * examples. The work is in bench-command.ts, imported when the command runs.
  */
 
+import { HOST_MEMORIES } from '../kvm/host.js';
 import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 import { Command, type Option } from 'commander';
 import { PAGE_SIZES, STRATEGIES } from '../bench/prefault.js';
@@ -21,6 +22,7 @@ export interface BenchFlags {
   readonly trace?: string;
   readonly strategies?: string;
   readonly pageSize: string;
+  readonly hostMemory: string;
   readonly clock: string;
   readonly repeat?: string;
   readonly cost?: string[];
@@ -38,6 +40,7 @@ const benchOptions = (): Option[] => [
   option('--trace <FILE>', 'a kvm:kvm_page_fault trace (trace-cmd report / perf script / ftrace text) as the workload, its vCPUs the guest\'s'),
   option('--strategies <S[,S…]>', `the strategies to compare: ${STRATEGIES.join(', ')}`, { defaultNote: 'all' }),
   option('--page-size <SIZE[,SIZE…]>', `host backing and the largest mapping: ${PAGE_SIZES.join(', ')}; a list compares them`, { default: '4K' }),
+  option('--host-memory <KIND[,KIND…]>', `what backs guest memory: ${HOST_MEMORIES.join(', ')} (anonymous is QEMU's default: a pre-fault maps the zero page and each first write still exits); a list compares them, each at the page sizes it has`, { default: 'anonymous' }),
   option('--clock <CLOCK>', 'simulated (cost model, deterministic engine) or wall clock (threaded engine)', { choices: ['sim', 'wall', 'both'], default: 'sim' }),
   option('--repeat <N>', `wall clock: run each point N times (1..${BENCH_REPEAT_MAX}), report the median run`, { defaultNote: '1' }),
   option('--cost <KEY=NS>', 'override a cost of the simulated clock, e.g. vmExit=900 (repeatable)', { repeatable: true }),
@@ -57,6 +60,7 @@ function prefaultVsLazyCommand(ctx: Ctx): Command {
   return withExamples(cmd, [
     'faultline bench prefault-vs-lazy --memory 256MiB,1GiB --vcpus 1,4,16',
     'faultline bench prefault-vs-lazy --page-size 4K,2M --strategies lazy,prefault,prefault-parallel --out results/',
+    'faultline bench prefault-vs-lazy --host-memory anonymous,shared --strategies lazy,prefault,populate,populate-lazy',
     'faultline bench prefault-vs-lazy --clock both --repeat 5 --json',
     'faultline bench prefault-vs-lazy --trace boot-trace.txt --strategies lazy,prefault',
   ]);

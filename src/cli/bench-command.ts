@@ -11,6 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { runSimPoint, runWallPoint, type SimMetrics } from '../bench/prefault.js';
+import { PAGE_LEVEL } from '../bench/point-ops.js';
+import { hostMemoryPageSizeError } from '../kvm/host.js';
 import { COST_DEFAULTS } from '../engine/cost-model.js';
 import { formatBenchTable } from '../report/bench.js';
 import { benchCharts, renderSvg } from '../report/charts.js';
@@ -22,16 +24,17 @@ import { benchPlan, type BenchPlan } from './bench-plan.js';
 import { BenchProgress } from './bench-progress.js';
 import type { Io } from './io.js';
 
-/** Every run of the plan, clock by clock, guest by guest, page size by page size, strategy by strategy. */
+/** Every run of the plan, clock by clock, guest by guest, page size by page size (each host memory that has it), strategy by strategy. */
 async function runAll(plan: BenchPlan, guests: readonly Guest[], io: Io, isTty: boolean): Promise<SimMetrics[]> {
   const results: SimMetrics[] = [];
-  const progress = new BenchProgress(io, isTty, guests.length * plan.pageSizes.length * plan.strategies.length * plan.clocks.length);
+  const backings = plan.pageSizes.flatMap((pageSize) => plan.hostMemories.filter((m) => hostMemoryPageSizeError(m, PAGE_LEVEL[pageSize]) === null).map((hostMemory) => ({ pageSize, hostMemory })));
+  const progress = new BenchProgress(io, isTty, guests.length * backings.length * plan.strategies.length * plan.clocks.length);
   for (const clock of plan.clocks) {
-    for (const g of guests) for (const pageSize of plan.pageSizes) {
+    for (const g of guests) for (const { pageSize, hostMemory } of backings) {
       for (const strategy of plan.strategies) {
-        const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${strategy}`;
+        const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${hostMemory} ${strategy}`;
         const onProgress = progress.onProgress(what);
-        const point = { strategy, pageSize, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), ...(onProgress !== undefined ? { onProgress } : {}) };
+        const point = { strategy, pageSize, hostMemory, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), ...(onProgress !== undefined ? { onProgress } : {}) };
         const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, plan.repeat);
         results.push(m);
         progress.finished(what, m);
@@ -76,7 +79,7 @@ export async function benchPrefaultVsLazy(f: BenchFlags, io: Io, isTty: boolean)
   const label = guests[0]!.label;
   const doc = {
     benchmark: 'prefault-vs-lazy', clock: f.clock, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), workload: f.trace !== undefined ? { trace: f.trace } : { kind: plan.kind, sharing: plan.sharing, seed: plan.seed },
-    pageSize: plan.pageSizes.join(','), pageSizes: plan.pageSizes, costModel: { ...plan.costModel }, costDefaults: { ...COST_DEFAULTS }, results,
+    pageSize: plan.pageSizes.join(','), pageSizes: plan.pageSizes, hostMemories: plan.hostMemories, costModel: { ...plan.costModel }, costDefaults: { ...COST_DEFAULTS }, results,
   };
   const written = f.out !== undefined ? await writeOut(f.out, doc, plan, results, label) : [];
   if (f.json === true) io.out(`${JSON.stringify(doc)}\n`);

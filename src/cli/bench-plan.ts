@@ -8,6 +8,8 @@
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import { mkdirSync } from 'node:fs';
 import { PAGE_SIZES, STRATEGIES, type PageSize, type Strategy } from '../bench/prefault.js';
+import { PAGE_LEVEL } from '../bench/point-ops.js';
+import { HOST_MEMORIES, hostMemoryPageSizeError, type HostMemory } from '../kvm/host.js';
 import { CostError, costModelOf, type CostModel } from '../engine/cost-model.js';
 import { BENCH_MEMORY_BYTES_MAX, BENCH_MEMORY_BYTES_MIN, BENCH_REPEAT_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import type { GuestWorkloadKind, Sharing } from '../workload/guest.js';
@@ -18,6 +20,8 @@ export type Clock = 'sim' | 'wall';
 
 export interface BenchPlan {
   readonly pageSizes: PageSize[];
+  /** Host memories to compare; each runs at the page sizes it has (hostMemoryPageSizeError). */
+  readonly hostMemories: HostMemory[];
   /** The largest of pageSizes, in bytes: every guest is a whole number of them. */
   readonly pageBytes: number;
   readonly memories: number[];
@@ -43,6 +47,20 @@ function pageSizesOf(raw: string): PageSize[] {
   });
   if (sizes.length === 0) throw new UsageError('--page-size needs at least one size');
   return sizes;
+}
+
+/** Host memories: one, or a list; each must have at least one of the page sizes (a 4K-only list has no hugetlbfs). */
+function hostMemoriesOf(raw: string, pageSizes: readonly PageSize[]): HostMemory[] {
+  const kinds = [...new Set(splitList(raw))].map((k) => {
+    if (!(HOST_MEMORIES as readonly string[]).includes(k)) throw new UsageError(`--host-memory: unknown host memory '${k}'; valid: ${HOST_MEMORIES.join(', ')}`);
+    const kind = k as HostMemory;
+    if (pageSizes.every((p) => hostMemoryPageSizeError(kind, PAGE_LEVEL[p]) !== null)) {
+      throw new UsageError(`--host-memory ${kind} with --page-size ${pageSizes.join(',')}: ${hostMemoryPageSizeError(kind, PAGE_LEVEL[pageSizes[0]!])}`);
+    }
+    return kind;
+  });
+  if (kinds.length === 0) throw new UsageError('--host-memory needs at least one kind');
+  return kinds;
 }
 
 function memoriesOf(raw: string, pageSizes: readonly PageSize[]): number[] {
@@ -84,6 +102,7 @@ function costModelFrom(costs: readonly string[]): CostModel {
 /** The plan, or a UsageError naming the first bad option; creates the --out directory. */
 export function benchPlan(f: BenchFlags): BenchPlan {
   const pageSizes = pageSizesOf(f.pageSize);
+  const hostMemories = hostMemoriesOf(f.hostMemory, pageSizes);
   const memories = memoriesOf(f.memory ?? '256MiB', pageSizes);
   const strategies = strategiesOf(f.strategies);
   const vcpuList = vcpuListOf(f.vcpus ?? '1,4', strategies);
@@ -102,7 +121,7 @@ export function benchPlan(f: BenchFlags): BenchPlan {
     }
   }
   return {
-    pageSizes, pageBytes: Math.max(...pageSizes.map(bytesOf)), memories, vcpuList, strategies, costModel, seed,
+    pageSizes, hostMemories, pageBytes: Math.max(...pageSizes.map(bytesOf)), memories, vcpuList, strategies, costModel, seed,
     sharing: f.sharing as Sharing, kind: (f.workload ?? 'boot') as GuestWorkloadKind, clocks, repeat,
     // commander checked --kernel against the releases.
     ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),

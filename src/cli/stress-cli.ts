@@ -6,6 +6,7 @@
 import { Command, type Option } from 'commander';
 import { THREADED_KICK_MS, THREADED_SCAN_INTERVAL_MS, THREADED_WATCHDOG_MS, VCPUS_MAX, WATCHDOG_MS_MIN } from '../kvm/limits.js';
 import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
+import { HOST_MEMORIES } from '../kvm/host.js';
 import { CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS } from '../workload/stress.js';
 import type { Ctx } from './ctx.js';
 import { kernelOption, mutationOptions, option, withExamples } from './options.js';
@@ -20,6 +21,8 @@ export interface StressFlags {
   readonly workload?: string;
   readonly churn?: string;
   readonly hugepages: string;
+  readonly hostMemory: string;
+  readonly populated?: boolean;
   readonly vmType?: string;
   readonly writeRatio?: string;
   readonly mutate?: string[];
@@ -42,7 +45,9 @@ const stressOptions = (): Option[] => [
   option('--accesses <N>', 'instead of a duration: N guest accesses per vCPU'),
   option('--workload <PATTERN>', 'guest access pattern', { choices: STRESS_WORKLOADS, defaultNote: 'uniform; partitioned with --preset' }),
   option('--churn <KIND[=RATE],...>', `what churns beside the guest, RATE in ops/s: ${CHURN_KINDS.join(', ')}, all or none`, { defaultNote: 'all; memslots=1000000 with --preset memslot-churn' }),
-  option('--hugepages <SIZE>', 'host backing of guest memory', { choices: ['4K', '2M', '1G'], default: '4K' }),
+  option('--hugepages <SIZE>', 'host page size of guest memory (2M anonymous is THP; 1G is hugetlbfs only)', { choices: ['4K', '2M', '1G'], default: '4K' }),
+  option('--host-memory <KIND>', "what backs guest memory: anonymous (QEMU's default: reads map the zero page, the first write breaks CoW), shared (memfd/shmem) or hugetlbfs", { choices: HOST_MEMORIES, default: 'anonymous' }),
+  option('--populated', 'guest memory is written before the guest runs (MAP_POPULATE, -mem-prealloc)'),
   option('--vm-type <TYPE>', 'the VM type', { choices: VM_TYPE_NAMES, defaultNote: 'sw_protected; with --preset, a default VM' }),
   option('--write-ratio <F>', 'fraction of guest accesses that write, 0..1', { defaultNote: '0.5' }),
   option('--seed <N>', "seed of every actor's workload PRNG, 0..2^32-1", { default: '1' }),

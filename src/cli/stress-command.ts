@@ -7,6 +7,7 @@
  */
 
 import { KERNEL_DEFAULT, kernelProfile, type KernelRelease } from '../kvm/kernel-release.js';
+import { hostMemoryPageSizeError, type HostMemory } from '../kvm/host.js';
 import { auditTime } from 'rxjs';
 import { startStress } from '../workload/presets/index.js';
 import { statsOf } from '../engine/streams.js';
@@ -70,13 +71,19 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
   if (durationMs !== null && (durationMs <= 0 || durationMs > 24 * 3600_000)) throw new UsageError(`--duration must be more than 0 and at most 24h, got '${f.duration}'`);
   const writeRatio = f.writeRatio !== undefined ? Number(f.writeRatio) : 0.5;
   if (!Number.isFinite(writeRatio) || writeRatio < 0 || writeRatio > 1) throw new UsageError(`--write-ratio must be a number in [0, 1], got '${f.writeRatio}'`);
+  const backingLevel = f.hugepages === '4K' ? 1 : f.hugepages === '2M' ? 2 : 3;
+  const hostMemory = f.hostMemory as HostMemory; // commander checked the choice
+  const badSize = hostMemoryPageSizeError(hostMemory, backingLevel);
+  if (badSize !== null) throw new UsageError(`--hugepages ${f.hugepages} with --host-memory ${hostMemory}: ${badSize}`);
   const stress: StressConfig = {
     vcpus: parseIntIn('vcpus', f.vcpus, 1, VCPUS_MAX),
     memoryBytes: parseSize('memory', f.memory, STRESS_MEMORY_BYTES_MIN, STRESS_MEMORY_BYTES_MAX),
     durationMs, accesses,
     workload: (f.workload ?? (preset === undefined ? 'uniform' : 'partitioned')) as StressWorkload,
     churn: preset === 'mmu-stress' ? {} : parseChurn(f.churn ?? (preset === 'memslot-churn' ? 'memslots=1000000' : 'all')),
-    backingLevel: f.hugepages === '4K' ? 1 : f.hugepages === '2M' ? 2 : 3,
+    backingLevel,
+    hostMemory,
+    populated: f.populated === true,
     // The kernel's stress tests use a default VM; plain stress runs an SW_PROTECTED one (attributes churn).
     vmType: (f.vmType ?? (preset === undefined ? 'sw_protected' : 'default')) as VmType,
     seed: parseU32Option('seed', f.seed),

@@ -32,6 +32,8 @@ export { ActorQueue, type QueuedOp, type RuntimeQueue } from './op-queue.js';
 /**
  * Counts a finished fault in the actor's statistics. Returns true when the vCPU is spinning
  * on it: RET_PF_RETRY, or a guest access that keeps exiting although its fault was fixed.
+ * A fault that broke CoW changed the host's page tables: its retry, and the access's exit
+ * after it, are progress.
  */
 export function countFaultDone(a: KvmActor): boolean {
   const f = a.fault;
@@ -40,7 +42,8 @@ export function countFaultDone(a: KvmActor): boolean {
   a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
   const retry = f.errno === null && f.ret === 'retry';
   if (retry) a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
-  return retry || (!f.prefetch && f.errno === null && f.ret !== 'emulate' && a.accessExits > 1);
+  if (f.cowBroken) return false;
+  return retry || (!f.prefetch && f.errno === null && f.ret !== 'emulate' && a.accessExits - a.accessExitsAtCow > 1);
 }
 
 /** What one step did, for traces and coverage. */

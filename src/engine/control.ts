@@ -95,6 +95,8 @@ export const EV = {
   STAGE: 14,
   /** Faults retried for one reason since the last record: code = reason index (RETRY_REASON_LIST), a = count. */
   RETRY: 15,
+  /** Zero-page CoW breaks run by a vCPU's write faults since the last record: a = count. */
+  COW_BREAKS: 16,
 } as const;
 
 export interface ControlLayout {

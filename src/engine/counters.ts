@@ -20,6 +20,8 @@ export interface ActorCounters {
   readonly casFailures: number;
   readonly zaps: number;
   readonly flushes: number;
+  /** Zero-page CoW breaks run by this vCPU's write faults. */
+  readonly cowBreaks: number;
   readonly preFaultCalls: number;
   readonly preFaultPages: number;
   /** Pre-fault / map-memory calls that returned an error, by errno. */
@@ -32,7 +34,7 @@ export function countersOf(s: ActorStats): ActorCounters {
   return {
     accesses: s.accesses, tlbHits: s.tlbHits, exits: s.exits, faults: s.faults,
     faultsByRet: Object.fromEntries(s.faultsByRet), retriesByReason: Object.fromEntries(s.retriesByReason),
-    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages,
+    casFailures: s.casFailures, zaps: s.zaps, flushes: s.flushes, cowBreaks: s.cowBreaks, preFaultCalls: s.preFaultCalls, preFaultPages: s.preFaultPages,
     preFaultErrnos: Object.fromEntries(s.preFaultErrnos), lockWaits: s.lockWaits,
   };
 }
@@ -44,10 +46,10 @@ export function addCounts(into: Record<string, number>, from: Readonly<Record<st
 
 /** sumCounters(): the totals over several actors (e.g. every vCPU of a run). */
 export function sumCounters(list: readonly ActorCounters[]): ActorCounters {
-  const t = { accesses: 0, tlbHits: 0, exits: 0, faults: 0, faultsByRet: {}, retriesByReason: {}, casFailures: 0, zaps: 0, flushes: 0, preFaultCalls: 0, preFaultPages: 0, preFaultErrnos: {}, lockWaits: 0 };
+  const t = { accesses: 0, tlbHits: 0, exits: 0, faults: 0, faultsByRet: {}, retriesByReason: {}, casFailures: 0, zaps: 0, flushes: 0, cowBreaks: 0, preFaultCalls: 0, preFaultPages: 0, preFaultErrnos: {}, lockWaits: 0 };
   for (const c of list) {
     t.accesses += c.accesses; t.tlbHits += c.tlbHits; t.exits += c.exits; t.faults += c.faults;
-    t.casFailures += c.casFailures; t.zaps += c.zaps; t.flushes += c.flushes; t.lockWaits += c.lockWaits;
+    t.casFailures += c.casFailures; t.zaps += c.zaps; t.flushes += c.flushes; t.cowBreaks += c.cowBreaks; t.lockWaits += c.lockWaits;
     t.preFaultCalls += c.preFaultCalls; t.preFaultPages += c.preFaultPages;
     addCounts(t.faultsByRet, c.faultsByRet); addCounts(t.retriesByReason, c.retriesByReason); addCounts(t.preFaultErrnos, c.preFaultErrnos);
   }

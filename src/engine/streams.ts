@@ -15,7 +15,7 @@ import { ERRNOS, MEMSLOT_CHANGES, RETRY_REASON_LIST, errnoName, faultOutcomeName
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The counters an actor's events carry: its ActorCounters as far as its ring reports them. */
-export type StreamedCounters = Writable<Pick<ActorCounters, 'accesses' | 'tlbHits' | 'faults' | 'faultsByRet' | 'retriesByReason' | 'casFailures' | 'zaps' | 'flushes' | 'preFaultCalls' | 'preFaultPages'>>;
+export type StreamedCounters = Writable<Pick<ActorCounters, 'accesses' | 'tlbHits' | 'faults' | 'faultsByRet' | 'retriesByReason' | 'casFailures' | 'zaps' | 'flushes' | 'cowBreaks' | 'preFaultCalls' | 'preFaultPages'>>;
 
 /** Per actor, what the events tell of it: its accesses and faults. */
 export type ActorTotals = Writable<Pick<ActorCounters, 'accesses' | 'faults'>>;
@@ -40,7 +40,7 @@ export interface StressStats extends StreamedCounters {
 
 export function emptyStats(actors: number): StressStats {
   return {
-    accesses: 0, tlbHits: 0, accessFailures: {}, faults: 0, faultsByRet: {}, retries: 0, retriesByReason: {}, casFailures: 0, zaps: 0, flushes: 0,
+    accesses: 0, tlbHits: 0, accessFailures: {}, faults: 0, faultsByRet: {}, retries: 0, retriesByReason: {}, casFailures: 0, zaps: 0, flushes: 0, cowBreaks: 0,
     invalidations: {}, pagesFreed: 0, memslotChanges: {}, attributeChanges: 0, preFaultOps: 0, preFaultCalls: 0, preFaultPages: 0,
     preFaultErrors: {}, dirtyLogCalls: 0, dirtyPagesReported: 0, violations: 0, kicks: 0,
     perActor: Array.from({ length: actors }, (): ActorTotals => ({ accesses: 0, faults: 0 })),
@@ -75,6 +75,7 @@ export function addEvent(s: StressStats, e: ActorEvent): StressStats {
     case EV.CAS_FAILED: s.casFailures += e.a; break;
     case EV.ZAPS: s.zaps += e.a; break;
     case EV.FLUSHES: s.flushes += e.a; break;
+    case EV.COW_BREAKS: s.cowBreaks += e.a; break;
     case EV.INVALIDATION:
       bump(s.invalidations, HOST_EVENT_KINDS[e.code] ?? 'unknown');
       s.pagesFreed += e.a;

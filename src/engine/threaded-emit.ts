@@ -73,8 +73,8 @@ export function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: num
 }
 
 /** A counter of the actor's statistics sent as a delta record (EV type), and what was sent so far. */
-type DeltaCounter = 'casFailures' | 'zaps' | 'flushes';
-const DELTAS: readonly (readonly [DeltaCounter, number])[] = [['casFailures', EV.CAS_FAILED], ['zaps', EV.ZAPS], ['flushes', EV.FLUSHES]];
+type DeltaCounter = 'casFailures' | 'zaps' | 'flushes' | 'cowBreaks';
+const DELTAS: readonly (readonly [DeltaCounter, number])[] = [['casFailures', EV.CAS_FAILED], ['zaps', EV.ZAPS], ['flushes', EV.FLUSHES], ['cowBreaks', EV.COW_BREAKS]];
 
 /** One actor's batched counters: what it counted since the last flush, sent as one record per kind. */
 export class CounterBatch {
@@ -82,7 +82,7 @@ export class CounterBatch {
   readonly retries = new Int32Array(RETRY_REASON_LIST.length);
   private sentAccesses = 0;
   private sentHits = 0;
-  private readonly sent: Record<DeltaCounter, number> = { casFailures: 0, zaps: 0, flushes: 0 };
+  private readonly sent: Record<DeltaCounter, number> = { casFailures: 0, zaps: 0, flushes: 0, cowBreaks: 0 };
 
   constructor(private readonly ring: RingWriter, private readonly stats: ActorStats) {}
 

@@ -6,7 +6,7 @@
  */
 
 import type { FindingSink, SpteRef, ViolationKind } from './findings.js';
-import { HostPageCache, type GupResult } from './host.js';
+import { HostPageCache, type GupResult, type HostChangeKind, type HostMemory } from './host.js';
 import { SlotInfo } from './memslots.js';
 import type { AccessOp, Op, OpResult, VcpuOp } from './ops.js';
 import type { FindingDetail, KvmThread } from './thread.js';
@@ -41,6 +41,8 @@ export class KvmPageFault {
   sp = 0;
   /** The installed SPTE replaced a present one (needs kvm_flush_remote_tlbs_gfn). */
   replacedPresent = false;
+  /** This fault broke CoW of the zero page (its retry is progress, not a spin). */
+  cowBroken = false;
   /** make_spte() result computed by the `target` step's comparison, reused by its install. */
   newLo = 0;
   newHi = 0;
@@ -53,7 +55,7 @@ export class KvmPageFault {
     this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
     this.slot.clear();
     this.mmuSeq = 0n; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
-    this.replacedPresent = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
+    this.replacedPresent = false; this.cowBroken = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
   }
 }
 
@@ -83,7 +85,13 @@ export class PreFaultIoctl {
 /** A host event (notifier) or an attribute change in flight. */
 export class InvalidationOp {
   isAttr = false;
-  kind: 'migrate' | 'reclaim' | 'mprotect' | 'munmap' = 'migrate';
+  kind: HostChangeKind = 'migrate';
+  /**
+   * A CoW break run by a vCPU inside its page fault: the fault already holds kvm->srcu, and
+   * the notifier's srcu_read_lock() nests inside that older section (the model's one
+   * epoch word per actor keeps the outer one).
+   */
+  inFault = false;
   /** Host pages the mm changes. */
   hvaStart = 0;
   hvaEnd = 0;
@@ -136,6 +144,8 @@ export class MemslotUpdateOp {
   gpa = 0n;
   size = 0n;
   backingLevel = 1;
+  hostMemory: HostMemory = 'anonymous';
+  populated = false;
   change: MemslotChange = 'noop';
   readonly old = new SlotInfo();
   readonly next = new SlotInfo();
@@ -185,6 +195,8 @@ export class ActorStats {
   casFailures = 0;
   zaps = 0;
   flushes = 0;
+  /** CoW breaks of the zero page by this vCPU's write faults (gup with FOLL_WRITE). */
+  cowBreaks = 0;
   preFaultCalls = 0;
   preFaultPages = 0;
   /** Pre-fault / map-memory calls that returned an error, by errno (EAGAIN, ENOENT, EINTR, …). */
@@ -211,7 +223,7 @@ export class KvmActor implements KvmThread {
   readonly fault = new KvmPageFault();
   readonly iter = new TdpIter();
   readonly leaf: LeafRef = newLeafRef();
-  readonly gup: GupResult = { pfn: 0, writable: false, level: 1 };
+  readonly gup: GupResult = { pfn: 0, writable: false, level: 1, cow: false };
   /** This thread's stock of free host pages (per-CPU page lists). */
   readonly hostPages = new HostPageCache();
   readonly prefault = new PreFaultIoctl();
@@ -232,6 +244,11 @@ export class KvmActor implements KvmThread {
   mmuLoadErrno: Errno | null = null;
   /** The access being retried by hardware, and its exits so far. */
   accessExits = 0;
+  /**
+   * accessExits when a fault of this access last broke CoW: the exit after it is the
+   * retry the CoW's invalidation asked for, not a spin (see countFaultDone).
+   */
+  accessExitsAtCow = 0;
   /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */
   lastWalkPresent = false;
   /** The state the current step started in, as an index into `stateLabels` (for findings). */

@@ -13,6 +13,7 @@ export type ViolationKind =
   | 'lost-dirty-page'
   | 'mixed-attribute-hugepage'
   | 'private-shared-mismatch'
+  | 'zero-page'
   | 'table-reuse'
   | 'invalid-root'
   | 'lock-discipline'
@@ -26,7 +27,7 @@ export type ViolationKind =
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
-  'mixed-attribute-hugepage', 'private-shared-mismatch', 'table-reuse', 'invalid-root', 'lock-discipline',
+  'mixed-attribute-hugepage', 'private-shared-mismatch', 'zero-page', 'table-reuse', 'invalid-root', 'lock-discipline',
   'unbalanced-in-progress', 'pre-fault-conformance', 'rmp-fault', 'livelock', 'deadlock', 'access-conformance', 'actor-error',
 ];
 

@@ -1,9 +1,19 @@
 /**
  * The host primary MMU: the VMM's address space (hva pages) and the host physical pages
  * behind it, with a generation per pfn so any use of a page after it was freed is
- * detected. Backing is 4K (anonymous), 2M (THP) or 1G (hugetlb): a huge-backed block is
- * faulted in whole, with contiguous aligned pfns, and split back to 4K by any partial
- * change — host_pfn_mapping_level() reads the backing level of the page.
+ * detected. Backing is 4K, 2M (THP for anonymous memory, hugetlbfs) or 1G (hugetlbfs): a
+ * huge-backed block is faulted in whole, with contiguous aligned pfns, and split back to
+ * 4K by any partial change — host_pfn_mapping_level() reads the backing level of the page.
+ *
+ * What a fault-in maps depends on the memory (mm/memory.c, mm/huge_memory.c, mm/gup.c):
+ * a read fault without FOLL_WRITE on untouched private anonymous memory maps the shared
+ * zero page read-only (do_anonymous_page; under THP the huge zero page,
+ * do_huge_pmd_anonymous_page), and only a write fault allocates. A write through gup
+ * (FOLL_WRITE) to a zero-page PTE breaks CoW: a new page replaces it between
+ * mmu_notifier_invalidate_range_start and _end (wp_page_copy) — the page-fault machine
+ * runs that as an invalidation in the faulting vCPU's context. Shared memory (memfd,
+ * shmem) and hugetlbfs allocate on any fault and map writable. The zero pages are never
+ * freed, migrated or reclaimed, and never written.
  *
  * Host events (migrate, reclaim, mprotect, munmap) change the hva → pfn map between
  * invalidate_range_start and _end (invalidation machine); the old pages are freed only
@@ -21,9 +31,37 @@ export const HVA_WRITE = 2;
 export const HVA_MAPPED = 4;
 const HVA_BACKING_SHIFT = 4;
 const HVA_BACKING_MASK = 3 << HVA_BACKING_SHIFT;
+const HVA_MEM_SHIFT = 6;
+const HVA_MEM_MASK = 3 << HVA_MEM_SHIFT;
+
+/**
+ * What backs a memslot's memory in the VMM: private anonymous (MAP_PRIVATE|MAP_ANONYMOUS,
+ * QEMU's default; THP with 2M backing), shared (memfd / shmem, MAP_SHARED) or hugetlbfs
+ * (MAP_SHARED on a hugetlbfs file, 2M or 1G pages).
+ */
+export type HostMemory = 'anonymous' | 'shared' | 'hugetlbfs';
+export const HOST_MEMORIES: readonly HostMemory[] = ['anonymous', 'shared', 'hugetlbfs'];
+const MEM_ANONYMOUS = 0;
+
+/**
+ * Why `memory` cannot have pages of `backingLevel` (null when it can): anonymous memory is
+ * 4K or THP (2M; there is no 1G THP), hugetlbfs is 2M or 1G, shared memory (memfd/shmem)
+ * is 4K here (shmem THP is off by default, shmem_enabled=never).
+ */
+export function hostMemoryPageSizeError(memory: HostMemory, backingLevel: number): string | null {
+  if (memory === 'anonymous' && backingLevel === 3) return '1G pages are hugetlbfs only (anonymous memory is 4K or THP 2M): use hugetlbfs';
+  if (memory === 'hugetlbfs' && backingLevel === 1) return 'hugetlbfs pages are 2M or 1G';
+  if (memory === 'shared' && backingLevel !== 1) return 'shared memory (memfd/shmem) is 4K here: use hugetlbfs for huge shared pages';
+  return null;
+}
+
+/** The owner mark of the zero pages: no hva (h + 1) and no guest_memfd index (negative). */
+export const ZERO_PAGE_OWNER = 0x7fffffff;
 
 export type HostEventKind = 'migrate' | 'reclaim' | 'mprotect' | 'munmap';
 export const HOST_EVENT_KINDS: readonly HostEventKind[] = ['migrate', 'reclaim', 'mprotect', 'munmap'];
+/** A host page-table change: a host event, or the CoW break of a gup with FOLL_WRITE (wp_page_copy). */
+export type HostChangeKind = HostEventKind | 'cow';
 
 /** Result of a gup (hva_to_pfn), filled in place to avoid allocation on the fault path. */
 export interface GupResult {
@@ -31,6 +69,8 @@ export interface GupResult {
   writable: boolean;
   /** host_pfn_mapping_level(): 1, 2 or 3. */
   level: number;
+  /** The gup wanted to write and found the zero page: it must break CoW first (no pfn returned). */
+  cow: boolean;
 }
 
 const protByte = (vm: Vm, h: number): number => vm.layout.hvaProtByte + h;
@@ -56,8 +96,20 @@ export function pfnAllocated(vm: Vm, pfn: number): boolean {
   return pfn > 0 && pfn < vm.layout.config.hostPages && pfnOwner(vm, pfn) !== 0;
 }
 
-/** mmap(): reserve `npages` of hva, aligned to the backing level, read-write. */
-export function hostMmap(vm: Vm, npages: number, backingLevel: number): number {
+/**
+ * mmap(): reserve `npages` of hva, aligned to the backing level, read-write, of the given
+ * memory; `populated` writes every page first (MAP_POPULATE on a writable private mapping
+ * faults with FOLL_WRITE, as QEMU's -mem-prealloc does): each gets its own writable page.
+ */
+export function hostMmap(vm: Vm, npages: number, backingLevel: number, memory: HostMemory = 'anonymous', populated = false): number {
+  const base = hostMmapRange(vm, npages, backingLevel, memory);
+  if (populated) for (let h = base; h < base + npages; h++) if (hvaPfn(vm, h) === 0) faultInHostPage(vm, h, true, undefined);
+  return base;
+}
+
+function hostMmapRange(vm: Vm, npages: number, backingLevel: number, memory: HostMemory): number {
+  const bad = hostMemoryPageSizeError(memory, backingLevel);
+  if (bad !== null) throw new RangeError(`${memory} memory, ${pagesPerLevel(backingLevel) * 4}K pages: ${bad}`);
   const align = pagesPerLevel(backingLevel);
   internalLock(vm.i32, G.HOST_LOCK);
   try {
@@ -67,7 +119,7 @@ export function hostMmap(vm: Vm, npages: number, backingLevel: number): number {
       if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
       S.store(vm.i32, G.HVA_BUMP, base + npages);
     }
-    const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT);
+    const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT) | (HOST_MEMORIES.indexOf(memory) << HVA_MEM_SHIFT);
     S.fill8(vm.u8, prot, protByte(vm, base), protByte(vm, base + npages));
     return base;
   } finally {
@@ -102,7 +154,7 @@ export function hostMunmapDeleted(vm: Vm, base: number, npages: number): void {
     for (let h = base; h < base + npages; h++) {
       S.store8(vm.u8, protByte(vm, h), 0);
       const pfn = S.exchange(vm.i32, vm.layout.hvaToPfnBase + h, 0);
-      if (pfn !== 0) freeLocked(vm, pfn);
+      if (pfn !== 0 && !isZeroPfn(vm, pfn)) freeLocked(vm, pfn);
     }
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -230,8 +282,9 @@ function claim(vm: Vm, pfn: number, owner: number): void {
   S.add(vm.i32, G.HOST_PAGES_IN_USE, 1);
 }
 
-/** hostFreePage() with HOST_LOCK held by the caller. */
+/** hostFreePage() with HOST_LOCK held by the caller. The zero pages are never freed. */
 function freeLocked(vm: Vm, pfn: number): void {
+  if (isZeroPfn(vm, pfn)) throw new Error(`host: free of the zero page (pfn 0x${pfn.toString(16)})`);
   S.store(vm.i32, vm.layout.pfnOwnerBase + pfn, 0);
   S.add(vm.i32, vm.layout.pfnGenBase + pfn, 1);
   S.sub(vm.i32, G.HOST_PAGES_IN_USE, 1);
@@ -252,49 +305,131 @@ export function hostFreePage(vm: Vm, pfn: number): void {
 /**
  * hva_to_pfn(): the host page behind hva page `h`, faulting it in if absent. Fails (0)
  * when the hva is not mapped or a write finds it read-only — KVM's KVM_PFN_ERR_FAULT,
- * which the fault path turns into -EFAULT.
+ * which the fault path turns into -EFAULT — and when a write finds the zero page
+ * (`out.cow`: the gup must break CoW first).
+ *
+ * `out.writable` is hva_to_pfn_fast()'s opportunistic get_user_page_fast_only(FOLL_WRITE):
+ * it succeeds only when the host PTE is present and writable — a page of its own in a
+ * writable mapping, never the zero page. A read fault (no FOLL_WRITE) on untouched
+ * anonymous memory gets the zero page read-only.
  */
 export function hvaToPfn(vm: Vm, h: number, write: boolean, out: GupResult, cache?: HostPageCache): number {
   // Plain reads (READ_ONCE of the host page tables): a stale answer is what the
   // mmu_invalidate_seq protocol exists to catch.
   const pb = vm.layout.hvaProtByte + h;
   const prot = S.get8(vm.u8, pb);
+  out.cow = false;
   if ((prot & HVA_MAPPED) === 0 || (prot & HVA_READ) === 0) return 0;
   if (write && (prot & HVA_WRITE) === 0) return 0;
   let pfn = S.get(vm.i32, vm.layout.hvaToPfnBase + h);
-  if (pfn === 0) pfn = faultInHostPage(vm, h, cache);
+  if (pfn === 0) pfn = faultInHostPage(vm, h, write, cache);
+  if (pfn === 0) return 0;
+  const zero = isZeroPfn(vm, pfn);
+  if (write && zero) {
+    out.cow = true;
+    return 0;
+  }
   const backing = ((S.get8(vm.u8, pb) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
   out.pfn = pfn;
-  out.writable = (prot & HVA_WRITE) !== 0;
+  out.writable = (prot & HVA_WRITE) !== 0 && !zero;
   out.level = backing;
   return pfn;
 }
 
-function faultInHostPage(vm: Vm, h: number, cache: HostPageCache | undefined): number {
-  if (cache !== undefined && (S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) === 0) return faultIn4k(vm, h, cache);
+/** True for the zero page and the 512 pfns of the huge zero page. */
+export function isZeroPfn(vm: Vm, pfn: number): boolean {
+  if (pfn === 0) return false;
+  if (pfn === S.load(vm.i32, G.ZERO_PFN)) return true;
+  const hz = S.load(vm.i32, G.HUGE_ZERO_PFN);
+  return hz !== 0 && pfn >= hz && pfn < hz + pagesPerLevel(2);
+}
+
+/** The host memory of hva page `h`. */
+export function hvaHostMemory(vm: Vm, h: number): HostMemory {
+  return HOST_MEMORIES[(hvaProt(vm, h) & HVA_MEM_MASK) >> HVA_MEM_SHIFT]!;
+}
+
+/** ZERO_PAGE(0), allocated on first use. Caller holds HOST_LOCK. */
+function zeroPfnLocked(vm: Vm): number {
+  let z = S.get(vm.i32, G.ZERO_PFN);
+  if (z !== 0) return z;
+  z = allocPfns(vm, 1);
+  S.put(vm.i32, vm.layout.pfnOwnerBase + z, ZERO_PAGE_OWNER);
+  S.store(vm.i32, G.ZERO_PFN, z);
+  return z;
+}
+
+/** The huge zero page (512 aligned pfns), allocated on first use like mm_get_huge_zero_folio(). Caller holds HOST_LOCK. */
+function hugeZeroPfnLocked(vm: Vm): number {
+  let hz = S.get(vm.i32, G.HUGE_ZERO_PFN);
+  if (hz !== 0) return hz;
+  const n = pagesPerLevel(2);
+  hz = allocPfns(vm, n);
+  for (let i = 0; i < n; i++) S.put(vm.i32, vm.layout.pfnOwnerBase + hz + i, ZERO_PAGE_OWNER);
+  S.store(vm.i32, G.HUGE_ZERO_PFN, hz);
+  return hz;
+}
+
+/**
+ * A read fault on untouched anonymous 4K memory without HOST_LOCK: the zero page,
+ * published by CAS into the empty hva slot (the winner's page if another fault-in was
+ * first). Like faultIn4k, a munmap seen afterwards takes the mapping back.
+ */
+function mapZero4k(vm: Vm, h: number): number {
+  let z = S.load(vm.i32, G.ZERO_PFN);
+  if (z === 0) {
+    internalLock(vm.i32, G.HOST_LOCK);
+    try {
+      z = zeroPfnLocked(vm);
+    } finally {
+      internalUnlock(vm.i32, G.HOST_LOCK);
+    }
+  }
+  const w = vm.layout.hvaToPfnBase + h;
+  const prev = S.compareExchange(vm.i32, w, 0, z);
+  if (prev !== 0) return prev;
+  if ((S.load8(vm.u8, protByte(vm, h)) & HVA_MAPPED) === 0) {
+    S.compareExchange(vm.i32, w, z, 0);
+    return 0;
+  }
+  return z;
+}
+
+function faultInHostPage(vm: Vm, h: number, write: boolean, cache: HostPageCache | undefined): number {
+  const prot = S.get8(vm.u8, protByte(vm, h));
+  const zeroFill = !write && (prot & HVA_MEM_MASK) >> HVA_MEM_SHIFT === MEM_ANONYMOUS;
+  if (cache !== undefined && (prot & HVA_BACKING_MASK) === 0) return zeroFill ? mapZero4k(vm, h) : faultIn4k(vm, h, cache);
   internalLock(vm.i32, G.HOST_LOCK);
   try {
     const existing = S.get(vm.i32, vm.layout.hvaToPfnBase + h);
     if (existing !== 0) return existing;
     const backing = ((S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
-    if (backing === 1) return installLocked4k(vm, h);
+    if (backing === 1) return zeroFill ? installZeroLocked(vm, h) : installLocked4k(vm, h);
     const n = pagesPerLevel(backing);
     const blockBase = h - (h % n);
     let blockFree = n > 1;
     for (let i = 0; blockFree && i < n; i++) if (S.get(vm.i32, vm.layout.hvaToPfnBase + blockBase + i) !== 0) blockFree = false;
     if (!blockFree) {
       splitBacking(vm, h);
-      return installLocked4k(vm, h);
+      return zeroFill ? installZeroLocked(vm, h) : installLocked4k(vm, h);
     }
-    const base = allocPfns(vm, n);
+    // THP read fault: the huge zero page, mapped by one PMD (do_huge_pmd_anonymous_page).
+    const base = zeroFill ? hugeZeroPfnLocked(vm) : allocPfns(vm, n);
     for (let i = 0; i < n; i++) {
-      claim(vm, base + i, blockBase + i + 1);
+      if (!zeroFill) claim(vm, base + i, blockBase + i + 1);
       S.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, base + i);
     }
     return base + (h - blockBase);
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
   }
+}
+
+/** The zero page for `h` under HOST_LOCK (by CAS: a lockless fault-in may race for a 4K hva). */
+function installZeroLocked(vm: Vm, h: number): number {
+  const z = zeroPfnLocked(vm);
+  const prev = S.compareExchange(vm.i32, vm.layout.hvaToPfnBase + h, 0, z);
+  return prev !== 0 ? prev : z;
 }
 
 /** A 4K page for `h` under HOST_LOCK; by CAS, since a lockless fault-in (faultIn4k) may race for a 4K hva. */
@@ -315,9 +450,14 @@ function splitBacking(vm: Vm, h: number): void {
   if (backing === 1) return;
   const n = pagesPerLevel(backing);
   const base = h - (h % n);
+  // A PMD of the huge zero page becomes PTEs of the 4K zero page (__split_huge_zero_page_pmd).
+  const hz = S.get(vm.i32, G.HUGE_ZERO_PFN);
+  const first = S.get(vm.i32, vm.layout.hvaToPfnBase + base);
+  const zero = hz !== 0 && first === hz ? zeroPfnLocked(vm) : 0;
   for (let i = 0; i < n; i++) {
     const b = protByte(vm, base + i);
     S.store8(vm.u8, b, S.get8(vm.u8, b) & ~HVA_BACKING_MASK);
+    if (zero !== 0) S.store(vm.i32, vm.layout.hvaToPfnBase + base + i, zero);
   }
 }
 
@@ -327,9 +467,12 @@ function splitBacking(vm: Vm, h: number): void {
  *  - migrate: each present page moves to a new pfn (contents copied);
  *  - reclaim: each present page is unmapped (swapped out; a later gup faults a new one);
  *  - mprotect: protection becomes `prot` (pages stay);
- *  - munmap: the range is no longer mapped at all.
+ *  - munmap: the range is no longer mapped at all;
+ *  - cow: a zero-page PTE gets a new page of its own, writable (wp_page_copy).
+ * The zero pages are never migrated, reclaimed or freed: they stay mapped, or the PTE is
+ * just cleared.
  */
-export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end: number, prot: number): number[] {
+export function hostApplyChange(vm: Vm, kind: HostChangeKind, start: number, end: number, prot: number): number[] {
   const old: number[] = [];
   internalLock(vm.i32, G.HOST_LOCK);
   try {
@@ -339,7 +482,7 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
       const pfn = S.get(vm.i32, w);
       switch (kind) {
         case 'migrate':
-          if (pfn !== 0) {
+          if (pfn !== 0 && !isZeroPfn(vm, pfn)) {
             const np = allocPfns(vm, 1);
             claim(vm, np, h + 1);
             S.store(vm.i32, w, np);
@@ -347,14 +490,21 @@ export function hostApplyChange(vm: Vm, kind: HostEventKind, start: number, end:
           }
           break;
         case 'reclaim':
-          if (pfn !== 0) { S.store(vm.i32, w, 0); old.push(pfn); }
+          if (pfn !== 0 && !isZeroPfn(vm, pfn)) { S.store(vm.i32, w, 0); old.push(pfn); }
+          break;
+        case 'cow':
+          if (isZeroPfn(vm, pfn)) {
+            const np = allocPfns(vm, 1);
+            claim(vm, np, h + 1);
+            S.store(vm.i32, w, np);
+          }
           break;
         case 'munmap': {
           // The protection first, then take the page: a lockless 4K fault-in that
           // published a page after this read sees the unmapped hva and takes it back.
           S.store8(vm.u8, protByte(vm, h), 0);
           const taken = S.exchange(vm.i32, w, 0);
-          if (taken !== 0) old.push(taken);
+          if (taken !== 0 && !isZeroPfn(vm, taken)) old.push(taken);
           break;
         }
         case 'mprotect': {

@@ -124,6 +124,10 @@ export const G = {
     HOST_FREE_TOP: 1,
     HOST_LOCK: 1,
     HOST_PAGES_IN_USE: 1,
+    /** The shared zero page (ZERO_PAGE(0)), allocated on first use; 0 until then. */
+    ZERO_PFN: 1,
+    /** The huge zero page (mm_get_huge_zero_folio()): first of 512 aligned pfns, allocated on first use. */
+    HUGE_ZERO_PFN: 1,
   }),
 };
 const GLOBALS_WORDS = 5 * LINE_WORDS;

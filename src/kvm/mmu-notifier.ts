@@ -6,7 +6,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostEventKind } from './host.js';
+import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange } from './host.js';
 import { G } from './layout.js';
 import { PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
@@ -31,6 +31,7 @@ const scan = new SlotInfo();
 export function beginHostInvalidation(a: KvmActor, op: InvalidateOp, hvaStart: number, hvaEnd: number): void {
   const v = a.inval;
   v.isAttr = false;
+  v.inFault = false;
   v.kind = op.kind;
   v.hvaStart = hvaStart;
   v.hvaEnd = hvaEnd;
@@ -46,6 +47,7 @@ export function beginHostInvalidation(a: KvmActor, op: InvalidateOp, hvaStart: n
 export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): void {
   const v = a.inval;
   v.isAttr = true;
+  v.inFault = false;
   v.attrGpa = op.gpa;
   v.attrSize = op.size;
   v.attrFlags = op.flags;
@@ -62,6 +64,33 @@ export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): vo
   v.attrs = Number(op.attributes & ATTR_BYTE_MASK);
 }
 
+/**
+ * The CoW break of a vCPU's write fault on the zero page (do_wp_page → wp_page_copy): the
+ * notifier range is the faulting hva page, widened to the huge zero page's 2M when the
+ * PMD maps it (the split comes first, __split_huge_pmd). Runs in the vCPU's context,
+ * inside its fault's kvm->srcu section.
+ */
+export function beginCowBreak(a: KvmActor): void {
+  const v = a.inval;
+  const s = a.fault.slot;
+  const h = s.hvaBase + (a.fault.gfn - s.baseGfn);
+  v.isAttr = false;
+  v.inFault = true;
+  v.kind = 'cow';
+  v.hvaStart = h;
+  v.hvaEnd = h + 1;
+  [v.mnHvaStart, v.mnHvaEnd] = hostNotifierRange(a.vm, h, h + 1);
+  v.prot = 0;
+  v.ranges = [];
+  v.extraRanges = [];
+  v.oldPfns = [];
+  v.flush = false;
+  v.errno = null;
+  a.stats.cowBreaks++;
+  a.fault.cowBroken = true;
+  a.accessExitsAtCow = a.accessExits;
+}
+
 export function isAttributeChange(a: KvmActor): boolean {
   return a.inval.isAttr;
 }
@@ -74,12 +103,13 @@ export function mnEnd(a: KvmActor): void {
   mnActiveInvalidateDec(a.vm);
 }
 
+/** srcu_read_lock(&kvm->srcu); nested in a CoW break's fault, whose older section covers it. */
 export function invalSrcuReadLock(a: KvmActor): void {
-  srcuReadLock(a.vm, a.actor);
+  if (!a.inval.inFault) srcuReadLock(a.vm, a.actor);
 }
 
 export function invalSrcuReadUnlock(a: KvmActor): void {
-  srcuReadUnlock(a.vm, a.actor);
+  if (!a.inval.inFault) srcuReadUnlock(a.vm, a.actor);
 }
 
 /**
@@ -267,7 +297,7 @@ export function invalFlushRemoteTlbs(a: KvmActor): void {
 
 export function hostChange(a: KvmActor): void {
   const v = a.inval;
-  v.oldPfns = hostApplyChange(a.vm, v.kind as HostEventKind, v.hvaStart, v.hvaEnd, v.prot);
+  v.oldPfns = hostApplyChange(a.vm, v.kind, v.hvaStart, v.hvaEnd, v.prot);
 }
 
 /** kvm_mmu_invalidate_end(); a negative in_progress is KVM_BUG_ON. */

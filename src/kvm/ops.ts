@@ -5,7 +5,7 @@
  */
 
 import type { Errno } from './types.js';
-import type { HostEventKind } from './host.js';
+import type { HostEventKind, HostMemory } from './host.js';
 
 export type AccessKind = 'read' | 'write' | 'exec';
 
@@ -45,8 +45,12 @@ export interface SetMemslotOp {
   readonly gpa: bigint;
   readonly size: bigint;
   readonly flags: number;
-  /** Host backing of new memory: 1 = 4K, 2 = 2M (THP), 3 = 1G (hugetlb). */
+  /** Host backing of new memory: 1 = 4K, 2 = 2M (THP or hugetlbfs), 3 = 1G (hugetlbfs). */
   readonly backingLevel: number;
+  /** What backs new memory in the host (default 'anonymous': MAP_PRIVATE|MAP_ANONYMOUS, QEMU's default). */
+  readonly hostMemory?: HostMemory;
+  /** New memory is written before the guest runs (MAP_POPULATE, -mem-prealloc); default false. */
+  readonly populated?: boolean;
 }
 
 /** KVM_SET_MEMORY_ATTRIBUTES */

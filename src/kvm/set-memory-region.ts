@@ -40,7 +40,7 @@ const scan = new SlotInfo();
 
 export function beginSetMemslot(a: KvmActor, op: SetMemslotOp): void {
   const m = a.memslot;
-  m.id = op.slot; m.flags = op.flags; m.gpa = op.gpa; m.size = op.size; m.backingLevel = op.backingLevel;
+  m.id = op.slot; m.flags = op.flags; m.gpa = op.gpa; m.size = op.size; m.backingLevel = op.backingLevel; m.hostMemory = op.hostMemory ?? 'anonymous'; m.populated = op.populated ?? false;
   m.change = 'noop'; m.phase = 'final'; m.errno = null;
   m.old.clear(); m.next.clear();
 }
@@ -122,7 +122,7 @@ export function installNewSlot(a: KvmActor): void {
   if (m.change === 'create') {
     const npages = Number(m.size / PAGE_SIZE_BIG);
     s.id = m.id; s.flags = m.flags; s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG); s.npages = npages;
-    s.hvaBase = hostMmap(a.vm, npages, m.backingLevel);
+    s.hvaBase = hostMmap(a.vm, npages, m.backingLevel, m.hostMemory, m.populated);
     s.gmemBase = (m.flags & KVM_MEM_GUEST_MEMFD) !== 0 ? gmemReserve(a.vm, npages) : 0;
     s.dirtyBase = (m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? dirtyBitmapAlloc(a.vm, npages) : 0;
   } else {

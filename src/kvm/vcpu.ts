@@ -7,7 +7,7 @@
 
 import type { KvmActor } from './actor.js';
 import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-bitmap.js';
-import { pfnGeneration, pfnOwner } from './host.js';
+import { isZeroPfn, pfnGeneration, pfnOwner } from './host.js';
 import { MMU_CACHE_TABLES, PAGE_SIZE } from './limits.js';
 import { ACTOR, actorWord } from './layout.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
@@ -80,6 +80,7 @@ export function failRunMmuLoad(a: KvmActor): void {
   if (a.currentAccess() !== null) {
     a.queue.complete({ op: 'access', ok: false, errno: a.mmuLoadErrno, emulated: false, exits: a.accessExits });
     a.accessExits = 0;
+    a.accessExitsAtCow = 0;
   }
   a.mmuLoadErrno = null;
 }
@@ -118,10 +119,16 @@ function accessIsPrivate(a: KvmActor, gfn: number): boolean {
   return kvmMemIsPrivate(a.vm, gfn);
 }
 
-/** The host page a guest access reaches must be alive (and, through a TLB entry, the same page). */
-function checkHostPage(a: KvmActor, gfn: number, pfn: number, genAtFill: number, viaTlb: boolean): void {
+/**
+ * The host page a guest access reaches must be alive (and, through a TLB entry, the same
+ * page); a write must never reach the zero page.
+ */
+function checkHostPage(a: KvmActor, gfn: number, pfn: number, genAtFill: number, viaTlb: boolean, write: boolean): void {
   const owner = pfnOwner(a.vm, pfn);
   const gen = pfnGeneration(a.vm, pfn);
+  if (write && isZeroPfn(a.vm, pfn)) {
+    a.report('zero-page', `guest write to gfn 0x${gfn.toString(16)} by ${a.name} reached the zero page (pfn 0x${pfn.toString(16)}) ${viaTlb ? 'through a TLB entry' : 'through a writable SPTE'}: every untouched anonymous page of the host now reads as written`, { gfn, pfn });
+  }
   if (owner === 0 || (viaTlb && gen !== genAtFill)) {
     a.report('use-after-free', `guest access to gfn 0x${gfn.toString(16)} by ${a.name} reached host pfn 0x${pfn.toString(16)} ${owner === 0 ? 'after the host freed it' : 'after it was freed and reused'} (${viaTlb ? 'through a stale TLB entry' : 'through a present SPTE'})`, { gfn, pfn });
   }
@@ -158,7 +165,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
     const kindOk = !a.vm.hasPrivateMem || accessIsPrivate(a, gfn) === ((t.flags & TLB_FLAG_PRIVATE) !== 0);
     if (kindOk && (!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
       a.stats.tlbHits++;
-      checkHostPage(a, gfn, t.pfn, t.pfnGen, true);
+      checkHostPage(a, gfn, t.pfn, t.pfnGen, true, write);
       if (write) checkDirtyLogged(a, gfn, 'a TLB entry');
       return true;
     }
@@ -193,7 +200,7 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
     }
     const flags = ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0) | (pfnOwner(a.vm, pfn) < 0 ? TLB_FLAG_PRIVATE : 0);
     tlbFill(a.vm, a.actor, gfn, pfn, flags, pfnGeneration(a.vm, pfn));
-    checkHostPage(a, gfn, pfn, 0, false);
+    checkHostPage(a, gfn, pfn, 0, false, write);
     if (write) checkDirtyLogged(a, gfn, `the SPTE of root #${slot}${isObsoleteRoot(a.vm, slot) ? ', invalid' : ''}, level ${leaf.level}`);
     return true;
   }

@@ -18,7 +18,9 @@ const rate = (n: number, ms: number): string => (ms > 0 ? fmt((n * 1000) / ms) :
 export function describeConfig(s: StressConfig, preset: string | null): string {
   const churn = CHURN_KINDS.filter((k) => (s.churn[k] ?? 0) > 0).map((k) => `${k}=${s.churn[k]}/s`).join(',') || 'none';
   const bound = s.accesses !== null ? `${fmt(s.accesses)} accesses per vCPU` : s.durationMs !== null ? `${s.durationMs / 1000}s` : 'until its stages are done';
-  const backing = s.backingLevel === 1 ? '4K' : s.backingLevel === 2 ? '2M THP' : '1G hugetlb';
+  const memory = s.hostMemory ?? 'anonymous';
+  const size = s.backingLevel === 1 ? '4K' : s.backingLevel === 2 ? (memory === 'anonymous' ? '2M THP' : '2M') : '1G';
+  const backing = `${memory}${s.populated === true ? ' populated' : ''}, ${size}`;
   return `${preset !== null ? `preset ${preset}: ` : ''}${s.vcpus} vCPUs, ${fmt(s.memoryBytes / 1048576)} MiB ${s.vmType} guest (${backing} host pages), ${s.workload} workload, churn ${churn}, ${bound}, seed ${s.seed}${s.kernel !== undefined && s.kernel !== KERNEL_DEFAULT ? `, kernel ${s.kernel}` : ''}`;
 }
 
@@ -61,7 +63,7 @@ function wrap(items: readonly string[], lead: string): string[] {
 const byCount = (m: Record<string, number>): [string, number][] => Object.entries(m).sort((a, b) => b[1] - a[1]);
 
 /** The totals the report shows as the event streams counted them. */
-type ReportedTotals = Readonly<Pick<StressStats, 'accesses' | 'tlbHits' | 'accessFailures' | 'faults' | 'faultsByRet' | 'retries' | 'retriesByReason' | 'casFailures' | 'zaps' | 'invalidations' | 'pagesFreed' | 'memslotChanges' | 'attributeChanges'>>;
+type ReportedTotals = Readonly<Pick<StressStats, 'accesses' | 'tlbHits' | 'accessFailures' | 'faults' | 'faultsByRet' | 'retries' | 'retriesByReason' | 'casFailures' | 'zaps' | 'cowBreaks' | 'invalidations' | 'pagesFreed' | 'memslotChanges' | 'attributeChanges'>>;
 
 /** One actor's row: its counters (ActorCounters), rates over its time, and where it ended. */
 export interface ActorRow extends Pick<ActorCounters, 'accesses' | 'faults'> {
@@ -101,7 +103,7 @@ export function buildStressReport(r: StressResult, preset: string | null): Stres
   return {
     config: r.stress, preset, elapsedMs: Math.round(r.elapsedMs), stopReason: r.stopReason,
     accesses: st.accesses, tlbHits: st.tlbHits, accessFailures: st.accessFailures, faults: st.faults, faultsByRet: st.faultsByRet,
-    retries: st.retries, retriesByReason: st.retriesByReason, casFailures: st.casFailures, zaps: st.zaps, remoteTlbFlushes: st.flushes,
+    retries: st.retries, retriesByReason: st.retriesByReason, casFailures: st.casFailures, zaps: st.zaps, cowBreaks: st.cowBreaks, remoteTlbFlushes: st.flushes,
     invalidations: st.invalidations, pagesFreed: st.pagesFreed, memslotChanges: st.memslotChanges, attributeChanges: st.attributeChanges,
     preFault: { ops: st.preFaultOps, calls: st.preFaultCalls, pages: st.preFaultPages, errors: st.preFaultErrors, kicks: st.kicks },
     dirtyLog: { calls: st.dirtyLogCalls, pagesReported: st.dirtyPagesReported },
@@ -134,6 +136,7 @@ export function formatStressReport(rep: StressReport): string {
   rows.push(['SPTE CAS failures', fmt(rep.casFailures), '']);
   rows.push(['leaf SPTEs zapped', fmt(rep.zaps), '']);
   rows.push(['remote TLB flushes', fmt(rep.remoteTlbFlushes), '']);
+  rows.push(['zero-page CoW breaks', fmt(rep.cowBreaks), rate(rep.cowBreaks, ms)]);
   rows.push(['host invalidations', fmt(sum(rep.invalidations)), rate(sum(rep.invalidations), ms)]);
   for (const [k, v] of byCount(rep.invalidations)) rows.push([`  ${k}`, fmt(v), '']);
   rows.push(['  host pages freed', fmt(rep.pagesFreed), '']);

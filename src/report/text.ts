@@ -315,6 +315,7 @@ function formatActors(actors: readonly ActorSummary[]): string[] {
     const retries = Object.entries(a.retriesByReason);
     if (retries.length > 0) parts.push(`retries: ${retries.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     if (a.preFaultCalls > 0) parts.push(`${plural(a.preFaultCalls, 'pre-fault call')}, ${plural(a.preFaultPages, 'page')}`);
+    if (a.cowBreaks > 0) parts.push(plural(a.cowBreaks, 'CoW break'));
     if (a.zaps > 0) parts.push(plural(a.zaps, 'zap'));
     if (a.flushes > 0) parts.push(plural(a.flushes, 'flush', 'flushes'));
     if (a.casFailures > 0) parts.push(plural(a.casFailures, 'CAS failure'));

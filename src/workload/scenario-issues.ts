@@ -108,7 +108,7 @@ export function firstFieldError(error: z.ZodError, doc: unknown, root: AnySchema
   if (iss.code === 'unrecognized_keys') return new FieldError(formatPath([...iss.path, iss.keys[0]!]), iss.message);
   const path = formatPath(iss.path);
   const { parent, value } = valueAt(doc, iss.path);
-  if (value === undefined && iss.path.length > 0 && parent !== null && typeof parent === 'object' && !Array.isArray(parent)) {
+  if (iss.code !== 'custom' && value === undefined && iss.path.length > 0 && parent !== null && typeof parent === 'object' && !Array.isArray(parent)) {
     const obj = parentObject(root, doc, iss.path);
     if (obj !== null) return new FieldError(path, missing(obj, iss.path[iss.path.length - 1]!));
   }

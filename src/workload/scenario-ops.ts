@@ -10,7 +10,7 @@ import { HOST_EVENT_KINDS, type HostEventKind } from '../kvm/host.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../kvm/mem-attrs.js';
 import type { Op } from '../kvm/ops.js';
 import { ACTOR_LIST, VCPU_PATTERN, boolField, boundedField, enumField, flagsField, intField, strictObject, u64Field } from './scenario-fields.js';
-import { memslotShape, toSetMemslot } from './scenario-memslot.js';
+import { memslotCheck, memslotShape, toSetMemslot } from './scenario-memslot.js';
 import { parseU64, showValue } from './numbers.js';
 
 /** Largest guest access gpa (a JS number in the model). */
@@ -92,7 +92,7 @@ const mapMemory = opSchema('map_memory', 'vcpu', 'KVM_MAP_MEMORY (the RFC that p
   until_done: UNTIL_DONE,
 }, (o) => ({ op: 'map_memory' as const, baseGfn: o.base_gfn, nrPages: o.nr_pages, flags: o.flags, source: o.source, untilDone: o.until_done }));
 
-const setMemslot = opSchema('set_memslot', 'vmm', 'KVM_SET_USER_MEMORY_REGION2: create, move, delete (size 0) or change flags of a slot', memslotShape(), toSetMemslot);
+const setMemslot = opSchema('set_memslot', 'vmm', 'KVM_SET_USER_MEMORY_REGION2: create, move, delete (size 0) or change flags of a slot', memslotShape(), toSetMemslot, memslotCheck);
 
 const setAttributes = opSchema('set_memory_attributes', 'vmm', 'KVM_SET_MEMORY_ATTRIBUTES', {
   gpa: u64Field('struct kvm_memory_attributes.address'),

@@ -6,6 +6,7 @@
  * presets/mmu-stress.ts); presets/index.ts turns it into a threaded run.
  */
 
+import type { HostMemory } from '../kvm/host.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import { KVM_MEM_GUEST_MEMFD } from '../kvm/memslots.js';
 import type { Op } from '../kvm/ops.js';
@@ -39,8 +40,12 @@ export interface StressConfig {
   readonly workload: StressWorkload;
   /** Churn kinds switched on, with their rates (ops per second). */
   readonly churn: Readonly<Partial<Record<ChurnKind, number>>>;
-  /** Host backing of guest memory: 1 = 4K, 2 = 2M (THP), 3 = 1G (hugetlb). */
+  /** Host page size of guest memory: 1 = 4K, 2 = 2M (THP or hugetlbfs), 3 = 1G (hugetlbfs). */
   readonly backingLevel: number;
+  /** What backs guest memory in the host; absent: anonymous (QEMU's default). */
+  readonly hostMemory?: HostMemory;
+  /** Guest memory written before the guest runs (MAP_POPULATE, -mem-prealloc); absent: false. */
+  readonly populated?: boolean;
   readonly vmType: VmType;
   readonly seed: number;
   /** Fraction of guest accesses that write (the rest read; 1 in 64 fetches). */
@@ -101,7 +106,7 @@ export function dirtyLogSlot(cfg: StressConfig): StressSlot | null {
 
 /** The VM's setup, run by the vmm before any actor starts: the memslots, and launch finish for SNP/TDX. */
 export function stressSetup(cfg: StressConfig): Op[] {
-  const ops: Op[] = stressSlots(cfg).map((sl) => ({ op: 'set_memslot', slot: sl.id, gpa: BigInt(sl.gpa), size: BigInt(sl.size), flags: sl.flags, backingLevel: cfg.backingLevel }));
+  const ops: Op[] = stressSlots(cfg).map((sl) => ({ op: 'set_memslot', slot: sl.id, gpa: BigInt(sl.gpa), size: BigInt(sl.size), flags: sl.flags, backingLevel: cfg.backingLevel, hostMemory: cfg.hostMemory ?? 'anonymous', populated: cfg.populated ?? false }));
   if (VM_TYPES[cfg.vmType].finalizeIoctl !== null) ops.push({ op: 'finalize' });
   return ops;
 }

@@ -121,3 +121,25 @@ test('a long run reports its progress: fractions of the accesses and pages it ho
   t.true(seen[0]! <= 0.5, String(seen[0]));
   t.is(pointOps({ strategy: 'prefault', pageSize: '4K', workload: w }).work, 2 * 32768);
 });
+
+test('per host memory: on anonymous memory a pre-fault maps the zero page, so every page written later still exits twice and breaks CoW; shared memory and populated anonymous memory take no exit; the populate is in the total', (t) => {
+  const w = guestWorkload({ kind: 'uniform', vcpus: 1, memoryBytes: 8 * MiB, sharing: 'partitioned', seed: 5, writeRatio: 0.5 });
+  const v = w.vcpus[0]!;
+  const written = new Set([...v.gfns].filter((_, i) => v.kinds[i] === 1)).size;
+  t.true(written > 100);
+  const anon = runSimPoint({ strategy: 'prefault', pageSize: '4K', hostMemory: 'anonymous', workload: w });
+  t.deepEqual(anon.violations, []);
+  t.is(anon.cowBreaks, written, 'one CoW break per page written');
+  t.is(anon.exits, 2 * written, 'the write exits, and the fault the CoW made retry exits again');
+  const shared = runSimPoint({ strategy: 'prefault', pageSize: '4K', hostMemory: 'shared', workload: w });
+  t.is(shared.exits, 0);
+  t.is(shared.cowBreaks, 0);
+  const populated = runSimPoint({ strategy: 'populate', pageSize: '4K', hostMemory: 'anonymous', workload: w });
+  t.is(populated.exits, 0);
+  t.is(populated.cowBreaks, 0);
+  t.true(populated.populateNs! > 0 && populated.totalNs > populated.populateNs!, 'the populate comes first, in the total');
+  const popLazy = runSimPoint({ strategy: 'populate-lazy', pageSize: '4K', hostMemory: 'anonymous', workload: w });
+  t.is(popLazy.cowBreaks, 0, 'populated memory maps writable on a read fault');
+  t.is(popLazy.exits, new Set(v.gfns).size, 'one exit per page touched');
+  t.is(anon.populateNs, null);
+});

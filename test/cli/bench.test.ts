@@ -10,13 +10,13 @@ const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the table: one block per guest, every strategy with its ratio to lazy, progress on stderr', async (t) => {
-  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '16MiB', '--vcpus', '1,2', '--strategies', 'lazy,prefault,prefault-parallel']);
+  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '16MiB', '--vcpus', '1,2', '--strategies', 'lazy,prefault,prefault-parallel', '--host-memory', 'shared']);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^16MiB guest, 1 vCPU, 4K pages, boot, partitioned — simulated clock$/m);
-  t.regex(r.stdout, /^16MiB guest, 2 vCPUs, 4K pages, boot, partitioned — simulated clock$/m);
+  t.regex(r.stdout, /^16MiB guest, 1 vCPU, 4K shared pages, boot, partitioned — simulated clock$/m);
+  t.regex(r.stdout, /^16MiB guest, 2 vCPUs, 4K shared pages, boot, partitioned — simulated clock$/m);
   t.regex(r.stdout, /^lazy +[0-9.]+ +1\.00× /m);
-  t.regex(r.stdout, /^prefault-parallel +[0-9.]+ +[0-9.]+× +0 /m, 'no EPT exits after a full pre-fault');
-  t.regex(r.stderr, /^\[6\/6\] 16MiB 2 vCPU 4K prefault-parallel: [0-9.]+ ms simulated/m);
+  t.regex(r.stdout, /^prefault-parallel +[0-9.]+ +[0-9.]+× +0 /m, 'no EPT exits after a full pre-fault of shared memory');
+  t.regex(r.stderr, /^\[6\/6\] 16MiB 2 vCPU 4K shared prefault-parallel: [0-9.]+ ms simulated/m);
 });
 
 test('--json: one object with every result; --out writes the same to results.json', async (t) => {
@@ -37,7 +37,7 @@ test('--json: one object with every result; --out writes the same to results.jso
 
 test('--clock both: the same strategies on the simulated and the wall clock, each result saying which; both sets of charts', async (t) => {
   const out = join(dir, 'both');
-  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '2', '--strategies', 'lazy,prefault', '--clock', 'both', '--json', '--out', out]);
+  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '2', '--strategies', 'lazy,prefault', '--clock', 'both', '--host-memory', 'shared', '--json', '--out', out]);
   t.is(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { clock: string; results: { clock: string; strategy: string; exits: number }[] };
   t.is(doc.clock, 'both');
@@ -58,7 +58,7 @@ test('--trace: a recorded kvm_page_fault trace is the workload, its vCPUs the gu
     '       CPU 1/KVM-4243  [001]  5102.123460: kvm_page_fault:       vcpu 1 rip 0xffffffff81005678 address 0x0000000000300040 error_code 0x100000004',
     '       CPU 1/KVM-4243  [001]  5102.123470: kvm_entry:            vcpu 1, rip 0xffffffff81005678',
   ].join('\n'));
-  const r = await cli(['bench', 'prefault-vs-lazy', '--trace', file, '--strategies', 'lazy,prefault', '--json']);
+  const r = await cli(['bench', 'prefault-vs-lazy', '--trace', file, '--strategies', 'lazy,prefault', '--host-memory', 'shared', '--json']);
   t.is(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { results: { strategy: string; vcpus: number; exits: number; accesses: number }[] };
   t.is(doc.results[0]!.vcpus, 2);
@@ -82,6 +82,9 @@ const bad: [string[], RegExp][] = [
   [['bench', 'prefault-vs-lazy', '--page-size', '4K,8K'], /--page-size: unknown page size '8K'; valid: 4K, 2M, 1G/],
   [['bench', 'prefault-vs-lazy', '--memory', '256MiB', '--page-size', '4K,1G'], /--memory 256MiB is not a whole number of 1G pages/],
   [['bench', 'prefault-vs-lazy', '--clock', 'wall', '--repeat', '0'], /--repeat must be an integer/],
+  [['bench', 'prefault-vs-lazy', '--host-memory', 'file'], /--host-memory: unknown host memory 'file'; valid: anonymous, shared, hugetlbfs/],
+  [['bench', 'prefault-vs-lazy', '--host-memory', 'hugetlbfs'], /--host-memory hugetlbfs with --page-size 4K: hugetlbfs pages are 2M or 1G/],
+  [['bench', 'prefault-vs-lazy', '--memory', '1GiB', '--page-size', '1G'], /--host-memory anonymous with --page-size 1G: 1G pages are hugetlbfs only/],
 ];
 for (const [args, msg] of bad) {
   test(`bad input ${args.slice(1).join(' ')}: one line, exit 2`, async (t) => {
@@ -94,7 +97,8 @@ for (const [args, msg] of bad) {
 
 test('--page-size 4K,2M: every point at each page size, side by side; the JSON names them; the charts get a row per size', async (t) => {
   const out = join(dir, 'pages');
-  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '1', '--strategies', 'lazy,prefault', '--page-size', '4K,2M', '--json', '--out', out]);
+  // Shared memory at 4K, hugetlbfs at 2M (each host memory runs at the page sizes it has).
+  const r = await cli(['bench', 'prefault-vs-lazy', '--memory', '8MiB', '--vcpus', '1', '--strategies', 'lazy,prefault', '--page-size', '4K,2M', '--host-memory', 'shared,hugetlbfs', '--json', '--out', out]);
   t.is(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { pageSizes: string[]; results: { strategy: string; pageSize: string; exits: number }[] };
   t.deepEqual(doc.pageSizes, ['4K', '2M']);
@@ -141,8 +145,8 @@ test('on a terminal the progress is a bar redrawn in place', async (t) => {
   let out = '';
   const code = await runCli(['bench', 'prefault-vs-lazy', '--memory', '4MiB', '--vcpus', '1', '--strategies', 'lazy,prefault'], { out: (s) => { out += s; }, err: (s) => { err += s; } }, true);
   t.is(code, 0);
-  t.regex(err, /^\r\x1b\[K\[#{12}\.{12}\] 1\/2 4MiB 1 vCPU 4K lazy: /);
-  t.regex(err, /\r\x1b\[K\[#{24}\] 2\/2 4MiB 1 vCPU 4K prefault: .*\n$/);
+  t.regex(err, /^\r\x1b\[K\[#{12}\.{12}\] 1\/2 4MiB 1 vCPU 4K anonymous lazy: /);
+  t.regex(err, /\r\x1b\[K\[#{24}\] 2\/2 4MiB 1 vCPU 4K anonymous prefault: .*\n$/);
   t.regex(out, /^prefault +[0-9.]+/m);
 });
 
@@ -151,5 +155,5 @@ test('on a terminal a long simulated run shows how far it has got and about how 
   let err = '';
   const code = await runCli(['bench', 'prefault-vs-lazy', '--memory', '64MiB', '--vcpus', '1', '--strategies', 'prefault', '--workload', 'sequential'], { out: () => {}, err: (s) => { err += s; } }, true);
   t.is(code, 0);
-  t.regex(err, /\r\x1b\[K\[\.{24}\] 0\/1 64MiB 1 vCPU 4K prefault: [0-9]{1,2}%( ~[0-9m]+s left)?/);
+  t.regex(err, /\r\x1b\[K\[\.{24}\] 0\/1 64MiB 1 vCPU 4K anonymous prefault: [0-9]{1,2}%( ~[0-9m]+s left)?/);
 });

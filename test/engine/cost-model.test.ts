@@ -4,15 +4,18 @@ import test from 'ava';
 import { runDeterministic, type RunResult } from '../../src/engine/deterministic.js';
 import { COST_DEFAULTS, COST_KEYS, CostError, costModelOf, type CostKey, type CostModel } from '../../src/engine/cost-model.js';
 import { EarliestClockScheduler } from '../../src/sched/scheduler.js';
+import type { HostMemory } from '../../src/kvm/host.js';
 import type { Op } from '../../src/kvm/ops.js';
 
 const MiB = 1024 * 1024;
 const oneHot = (k: CostKey): CostModel => Object.fromEntries(COST_KEYS.map((x) => [x, x === k ? 1 : 0])) as CostModel;
-const slot = (backingLevel = 1): Op => ({ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(16 * MiB), flags: 0, backingLevel });
+const slot = (backingLevel: number, hostMemory: HostMemory): Op => ({ op: 'set_memslot', slot: 0, gpa: 0n, size: BigInt(16 * MiB), flags: 0, backingLevel, hostMemory });
 const read = (gpa: number): Op => ({ op: 'access', gpa, access: 'read' });
+const write = (gpa: number): Op => ({ op: 'access', gpa, access: 'write' });
 
-function run(model: CostModel, ops: { actor: number; op: Op; after?: number }[], vcpus = 1, backingLevel = 1): RunResult {
-  return runDeterministic({ vm: { type: 'default', vcpus, guestBytes: 64 * MiB }, setup: [slot(backingLevel)], ops, scheduler: new EarliestClockScheduler(), seed: 1, costModel: model });
+// Shared memory unless asked: a read allocates (and zeroes) a host page, as the hand counts expect.
+function run(model: CostModel, ops: { actor: number; op: Op; after?: number }[], vcpus = 1, backingLevel = 1, hostMemory: HostMemory = backingLevel > 1 ? 'hugetlbfs' : 'shared'): RunResult {
+  return runDeterministic({ vm: { type: 'default', vcpus, guestBytes: 64 * MiB }, setup: [slot(backingLevel, hostMemory)], ops, scheduler: new EarliestClockScheduler(), seed: 1, costModel: model });
 }
 
 test('one read of an unmapped 4K page, counted by hand: what each cost key is charged', (t) => {
@@ -35,6 +38,15 @@ test('one read of an unmapped 4K page, counted by hand: what each cost key is ch
 
 test('a 2M-backed slot: the first touch zeroes 512 host pages', (t) => {
   t.is(run(oneHot('hostZero4k'), [{ actor: 0, op: read(0x5000) }], 1, 2).sim!.timeNs, 512);
+});
+
+test('anonymous memory: a read maps the zero page (nothing allocated or zeroed); a write allocates; THP reads map the huge zero page', (t) => {
+  for (const k of ['hostAlloc', 'hostZero4k'] as const) t.is(run(oneHot(k), [{ actor: 0, op: read(0x5000) }], 1, 1, 'anonymous').sim!.timeNs, 0, k);
+  t.is(run(oneHot('hostZero4k'), [{ actor: 0, op: write(0x5000) }], 1, 1, 'anonymous').sim!.timeNs, 1);
+  t.is(run(oneHot('hostZero4k'), [{ actor: 0, op: read(0x5000) }], 1, 2, 'anonymous').sim!.timeNs, 0);
+  t.is(run(oneHot('hostZero4k'), [{ actor: 0, op: write(0x5000) }], 1, 2, 'anonymous').sim!.timeNs, 512);
+  // Read, then write: the write breaks CoW (one new 4K page out of the split huge zero page).
+  t.is(run(oneHot('hostZero4k'), [{ actor: 0, op: read(0x5000) }, { actor: 0, op: write(0x5000) }], 1, 2, 'anonymous').sim!.timeNs, 1);
 });
 
 test('a pre-fault ioctl pays its entry; the setup (memslots) is before time zero', (t) => {
@@ -68,7 +80,7 @@ test('a vCPU waiting for mmu_lock held by the host resumes when the host release
     { actor: 1, op: { op: 'invalidate', gpa: 0x5000, size: 4096, kind: 'migrate', prot: 'rw' } as Op, after: 0 },
     { actor: 0, op: read(0x9000) },
   ];
-  const r = runDeterministic({ vm: { type: 'default', vcpus: 1, guestBytes: 64 * MiB }, setup: [slot()], ops, scheduler: new EarliestClockScheduler(), seed: 1, costModel: COST_DEFAULTS });
+  const r = runDeterministic({ vm: { type: 'default', vcpus: 1, guestBytes: 64 * MiB }, setup: [slot(1, 'shared')], ops, scheduler: new EarliestClockScheduler(), seed: 1, costModel: COST_DEFAULTS });
   t.deepEqual(r.violations, []);
   const lockWait = r.sim!.lockWaitNs[0]!;
   t.true(lockWait > 0 && lockWait < COST_DEFAULTS.tlbFlushRemote, `vcpu0 waited ${lockWait} ns for mmu_lock`);
@@ -87,6 +99,6 @@ test('--cost overrides: KEY=NS on top of the defaults; unknown keys and bad numb
 });
 
 test('without a cost model there is no simulated clock', (t) => {
-  const r = runDeterministic({ vm: { type: 'default', vcpus: 1, guestBytes: 64 * MiB }, setup: [slot()], ops: [{ actor: 0, op: read(0x5000) }], scheduler: 'sequential', seed: 1 });
+  const r = runDeterministic({ vm: { type: 'default', vcpus: 1, guestBytes: 64 * MiB }, setup: [slot(1, 'shared')], ops: [{ actor: 0, op: read(0x5000) }], scheduler: 'sequential', seed: 1 });
   t.is(r.sim, null);
 });

@@ -2,6 +2,7 @@
 
 import { runDeterministic, type RunConfig, type RunResult, type ScheduledOp } from '../../src/engine/deterministic.js';
 import type { KernelRelease } from '../../src/kvm/kernel-release.js';
+import type { HostMemory } from '../../src/kvm/host.js';
 import type { Op, OpResult } from '../../src/kvm/ops.js';
 import type { KvmQuirk } from '../../src/kvm/quirks.js';
 import type { VmType } from '../../src/kvm/vm-types.js';
@@ -13,8 +14,8 @@ export const KiB = 1024;
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 
-export function slot(id: number, gpa: number, size: number, flags = 0, backingLevel = 1): Op {
-  return { op: 'set_memslot', slot: id, gpa: BigInt(gpa), size: BigInt(size), flags, backingLevel };
+export function slot(id: number, gpa: number, size: number, flags = 0, backingLevel = 1, hostMemory?: HostMemory, populated?: boolean): Op {
+  return { op: 'set_memslot', slot: id, gpa: BigInt(gpa), size: BigInt(size), flags, backingLevel, ...(hostMemory !== undefined ? { hostMemory } : {}), ...(populated !== undefined ? { populated } : {}) };
 }
 
 export function preFault(gpa: bigint | number, size: bigint | number, opts: { flags?: bigint; untilDone?: boolean } = {}): Op {

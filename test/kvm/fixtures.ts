@@ -4,7 +4,7 @@ import type { KernelRelease } from '../../src/kvm/kernel-release.js';
 import { KvmActor, type OpQueue } from '../../src/kvm/actor.js';
 import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../../src/kvm/findings.js';
-import { gmemReserve, hostMmap } from '../../src/kvm/host.js';
+import { gmemReserve, hostMmap, type HostMemory } from '../../src/kvm/host.js';
 import { spteWord } from '../../src/kvm/layout.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, SlotInfo, memslotReplace, memslotsActiveSet } from '../../src/kvm/memslots.js';
 import * as pf from '../../src/kvm/page-fault.js';
@@ -85,15 +85,19 @@ export interface SlotVm {
   slot: SlotInfo;
 }
 
-/** A one-vCPU VM with memslot 0 at gfn `baseGfn` (host memory mmap()ed, guest_memfd and a dirty bitmap as the flags ask) and a loaded root. */
-export function vmWithSlot(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number; kernel?: KernelRelease } = {}): SlotVm {
+/**
+ * A one-vCPU VM with memslot 0 at gfn `baseGfn` (host memory mmap()ed, guest_memfd and a
+ * dirty bitmap as the flags ask) and a loaded root. The memory is shared (memfd) unless
+ * asked: a read fault allocates and maps writable, so the fault tests are not about CoW.
+ */
+export function vmWithSlot(o: { type?: VmType; flags?: number; npages?: number; baseGfn?: number; backingLevel?: number; kernel?: KernelRelease; hostMemory?: HostMemory } = {}): SlotVm {
   const vm = newVm({ type: o.type ?? 'default', vcpus: 1, guestBytes: 16 * MiB, ...(o.kernel !== undefined ? { kernel: o.kernel } : {}) });
   const s = new SlotInfo();
   s.id = 0;
   s.baseGfn = o.baseGfn ?? 0;
   s.npages = o.npages ?? 2048;
   s.flags = o.flags ?? 0;
-  s.hvaBase = hostMmap(vm, s.npages, o.backingLevel ?? 1);
+  s.hvaBase = hostMmap(vm, s.npages, o.backingLevel ?? 1, o.hostMemory ?? ((o.backingLevel ?? 1) > 1 ? 'hugetlbfs' : 'shared'));
   if ((s.flags & KVM_MEM_GUEST_MEMFD) !== 0) s.gmemBase = gmemReserve(vm, s.npages);
   if ((s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) s.dirtyBase = dirtyBitmapAlloc(vm, s.npages);
   memslotReplace(vm, memslotsActiveSet(vm), s);

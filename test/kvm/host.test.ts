@@ -9,7 +9,7 @@ import {
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
 
-const gup = (): GupResult => ({ pfn: 0, writable: false, level: 0 });
+const gup = (): GupResult => ({ pfn: 0, writable: false, level: 0, cow: false });
 const inUse = (vm: Vm): number => vm.i32[G.HOST_PAGES_IN_USE]!;
 
 test('mmap reserves hva pages aligned to the backing level, read-write, nothing faulted in', (t) => {
@@ -36,13 +36,13 @@ test('mmap of more than the address space is a RangeError naming the cause', (t)
   t.throws(() => hostMmap(vm, vm.layout.config.hvaPages + 1, 1), { instanceOf: RangeError, message: /address space exhausted/ });
 });
 
-test('gup faults a 4K page in once, owned by its hva, writable as mapped', (t) => {
+test('gup faults a 4K page of shared memory in once, owned by its hva, writable as mapped', (t) => {
   const vm = newVm();
-  const h = hostMmap(vm, 4, 1);
+  const h = hostMmap(vm, 4, 1, 'shared');
   const out = gup();
   const p = hvaToPfn(vm, h + 1, true, out);
   t.true(p > 0);
-  t.deepEqual(out, { pfn: p, writable: true, level: 1 });
+  t.deepEqual(out, { pfn: p, writable: true, level: 1, cow: false });
   t.is(hvaPfn(vm, h + 1), p);
   t.is(pfnOwner(vm, p), h + 1 + 1, 'owner = hva page + 1');
   t.true(pfnAllocated(vm, p));
@@ -52,11 +52,11 @@ test('gup faults a 4K page in once, owned by its hva, writable as mapped', (t) =
   t.not(hvaToPfn(vm, h + 2, false, gup()), p);
 });
 
-test('huge backing: the first gup allocates a whole aligned contiguous block', (t) => {
+test('huge backing (hugetlbfs): the first gup allocates a whole aligned contiguous block', (t) => {
   const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
-  hostMmap(vm, 3, 1); // misalign the bump pointers first
+  hostMmap(vm, 3, 1, 'shared'); // misalign the bump pointers first
   hvaToPfn(vm, 1, false, gup());
-  const h = hostMmap(vm, 1024, 2);
+  const h = hostMmap(vm, 1024, 2, 'hugetlbfs');
   const out = gup();
   const p = hvaToPfn(vm, h + 700, false, out);
   t.is(out.level, 2);
@@ -68,7 +68,7 @@ test('huge backing: the first gup allocates a whole aligned contiguous block', (
   t.is(hvaPfn(vm, h), 0, 'the other block is untouched');
   t.is(inUse(vm), 1 + 512);
   // Pfns skipped for alignment are not lost: a 4K allocation reuses one of them.
-  const h4 = hostMmap(vm, 1, 1);
+  const h4 = hostMmap(vm, 1, 1, 'shared');
   const q = hvaToPfn(vm, h4, false, gup());
   t.true(q < base, 'a pfn below the aligned block is reused');
 });
@@ -112,7 +112,7 @@ test('migrate: present pages move to new pfns and the old ones are returned (not
 
 test('reclaim: pages unmapped, returned; the next gup faults in a fresh page', (t) => {
   const vm = newVm();
-  const h = hostMmap(vm, 2, 1);
+  const h = hostMmap(vm, 2, 1, 'shared');
   const p = hvaToPfn(vm, h, false, gup());
   t.deepEqual(hostApplyChange(vm, 'reclaim', h, h + 2, 0), [p]);
   t.is(hvaPfn(vm, h), 0);
@@ -125,7 +125,7 @@ test('reclaim: pages unmapped, returned; the next gup faults in a fresh page', (
 
 test('munmap: nothing mapped any more, gup fails (KVM_PFN_ERR_FAULT)', (t) => {
   const vm = newVm();
-  const h = hostMmap(vm, 2, 1);
+  const h = hostMmap(vm, 2, 1, 'shared');
   const p = hvaToPfn(vm, h, false, gup());
   t.deepEqual(hostApplyChange(vm, 'munmap', h, h + 2, 0), [p]);
   t.is(hvaProt(vm, h), 0);
@@ -153,7 +153,7 @@ test('mprotect: read-only pages fail a write gup, allow a read gup reporting not
 
 test('freeing a page clears its owner and bumps its generation; the pfn is reused with the new generation', (t) => {
   const vm = newVm();
-  const h = hostMmap(vm, 2, 1);
+  const h = hostMmap(vm, 2, 1, 'shared');
   const p = hvaToPfn(vm, h, false, gup());
   const gen = pfnGeneration(vm, p);
   const used = inUse(vm);

@@ -181,7 +181,7 @@ test('KVM_MAP_MEMORY (RFC): flag checks, nr_pages 0, progress and EAGAIN on part
 });
 
 test('a 1 GiB hugetlb-backed slot is pre-faulted with a single 1G mapping', (t) => {
-  const r = run({ guestBytes: 2 * GiB, setup: [slot(0, 0, 1 * GiB, 0, 3)], ops: [{ actor: 0, op: preFault(0, 1 * GiB) }] });
+  const r = run({ guestBytes: 2 * GiB, setup: [slot(0, 0, 1 * GiB, 0, 3, 'hugetlbfs')], ops: [{ actor: 0, op: preFault(0, 1 * GiB) }] });
   t.is(r.actors[0]!.faults, 1);
   t.is(preFaultResult(r.results[0]!).size, '0x0');
   t.deepEqual(r.violations, []);

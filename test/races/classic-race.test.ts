@@ -10,7 +10,9 @@ const SEEDS = 1000;
 const ops: ScheduledOp[] = [];
 for (let i = 0; i < 20; i++) ops.push({ actor: 0, op: access(0x5000, i % 2 ? 'write' : 'read') });
 for (let i = 0; i < 6; i++) ops.push({ actor: 1, op: { op: 'invalidate', gpa: 0x5000, size: 4096, kind: 'migrate', prot: 'r' } });
-const setup = [slot(0, 0, 16 * MiB)];
+// Shared memory: the first read faults a real page in, which the host then migrates (on
+// anonymous memory it would map the zero page, which is never migrated).
+const setup = [slot(0, 0, 16 * MiB, 0, 1, 'shared')];
 
 test('with page-fault.mmuInvalidateRetryGfn=false the race is caught as a use-after-free', (t) => {
   let caught = 0;

@@ -75,6 +75,18 @@ test('bad enum values name the field and the choices', (t) => {
   bad(t, withOps([{ actor: 'host', op: 'invalidate', gpa: 0, size: 4096, kind: 'mprotect', prot: 'rwx' }]), 'ops[0].prot', /expected one of r, rw, none/);
   bad(t, withOps([{ actor: 'host', op: 'invalidate', gpa: 0, size: 4096, kind: 'migrate', prot: 'r' }]), 'ops[0].prot', /only an mprotect/);
   bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', backing: '4M' }] }), 'memslots[0].backing', /expected one of 4K, 2M, 1G/);
+  bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', host_memory: 'file' }] }), 'memslots[0].host_memory', /expected one of anonymous, shared, hugetlbfs/);
+  bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', populated: 1 }] }), 'memslots[0].populated', /true or false/);
+});
+
+test('host memory and page size: 1G anonymous, 4K hugetlbfs and huge shared memory are refused, in memslots and set_memslot ops', (t) => {
+  bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '1GiB', backing: '1G' }] }), 'memslots[0].backing', /hugetlbfs only/);
+  bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', host_memory: 'hugetlbfs' }] }), 'memslots[0].backing', /2M or 1G/);
+  bad(t, doc({ memslots: [{ slot: 0, gpa: 0, size: '2MiB', host_memory: 'shared', backing: '2M' }] }), 'memslots[0].backing', /shared memory .* is 4K/);
+  bad(t, withOps([{ actor: 'vmm', op: 'set_memslot', slot: 1, gpa: 0, size: '1GiB', backing: '1G', host_memory: 'anonymous' }]), 'ops[0].backing', /hugetlbfs only/);
+  const ok = parseScenario(doc({ memslots: [{ slot: 0, gpa: 0, size: '1GiB', backing: '1G', host_memory: 'hugetlbfs', populated: true }, { slot: 1, gpa: '1GiB', size: '2MiB', backing: '2M' }] }), 'x.json');
+  t.like(ok.memslots[0], { backingLevel: 3, hostMemory: 'hugetlbfs', populated: true });
+  t.like(ok.memslots[1], { backingLevel: 2, hostMemory: 'anonymous', populated: false }, 'THP by default');
   bad(t, withOps([{ actor: 'vmm', op: 'set_memory_attributes', gpa: 0, size: 4096, attributes: 'secret' }]), 'ops[0].attributes', /private, shared or an integer/);
   bad(t, withOps([{ actor: 'vcpu0', op: 'pre_fault', gpa: 0, size: 4096, until_done: 'yes' }]), 'ops[0].until_done', /true or false/);
 });
@@ -113,7 +125,7 @@ test('values the kernel rejects pass through unchanged, u64 fields as bigint', (
       { actor: 'vmm', op: 'get_dirty_log', slot: 99 },
     ],
   }), 'x.json');
-  t.deepEqual(s.memslots[0], { op: 'set_memslot', slot: 0, gpa: 0x800n, size: 0x1800n, flags: 0xff, backingLevel: 1 });
+  t.deepEqual(s.memslots[0], { op: 'set_memslot', slot: 0, gpa: 0x800n, size: 0x1800n, flags: 0xff, backingLevel: 1, hostMemory: 'anonymous', populated: false });
   t.is(s.memslots[1]!.slot, 40000);
   t.deepEqual(s.ops.map((o) => o.op), [
     { op: 'pre_fault', gpa: 0xfffffffffffff000n, size: 0x2000n, flags: 0n, untilDone: false },
@@ -133,7 +145,7 @@ test('values the kernel rejects pass through unchanged, u64 fields as bigint', (
 test('flag names, attribute names and backings map to the uAPI values', (t) => {
   const s = parseScenario(doc({
     vm: { type: 'sw_protected' },
-    memslots: [{ slot: 0, gpa: 0, size: '64MiB', flags: ['guest_memfd'], backing: '1G' }, { slot: 1, gpa: '1GiB', size: '2M', flags: ['log_dirty_pages', 'readonly'], backing: '2M' }],
+    memslots: [{ slot: 0, gpa: 0, size: '64MiB', flags: ['guest_memfd'], backing: '1G', host_memory: 'hugetlbfs' }, { slot: 1, gpa: '1GiB', size: '2M', flags: ['log_dirty_pages', 'readonly'], backing: '2M', populated: true }],
     ops: [
       { actor: 'vcpu0', op: 'map_memory', base_gfn: 0, nr_pages: 4, flags: ['write', 'exec', 'user', 'private'], until_done: true },
       { actor: 'vmm', op: 'set_memory_attributes', gpa: 0, size: '2MiB', attributes: 'private' },
@@ -148,6 +160,8 @@ test('flag names, attribute names and backings map to the uAPI values', (t) => {
   t.is(s.memslots[0]!.backingLevel, 3);
   t.is(s.memslots[1]!.flags, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY);
   t.is(s.memslots[1]!.backingLevel, 2);
+  t.like(s.memslots[0], { hostMemory: 'hugetlbfs', populated: false });
+  t.like(s.memslots[1], { hostMemory: 'anonymous', populated: true });
   const ops = s.ops.map((o) => o.op);
   t.deepEqual(ops[0], { op: 'map_memory', baseGfn: 0n, nrPages: 4n, flags: 15n, source: 0n, untilDone: true });
   t.is(ops[1]!.op === 'set_memory_attributes' ? ops[1].attributes : -1n, 8n);
