@@ -1,10 +1,10 @@
-// Goal: each check of the invariant scan passes a state the protocol produces and catches the hand-broken version of it — SPTE writable invariants, SPTEs outside memslots, freed or remapped host pages (with the in-progress invalidation exemption), private/shared, mprotect, lost dirty pages, read-only slots, mixed-attribute hugepages, table reuse and two parents, lock discipline, unbalanced counters — in the full scan and the incremental one; method: real faults on a real Vm through the compiled page-fault machine, then one word of shared state changed by hand.
+// Goal: each check of the invariant scan passes a state the protocol produces and catches the hand-broken version of it — SPTE writable invariants, SPTEs outside memslots, freed or remapped host pages (with the in-progress invalidation exemption), a writable zero page, private/shared, mprotect, lost dirty pages, read-only slots, mixed-attribute hugepages, table reuse and two parents, lock discipline, unbalanced counters — in the full scan and the incremental one; method: real faults on a real Vm through the compiled page-fault machine, then one word of shared state changed by hand.
 
 import test from 'ava';
 import { checkQuiesced, checkSptes, scanInvariants } from '../../src/check/invariants.js';
 import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation } from '../../src/kvm/findings.js';
-import { HVA_READ, hostApplyChange, hostFreePage } from '../../src/kvm/host.js';
+import { HVA_READ, hostApplyChange, hostFreePage, isZeroPfn } from '../../src/kvm/host.js';
 import { ACTOR, G, TABLE, TABLE_FREE, actorWord, tableMetaWord } from '../../src/kvm/layout.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmStoreMemoryAttributes } from '../../src/kvm/mem-attrs.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../src/kvm/memslots.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateInc } from '../../src/kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../../src/kvm/mmu-lock.js';
-import { SPTE_HI_MMU_WRITABLE, sptePfn, spteChildTable } from '../../src/kvm/spte.js';
+import { SPTE_HI_HOST_WRITABLE, SPTE_HI_MMU_WRITABLE, SPTE_W, sptePfn, spteChildTable } from '../../src/kvm/spte.js';
 import { spteIndex } from '../../src/kvm/tdp-iter.js';
 import { kvmTdpMmuInvalidateAllRoots, rootTable, vcpuRootSlot } from '../../src/kvm/tdp-mmu.js';
 import type { Vm } from '../../src/kvm/vm.js';
@@ -186,4 +186,17 @@ test('counters: in_progress below zero at any time; in_progress or mn_active_inv
   Atomics.store(m.vm.i32, G.INVALIDATE_IN_PROGRESS, 0);
   mnActiveInvalidateInc(m.vm);
   t.regex(checkQuiesced(m.vm).map((v) => v.message).join(), /mn_active_invalidate_count is 1/);
+});
+
+test('the zero page: a read fault of anonymous memory maps it read-only (clean); made writable by hand it is a zero-page violation', (t) => {
+  const s = vmWithSlot({ hostMemory: 'anonymous' });
+  t.is(fault(s.a, 0x30, { write: false }).ret, 'fixed');
+  const l = leafOf(s.a, 0x30);
+  t.true(isZeroPfn(s.vm, sptePfn(l.lo, l.hi)));
+  t.is(l.lo & SPTE_W, 0, 'read-only');
+  t.deepEqual(scanInvariants(s.vm), []);
+  Atomics.or(s.vm.i32, l.sptep + 1, SPTE_HI_HOST_WRITABLE | SPTE_HI_MMU_WRITABLE);
+  Atomics.or(s.vm.i32, l.sptep, SPTE_W);
+  t.deepEqual(kinds(scanInvariants(s.vm)), ['zero-page']);
+  t.deepEqual(kinds(checkSptes(s.vm, [l.sptep])), ['zero-page']);
 });

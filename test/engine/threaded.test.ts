@@ -1,4 +1,4 @@
-// Goal: the threaded engine runs the model on real worker threads — clean under all churn with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a guest fault returning EAGAIN caught, a forced deadlock and a crashing worker reported instead of hanging, a script run by the engine alone and a broken op-source module reported; method: short real runs with piscina workers.
+// Goal: the threaded engine runs the model on real worker threads — clean under all churn, CoW breaks of anonymous memory in the vCPUs' own context with nothing lost between the actors' rings and the totals, the stale-check mutation caught as a use-after-free, a guest fault returning EAGAIN caught, a forced deadlock and a crashing worker reported instead of hanging, a script run by the engine alone and a broken op-source module reported; method: short real runs with piscina workers.
 
 import test from 'ava';
 import { firstValueFrom, toArray } from 'rxjs';
@@ -39,6 +39,18 @@ test.serial('all churn on, 3 vCPUs: clean, every actor ends, and the streams cou
   t.true(Object.values(r.stats.memslotChanges).reduce((a, b) => a + b, 0) > 0);
   t.true(r.stats.preFaultOps > 0 && r.stats.attributeChanges > 0 && r.stats.dirtyLogCalls > 0, JSON.stringify([r.stats.preFaultOps, r.stats.attributeChanges, r.stats.dirtyLogCalls, r.stats.faults]));
   t.true(r.coverage.filter((c) => c.count > 0).length > 60, 'many transitions fired');
+});
+
+test.serial('anonymous memory on real threads: vCPUs read the zero page and break CoW on write, clean, the streams count every CoW break; shared memory breaks none', async (t) => {
+  const churn = { invalidate: 200 };
+  const { result: r } = await run({ stress: stress({ durationMs: null, accesses: 4000, churn, vmType: 'default' }) });
+  t.deepEqual(r.violations, []);
+  const cows = r.actors.reduce((n, a) => n + a.cowBreaks, 0);
+  t.true(cows > 0, `CoW breaks: ${cows}`);
+  t.is(r.stats.cowBreaks, cows);
+  const { result: s } = await run({ stress: stress({ durationMs: null, accesses: 4000, churn, vmType: 'default', hostMemory: 'shared' }) });
+  t.deepEqual(s.violations, []);
+  t.is(s.stats.cowBreaks, 0);
 });
 
 test.serial('--accesses bounds each vCPU: the run ends when they are done, with exactly that many accesses', async (t) => {

@@ -1,10 +1,11 @@
-// Goal: the host primary MMU maps hva pages to pfns the way the mm does (aligned mmap, gup fault-in, contiguous huge blocks split on partial change, migrate/reclaim/munmap/mprotect) and every freed page's generation moves so stale users are detectable; method: direct calls on a real Vm.
+// Goal: the host primary MMU maps hva pages to pfns the way the mm does (aligned mmap, gup fault-in per host memory — the zero page and huge zero page for reads of anonymous memory, CoW on write —, contiguous huge blocks split on partial change, migrate/reclaim/munmap/mprotect) and every freed page's generation moves so stale users are detectable; method: direct calls on a real Vm.
 
 import test from 'ava';
 import { G } from '../../src/kvm/layout.js';
 import {
   HVA_MAPPED, HVA_READ, HVA_WRITE, HostPageCache, gmemGetPfn, gmemPfn, gmemReserve, hostApplyChange, hostFreePage, hostMmap, hostNotifierRange, hvaBackingLevel, hvaPfn,
   hostMunmapDeleted, hvaProt, hvaToPfn, pfnAllocated, pfnGeneration, pfnOwner, type GupResult,
+  ZERO_PAGE_OWNER, hostMemoryPageSizeError, hvaHostMemory, isZeroPfn,
 } from '../../src/kvm/host.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
@@ -219,4 +220,94 @@ test('4K fault-in from a thread\'s page stock: aligned runs of fresh pfns, one p
   t.not(Math.floor(p1 / 32), Math.floor(p2 / 32), 'two threads\' stocks share no cache line of the pfn arrays');
   t.is(hvaToPfn(vm, h, true, gup(), c2), p1, 'already mapped: the existing page');
   t.is(pfnOwner(vm, p1), h + 1);
+});
+
+test('anonymous memory: a read gup maps the zero page read-only, nothing allocated; a write gup on it asks for a CoW break; a write on untouched memory allocates writable', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 4, 1);
+  const out = gup();
+  const z = hvaToPfn(vm, h, false, out, new HostPageCache());
+  t.true(isZeroPfn(vm, z));
+  t.deepEqual(out, { pfn: z, writable: false, level: 1, cow: false }, 'hva_to_pfn_fast\'s FOLL_WRITE attempt fails on the zero page');
+  t.is(hvaToPfn(vm, h + 1, false, gup()), z, 'one zero page for every untouched page');
+  t.is(inUse(vm), 0);
+  t.is(pfnOwner(vm, z), ZERO_PAGE_OWNER);
+  const w = gup();
+  t.is(hvaToPfn(vm, h, true, w), 0);
+  t.true(w.cow, 'gup with FOLL_WRITE must break CoW first');
+  const p = hvaToPfn(vm, h + 2, true, gup());
+  t.false(isZeroPfn(vm, p));
+  t.is(inUse(vm), 1);
+  const again = gup();
+  t.is(hvaToPfn(vm, h + 2, false, again), p);
+  t.true(again.writable, 'a read of a written page maps it writable (opportunistic FOLL_WRITE)');
+  t.is(hvaHostMemory(vm, h), 'anonymous');
+});
+
+test('CoW break: the zero-page PTE gets a page of its own, nothing to free; migrate, reclaim and munmap never take the zero page', (t) => {
+  const vm = newVm();
+  const h = hostMmap(vm, 4, 1);
+  const z = hvaToPfn(vm, h, false, gup());
+  hvaToPfn(vm, h + 1, false, gup());
+  t.deepEqual(hostApplyChange(vm, 'cow', h, h + 1, 0), []);
+  const p = hvaPfn(vm, h);
+  t.false(isZeroPfn(vm, p));
+  t.is(pfnOwner(vm, p), h + 1);
+  const out = gup();
+  t.is(hvaToPfn(vm, h, true, out), p);
+  t.true(out.writable);
+  t.deepEqual(hostApplyChange(vm, 'migrate', h + 1, h + 2, 0), [], 'the zero page is not migrated');
+  t.deepEqual(hostApplyChange(vm, 'reclaim', h + 1, h + 2, 0), [], 'nor reclaimed');
+  t.is(hvaPfn(vm, h + 1), z);
+  t.deepEqual(hostApplyChange(vm, 'munmap', h + 1, h + 2, 0), [], 'unmapping it frees nothing');
+  t.true(pfnAllocated(vm, z));
+  t.throws(() => hostFreePage(vm, z), { message: /free of the zero page/ });
+});
+
+test('THP: a read maps the huge zero page by one 2M PMD; the CoW of one page splits it to 4K zero PTEs and a new 4K page; a write on an untouched block allocates 2M', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const h = hostMmap(vm, 1024, 2);
+  const out = gup();
+  const hz = hvaToPfn(vm, h + 5, false, out) - 5;
+  t.is(out.level, 2);
+  t.false(out.writable);
+  t.is(hz % 512, 0, 'the huge zero page is 2M-aligned');
+  for (const i of [0, 5, 511]) t.true(isZeroPfn(vm, hvaPfn(vm, h + i)));
+  t.is(inUse(vm), 0);
+  t.deepEqual(hostNotifierRange(vm, h + 5, h + 6), [h, h + 512], 'the CoW\'s notifier covers the PMD');
+  hostApplyChange(vm, 'cow', h + 5, h + 6, 0);
+  t.is(hvaBackingLevel(vm, h), 1, 'split');
+  const z = hvaPfn(vm, h);
+  t.true(isZeroPfn(vm, z));
+  t.is(hvaPfn(vm, h + 511), z, 'the rest maps the 4K zero page');
+  t.false(isZeroPfn(vm, hvaPfn(vm, h + 5)));
+  t.is(inUse(vm), 1);
+  const w = gup();
+  const big = hvaToPfn(vm, h + 600, true, w);
+  t.is(w.level, 2);
+  t.is((big - 88) % 512, 0);
+  t.is(inUse(vm), 1 + 512);
+});
+
+test('shared memory and hugetlbfs allocate on a read and map writable; populated memory is written at mmap; bad page sizes are refused', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const s = hostMmap(vm, 2, 1, 'shared');
+  const out = gup();
+  const p = hvaToPfn(vm, s, false, out);
+  t.false(isZeroPfn(vm, p));
+  t.true(out.writable);
+  const hg = hostMmap(vm, 512, 2, 'hugetlbfs');
+  const o2 = gup();
+  hvaToPfn(vm, hg + 3, false, o2);
+  t.deepEqual([o2.writable, o2.level], [true, 2]);
+  const before = inUse(vm);
+  const pop = hostMmap(vm, 8, 1, 'anonymous', true);
+  t.is(inUse(vm), before + 8, 'every page written');
+  const o3 = gup();
+  t.false(isZeroPfn(vm, hvaToPfn(vm, pop + 7, false, o3)));
+  t.true(o3.writable);
+  t.throws(() => hostMmap(vm, 512, 3), { instanceOf: RangeError, message: /hugetlbfs only/ });
+  t.throws(() => hostMmap(vm, 512, 2, 'shared'), { instanceOf: RangeError, message: /4K here/ });
+  t.throws(() => hostMmap(vm, 1, 1, 'hugetlbfs'), { instanceOf: RangeError, message: /2M or 1G/ });
+  t.is(hostMemoryPageSizeError('anonymous', 2), null);
 });
