@@ -6,10 +6,11 @@ import { memslotUpdateMachine } from './memslot-update.machine.js';
 import { mmuLockMachine } from './mmu-lock.machine.js';
 import { pageFaultMachine } from './page-fault.machine.js';
 import { preFaultMachine } from './pre-fault.machine.js';
+import { snpLaunchUpdateMachine } from './snp-launch-update.machine.js';
 import { vcpuMachine } from './vcpu.machine.js';
 
-export { dirtyLogMachine, invalidationMachine, memslotUpdateMachine, mmuLockMachine, pageFaultMachine, preFaultMachine, vcpuMachine };
+export { dirtyLogMachine, invalidationMachine, memslotUpdateMachine, mmuLockMachine, pageFaultMachine, preFaultMachine, snpLaunchUpdateMachine, vcpuMachine };
 
 export const ALL_MACHINES = [
-  mmuLockMachine, pageFaultMachine, invalidationMachine, memslotUpdateMachine, preFaultMachine, vcpuMachine, dirtyLogMachine,
+  mmuLockMachine, pageFaultMachine, invalidationMachine, memslotUpdateMachine, preFaultMachine, vcpuMachine, dirtyLogMachine, snpLaunchUpdateMachine,
 ] as const;

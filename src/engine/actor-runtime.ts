@@ -17,6 +17,7 @@ import type { OpResult } from '../kvm/ops.js';
 import { beginAttributeChange, beginHostInvalidation } from '../kvm/mmu-notifier.js';
 import { beginSetMemslot } from '../kvm/set-memory-region.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
+import { beginSnpLaunchUpdate } from '../kvm/snp-populate.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
 import { kvmVmDead } from '../kvm/vm-dead.js';
 import { enterGuestMode, exitGuestMode } from '../kvm/requests.js';
@@ -339,6 +340,10 @@ export class ActorRuntime {
       case 'vm_dead':
         kvmVmDead(this.vm);
         return direct('kvm_vm_dead()', { op: 'vm_dead', ret: 0 });
+      case 'snp_launch_update':
+        beginSnpLaunchUpdate(a, op);
+        this.frames.push(this.factory.create('snp-launch-update'));
+        return undefined;
       case 'finalize': {
         const info = VM_TYPES[this.vm.type];
         if (info.finalizeIoctl === null) return direct('finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });
@@ -366,6 +371,11 @@ export class ActorRuntime {
         if (a.inval.isAttr) this.queue.complete({ op: 'set_memory_attributes', ret: a.inval.errno ? -1 : 0, errno: a.inval.errno });
         else this.queue.complete({ op: 'invalidate', ret: 0, pagesFreed: a.inval.oldPfns.length });
         return;
+      case 'snp-launch-update': {
+        const p = a.populate;
+        this.queue.complete({ op: 'snp_launch_update', ret: p.errno ? -1 : 0, errno: p.errno, pages: p.pages });
+        return;
+      }
       case 'dirty-log': {
         const gpas = a.dirty.dirty.map((g) => '0x' + (g * 4096).toString(16));
         if (a.dirty.clear) this.queue.complete({ op: 'clear_dirty_log', ret: a.dirty.errno ? -1 : 0, errno: a.dirty.errno, cleared: gpas });

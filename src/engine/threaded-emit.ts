@@ -65,6 +65,7 @@ export function emitOp(ring: RingWriter, op: Op, r: OpResult, preFaultPages: num
       return;
     case 'signal':
     case 'finalize':
+    case 'snp_launch_update':
     case 'vm_dead':
     case 'mmu_reset':
       return;

@@ -19,6 +19,7 @@ export type ViolationKind =
   | 'lock-discipline'
   | 'unbalanced-in-progress'
   | 'pre-fault-conformance'
+  | 'rmp-fault'
   | 'livelock'
   | 'deadlock'
   | 'access-conformance'
@@ -27,7 +28,7 @@ export type ViolationKind =
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
   'mixed-attribute-hugepage', 'private-shared-mismatch', 'zero-page', 'table-reuse', 'invalid-root', 'lock-discipline',
-  'unbalanced-in-progress', 'pre-fault-conformance', 'livelock', 'deadlock', 'access-conformance', 'actor-error',
+  'unbalanced-in-progress', 'pre-fault-conformance', 'rmp-fault', 'livelock', 'deadlock', 'access-conformance', 'actor-error',
 ];
 
 export interface SpteRef {

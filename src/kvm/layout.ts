@@ -250,6 +250,8 @@ export interface Layout {
   readonly pfnGenBase: number;
   readonly pfnFreeBase: number;
   readonly gmemToPfnBase: number;
+  /** SNP: the RMP entry of each guest_memfd page's pfn (snp-rmp.ts). */
+  readonly gmemRmpBase: number;
   readonly dirtyBase: number;
   /** The attribute index (ATTR_INDEX entries). */
   readonly attrIndexBase: number;
@@ -290,6 +292,7 @@ export function computeLayout(config: LayoutConfig): Layout {
   const pfnGenBase = take(config.hostPages);
   const pfnFreeBase = take(config.hostPages);
   const gmemToPfnBase = take(config.gmemPages);
+  const gmemRmpBase = take(config.gmemPages);
   const dirtyBase = take(config.dirtyWords);
   const attrEntries = attrIndexEntries(config.attrChunks);
   const attrIndexBase = take(attrEntries * ATTR_INDEX_WORDS);
@@ -301,7 +304,7 @@ export function computeLayout(config: LayoutConfig): Layout {
   return {
     config, actors, hostActor: config.vcpus, vmmActor: config.vcpus + 1,
     rootsBase, actorsBase, memslotsBase, dirtyLogInProgressBase, tlbBase, tableMetaBase, poolFreeBase, rcuPendingBase,
-    hvaToPfnBase, pfnOwnerBase, pfnGenBase, pfnFreeBase, gmemToPfnBase, dirtyBase, attrIndexBase, attrIndexEntries: attrEntries, ptBase,
+    hvaToPfnBase, pfnOwnerBase, pfnGenBase, pfnFreeBase, gmemToPfnBase, gmemRmpBase, dirtyBase, attrIndexBase, attrIndexEntries: attrEntries, ptBase,
     hvaProtByte, attrChunksByte, totalBytes,
   };
 }

@@ -92,6 +92,16 @@ export interface SignalOp {
   readonly vcpu: number;
 }
 
+/**
+ * KVM_SEV_SNP_LAUNCH_UPDATE: kvm_gmem_populate() over [gpa, gpa + size), one page at a time
+ * through sev_gmem_post_populate() (snp-populate.ts).
+ */
+export interface SnpLaunchUpdateOp {
+  readonly op: 'snp_launch_update';
+  readonly gpa: number;
+  readonly size: number;
+}
+
 /** KVM_SEV_SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM: pre-fault becomes legal. */
 export interface FinalizeOp {
   readonly op: 'finalize';
@@ -127,7 +137,7 @@ export interface AccessStreamOp {
 }
 
 export type VcpuOp = AccessOp | PreFaultOp | MapMemoryOp | MmuResetOp;
-export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp | VmDeadOp;
+export type VmmOp = SetMemslotOp | SetMemoryAttributesOp | GetDirtyLogOp | ClearDirtyLogOp | SignalOp | FinalizeOp | VmDeadOp | SnpLaunchUpdateOp;
 export type HostOp = InvalidateOp;
 export type Op = VcpuOp | VmmOp | HostOp | AccessStreamOp;
 
@@ -145,4 +155,5 @@ export type OpResult =
   | { readonly op: 'signal'; readonly ret: 0 }
   | { readonly op: 'mmu_reset'; readonly ret: number; readonly errno?: Errno; readonly rootDropped: boolean }
   | { readonly op: 'vm_dead'; readonly ret: 0 }
-  | { readonly op: 'finalize'; readonly ret: number; readonly errno: Errno | null };
+  | { readonly op: 'finalize'; readonly ret: number; readonly errno: Errno | null }
+  | { readonly op: 'snp_launch_update'; readonly ret: number; readonly errno: Errno | null; readonly pages: number };

@@ -13,6 +13,7 @@ import { G } from '../kvm/layout.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
 import * as pf from '../kvm/page-fault.js';
 import * as pre from '../kvm/pre-fault.js';
+import * as sp from '../kvm/snp-populate.js';
 import { ioctlSrcuReadLock, ioctlSrcuReadUnlock } from '../kvm/pre-fault.js';
 import * as vc from '../kvm/vcpu.js';
 import * as vd from '../kvm/vm-dead.js';
@@ -84,9 +85,9 @@ function completeIoctl(a: A): void {
   if (a.prefault.form === 'map_memory' && (r.progressed ? !(r.errno === 'EAGAIN' || (r.errno === null && a.prefault.nrPages === 0n)) : !failed)) {
     a.report('pre-fault-conformance', `KVM_MAP_MEMORY call ${a.prefault.calls} returned ${failed ? `-${r.errno}` : '0'} ${r.progressed ? 'with' : 'without'} progress and ${a.prefault.nrPages} pages left`);
   }
-  // §1.6 / 6.11 (R10): no pre-fault on SNP/TDX before launch finish / finalize — on SNP it
-  // raced sev_gmem_post_populate() into an RMP #PF in the host.
-  if (r.progressed && a.prefault.form === 'pre_fault' && VM_TYPES[a.vm.type].finalizeIoctl !== null && S.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0) {
+  // No pre-fault on TDX before KVM_TDX_FINALIZE_VM, checked as a rule. On SNP the model shows
+  // what breaks instead (R10): a pre-fault racing sev_gmem_post_populate() is an RMP #PF.
+  if (r.progressed && a.prefault.form === 'pre_fault' && a.vm.type === 'tdx' && S.load(a.vm.i32, G.PRE_FAULT_ALLOWED) === 0) {
     a.report('pre-fault-conformance', `KVM_PRE_FAULT_MEMORY mapped memory of a ${a.vm.type} VM before ${VM_TYPES[a.vm.type].finalizeIoctl}: it must fail with EOPNOTSUPP`);
   }
   if (r.errno !== null && !pre.PRE_FAULT_ERRNOS.includes(r.errno)) {
@@ -303,6 +304,20 @@ const dirtyLog: Impl<A> = {
   },
 };
 
+const snpLaunchUpdate: Impl<A> = {
+  guards: {
+    populateFailed: sp.populateFailed,
+    populateDone: sp.populateDone,
+    rmpEntryAssigned: sp.rmpEntryAssigned,
+  },
+  actions: {
+    setErrno: (a, p: { errno: Errno }) => { a.populate.errno = p.errno; },
+    kvmGmemGetPfn: sp.populateGetPfn,
+    copyFromUser: sp.populateCopy,
+    snpLaunchUpdate: sp.populateUpdate,
+  },
+};
+
 /** Implementations of every actor-level machine, by machine id (mmu-lock is bound in lock-protocol.ts). */
 export const ACTOR_IMPLS: Readonly<Record<string, Impl<A>>> = {
   'page-fault': pageFault,
@@ -311,4 +326,5 @@ export const ACTOR_IMPLS: Readonly<Record<string, Impl<A>>> = {
   invalidation,
   'memslot-update': memslotUpdate,
   'dirty-log': dirtyLog,
+  'snp-launch-update': snpLaunchUpdate,
 };

@@ -110,6 +110,8 @@ export function opInput(op: Op): Record<string, JsonScalar> {
       return { slot: op.slot, first_page: hex(op.firstPage), num_pages: hex(op.numPages) };
     case 'signal':
       return { vcpu: `vcpu${op.vcpu}` };
+    case 'snp_launch_update':
+      return { gpa: hex(op.gpa), size: hex(op.size) };
     case 'finalize':
     case 'mmu_reset':
     case 'vm_dead':
@@ -219,6 +221,8 @@ export function describeOutcome(e: { readonly ran: boolean; readonly [k: string]
     case 'set_memory_attributes':
     case 'finalize':
       return `ret ${res.ret}${errnoText(res.errno)}`;
+    case 'snp_launch_update':
+      return `ret ${res.ret}${errnoText(res.errno)}, ${res.pages} page${res.pages === 1 ? '' : 's'} populated`;
     case 'invalidate':
       return `done, ${res.pagesFreed} host page${res.pagesFreed === 1 ? '' : 's'} freed`;
     case 'get_dirty_log':

@@ -128,12 +128,16 @@ const signal = opSchema('signal', 'vmm', 'a signal to a vCPU thread (a pending s
     .meta({ description: 'the vCPU thread signalled' }),
 }, (o) => ({ op: 'signal' as const, vcpu: Number(o.vcpu.slice(4)) }));
 
+const snpLaunchUpdate = opSchema('snp_launch_update', 'vmm', 'KVM_SEV_SNP_LAUNCH_UPDATE: kvm_gmem_populate() copies initial contents into guest_memfd pages and has the firmware validate them (SNP VMs, before launch finish)', {
+  gpa: boundedField('first guest physical address populated', ACCESS_GPA_LIMIT - 1, 'below 2^52'),
+  size: boundedField('bytes populated (at least 1)', ACCESS_GPA_LIMIT, 'at most 2^52'),
+}, (o) => ({ op: 'snp_launch_update' as const, gpa: o.gpa, size: o.size }));
 const finalize = opSchema('finalize', 'vmm', 'KVM_SEV_SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM: from then on pre-fault is allowed', {}, () => ({ op: 'finalize' as const }));
 const vmDead = opSchema('vm_dead', 'vmm', 'kvm_vm_dead(), as KVM_BUG_ON() or a fatal error (a failed TDX SEAMCALL) does it: every vCPU ioctl is EIO from then on; KVM_REQ_VM_DEAD on every vCPU', {}, () => ({ op: 'vm_dead' as const }));
 const mmuReset = opSchema('mmu_reset', 'vcpu', 'KVM_SET_SREGS changing CR0.WP: kvm_mmu_reset_context() drops the vCPU\'s root; the next KVM_RUN loads one', {}, () => ({ op: 'mmu_reset' as const }));
 
-export const OP_SCHEMAS = [access, preFault, mapMemory, mmuReset, setMemslot, setAttributes, invalidate, getDirtyLog, clearDirtyLog, signal, finalize, vmDead] as const;
-export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'finalize', 'vm_dead'] as const;
+export const OP_SCHEMAS = [access, preFault, mapMemory, mmuReset, setMemslot, setAttributes, invalidate, getDirtyLog, clearDirtyLog, signal, snpLaunchUpdate, finalize, vmDead] as const;
+export const OP_NAMES = ['access', 'pre_fault', 'map_memory', 'mmu_reset', 'set_memslot', 'set_memory_attributes', 'invalidate', 'get_dirty_log', 'clear_dirty_log', 'signal', 'snp_launch_update', 'finalize', 'vm_dead'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 /** An op of the file, parsed: who, after what, how many times, and the model Op. */

@@ -14,7 +14,7 @@ const listOf = (raw: unknown): RawTransition[] => (Array.isArray(raw) ? raw : [r
 
 test('COMPILED holds every machine of ALL_MACHINES, in order, by id', (t) => {
   t.deepEqual(COMPILED.map((m) => m.id), ALL_MACHINES.map((m) => m.config.id));
-  t.deepEqual(COMPILED.map((m) => m.id), ['mmu-lock', 'page-fault', 'invalidation', 'memslot-update', 'pre-fault', 'vcpu', 'dirty-log']);
+  t.deepEqual(COMPILED.map((m) => m.id), ['mmu-lock', 'page-fault', 'invalidation', 'memslot-update', 'pre-fault', 'vcpu', 'dirty-log', 'snp-launch-update']);
   t.is(compiled('vcpu').id, 'vcpu');
   t.throws(() => compiled('nope'), { message: /unknown machine nope/ });
 });

@@ -41,7 +41,7 @@ test('an unknown machine is an error listing the machines', (t) => {
   const e1 = t.throws(() => buildMutations(COMPILED, ['pagefault.isStale=false'], []), { instanceOf: MutationError });
   t.is(e1.message, `unknown machine 'pagefault' in 'pagefault.isStale'; machines: ${all}`);
   const e2 = t.throws(() => buildMutations(COMPILED, [], ['nope.flush']), { instanceOf: MutationError });
-  t.regex(e2.message, /^unknown machine 'nope' in 'nope\.flush'; machines: dirty-log, invalidation, memslot-update, mmu-lock, page-fault, pre-fault, vcpu$/);
+  t.regex(e2.message, /^unknown machine 'nope' in 'nope\.flush'; machines: dirty-log, invalidation, memslot-update, mmu-lock, page-fault, pre-fault, snp-launch-update, vcpu$/);
 });
 
 test('an unknown guard or action is an error listing that machine’s valid names', (t) => {

@@ -27,10 +27,21 @@ test('explore → token → replay gives the identical run, step for step', (t) 
 });
 
 test('PCT finds an ordering bug random scheduling needs luck for, and reports its bound', (t) => {
-  const target = resolveTarget('snp-prefault-before-finish');
-  const pct = explore(target, { scheduler: 'pct', depth: 1, budget: 20 });
+  // A TDX VM pre-faults 64KiB while the VMM finalizes it, with the pre_fault_allowed check gone:
+  // the pre-fault must map a page before KVM_TDX_FINALIZE_VM, long before the VMM's one step.
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-pct-'));
+  const file = join(dir, 'tdx-prefault-before-finalize.json');
+  writeFileSync(file, JSON.stringify({
+    vm: { type: 'tdx', vcpus: 1 }, memslots: [{ slot: 0, gpa: '0x0', size: '16MiB', flags: ['guest_memfd'] }],
+    ops: [{ actor: 'vcpu0', op: 'pre_fault', gpa: '0x0', size: '64KiB' }, { actor: 'vmm', op: 'finalize' }],
+  }));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const target = resolveTarget(file);
+  const o = { mutate: ['pre-fault.preFaultNotAllowed=false'] };
+  const pct = explore(target, { ...o, scheduler: 'pct', depth: 1, budget: 20 });
   t.true(pct.found);
-  const random = explore(target, { scheduler: 'random', budget: 20 });
+  t.is(pct.run!.violations[0]!.kind, 'pre-fault-conformance');
+  const random = explore(target, { ...o, scheduler: 'random', budget: 20 });
   t.false(random.found, 'random would need the vCPU to take ~250 steps before the VMM takes one');
   t.true(pct.pctBound! > 0 && pct.pctBound! <= 1);
   t.is(PctScheduler.bound(3, 100, 2), 1 / 300);
