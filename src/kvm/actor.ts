@@ -8,6 +8,7 @@
 import type { FindingSink, SpteRef, ViolationKind } from './findings.js';
 import { HostPageCache, type GupResult, type HostChangeKind, type HostMemory } from './host.js';
 import { SlotInfo } from './memslots.js';
+import { MmuSeq } from './mmu-invalidate.js';
 import type { AccessOp, Op, OpResult, VcpuOp } from './ops.js';
 import type { FindingDetail, KvmThread } from './thread.js';
 import { TdpIter, newLeafRef, type LeafRef } from './tdp-iter.js';
@@ -32,7 +33,8 @@ export class KvmPageFault {
   isPrivate = false;
   readonly slot = new SlotInfo();
   /** The mmu_invalidate_seq snapshot (unsigned long). */
-  mmuSeq = 0n;
+  /** fault->mmu_seq: the snapshot's halves. */
+  readonly mmuSeq = new MmuSeq();
   pfn = 0;
   mapWritable = false;
   hostLevel = 1;
@@ -54,7 +56,7 @@ export class KvmPageFault {
   reset(gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
     this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
     this.slot.clear();
-    this.mmuSeq = 0n; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
+    this.mmuSeq.lo = 0; this.mmuSeq.hi = 0; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
     this.replacedPresent = false; this.cowBroken = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
   }
 }

@@ -71,9 +71,30 @@ export function kvmMmuInvalidateEnd(vm: Vm): number {
   return left;
 }
 
-/** READ_ONCE(kvm->mmu_invalidate_seq): the unsigned 64-bit counter. */
+/** READ_ONCE(kvm->mmu_invalidate_seq): the unsigned 64-bit counter (for reports and tests). */
 export function mmuInvalidateSeq(vm: Vm): bigint {
   return BigInt.asUintN(64, S.load64(vm.i64, SEQ64));
+}
+
+/**
+ * A snapshot of the counter as its two 32-bit halves (unsigned), so the fault path needs no
+ * BigInt. The high word is read first: the counter only grows, and its writer stores the
+ * whole 64-bit word, so a read torn by a carry gives a value the counter had before
+ * (high old, low wrapped) — a spurious mismatch, never a match with a later value.
+ */
+export class MmuSeq {
+  lo = 0;
+  hi = 0;
+}
+
+export function readMmuSeq(vm: Vm, out: MmuSeq): void {
+  out.hi = S.load(vm.i32, G.INVALIDATE_SEQ + 1) >>> 0;
+  out.lo = S.load(vm.i32, G.INVALIDATE_SEQ) >>> 0;
+}
+
+/** The counter still equals the snapshot. */
+function seqUnchanged(vm: Vm, snap: MmuSeq): boolean {
+  return (S.load(vm.i32, G.INVALIDATE_SEQ + 1) >>> 0) === snap.hi && (S.load(vm.i32, G.INVALIDATE_SEQ) >>> 0) === snap.lo;
 }
 
 /** Sets the counter (a VM created as if it had already seen `seq` invalidations). */
@@ -88,6 +109,21 @@ export function setMmuInvalidateSeq(vm: Vm, seq: bigint): void {
  */
 export function mmuSeqAsInt(seq: bigint): bigint {
   return BigInt.asUintN(64, BigInt.asIntN(32, seq));
+}
+
+/** A snapshot holding `seq` (tests, and a counter value from a report). */
+export function mmuSeqFrom(seq: bigint): MmuSeq {
+  const out = new MmuSeq();
+  out.lo = Number(BigInt.asUintN(32, seq));
+  out.hi = Number(BigInt.asUintN(32, seq >> 32n));
+  return out;
+}
+
+/** mmuSeqAsInt() on a snapshot's halves: the low word kept, the high word its sign. */
+export function mmuSeqAsIntInto(snap: MmuSeq, out: MmuSeq): MmuSeq {
+  out.lo = snap.lo;
+  out.hi = snap.lo >= 0x80000000 ? 0xffffffff : 0;
+  return out;
 }
 
 export function mmuInvalidateInProgress(vm: Vm): number {
@@ -106,21 +142,21 @@ export function gfnUnderInvalidation(vm: Vm, gfn: number): boolean {
  * the gfn, or if any invalidation completed since the snapshot (the seq is VM-wide). An
  * invalidation in progress whose range was never added retries too (the kernel WARNs).
  */
-export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: bigint, gfn: number): boolean {
+export function mmuInvalidateRetryGfn(vm: Vm, mmuSeq: MmuSeq, gfn: number): boolean {
   if (S.load(vm.i32, G.INVALIDATE_IN_PROGRESS) > 0) {
     if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return true;
     if (gfn >= rangeGfn(vm, 0) && gfn <= rangeGfn(vm, 1)) return true;
   }
-  return mmuInvalidateSeq(vm) !== mmuSeq;
+  return !seqUnchanged(vm, mmuSeq);
 }
 
 /**
  * mmu_invalidate_retry_gfn_unsafe() — the lockless pre-check (6.8): the same tests with
  * READ_ONCE, without the WARN case; may be wrong either way, so the locked check must follow.
  */
-export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: bigint, gfn: number): boolean {
+export function mmuInvalidateRetryGfnUnsafe(vm: Vm, mmuSeq: MmuSeq, gfn: number): boolean {
   if (gfnUnderInvalidation(vm, gfn)) return true;
-  return mmuInvalidateSeq(vm) !== mmuSeq;
+  return !seqUnchanged(vm, mmuSeq);
 }
 
 /**

@@ -17,7 +17,7 @@ import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
-import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt } from './mmu-invalidate.js';
+import { MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
@@ -131,7 +131,7 @@ export function tryTopupMemoryCaches(a: KvmActor): boolean {
 
 /** fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); */
 export function snapshotMmuSeq(a: KvmActor): void {
-  a.fault.mmuSeq = mmuInvalidateSeq(a.vm);
+  readMmuSeq(a.vm, a.fault.mmuSeq);
 }
 
 export function faultRetryUnsafe(a: KvmActor): boolean {
@@ -263,8 +263,10 @@ export function faultRetryLocked(a: KvmActor): boolean {
  * the snapshot as `int`; it reached mmu_invalidate_retry_hva() sign-extended, so from
  * bit 31 of the counter on it never equals the counter and every fault is stale.
  */
+const intSeq = new MmuSeq();
+
 export function faultRetryLockedIntSeq(a: KvmActor): boolean {
-  return mmuInvalidateRetryGfn(a.vm, mmuSeqAsInt(a.fault.mmuSeq), a.fault.gfn);
+  return mmuInvalidateRetryGfn(a.vm, mmuSeqAsIntInto(a.fault.mmuSeq, intSeq), a.fault.gfn);
 }
 
 export function faultIterStart(a: KvmActor): void {

@@ -3,12 +3,13 @@
 import test from 'ava';
 import {
   gfnUnderInvalidation, mmuInvalidateRange, kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mmuInvalidateInProgress,
-  mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt, setMmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
+  MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt, mmuSeqAsIntInto, mmuSeqFrom, readMmuSeq, setMmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
 } from '../../src/kvm/mmu-invalidate.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
 
 const range = (vm: Vm): [number, number] | null => mmuInvalidateRange(vm);
+const snap = (vm: Vm): MmuSeq => { const s = new MmuSeq(); readMmuSeq(vm, s); return s; };
 
 test('a fresh VM: seq 0, nothing in progress, range INVALID', (t) => {
   const vm = newVm();
@@ -72,7 +73,7 @@ test('gfnUnderInvalidation: only while in progress, range end exclusive', (t) =>
 
 test('locked retry check: a gfn in the range while in progress, or any seq change since the snapshot', (t) => {
   const vm = newVm();
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   t.false(mmuInvalidateRetryGfn(vm, seq, 15));
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, 10, 20);
@@ -81,12 +82,12 @@ test('locked retry check: a gfn in the range while in progress, or any seq chang
   kvmMmuInvalidateEnd(vm);
   t.true(mmuInvalidateRetryGfn(vm, seq, 25), 'the seq is VM-wide: any completed invalidation forces a retry');
   t.true(mmuInvalidateRetryGfn(vm, seq, 15));
-  t.false(mmuInvalidateRetryGfn(vm, mmuInvalidateSeq(vm), 15), 'a fresh snapshot does not retry');
+  t.false(mmuInvalidateRetryGfn(vm, snap(vm), 15), 'a fresh snapshot does not retry');
 });
 
 test('the lockless pre-check agrees with the locked one on consistent state', (t) => {
   const vm = newVm();
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, 10, 20);
   for (const gfn of [5, 10, 19, 20]) t.is(mmuInvalidateRetryGfnUnsafe(vm, seq, gfn), mmuInvalidateRetryGfn(vm, seq, gfn));
@@ -96,7 +97,7 @@ test('the lockless pre-check agrees with the locked one on consistent state', (t
 
 test('lockless pre-check: in progress with no range yet is not a hit (the range reads as INVALID_GPA)', (t) => {
   const vm = newVm();
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   kvmMmuInvalidateBegin(vm);
   t.false(mmuInvalidateRetryGfnUnsafe(vm, seq, 5));
 });
@@ -105,7 +106,7 @@ test('locked retry check: in progress with the range still INVALID retries (kern
   // include/linux/kvm_host.h mmu_invalidate_retry_gfn(): "Dropping mmu_lock after bumping
   // mmu_invalidate_in_progress but before updating the range is a KVM bug" → retry.
   const vm = newVm();
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   kvmMmuInvalidateBegin(vm);
   t.true(mmuInvalidateRetryGfn(vm, seq, 5));
 });
@@ -114,13 +115,13 @@ test('mmu_invalidate_seq is an unsigned long: it counts past 2^31 and 2^32 witho
   const vm = newVm();
   setMmuInvalidateSeq(vm, 0x7fffffffn);
   for (const expect of [0x80000000n, 0x80000001n]) {
-    const seq = mmuInvalidateSeq(vm);
+    const seq = snap(vm);
     kvmMmuInvalidateBegin(vm);
     kvmMmuInvalidateRangeAdd(vm, 0, 1);
     kvmMmuInvalidateEnd(vm);
     t.is(mmuInvalidateSeq(vm), expect);
     t.true(mmuInvalidateRetryGfn(vm, seq, 100));
-    t.false(mmuInvalidateRetryGfn(vm, mmuInvalidateSeq(vm), 100));
+    t.false(mmuInvalidateRetryGfn(vm, snap(vm), 100));
   }
   setMmuInvalidateSeq(vm, 0xffffffffn);
   kvmMmuInvalidateBegin(vm);
@@ -137,11 +138,18 @@ test('R3: the snapshot taken as int and sign-extended equals the counter below 2
   t.is(mmuSeqAsInt(0x100000005n), 5n);
   const vm = newVm();
   setMmuInvalidateSeq(vm, 0x7fffffffn);
-  t.false(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'below 2^31 a stable counter does not retry');
+  t.false(mmuInvalidateRetryGfn(vm, mmuSeqFrom(mmuSeqAsInt(mmuInvalidateSeq(vm))), 100), 'below 2^31 a stable counter does not retry');
   setMmuInvalidateSeq(vm, 0x80000000n);
-  t.true(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'from 2^31 on every fault is stale though nothing changed');
+  t.true(mmuInvalidateRetryGfn(vm, mmuSeqFrom(mmuSeqAsInt(mmuInvalidateSeq(vm))), 100), 'from 2^31 on every fault is stale though nothing changed');
   setMmuInvalidateSeq(vm, 0x100000005n);
-  t.true(mmuInvalidateRetryGfn(vm, mmuSeqAsInt(mmuInvalidateSeq(vm)), 100), 'and past 2^32 too: the 64-bit counter never comes back');
+  t.true(mmuInvalidateRetryGfn(vm, mmuSeqFrom(mmuSeqAsInt(mmuInvalidateSeq(vm))), 100), 'and past 2^32 too: the 64-bit counter never comes back');
+});
+
+test('the fault path\'s int snapshot on the halves equals mmuSeqAsInt() on the 64-bit value', (t) => {
+  for (const v of [0n, 5n, 0x7fffffffn, 0x80000000n, 0x8002dc25n, 0xffffffffn, 0x100000005n, 0x17fffffffn, 0x180000000n, 0xffffffffffffffffn]) {
+    const halves = mmuSeqAsIntInto(mmuSeqFrom(v), new MmuSeq());
+    t.deepEqual({ ...halves }, { ...mmuSeqFrom(mmuSeqAsInt(v)) }, `0x${v.toString(16)}`);
+  }
 });
 
 test('mn_active_invalidate_count counts up and down', (t) => {
@@ -157,7 +165,7 @@ test('mn_active_invalidate_count counts up and down', (t) => {
 test('gfns at and above 2^31 (guest physical 8-16 TiB, inside the 44-bit space) are covered by the range like any other', (t) => {
   // The range words are Int32: a gfn ≥ 2^31 stored there reads back negative.
   const vm = newVm();
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   const base = 0xc0000000; // gpa 12 TiB
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, base, base + 16);
@@ -179,7 +187,7 @@ test('gfns at and above 2^31 (guest physical 8-16 TiB, inside the 44-bit space) 
 
 test('a range above 2^32 gfns (a 52-bit space) is kept whole: start and last take two words each', (t) => {
   const vm = newVm({ physBits: 52 });
-  const seq = mmuInvalidateSeq(vm);
+  const seq = snap(vm);
   const top = 2 ** 40 - 16;
   kvmMmuInvalidateBegin(vm);
   kvmMmuInvalidateRangeAdd(vm, top, top + 16);
