@@ -192,7 +192,8 @@ test('the default scenario runs clean and exercises every machine', async (t) =>
   const j = JSON.parse(r.stdout);
   t.true(j.completed);
   t.true(j.vm.vcpus >= 2 && j.vm.vcpus <= 4);
-  for (const m of COMPILED) t.true(j.coverage[m.id].fired > 0, `${m.id} fired`);
+  // KVM_SEV_SNP_LAUNCH_UPDATE only runs on an SNP VM (test/races/snp-prefault-before-finish.test.ts).
+  for (const m of COMPILED.filter((x) => x.id !== 'snp-launch-update')) t.true(j.coverage[m.id].fired > 0, `${m.id} fired`);
   t.true(j.results.every((x: { ran: boolean }) => x.ran));
 });
 
