@@ -99,7 +99,11 @@ export function opInput(op: Op): Record<string, JsonScalar> {
     case 'map_memory':
       return { base_gfn: hex(op.baseGfn), nr_pages: hex(op.nrPages), flags: hex(op.flags), source: hex(op.source), until_done: op.untilDone };
     case 'set_memslot':
-      return { slot: op.slot, gpa: hex(op.gpa), size: hex(op.size), flags: hex(op.flags), backing: ['4K', '2M', '1G'][op.backingLevel - 1] ?? String(op.backingLevel) };
+      return {
+        slot: op.slot, gpa: hex(op.gpa), size: hex(op.size), flags: hex(op.flags), backing: ['4K', '2M', '1G'][op.backingLevel - 1] ?? String(op.backingLevel),
+        // Only when not the default (anonymous, not populated).
+        ...(op.hostMemory !== undefined && op.hostMemory !== 'anonymous' ? { host_memory: op.hostMemory } : {}), ...(op.populated === true ? { populated: true } : {}),
+      };
     case 'set_memory_attributes':
       return { gpa: hex(op.gpa), size: hex(op.size), attributes: hex(op.attributes), flags: hex(op.flags) };
     case 'invalidate':
@@ -186,7 +190,7 @@ export function describeInput(op: string, input: Readonly<Record<string, JsonSca
     case 'map_memory':
       return `gfn ${str(input.base_gfn)} +${str(input.nr_pages)} pages flags ${str(input.flags)}${input.source !== '0x0' ? ` source ${str(input.source)}` : ''}${input.until_done ? ' until done' : ''}`;
     case 'set_memslot':
-      return `slot ${str(input.slot)} [${str(input.gpa)}, +${size(input.size)})${input.flags !== '0x0' ? ` ${memslotFlagNames(input.flags)}` : ''}${input.backing !== '4K' ? ` ${str(input.backing)} backing` : ''}`;
+      return `slot ${str(input.slot)} [${str(input.gpa)}, +${size(input.size)})${input.flags !== '0x0' ? ` ${memslotFlagNames(input.flags)}` : ''}${input.backing !== '4K' ? ` ${str(input.backing)} backing` : ''}${input.host_memory !== undefined ? ` ${str(input.host_memory)}` : ''}${input.populated === true ? ' populated' : ''}`;
     case 'set_memory_attributes':
       return `[${str(input.gpa)}, +${size(input.size)}) ${input.attributes === '0x8' ? 'private' : input.attributes === '0x0' ? 'shared' : `attributes ${str(input.attributes)}`}${input.flags !== '0x0' ? ` flags ${str(input.flags)}` : ''}`;
     case 'invalidate':

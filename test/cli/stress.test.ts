@@ -46,6 +46,9 @@ const bad: [string[], RegExp][] = [
   [['--mutate', 'page-fault.nope=true'], /unknown guard 'nope' of machine 'page-fault'; valid guards:/],
   [['--skip', 'vcpu'], /--skip expects MACHINE\.ACTION/],
   [['--hugepages', '3M'], /--hugepages must be one of 4K, 2M, 1G/],
+  [['--hugepages', '1G'], /--hugepages 1G with --host-memory anonymous: 1G pages are hugetlbfs only/],
+  [['--host-memory', 'hugetlbfs'], /--hugepages 4K with --host-memory hugetlbfs: hugetlbfs pages are 2M or 1G/],
+  [['--host-memory', 'file'], /--host-memory must be one of anonymous, shared, hugetlbfs/],
   [['--frobnicate'], /unknown option '--frobnicate' for 'stress'/],
   [['extra'], /'stress' takes no positional arguments/],
 ];
