@@ -179,3 +179,9 @@ test('the release of a run: an entry fixed within the modelled releases runs the
   const bad = encodeToken({ ...tok, kernel: '5.4' as never });
   t.throws(() => decodeToken(bad), { instanceOf: TokenError, message: 'the token is damaged: kernel "5.4" is not a release this faultline models' });
 });
+
+test('a dropped catalogue entry (R7) is refused by name with its reason, as are the tokens that name it', (t) => {
+  const e = t.throws(() => resolveTarget('dirty-log-enable-no-flush'));
+  t.regex(e!.message, /^catalogue:dirty-log-enable-no-flush: R7 was dropped from the catalogue: .*b64d740ea7dd.*access-tracked/);
+  t.throws(() => resolveTarget('catalogue:dirty-log-enable-no-flush'), { message: /R7 was dropped/ });
+});
