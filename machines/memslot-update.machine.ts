@@ -30,7 +30,7 @@ export const memslotUpdateMachine = setup({
     trySlotsLock: unbound, invalidArgs: unbound, overlapsOtherSlot: unbound, isNoop: unbound, isCreate: unbound,
     isFlagsOnly: unbound, mnActiveInvalidateIdle: unbound, srcuGracePeriodDone: unbound, phaseIs: unbound,
     tryMmuWriteLock: unbound, tryMmuReadLock: unbound, zapDone: unbound, enablesDirtyLogging: unbound,
-    memslotFlushZapAll: unbound, flushPending: unbound, disablesDirtyLogging: unbound,
+    memslotFlushZapAll: unbound, flushPending: unbound, disablesDirtyLogging: unbound, recoverZaps: unbound,
   },
   actions: {
     waitSlotsLock: unbound, setErrno: unbound, classifyChange: unbound, installInvalidSlot: unbound,
@@ -40,7 +40,7 @@ export const memslotUpdateMachine = setup({
     zapInvalidatedRootsStart: unbound, tdpMmuZapRootSpte: unbound, zapRootsAdvance: unbound, wrprotStart: unbound, wrprotLeaf: unbound, wrprotAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
     zapSlotLeafsStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
-    recoverStart: unbound, recoverHugeSpte: unbound, recoverAdvance: unbound,
+    recoverStart: unbound, recoverHugeSpte: unbound, recoverAdvance: unbound, recoverFreeze: unbound, recoverFlushFrozen: unbound,
   },
 }).createMachine({
   id: 'memslot-update',
@@ -207,10 +207,13 @@ export const memslotUpdateMachine = setup({
       on: {
         STEP: [
           { guard: 'zapDone', target: 'recoverFlush', actions: 'mmuReadUnlock' },
+          { guard: 'recoverZaps', target: 'recoverFrozen', actions: 'recoverFreeze' },
           { target: 'recover', actions: ['recoverHugeSpte', 'recoverAdvance'] },
         ],
       },
     },
+    /** Until 6.12: tdp_mmu_zap_spte_atomic()'s flush and clear after the freeze (a vCPU may meet FROZEN_SPTE between). */
+    recoverFrozen: { on: { STEP: { target: 'recover', actions: 'recoverFlushFrozen' } } },
     /** kvm_flush_remote_tlbs_memslot() if anything was recovered in place. */
     recoverFlush: {
       on: {

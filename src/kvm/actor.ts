@@ -134,6 +134,8 @@ export class RangeCursor {
   readonly leaf: LeafRef = newLeafRef();
   /** Top-level index for invalidated-root zaps. */
   topIdx = 0;
+  /** The pending SPTE is frozen by this actor (a zap between its freeze and its clear). */
+  frozen = false;
   /** Leafs handled since the walk started or last yielded (tdp_mmu_iter_cond_resched). */
   sinceYield = 0;
 }

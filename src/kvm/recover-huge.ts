@@ -7,7 +7,7 @@
  * (kvm_mmu_max_mapping_level() ≥ the SPTE's level).
  *
  * Until 6.12 such a SPTE is zapped (kvm_tdp_mmu_zap_collapsible_sptes():
- * tdp_mmu_zap_spte_atomic(), which flushes; a later fault maps it huge). From 6.13
+ * tdp_mmu_zap_spte_atomic() — freeze, flush, clear; a later fault maps it huge). From 6.13
  * (13e2e4f62a4b, with 35ef80eb29ab batching the flush) it is replaced in place by a huge
  * SPTE made from its first present leaf (tdp_mmu_make_huge_spte() → make_huge_spte():
  * that leaf's bits with PS set and the address aligned down to the huge page), one flush
@@ -23,7 +23,7 @@ import { hugepageMixed } from './mem-attrs.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, slotLevelAligned, type SlotInfo } from './memslots.js';
 import { SPTE_PS, isFrozen, isLast, isShadowPresent, pfnHi, pfnLo, spteChildTable, sptePfn, SPTE_LO_FLAGS_MASK, SPTE_HI_PFN_MASK } from './spte.js';
 import { levelBaseGfn, spteIndex, type LeafRef } from './tdp-iter.js';
-import { isObsoleteRoot, rootTable, rootsInUse, tdpMmuSetSpteAtomic, tdpMmuZapSpteAtomic } from './tdp-mmu.js';
+import { isObsoleteRoot, rootTable, rootsInUse, tdpMmuClearFrozenSpte, tdpMmuFreezeSpte, tdpMmuSetSpteAtomic } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel } from './types.js';
 import type { Vm } from './vm.js';
@@ -129,16 +129,39 @@ export function makeHugeSpte(vm: Vm, table: number, childLevel: number, tableBas
   return null;
 }
 
-/** One candidate: recovered in place (6.13+) or zapped with its flush (before). A lost CAS is retried. */
+/**
+ * Until 6.12 a candidate is zapped by tdp_mmu_zap_spte_atomic() in two model steps: the
+ * freeze here, then the flush and the clear (recoverFlushFrozen), so a vCPU can meet the
+ * FROZEN SPTE in between, as in the kernel.
+ */
+export function recoverZaps(a: KvmActor): boolean {
+  return a.cursor.pending && !a.vm.kernel.switches.recoverHugePagesInPlace;
+}
+
+/** Freeze the candidate (a lost CAS leaves `frozen` false; the advance re-reads it). */
+export function recoverFreeze(a: KvmActor): void {
+  const l = a.cursor.leaf;
+  a.cursor.frozen = tdpMmuFreezeSpte(a, l.sptep, l.lo, l.hi);
+  if (!a.cursor.frozen) a.stats.casFailures++;
+}
+
+/** kvm_flush_remote_tlbs_gfn() for the frozen SPTE's range, then the clear; the cursor moves on. */
+export function recoverFlushFrozen(a: KvmActor): void {
+  const c = a.cursor;
+  if (c.frozen) {
+    actorFlushRemoteTlbs(a);
+    tdpMmuClearFrozenSpte(a, c.leaf.sptep, c.leaf.level, c.leaf.baseGfn, c.leaf.lo, c.leaf.hi);
+    c.frozen = false;
+    a.stats.zaps++;
+  }
+  recoverAdvance(a);
+}
+
+/** From 6.13: the candidate replaced in place by a huge SPTE (tdp_mmu_set_spte_atomic); a lost CAS is retried. */
 export function recoverHugeSpte(a: KvmActor): void {
   const c = a.cursor;
   if (!c.pending) return;
   const l = c.leaf;
-  if (!a.vm.kernel.switches.recoverHugePagesInPlace) {
-    if (tdpMmuZapSpteAtomic(a, l.sptep, l.level, l.baseGfn, l.lo, l.hi, true, () => actorFlushRemoteTlbs(a))) a.stats.zaps++;
-    else a.stats.casFailures++;
-    return;
-  }
   const huge = makeHugeSpte(a.vm, spteChildTable(l.lo), l.level - 1, l.baseGfn, l.baseGfn);
   if (huge === null) return;
   if (tdpMmuSetSpteAtomic(a, l.sptep, l.level, l.baseGfn, l.lo, l.hi, huge[0], huge[1])) a.inval.flush = true;

@@ -119,9 +119,10 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
 
 /**
  * tdp_mmu_zap_spte_atomic(): freeze (CAS to FROZEN_SPTE), flush, then clear — so nobody
- * can install a new SPTE before the TLB flush. One step in the model: between steps no
- * actor sees the transient FROZEN value (documented coarsening). `flush` = false for
- * invalid roots (fcdffe97f80e). Returns false when the CAS lost.
+ * can install a new SPTE before the TLB flush. One step, for the invalid-root zap (`flush`
+ * false, fcdffe97f80e); where a flush sits between, the caller takes the freeze and the
+ * clear as separate steps (tdpMmuFreezeSpte, tdpMmuClearFrozenSpte). Returns false when
+ * the CAS lost.
  */
 export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, flush: boolean, flushFn: () => void): boolean {
   const vm = t.vm;
@@ -132,6 +133,24 @@ export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, 
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
   return true;
+}
+
+/**
+ * The first step of tdp_mmu_zap_spte_atomic() where the model lets others run between the
+ * steps: freeze (CAS to FROZEN_SPTE). Until tdpMmuClearFrozenSpte() a fault that meets the
+ * SPTE retries and a hardware walk finds nothing. Returns false when the CAS lost.
+ */
+export function tdpMmuFreezeSpte(t: KvmThread, sptep: number, oldLo: number, oldHi: number): boolean {
+  if (S.compareExchange64(t.vm.i64, i64Index(sptep), big(oldLo, oldHi, 0), FROZEN_BIG) !== big(oldLo, oldHi, 0)) return false;
+  t.noteSpteWrite?.(sptep);
+  return true;
+}
+
+/** The last step: the SPTE the caller froze (and flushed) becomes non-present, with handle_changed_spte(). */
+export function tdpMmuClearFrozenSpte(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number): void {
+  S.store64(t.vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  t.noteSpteWrite?.(sptep);
+  handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
 }
 
 /**

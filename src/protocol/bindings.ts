@@ -241,6 +241,7 @@ const memslotUpdate: Impl<A> = {
     memslotFlushZapAll: ms.memslotFlushZapAll,
     flushPending: inv.invalFlushPending,
     disablesDirtyLogging: rh.disablesDirtyLogging,
+    recoverZaps: rh.recoverZaps,
   },
   actions: {
     waitSlotsLock: inv.waitSlotsLock,
@@ -275,6 +276,8 @@ const memslotUpdate: Impl<A> = {
     recoverStart: rh.recoverStart,
     recoverHugeSpte: rh.recoverHugeSpte,
     recoverAdvance: rh.recoverAdvance,
+    recoverFreeze: rh.recoverFreeze,
+    recoverFlushFrozen: rh.recoverFlushFrozen,
   },
 };
 

@@ -7,7 +7,7 @@ import { isLast, isShadowPresent, sptePfn } from '../../src/kvm/spte.js';
 import { newLeafRef, tdpFindLeaf } from '../../src/kvm/tdp-iter.js';
 import { rootTable, rootsInUse } from '../../src/kvm/tdp-mmu.js';
 import { hvaPfn } from '../../src/kvm/host.js';
-import { MiB, access, run, slot } from '../helpers/run.js';
+import { MiB, access, run, scripted, slot } from '../helpers/run.js';
 
 const VMM = 2;
 const GFN = (x: number) => x / 4096;
@@ -63,4 +63,41 @@ test('4K host backing: nothing can be mapped huge, so neither release touches th
     t.true(d.present, kernel);
     t.is(d.readExits, 1, `${kernel}: the read of an unmapped 4K page exits`);
   }
+});
+
+/**
+ * 6.12, two vCPUs, hugetlbfs 2M: vcpu0 writes two 4K pages with dirty logging on; the VMM
+ * turns it off and runs `vmmSteps`; then vcpu1 reads a third page of the same 2M region;
+ * then all run on.
+ */
+function raceTheZap(vmmSteps: number, kernel: KernelRelease = '6.12') {
+  const vmm = 3;
+  return run({
+    vcpus: 2,
+    vmOptions: { kernel },
+    setup: [slot(0, 0, 4 * MiB, KVM_MEM_LOG_DIRTY_PAGES, 2, 'hugetlbfs')],
+    ops: [
+      { actor: 0, op: access(0x1000, 'write') },
+      { actor: 0, op: access(0x3000, 'write') },
+      { actor: vmm, op: slot(0, 0, 4 * MiB, 0, 2, 'hugetlbfs'), after: 1 },
+      { actor: 1, op: access(0x5000, 'read') },
+    ],
+    scheduler: scripted([...Array<number>(60).fill(0), ...Array<number>(vmmSteps).fill(vmm), ...Array<number>(20).fill(1), ...Array<number>(40).fill(vmm)]),
+  });
+}
+
+test('6.12: the zap is freeze → flush → clear in separate steps — a vCPU faulting in between meets FROZEN_SPTE, retries, then maps huge; nothing is violated', (t) => {
+  const r = raceTheZap(11); // the VMM stops right after its freeze
+  t.deepEqual(r.violations, []);
+  t.is(r.actors[1]!.retriesByReason['frozen'], 1, 'the fault met the frozen SPTE and retried');
+  t.like(r.results[3], { op: 'access', ok: true, exits: 2 });
+  const fired = (tr: string) => r.coverage.filter((c) => c.machine === 'memslot-update' && c.transition.startsWith(tr)).reduce((n, c) => n + c.count, 0);
+  t.true(fired('recover → recoverFrozen') >= 1 && fired('recoverFrozen → recover') >= 1);
+});
+
+test('6.13: the same schedule recovers in place — no freeze, the read finds the huge SPTE or faults once', (t) => {
+  const r = raceTheZap(11, '6.13');
+  t.deepEqual(r.violations, []);
+  t.is(r.actors[1]!.retriesByReason['frozen'] ?? 0, 0);
+  t.is(r.coverage.filter((c) => c.machine === 'memslot-update' && c.transition.startsWith('recover → recoverFrozen')).reduce((n, c) => n + c.count, 0), 0);
 });
