@@ -444,6 +444,26 @@ function installLocked4k(vm: Vm, h: number): number {
   return prev;
 }
 
+/**
+ * From 6.13 (1ced09e0331f), a write to the huge zero page allocates a THP for the whole
+ * PMD (do_huge_zero_wp_pmd()) instead of splitting it and copying one 4K page: the block
+ * stays 2M and every page of it is new and writable. False when `h` is not in a PMD
+ * mapping the huge zero page (the caller then breaks CoW per 4K page). HOST_LOCK held.
+ */
+function thpCowLocked(vm: Vm, h: number): boolean {
+  const n = pagesPerLevel(2);
+  const base = h - (h % n);
+  const hz = S.get(vm.i32, G.HUGE_ZERO_PFN);
+  if (hz === 0 || (S.get8(vm.u8, protByte(vm, base)) & HVA_BACKING_MASK) === 0) return false;
+  if (S.get(vm.i32, vm.layout.hvaToPfnBase + base) !== hz) return false;
+  const np = allocPfns(vm, n);
+  for (let i = 0; i < n; i++) {
+    claim(vm, np + i, base + i + 1);
+    S.store(vm.i32, vm.layout.hvaToPfnBase + base + i, np + i);
+  }
+  return true;
+}
+
 /** Splits the huge backing block containing `h` to 4K (THP split). */
 function splitBacking(vm: Vm, h: number): void {
   const backing = ((S.get8(vm.u8, protByte(vm, h)) & HVA_BACKING_MASK) >> HVA_BACKING_SHIFT) + 1;
@@ -476,6 +496,7 @@ export function hostApplyChange(vm: Vm, kind: HostChangeKind, start: number, end
   const old: number[] = [];
   internalLock(vm.i32, G.HOST_LOCK);
   try {
+    if (kind === 'cow' && vm.kernel.switches.thpOnHugeZeroWpFault && thpCowLocked(vm, start)) return old;
     for (let h = start; h < end; h++) {
       splitBacking(vm, h);
       const w = vm.layout.hvaToPfnBase + h;

@@ -22,7 +22,7 @@ export type KernelRelease = (typeof KERNEL_RELEASES)[number];
 export const KERNEL_DEFAULT: KernelRelease = '6.19';
 
 /** The switches, one per row of KERNEL_CHANGES. */
-export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'recoverHugePagesInPlace' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'tdxVmType' | 'prefaultBailsOutOnVmDead' | 'prefetchInvalidSlotEagain';
+export type KernelSwitch = 'slotZapOnlyWithQuirk' | 'recoverHugePagesInPlace' | 'thpOnHugeZeroWpFault' | 'spuriousWhenAccessAllowed' | 'reloadFreesObsoleteRoots' | 'attrInvalidateHugepageHeadTail' | 'prefetchSpuriousOnlyOverLeaf' | 'tdxVmType' | 'prefaultBailsOutOnVmDead' | 'prefetchInvalidSlotEagain';
 
 export interface KernelChange {
   readonly switch: KernelSwitch;
@@ -60,6 +60,14 @@ export interface KernelChange {
  *   6.13" (tags/kvm-x86-mmu-6.13, which names both), and in the 6.18-era tree, where
  *   recover_huge_pages_range() calls kvm_mmu_max_mapping_level() with the extra fault
  *   argument and otherwise reads the same.
+ * - thpOnHugeZeroWpFault (mm, not KVM): 1ced09e0331f makes a write fault on a PMD that
+ *   maps the huge zero page allocate a THP for the whole PMD (do_huge_zero_wp_pmd() in
+ *   mm/huge_memory.c); before, do_huge_pmd_wp_page() split the PMD and the write broke
+ *   CoW on one 4K page. Posted as [PATCH v5 2/2] "mm: Allocate THP on hugezeropage
+ *   wp-fault" (September 2024), in akpm's mm tree in October 2024, and in a mirror of
+ *   mainline pushed on 2024-11-26 during the 6.13 merge window under this hash (6.13-rc1
+ *   was tagged on 2024-12-01); later fixes name it by this hash. KVM sees it through gup
+ *   with FOLL_WRITE: the retried fault maps 2M writable instead of 4K.
  * - spuriousWhenAccessAllowed: 386d69f9f29b adds to tdp_mmu_map_handle_target_level()
  *   `if (is_shadow_present_pte(iter->old_spte) && is_access_allowed(fault,
  *   iter->old_spte) && is_last_spte(iter->old_spte, iter->level)) return RET_PF_SPURIOUS;`
@@ -114,6 +122,13 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     since: '6.13',
     before: 'turning dirty logging off zaps each non-leaf SPTE of the slot that could map huge (tdp_mmu_zap_spte_atomic, a flush each): the range exits again and the next fault maps it huge',
     after: 'turning dirty logging off replaces each such non-leaf SPTE by a huge SPTE made from its first present leaf (make_huge_spte), one flush for the slot: no exit, huge at once',
+  },
+  {
+    switch: 'thpOnHugeZeroWpFault',
+    commit: { hash: '1ced09e0331f', title: 'mm: allocate THP on hugezeropage wp-fault' },
+    since: '6.13',
+    before: 'a guest write to THP memory that maps the huge zero page splits the PMD and breaks CoW on one 4K page: KVM maps it 4K, and every other page of the 2M takes its own CoW break',
+    after: 'the write allocates a whole THP: KVM maps the 2M writable at once',
   },
   {
     switch: 'spuriousWhenAccessAllowed',

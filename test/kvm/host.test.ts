@@ -264,8 +264,8 @@ test('CoW break: the zero-page PTE gets a page of its own, nothing to free; migr
   t.throws(() => hostFreePage(vm, z), { message: /free of the zero page/ });
 });
 
-test('THP: a read maps the huge zero page by one 2M PMD; the CoW of one page splits it to 4K zero PTEs and a new 4K page; a write on an untouched block allocates 2M', (t) => {
-  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+test('THP until 6.12: a read maps the huge zero page by one 2M PMD; the CoW of one page splits it to 4K zero PTEs and a new 4K page; a write on an untouched block allocates 2M', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024, kernel: '6.12' });
   const h = hostMmap(vm, 1024, 2);
   const out = gup();
   const hz = hvaToPfn(vm, h + 5, false, out) - 5;
@@ -310,4 +310,20 @@ test('shared memory and hugetlbfs allocate on a read and map writable; populated
   t.throws(() => hostMmap(vm, 512, 2, 'shared'), { instanceOf: RangeError, message: /4K here/ });
   t.throws(() => hostMmap(vm, 1, 1, 'hugetlbfs'), { instanceOf: RangeError, message: /2M or 1G/ });
   t.is(hostMemoryPageSizeError('anonymous', 2), null);
+});
+
+test('THP from 6.13 (1ced09e0331f): the CoW of a page of the huge zero page allocates a whole new THP; the block stays 2M', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024, kernel: '6.13' });
+  const h = hostMmap(vm, 1024, 2);
+  hvaToPfn(vm, h + 5, false, gup());
+  hostApplyChange(vm, 'cow', h + 5, h + 6, 0);
+  t.is(hvaBackingLevel(vm, h), 2, 'no split');
+  const base = hvaPfn(vm, h);
+  t.false(isZeroPfn(vm, base));
+  for (const i of [0, 5, 511]) t.is(hvaPfn(vm, h + i), base + i, 'one contiguous THP');
+  t.is(inUse(vm), 512);
+  const w = gup();
+  t.is(hvaToPfn(vm, h + 7, true, w), base + 7);
+  t.true(w.writable);
+  t.is(w.level, 2);
 });
