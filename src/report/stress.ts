@@ -147,7 +147,7 @@ export function formatStressReport(rep: StressReport): string {
   rows.push(['  ioctl calls', fmt(rep.preFault.calls), '']);
   rows.push(['  pages mapped', fmt(rep.preFault.pages), '']);
   for (const [k, v] of byCount(rep.preFault.errors)) rows.push([`  ended with ${k}`, fmt(v), '']);
-  if (rep.preFault.kicks > 0) rows.push(['  vCPUs signalled (stuck, see README Findings)', fmt(rep.preFault.kicks), '']);
+  if (rep.preFault.kicks > 0) rows.push(['  vCPUs signalled (SRCU held past --kick)', fmt(rep.preFault.kicks), '']);
   rows.push(['dirty-log ioctls', fmt(rep.dirtyLog.calls), '']);
   rows.push(['  dirty pages reported', fmt(rep.dirtyLog.pagesReported), '']);
   lines.push(table(rows));
