@@ -15,10 +15,10 @@ export class SpteProvenanceTable {
   private readonly who: Int32Array;
   private readonly when: Int32Array;
   private readonly names: string[];
-  /** Low-word indices of SPTEs written since the last check. */
+  /** Low-word indices of SPTEs written since the last check (collected only when a check after each step empties it). */
   readonly touched: number[] = [];
 
-  constructor(private readonly vm: Vm, private readonly labels: readonly string[]) {
+  constructor(private readonly vm: Vm, private readonly labels: readonly string[], private readonly collectTouched = true) {
     const sptes = vm.layout.config.tables * SPTES_PER_TABLE;
     this.who = new Int32Array(sptes);
     this.when = new Int32Array(sptes);
@@ -33,7 +33,7 @@ export class SpteProvenanceTable {
     const i = this.index(sptep);
     this.who[i] = (Math.max(a.stepLabel, 0) << 9) | (a.actor + 1);
     this.when[i] = a.step;
-    this.touched.push(sptep);
+    if (this.collectTouched) this.touched.push(sptep);
   }
 
   get(sptep: number): SpteWriter | undefined {

@@ -81,7 +81,8 @@ export function buildRun(cfg: RunConfig): BuiltRun {
   const perActor = queuedOps(cfg.ops, vm.layout.actors);
   const { labels, labelBase } = stateLabels();
   const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }), collector, factory, coverage, labelBase, labels));
-  const provenance = new SpteProvenanceTable(vm, labels);
+  // With check=end nothing empties the list of SPTEs written since the last check: do not keep one.
+  const provenance = new SpteProvenanceTable(vm, labels, (cfg.check ?? 'step') !== 'end');
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
   const prov = (sptep: number) => provenance.get(sptep);
