@@ -66,13 +66,15 @@ export function tdpNextCollapsible(vm: Vm, slot: SlotInfo, table0: number, curso
       const lo = S.load(vm.i32, w);
       const hi = S.load(vm.i32, w + 1);
       const base = levelBaseGfn(gfn, level);
-      if (!isShadowPresent(lo) || isFrozen(lo, hi) || isLast(lo, level) || level === 2 && !hugeRecoverable(vm, slot, base, 2)) {
-        gfn = base + pagesPerLevel(level);
-        continue walk;
-      }
-      if (level <= KVM_MAX_HUGEPAGE_LEVEL && base >= gfn && hugeRecoverable(vm, slot, base, level)) {
+      const nonLeaf = isShadowPresent(lo) && !isFrozen(lo, hi) && !isLast(lo, level);
+      if (nonLeaf && level <= KVM_MAX_HUGEPAGE_LEVEL && base >= gfn && hugeRecoverable(vm, slot, base, level)) {
         out.sptep = w; out.level = level; out.table = table; out.lo = lo; out.hi = hi; out.baseGfn = base;
         return true;
+      }
+      // Nothing below the 2M level is a candidate: a 2M table that is not one is passed over.
+      if (!nonLeaf || level === 2) {
+        gfn = base + pagesPerLevel(level);
+        continue walk;
       }
       table = spteChildTable(lo);
     }
