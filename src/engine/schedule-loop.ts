@@ -12,6 +12,7 @@
 
 import { G } from '../kvm/layout.js';
 import { STEPS_MAX } from '../kvm/limits.js';
+import { mmuInvalidateSeq } from '../kvm/mmu-invalidate.js';
 import { Footprint, recordFootprint } from '../kvm/shm.js';
 import type { Scheduler, SchedulerView } from '../sched/scheduler.js';
 import type { ActorRuntime } from './actor-runtime.js';
@@ -179,7 +180,7 @@ export class PhaseLoop {
     if (run.cfg.trace === true) {
       const vm = run.built.vm;
       run.trace.push({
-        ...rt.record(stepNo), seq: Number(BigInt.asUintN(64, Atomics.load(vm.i64, G.INVALIDATE_SEQ >> 1))), inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
+        ...rt.record(stepNo), seq: Number(mmuInvalidateSeq(vm)), inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS),
         lock: run.built.lock.describe(Atomics.load(vm.i32, G.MMU_LOCK)),
       });
     }

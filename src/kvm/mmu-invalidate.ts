@@ -104,22 +104,10 @@ export function setMmuInvalidateSeq(vm: Vm, seq: bigint): void {
 
 /**
  * The snapshot as `is_page_fault_stale(..., int mmu_seq)` took it before the fix of R3:
- * truncated to a 32-bit int, then sign-extended back to `unsigned long` when passed on
- * to the retry check. Equal to the snapshot while the counter is below 2^31.
+ * truncated to a 32-bit int, then sign-extended back to `unsigned long` when passed on to
+ * the retry check — on the halves: the low word kept, the high word its sign. Equal to the
+ * snapshot while the counter is below 2^31.
  */
-export function mmuSeqAsInt(seq: bigint): bigint {
-  return BigInt.asUintN(64, BigInt.asIntN(32, seq));
-}
-
-/** A snapshot holding `seq` (tests, and a counter value from a report). */
-export function mmuSeqFrom(seq: bigint): MmuSeq {
-  const out = new MmuSeq();
-  out.lo = Number(BigInt.asUintN(32, seq));
-  out.hi = Number(BigInt.asUintN(32, seq >> 32n));
-  return out;
-}
-
-/** mmuSeqAsInt() on a snapshot's halves: the low word kept, the high word its sign. */
 export function mmuSeqAsIntInto(snap: MmuSeq, out: MmuSeq): MmuSeq {
   out.lo = snap.lo;
   out.hi = snap.lo >= 0x80000000 ? 0xffffffff : 0;

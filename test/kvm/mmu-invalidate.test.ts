@@ -3,13 +3,24 @@
 import test from 'ava';
 import {
   gfnUnderInvalidation, mmuInvalidateRange, kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mmuInvalidateInProgress,
-  MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsInt, mmuSeqAsIntInto, mmuSeqFrom, readMmuSeq, setMmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
+  MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuInvalidateSeq, mmuSeqAsIntInto, readMmuSeq, setMmuInvalidateSeq, mnActiveInvalidateCount, mnActiveInvalidateDec, mnActiveInvalidateInc,
 } from '../../src/kvm/mmu-invalidate.js';
 import type { Vm } from '../../src/kvm/vm.js';
 import { newVm } from './fixtures.js';
 
 const range = (vm: Vm): [number, number] | null => mmuInvalidateRange(vm);
 const snap = (vm: Vm): MmuSeq => { const s = new MmuSeq(); readMmuSeq(vm, s); return s; };
+
+/** The reference for R3 on the whole 64-bit value: truncated to int, sign-extended back to unsigned long. */
+const mmuSeqAsInt = (seq: bigint): bigint => BigInt.asUintN(64, BigInt.asIntN(32, seq));
+
+/** A snapshot holding `seq`. */
+function mmuSeqFrom(seq: bigint): MmuSeq {
+  const out = new MmuSeq();
+  out.lo = Number(BigInt.asUintN(32, seq));
+  out.hi = Number(BigInt.asUintN(32, seq >> 32n));
+  return out;
+}
 
 test('a fresh VM: seq 0, nothing in progress, range INVALID', (t) => {
   const vm = newVm();
