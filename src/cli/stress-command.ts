@@ -6,7 +6,7 @@
  * with --json) on stdout. Exit 0 clean, 1 violation or watchdog finding, 2 bad input.
  */
 
-import { KERNEL_DEFAULT, kernelProfile, type KernelRelease } from '../kvm/kernel-release.js';
+import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import { hostMemoryPageSizeError, type HostMemory } from '../kvm/host.js';
 import { auditTime } from 'rxjs';
 import { startStress } from '../workload/presets/index.js';
@@ -92,8 +92,7 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
     // commander checked --kernel against the releases.
     ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };
-  const release = stress.kernel ?? KERNEL_DEFAULT;
-  checkVmTypeSupported(stress.vmType, release, kernelProfile(release).switches.tdxVmType); // before the run starts
+  checkVmTypeSupported(stress.vmType, stress.kernel ?? KERNEL_DEFAULT); // before the run starts
   const mutate = f.mutate ?? [];
   const skip = f.skip ?? [];
   buildMutations(COMPILED, mutate, skip); // validates the names (MutationError is bad input)

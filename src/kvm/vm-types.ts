@@ -6,6 +6,8 @@
  * ("KVM: x86: disallow pre-fault for SNP VMs before initialization", R10).
  */
 
+import { kernelProfile, type KernelRelease } from './kernel-release.js';
+
 export type VmType = 'default' | 'sw_protected' | 'snp' | 'tdx';
 
 export interface VmTypeInfo {
@@ -40,8 +42,8 @@ export class VmCreateError extends Error {
 }
 
 /** The release's kvm_caps.supported_vm_types has `type`; throws VmCreateError if not. */
-export function checkVmTypeSupported(type: VmType, release: string, tdxVmType: boolean): void {
-  if (type === 'tdx' && !tdxVmType) {
+export function checkVmTypeSupported(type: VmType, release: KernelRelease): void {
+  if (type === 'tdx' && !kernelProfile(release).switches.tdxVmType) {
     throw new VmCreateError(`KVM_CREATE_VM(KVM_X86_TDX_VM) is EINVAL on ${release}: TDX VMs exist from 6.16 (161d34609f9b); pick --kernel 6.16 or later, or another vm type`);
   }
 }

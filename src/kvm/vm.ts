@@ -96,7 +96,7 @@ export class Vm {
   constructor(mem: SharedMem, type: VmType, lockProtocol: LockProtocol, kernel: KernelRelease = KERNEL_DEFAULT, disabledQuirks: readonly KvmQuirk[] = []) {
     this.lockProtocol = lockProtocol;
     this.kernel = kernelProfile(kernel);
-    checkVmTypeSupported(type, kernel, this.kernel.switches.tdxVmType);
+    checkVmTypeSupported(type, kernel);
     this.disabledQuirks = [...disabledQuirks];
     this.mem = mem;
     this.layout = mem.layout;
