@@ -415,10 +415,7 @@ function faultInHostPage(vm: Vm, h: number, write: boolean, cache: HostPageCache
     }
     // THP read fault: the huge zero page, mapped by one PMD (do_huge_pmd_anonymous_page).
     const base = zeroFill ? hugeZeroPfnLocked(vm) : allocPfns(vm, n);
-    for (let i = 0; i < n; i++) {
-      if (!zeroFill) claim(vm, base + i, blockBase + i + 1);
-      S.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, base + i);
-    }
+    mapBlockLocked(vm, blockBase, n, base, !zeroFill);
     return base + (h - blockBase);
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);
@@ -456,12 +453,16 @@ function thpCowLocked(vm: Vm, h: number): boolean {
   const hz = S.get(vm.i32, G.HUGE_ZERO_PFN);
   if (hz === 0 || (S.get8(vm.u8, protByte(vm, base)) & HVA_BACKING_MASK) === 0) return false;
   if (S.get(vm.i32, vm.layout.hvaToPfnBase + base) !== hz) return false;
-  const np = allocPfns(vm, n);
-  for (let i = 0; i < n; i++) {
-    claim(vm, np + i, base + i + 1);
-    S.store(vm.i32, vm.layout.hvaToPfnBase + base + i, np + i);
-  }
+  mapBlockLocked(vm, base, n, allocPfns(vm, n), true);
   return true;
+}
+
+/** Maps the `n` hva pages from `blockBase` to the contiguous pfns from `pfn` (claimed for them when `own`). HOST_LOCK held. */
+function mapBlockLocked(vm: Vm, blockBase: number, n: number, pfn: number, own: boolean): void {
+  for (let i = 0; i < n; i++) {
+    if (own) claim(vm, pfn + i, blockBase + i + 1);
+    S.store(vm.i32, vm.layout.hvaToPfnBase + blockBase + i, pfn + i);
+  }
 }
 
 /** Splits the huge backing block containing `h` to 4K (THP split). */
