@@ -6,7 +6,7 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange } from './host.js';
+import { HVA_READ, HVA_WRITE, hostApplyChange, hostFreePage, hostNotifierRange, type HostChangeKind } from './host.js';
 import { G } from './layout.js';
 import { PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
@@ -29,34 +29,16 @@ const scan = new SlotInfo();
 
 /** Sets up a host event: the hva range of the slot that maps [gpa, gpa + size). */
 export function beginHostInvalidation(a: KvmActor, op: InvalidateOp, hvaStart: number, hvaEnd: number): void {
-  const v = a.inval;
-  v.isAttr = false;
-  v.inFault = false;
-  v.kind = op.kind;
-  v.hvaStart = hvaStart;
-  v.hvaEnd = hvaEnd;
-  [v.mnHvaStart, v.mnHvaEnd] = hostNotifierRange(a.vm, hvaStart, hvaEnd);
-  v.prot = op.prot === 'rw' ? HVA_READ | HVA_WRITE : op.prot === 'r' ? HVA_READ : 0;
-  v.ranges = [];
-  v.extraRanges = [];
-  v.oldPfns = [];
-  v.flush = false;
-  v.errno = null;
+  beginHostChange(a, op.kind, hvaStart, hvaEnd, op.prot === 'rw' ? HVA_READ | HVA_WRITE : op.prot === 'r' ? HVA_READ : 0, false);
 }
 
 export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): void {
   const v = a.inval;
-  v.isAttr = true;
-  v.inFault = false;
+  beginInvalidation(v, true, false);
   v.attrGpa = op.gpa;
   v.attrSize = op.size;
   v.attrFlags = op.flags;
   v.attrValue = op.attributes;
-  v.ranges = [];
-  v.extraRanges = [];
-  v.oldPfns = [];
-  v.flush = false;
-  v.errno = null;
   if (op.gpa % PAGE_SIZE_BIG === 0n && op.size % PAGE_SIZE_BIG === 0n) {
     v.attrStart = Number(op.gpa / PAGE_SIZE_BIG);
     v.attrEnd = Number((op.gpa + op.size) / PAGE_SIZE_BIG);
@@ -71,24 +53,34 @@ export function beginAttributeChange(a: KvmActor, op: SetMemoryAttributesOp): vo
  * inside its fault's kvm->srcu section.
  */
 export function beginCowBreak(a: KvmActor): void {
-  const v = a.inval;
   const s = a.fault.slot;
   const h = s.hvaBase + (a.fault.gfn - s.baseGfn);
-  v.isAttr = false;
-  v.inFault = true;
-  v.kind = 'cow';
-  v.hvaStart = h;
-  v.hvaEnd = h + 1;
-  [v.mnHvaStart, v.mnHvaEnd] = hostNotifierRange(a.vm, h, h + 1);
-  v.prot = 0;
+  beginHostChange(a, 'cow', h, h + 1, 0, true);
+  a.stats.cowBreaks++;
+  a.fault.cowBroken = true;
+  a.accessExitsAtCow = a.accessExits;
+}
+
+/** What every invalidation starts from: no ranges, no pages to free, no flush owed, no error. */
+function beginInvalidation(v: KvmActor['inval'], isAttr: boolean, inFault: boolean): void {
+  v.isAttr = isAttr;
+  v.inFault = inFault;
   v.ranges = [];
   v.extraRanges = [];
   v.oldPfns = [];
   v.flush = false;
   v.errno = null;
-  a.stats.cowBreaks++;
-  a.fault.cowBroken = true;
-  a.accessExitsAtCow = a.accessExits;
+}
+
+/** A host page-table change over hva pages [hvaStart, hvaEnd): a host event, or a CoW break inside a fault. */
+function beginHostChange(a: KvmActor, kind: HostChangeKind, hvaStart: number, hvaEnd: number, prot: number, inFault: boolean): void {
+  const v = a.inval;
+  beginInvalidation(v, false, inFault);
+  v.kind = kind;
+  v.hvaStart = hvaStart;
+  v.hvaEnd = hvaEnd;
+  [v.mnHvaStart, v.mnHvaEnd] = hostNotifierRange(a.vm, hvaStart, hvaEnd);
+  v.prot = prot;
 }
 
 export function isAttributeChange(a: KvmActor): boolean {
