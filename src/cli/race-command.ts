@@ -17,7 +17,7 @@ import { formatViolation } from '../report/text.js';
 import { CATALOGUE } from '../workload/catalogue.js';
 import { COMPILED } from '../protocol/machines.js';
 import { EXPLORE_BUDGET_DEFAULT, EXPLORE_BUDGET_MAX, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
-import { UsageError, parseDuration, parseIntIn } from './args.js';
+import { UsageError, parseDuration, parseIntIn, parseShard } from './args.js';
 import type { Io } from './io.js';
 import type { ExploreFlags, ReplayFlags, ShrinkFlags } from './race-cli.js';
 
@@ -73,12 +73,7 @@ function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
   const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, EXPLORE_DEPTH_MAX) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
   const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, EXPLORE_BUDGET_MAX) : target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT;
   const timeMs = f.time !== undefined ? parseDuration('time', f.time) : undefined;
-  let shard = { i: 0, n: 1 };
-  if (f.shard !== undefined) {
-    const m = /^([0-9]+)\/([1-9][0-9]*)$/.exec(f.shard.trim());
-    if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got '${f.shard}'`);
-    shard = { i: Number(m[1]), n: Number(m[2]) };
-  }
+  const shard = f.shard !== undefined ? parseShard(f.shard) : { i: 0, n: 1 };
   if (f.control === true && target.entry === null) throw new UsageError('--control runs a catalogue entry without its mutation; the target is a scenario file');
   // commander checked --kernel against the releases.
   const kernel = kernelOf(target, { withoutEntryMutation: f.control === true, ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}) });
@@ -124,7 +119,7 @@ export function raceExplore(targetName: string, f: ExploreFlags, io: Io): number
   });
   const cover = coverageByMachine(r.coverage, r.transitions);
   if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'pct' ? x.depth : null, shard: x.shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'random' ? null : x.depth, shard: x.shard, mutate: f.mutate ?? [], skip: f.skip ?? [], control: f.control === true, budget: x.budget, sleepSets: f.sleepSets, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
   printExploration(target, x, r, cover, f, io);
