@@ -43,7 +43,7 @@ export interface ShardSummary {
 }
 
 /** The fields that say which run a shard belongs to: every shard of one run has the same. */
-const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel'] as const;
+const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'patch', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
