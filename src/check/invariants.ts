@@ -34,9 +34,21 @@ export interface SpteWriter {
 }
 export type SpteProvenance = (sptep: number) => SpteWriter | undefined;
 
+/**
+ * Which entries of a page-table page may be present, from an engine that saw every SPTE
+ * write since the VM was created: a table comes out of the pool all non-present and an
+ * entry becomes present only through a write the engine notes. Bit i (word i >> 5) of a
+ * table's bitmap is set once its entry i was written; undefined: none ever was. The full
+ * scan then visits those entries only (in the same order: the same findings).
+ */
+export interface SpteWrittenMap {
+  writtenBits(table: number): Int32Array | undefined;
+}
+
 interface ScanCtx {
   vm: Vm;
   prov: SpteProvenance | undefined;
+  written: SpteWrittenMap | undefined;
   out: Violation[];
   inProgress: number;
   /** The invalidation range [start, end), null while INVALID_GPA. */
@@ -165,18 +177,30 @@ function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, leve
   return child;
 }
 
-/** Walks one root with an explicit stack: every table's parent, every leaf. */
+/** Walks one root with an explicit stack: every table's parent, every leaf (with a written map, only the entries ever written). */
 function scanRoot(c: ScanCtx, rootSlot: number): void {
   const stack: number[] = [rootTable(c.vm, rootSlot), c.vm.rootLevel, 0];
+  const written = c.written;
   while (stack.length > 0) {
     const gfnBase = stack.pop()!;
     const level = stack.pop()!;
     const table = stack.pop()!;
-    for (let i = 0; i < SPTES_PER_TABLE; i++) {
-      const child = checkEntry(c, rootSlot, table, i, level, gfnBase);
-      if (child >= 0) stack.push(child, level - 1, gfnBase + i * pagesPerLevel(level));
+    if (written === undefined) {
+      for (let i = 0; i < SPTES_PER_TABLE; i++) scanEntry(c, stack, rootSlot, table, i, level, gfnBase);
+      continue;
+    }
+    const bits = written.writtenBits(table);
+    if (bits === undefined) continue;
+    for (let w = 0; w < bits.length; w++) {
+      // Lowest set bit first: ascending entries, as the full walk visits them.
+      for (let m = bits[w]!; m !== 0; m &= m - 1) scanEntry(c, stack, rootSlot, table, (w << 5) | (31 - Math.clz32(m & -m)), level, gfnBase);
     }
   }
+}
+
+function scanEntry(c: ScanCtx, stack: number[], rootSlot: number, table: number, i: number, level: number, gfnBase: number): void {
+  const child = checkEntry(c, rootSlot, table, i, level, gfnBase);
+  if (child >= 0) stack.push(child, level - 1, gfnBase + i * pagesPerLevel(level));
 }
 
 /** The root slot a live table hangs from (following PARENT words up), or -1. */
@@ -191,8 +215,8 @@ function rootSlotOf(vm: Vm, table: number): number {
   return -1;
 }
 
-function newCtx(vm: Vm, prov: SpteProvenance | undefined): ScanCtx {
-  return { vm, prov, out: [], inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS), range: mmuInvalidateRange(vm), activeSet: memslotsActiveSet(vm) };
+function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenMap): ScanCtx {
+  return { vm, prov, written, out: [], inProgress: Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS), range: mmuInvalidateRange(vm), activeSet: memslotsActiveSet(vm) };
 }
 
 /**
@@ -235,9 +259,12 @@ function checkGlobals(c: ScanCtx): void {
   if (c.inProgress < 0) c.out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${c.inProgress}`));
 }
 
-/** Every invariant, now. Returns the violations found (empty when clean). */
-export function scanInvariants(vm: Vm, prov?: SpteProvenance): Violation[] {
-  const c = newCtx(vm, prov);
+/**
+ * Every invariant, now. Returns the violations found (empty when clean). `written`: which
+ * entries may be present (see SpteWrittenMap), from an engine that saw every SPTE write.
+ */
+export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrittenMap): Violation[] {
+  const c = newCtx(vm, prov, written);
   checkGlobals(c);
   for (const r of rootsInUse(vm)) {
     if (isObsoleteRoot(vm, r)) continue;

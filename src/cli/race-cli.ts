@@ -8,8 +8,9 @@ import { Command } from 'commander';
 import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
 import { exportCommand } from './race-export-cli.js';
+import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
 export interface ExploreFlags {
@@ -19,6 +20,7 @@ export interface ExploreFlags {
   readonly time?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly shard?: string;
   readonly json?: boolean;
   readonly traceOut?: string;
@@ -34,6 +36,7 @@ export interface ReplayFlags {
   readonly json?: boolean;
   readonly traceOut?: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 /** The options of `race shrink`. */
@@ -41,14 +44,15 @@ export interface ShrinkFlags {
   readonly json?: boolean;
   readonly attempts: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 function exploreCommand(ctx: Ctx): Command {
   const cmd = new Command('explore')
     .description('explore interleavings of a catalogue entry or a scenario file until a violation; print its token, the command that replays it, and the trace')
     .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
-    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
-    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2" }))
+    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs', 'portfolio'], defaultNote: 'portfolio: dfs, random and pct in rotation' }))
+    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2; not for the portfolio" }))
     .addOption(option('--budget <N>', 'schedules to try', { defaultNote: `the entry's, else ${EXPLORE_BUDGET_DEFAULT}` }))
     .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
@@ -59,6 +63,7 @@ function exploreCommand(ctx: Ctx): Command {
     .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("for an entry of a race fixed in a modelled release, the release before the fix (with --control, the fix's); else the scenario's"));
   for (const o of mutationOptions(" (on top of the entry's)")) cmd.addOption(o);
+  cmd.addOption(patchOption());
   cmd.action(async (target: string, flags: ExploreFlags) => {
     ctx.status = (await import('./race-command.js')).raceExplore(target, flags, ctx.io);
   });
@@ -68,6 +73,7 @@ function exploreCommand(ctx: Ctx): Command {
     'faultline race explore seq-check --control --budget 500 --json',
     'faultline race explore my-scenario.json --scheduler dfs --depth 2 --mutate page-fault.mmuInvalidateRetryGfn=false',
     'faultline race explore prefault-keeps-obsolete-root --kernel 6.15',
+    'faultline race explore docs/findings/prefault-during-slot-delete.json --scheduler dfs --patch prefault-reload-obsolete-roots',
   ]);
   return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
 }
@@ -89,6 +95,7 @@ function replayCommand(ctx: Ctx): Command {
     .addOption(option('--json', 'print one JSON object (reproduced, the violation, the trace)'))
     .addOption(option('--trace-out <FILE>', 'write the run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's (the schedule is then followed as far as it still applies)"))
     .action(async (token: string, flags: ReplayFlags) => {
       ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
     });
@@ -106,6 +113,7 @@ function shrinkCommand(ctx: Ctx): Command {
     .addOption(option('--attempts <N>', `replays to try, 1..${SHRINK_ATTEMPTS_MAX}`, { default: '2000' }))
     .addOption(option('--json', 'print one JSON object (the token, before and after)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's"))
     .action(async (token: string, flags: ShrinkFlags) => {
       ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
     });
@@ -124,6 +132,7 @@ export function raceCli(ctx: Ctx): Command {
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
     .addCommand(shrinkCommand(ctx))
+    .addCommand(mergeCommand(ctx))
     .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }

@@ -43,7 +43,7 @@ function fromToken(text: string, kernel: string | undefined): Source {
   const scenario: Scenario = tok.dropOps.length === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, new Set(tok.dropOps)) };
   const run = replay(tok).run;
   const stuck = run.results.flatMap((r, i) => (r === null ? [`op #${i} ${scenario.ops[i]!.actor} ${describeOp(scenario.ops[i]!.op)}`] : []));
-  return { scenario, target: t.id, kernel: tokenKernel(tok), token: { text: text.trim(), violation: tok.violation, mutate: tok.mutate, skip: tok.skip, stuck } };
+  return { scenario, target: t.id, kernel: tokenKernel(tok), token: { text: text.trim(), violation: tok.violation, mutate: tok.mutate, skip: tok.skip, ...(tok.patch !== undefined ? { patch: tok.patch } : {}), stuck } };
 }
 
 function fromScenario(spec: string, kernel: string | undefined): Source {

@@ -11,12 +11,12 @@ import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm } from '../kvm/vm.js';
 import { vmIsDead } from '../kvm/vm-dead.js';
 import type { SpteProvenance } from '../check/invariants.js';
-import { compiled } from '../protocol/machines.js';
-import { CompiledLockProtocol } from '../protocol/lock-protocol.js';
+import type { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { NO_MUTATIONS } from '../protocol/mutations.js';
 import type { RunnerFactory } from '../protocol/runner.js';
 import { ActorQueue, ActorRuntime, type QueuedOp } from './actor-runtime.js';
-import { coverageCounters, runnerFactory, stateLabels, type CoverageCounters } from './machine-set.js';
+import { coverageCounters, stateLabels, type CoverageCounters } from './machine-set.js';
+import { cachedLockProtocol, cachedRunnerFactory } from './protocol-cache.js';
 import { SpteProvenanceTable } from './provenance.js';
 import type { RunConfig, ScheduledOp } from './run-types.js';
 
@@ -71,9 +71,9 @@ function queuedOps(ops: readonly ScheduledOp[], nActors: number): QueuedOp[][] {
 /** Builds the VM, the runtimes and the bookkeeping of a run from its configuration. */
 export function buildRun(cfg: RunConfig): BuiltRun {
   const mutations = cfg.mutations ?? NO_MUTATIONS;
-  const lock = new CompiledLockProtocol(compiled('mmu-lock'), mutations);
+  const lock = cachedLockProtocol(mutations);
   const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock);
-  const factory = runnerFactory(cfg.runner ?? 'compiled', mutations);
+  const factory = cachedRunnerFactory(cfg.runner ?? 'compiled', mutations);
   const coverage = coverageCounters();
   const collector = new Collector();
   const setupResults: (OpResult | null)[] = cfg.setup.map(() => null);

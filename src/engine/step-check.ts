@@ -8,7 +8,7 @@
 
 import { G } from '../kvm/layout.js';
 import type { Vm } from '../kvm/vm.js';
-import { checkQuiesced, checkSptes, scanInvariants, type SpteProvenance } from '../check/invariants.js';
+import { checkQuiesced, checkSptes, scanInvariants, type SpteProvenance, type SpteWrittenMap } from '../check/invariants.js';
 import type { ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
 import type { SpteProvenanceTable } from './provenance.js';
@@ -29,12 +29,16 @@ export class StepChecker {
     private readonly stopOnViolation: boolean,
   ) {
     this.everyStep = mode !== 'end';
+    // 'full' cross-checks: it walks every entry of every table, not only those ever written.
+    this.written = mode === 'full' ? undefined : provenance;
   }
+
+  private readonly written: SpteWrittenMap | undefined;
 
   /** After a step: a full scan when something moved under existing SPTEs (or in 'full' mode), else only the SPTEs it wrote. */
   afterStep(): void {
     const epoch = Atomics.load(this.vm.i32, G.STATE_EPOCH);
-    const found = epoch !== this.epochSeen || this.mode === 'full' ? scanInvariants(this.vm, this.prov) : checkSptes(this.vm, this.provenance.touched, this.prov);
+    const found = epoch !== this.epochSeen || this.mode === 'full' ? scanInvariants(this.vm, this.prov, this.written) : checkSptes(this.vm, this.provenance.touched, this.prov);
     this.epochSeen = epoch;
     this.provenance.touched.length = 0;
     for (const v of found) this.collector.report(v);
@@ -42,7 +46,7 @@ export class StepChecker {
 
   /** A completed run: the full scan, and what must hold once every actor is done. */
   atEnd(): void {
-    for (const v of scanInvariants(this.vm, this.prov)) this.collector.report(v);
+    for (const v of scanInvariants(this.vm, this.prov, this.written)) this.collector.report(v);
     for (const v of checkQuiesced(this.vm)) this.collector.report(v);
   }
 

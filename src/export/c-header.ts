@@ -15,6 +15,8 @@ export interface TokenFacts {
   readonly violation: string;
   readonly mutate: readonly string[];
   readonly skip: readonly string[];
+  /** Candidate fixes the token ran with (`--patch`): in the model only, in no kernel. */
+  readonly patch?: readonly string[];
   /** Ops the token's replay left unfinished (a livelock's stuck ops), as "op #i vcpu0 …". */
   readonly stuck: readonly string[];
 }
@@ -36,13 +38,14 @@ export function expectationLines(h: HeaderFacts): string[] {
   const base = `PASS (exit 0): in every window each op returned an outcome the model allows (the .expect of each op below, from ${h.clean} clean runs of ${h.runs} of the scenario on the ${h.kernel} model without mutations); FAIL (exit 1): an op returned anything else, or a call never returned within the watchdog's deadline.`;
   if (t === null) return [base];
   const mutated = t.mutate.length + t.skip.length > 0;
+  const patched = (t.patch ?? []).length > 0 ? [`The token ran with the candidate fix${t.patch!.length > 1 ? 'es' : ''} ${t.patch!.join(', ')} (--patch): in the model only; the kernel under test has whatever its source has.`] : [];
   if (mutated) {
-    return [base, '', `The token's ${t.violation} needs the model mutated (${[...t.mutate.map((m) => `--mutate ${m}`), ...t.skip.map((s) => `--skip ${s}`)].join(' ')}): the bug is put back in the model, and a real kernel has the fix. Expect exit 0 on any kernel; the violation itself happens inside KVM's page tables and is not visible from userspace.`];
+    return [base, ...patched, '', `The token's ${t.violation} needs the model mutated (${[...t.mutate.map((m) => `--mutate ${m}`), ...t.skip.map((s) => `--skip ${s}`)].join(' ')}): the bug is put back in the model, and a real kernel has the fix. Expect exit 0 on any kernel; the violation itself happens inside KVM's page tables and is not visible from userspace.`];
   }
   if (t.violation === 'livelock') {
-    return [base, '', `The model predicts a livelock on ${h.kernel} without any mutation: ${t.stuck.length > 0 ? t.stuck.join('; ') : 'an op'} never completes. On a kernel with the bug, expect exit 1 within some windows, with a line such as "KVM_PRE_FAULT_MEMORY never returned"; the watchdog's signal then makes the ioctl return EINTR, which ends the hang. On a kernel with the fix, expect exit 0.`];
+    return [base, ...patched, '', `The model predicts a livelock on ${h.kernel} without any mutation: ${t.stuck.length > 0 ? t.stuck.join('; ') : 'an op'} never completes. On a kernel with the bug, expect exit 1 within some windows, with a line such as "KVM_PRE_FAULT_MEMORY never returned"; the watchdog's signal then makes the ioctl return EINTR, which ends the hang. On a kernel with the fix, expect exit 0.`];
   }
-  return [base, '', `The model predicts ${t.violation} on ${h.kernel} without any mutation. From userspace it shows only as an outcome outside what the model allows or as a hang: expect exit 1 on a kernel with the bug (within some windows), exit 0 with the fix.`];
+  return [base, ...patched, '', `The model predicts ${t.violation} on ${h.kernel} without any mutation. From userspace it shows only as an outcome outside what the model allows or as a hang: expect exit 1 on a kernel with the bug (within some windows), exit 0 with the fix.`];
 }
 
 /** The header comment's lines. */

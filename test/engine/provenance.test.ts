@@ -32,3 +32,27 @@ test('without a per-step check the written SPTEs are not collected (no leak with
     t.is(b.provenance.touched.length, collects ? 1 : 0, String(check));
   }
 });
+
+test('the written bitmap marks each entry written; restore() puts back the snapshot tables and forgets the others', (t) => {
+  const vm = newVm();
+  const p = new SpteProvenanceTable(vm, ['', 'x']);
+  const { a } = stubActor(vm, 0);
+  const at = (table: number, i: number): number => vm.layout.ptBase + 2 * (table * 512 + i);
+  t.is(p.writtenBits(3), undefined);
+  a.step = 1;
+  p.note(at(3, 37), a);
+  t.is(p.writtenBits(3)![1], 1 << 5);
+  p.snapshot();
+  a.step = 2;
+  p.note(at(3, 0), a);
+  p.note(at(5, 511), a);
+  t.is(p.get(at(3, 0))?.step, 2);
+  t.is(p.writtenBits(5)![15], 1 << 31);
+  p.restore();
+  t.is(p.get(at(3, 0)), undefined);
+  t.is(p.get(at(3, 37))?.step, 1);
+  t.is(p.get(at(5, 511)), undefined);
+  t.deepEqual([...p.writtenBits(3)!], [0, 1 << 5, ...new Array(14).fill(0)]);
+  t.deepEqual([...p.writtenBits(5)!], new Array(16).fill(0));
+  t.deepEqual(p.touched, []);
+});
