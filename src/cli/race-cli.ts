@@ -11,6 +11,7 @@ import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
+import { exportCommand } from './race-export-cli.js';
 import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
@@ -173,6 +174,7 @@ export function raceCli(ctx: Ctx): Command {
     .addCommand(replayCommand(ctx))
     .addCommand(shrinkCommand(ctx))
     .addCommand(mergeCommand(ctx))
-    .addCommand(swarmCommand(ctx));
+    .addCommand(swarmCommand(ctx))
+    .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }
