@@ -43,7 +43,7 @@ export interface ShardSummary {
 }
 
 /** The fields that say which run a shard belongs to: every shard of one run has the same. */
-const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'patch', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel'] as const;
+const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'patch', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel', 'plan'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -121,7 +121,8 @@ export function mergeCoverage(tables: readonly unknown[]): Record<string, Machin
   }
   for (const [m, o] of Object.entries(out)) {
     o.fired = Object.keys(o.transitions).length;
-    o.never = [...(never.get(m) ?? [])].filter((tr) => !(tr in o.transitions)).sort();
+    // In the machine's order, as each shard lists them.
+    o.never = [...(never.get(m) ?? [])].filter((tr) => !(tr in o.transitions));
   }
   return out;
 }
@@ -195,7 +196,7 @@ export function mergeBench(all: readonly ShardSummary[], partial = false): { doc
   const rows: { point: number; k: number; r: unknown }[] = [];
   for (const s of all) {
     const results = Array.isArray(s.doc['results']) ? s.doc['results'] : [];
-    const points = Array.isArray(s.doc['points']) ? s.doc['points'] : [];
+    const points = Array.isArray(s.doc['points']) ? s.doc['points'] : s.shard.n === 1 ? results.map(() => 0) : [];
     if (points.length !== results.length) throw new MergeError(`${s.where}: a bench shard lists the plan point of each result ('points', as many as 'results')`);
     results.forEach((r, k) => rows.push({ point: num(points[k]), k, r }));
   }
