@@ -9,6 +9,7 @@ import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
+import { exportCommand } from './race-export-cli.js';
 import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
@@ -50,8 +51,8 @@ function exploreCommand(ctx: Ctx): Command {
   const cmd = new Command('explore')
     .description('explore interleavings of a catalogue entry or a scenario file until a violation; print its token, the command that replays it, and the trace')
     .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
-    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
-    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2" }))
+    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs', 'portfolio'], defaultNote: 'portfolio: dfs, random and pct in rotation' }))
+    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2; not for the portfolio" }))
     .addOption(option('--budget <N>', 'schedules to try', { defaultNote: `the entry's, else ${EXPLORE_BUDGET_DEFAULT}` }))
     .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
@@ -131,6 +132,7 @@ export function raceCli(ctx: Ctx): Command {
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
     .addCommand(shrinkCommand(ctx))
-    .addCommand(mergeCommand(ctx));
+    .addCommand(mergeCommand(ctx))
+    .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }
