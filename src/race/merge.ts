@@ -142,7 +142,9 @@ export interface MergedRace {
   readonly cpuMs: number;
   readonly scenarios: number | null;
   /** The first violation: its global index (schedule, or scenario for swarm), shard, token, violation. */
-  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown } | null;
+  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown; readonly file?: string } | null;
+  /** Swarm: violations that match a documented finding (not failures), per finding: scenarios and the first one's index. */
+  readonly findings: Record<string, { count: number; first: number }> | null;
   readonly token: string | null;
   readonly violation: unknown;
   readonly coverage: Record<string, MachineCoverage>;
@@ -157,12 +159,29 @@ function firstViolation(all: readonly ShardSummary[], kind: 'explore' | 'swarm')
   for (const s of all) {
     if (s.doc['found'] !== true) continue;
     const count = num(kind === 'swarm' ? s.doc['scenarios'] : s.doc['schedules']);
-    const index = s.shard.i + s.shard.n * Math.max(0, count - 1);
+    // A swarm summary names the failing scenario's index; else shard i's k-th of n is i + n·k.
+    const shrunk = s.doc['shrunk'];
+    const index = isObject(shrunk) && typeof shrunk['index'] === 'number' ? shrunk['index'] : s.shard.i + s.shard.n * Math.max(0, count - 1);
     if (best === null || index < best.index || (index === best.index && s.shard.i < best.shard)) {
-      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null };
+      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null, ...(typeof s.doc['file'] === 'string' ? { file: s.doc['file'] } : {}) };
     }
   }
   return best;
+}
+
+function mergeFindings(all: readonly ShardSummary[]): MergedRace['findings'] {
+  if (!all.some((s) => isObject(s.doc['findings']))) return null;
+  const out: Record<string, { count: number; first: number }> = {};
+  for (const s of all) {
+    const f = s.doc['findings'];
+    if (!isObject(f)) continue;
+    for (const [name, v] of Object.entries(f)) {
+      if (!isObject(v)) continue;
+      const o = out[name];
+      out[name] = { count: (o?.count ?? 0) + num(v['count']), first: Math.min(o?.first ?? Infinity, num(v['first'])) };
+    }
+  }
+  return out;
 }
 
 function mergeDfs(all: readonly ShardSummary[], complete: boolean): MergedRace['dfs'] {
@@ -186,7 +205,7 @@ export function mergeRace(all: readonly ShardSummary[], partial = false): Merged
     ms: Math.max(...all.map((s) => num(s.doc['ms']))), cpuMs: all.reduce((a, s) => a + num(s.doc['ms']), 0),
     scenarios: kind === 'swarm' ? all.reduce((a, s) => a + num(s.doc['scenarios']), 0) : null,
     first, token: first?.token ?? null, violation: first?.violation ?? null,
-    coverage: mergeCoverage(all.map((s) => s.doc['coverage'])), dfs: mergeDfs(all, missing.length === 0), run,
+    coverage: mergeCoverage(all.map((s) => s.doc['coverage'])), dfs: mergeDfs(all, missing.length === 0), findings: mergeFindings(all), run,
   };
 }
 
