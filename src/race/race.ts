@@ -10,7 +10,8 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { runDeterministic, type RunResult } from '../engine/deterministic.js';
+import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
+import { RunSnapshot, snapshotable } from '../engine/run-snapshot.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { PctScheduler } from '../sched/pct.js';
@@ -116,14 +117,40 @@ function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['
   });
 }
 
-/** One run of the target under a scheduler, recording its choices. */
-export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+/** The run configuration of the target under `scheduler`, recording its choices. */
+function targetConfig(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions): RunConfig {
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
   const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
-  return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });
+  return { ...cfg, recordChoices: true, footprints: o.trace === true };
+}
+
+/** One run of the target under a scheduler, recording its choices. */
+export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+  return runDeterministic(targetConfig(t, scheduler, seed, o));
+}
+
+/**
+ * Runs of one target with the same options, as an exploration makes them: the VM is built
+ * and set up once, and each run restores that snapshot and runs only the main phase
+ * (engine/run-snapshot.ts: the same result as a fresh build). `fresh`: build each run
+ * anew instead (for comparison). A run's result shares its VM with the next run.
+ */
+export class TargetRuns {
+  private base: RunConfig | null = null;
+  private snap: RunSnapshot | null = null;
+
+  constructor(readonly t: RaceTarget, readonly o: RaceOptions, readonly fresh = false) {}
+
+  run(scheduler: Scheduler, seed: number): RunResult {
+    this.base ??= targetConfig(this.t, scheduler, seed, this.o);
+    const cfg: RunConfig = { ...this.base, scheduler, seed };
+    if (this.fresh || !snapshotable(cfg)) return runDeterministic(cfg);
+    this.snap ??= new RunSnapshot(cfg);
+    return this.snap.run(scheduler);
+  }
 }
 
 export interface ExploreOptions extends RaceOptions {
@@ -140,6 +167,8 @@ export interface ExploreOptions extends RaceOptions {
   readonly sleepSets?: boolean;
   /** Called after every schedule (progress, JSON lines). */
   readonly onSchedule?: (s: ScheduleOutcome) => void;
+  /** Build every schedule's VM anew instead of restoring the snapshot taken after setup (for comparison; same results). */
+  readonly fresh?: boolean;
 }
 
 export interface ScheduleOutcome {
@@ -170,18 +199,41 @@ export interface ExploreResult {
 }
 
 /** The number of steps a sequential run of the target takes: PCT's k. */
-function expectedSteps(t: RaceTarget, o: RaceOptions): number {
-  const r = runTarget(t, new RandomScheduler(new Prng(0)), 0, o);
+function expectedSteps(runs: TargetRuns): number {
+  const r = runs.run(new RandomScheduler(new Prng(0)), 0);
   return Math.max(2, r.steps);
+}
+
+/** Transition counts summed over schedules, by position in a run's coverage list (every run lists the same transitions in the same order). */
+class CoverageTotals {
+  private readonly counts: number[] = [];
+  /** Positions in the order they first fired. */
+  private readonly order: number[] = [];
+
+  add(entries: readonly { readonly count: number }[]): void {
+    const counts = this.counts;
+    for (let i = 0; i < entries.length; i++) {
+      const n = entries[i]!.count;
+      if (n === 0) continue;
+      if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
+      counts[i]! += n;
+    }
+  }
+
+  /** `machine: transition` → count, for the fired ones, in the order they first fired. */
+  map(names: readonly string[]): Map<string, number> {
+    return new Map(this.order.map((i) => [names[i]!, this.counts[i]!]));
+  }
 }
 
 export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const t0 = performance.now();
   const depth = o.depth ?? 2;
-  const k = expectedSteps(t, o);
+  const runs = new TargetRuns(t, o, o.fresh === true);
+  const k = expectedSteps(runs);
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
-  const coverage = new Map<string, number>();
+  const totals = new CoverageTotals();
   const transitions: string[] = [];
   let steps = 0;
   // DFS branches within 4k steps (k: the sequential run's length).
@@ -199,7 +251,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
       // runs the others only to learn the search tree.
       for (let s = search.next(); s !== null; s = search.next()) {
         if (dfsIndex++ % shard.n === shard.i) { sched = s; break; }
-        runTarget(t, s, 0, o);
+        runs.run(s, 0);
         search.finish(s);
       }
       if (sched === null) {
@@ -210,20 +262,20 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
       const prng = new Prng(seed);
       sched = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
     }
-    const r = runTarget(t, sched, seed, o);
+    const r = runs.run(sched, seed);
     if (search !== null) search.finish(sched as DfsRun);
     steps += r.steps;
     if (transitions.length === 0) for (const c of r.coverage) transitions.push(`${c.machine}: ${c.transition}`);
-    for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
+    totals.add(r.coverage);
     const v = r.violations[0];
     const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
     scheduled = n + 1;
     o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
     if (v !== undefined) {
-      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(false) };
+      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage: totals.map(transitions), transitions, dfs: dfsStats(false) };
     }
   }
-  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(exhausted) };
+  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage: totals.map(transitions), transitions, dfs: dfsStats(exhausted) };
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
