@@ -42,6 +42,7 @@ import type { FindingSink, Violation } from '../src/kvm/findings.js';
 import type { Op } from '../src/kvm/ops.js';
 import { kvmMmuDoPageFaultInit } from '../src/kvm/page-fault.js';
 import { poolTablesInUse } from '../src/kvm/page-pool.js';
+import { withSingleThreadAccess } from '../src/kvm/shm.js';
 import { srcuReadLock } from '../src/kvm/srcu.js';
 import { tdpNextLeaf, type LeafRef } from '../src/kvm/tdp-iter.js';
 import { isObsoleteRoot, rootTable, rootsInUse } from '../src/kvm/tdp-mmu.js';
@@ -209,6 +210,11 @@ const STEP = PAGE_FAULT.eventIndex.get('STEP')!;
 
 /** Runs `faults` write faults on gfns 0.. through runners from `runnerFor`, timed. */
 function protocolSample(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>): Sample {
+  // One thread owns the fixture's memory, as in the deterministic engine: plain accesses.
+  return withSingleThreadAccess(() => protocolFaults(faults, runnerFor));
+}
+
+function protocolFaults(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>): Sample {
   const fx = faultFixture(faults);
   const next = runnerFor(PAGE_FAULT);
   const a = fx.a;

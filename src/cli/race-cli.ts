@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
+import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
 export interface ExploreFlags {
@@ -18,6 +19,7 @@ export interface ExploreFlags {
   readonly time?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly shard?: string;
   readonly json?: boolean;
   readonly traceOut?: string;
@@ -33,6 +35,7 @@ export interface ReplayFlags {
   readonly json?: boolean;
   readonly traceOut?: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 /** The options of `race shrink`. */
@@ -40,6 +43,7 @@ export interface ShrinkFlags {
   readonly json?: boolean;
   readonly attempts: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 function exploreCommand(ctx: Ctx): Command {
@@ -58,6 +62,7 @@ function exploreCommand(ctx: Ctx): Command {
     .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("for an entry of a race fixed in a modelled release, the release before the fix (with --control, the fix's); else the scenario's"));
   for (const o of mutationOptions(" (on top of the entry's)")) cmd.addOption(o);
+  cmd.addOption(patchOption());
   cmd.action(async (target: string, flags: ExploreFlags) => {
     ctx.status = (await import('./race-command.js')).raceExplore(target, flags, ctx.io);
   });
@@ -67,6 +72,7 @@ function exploreCommand(ctx: Ctx): Command {
     'faultline race explore seq-check --control --budget 500 --json',
     'faultline race explore my-scenario.json --scheduler dfs --depth 2 --mutate page-fault.mmuInvalidateRetryGfn=false',
     'faultline race explore prefault-keeps-obsolete-root --kernel 6.15',
+    'faultline race explore docs/findings/prefault-during-slot-delete.json --scheduler dfs --patch prefault-reload-obsolete-roots',
   ]);
   return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
 }
@@ -88,6 +94,7 @@ function replayCommand(ctx: Ctx): Command {
     .addOption(option('--json', 'print one JSON object (reproduced, the violation, the trace)'))
     .addOption(option('--trace-out <FILE>', 'write the run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's (the schedule is then followed as far as it still applies)"))
     .action(async (token: string, flags: ReplayFlags) => {
       ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
     });
@@ -105,6 +112,7 @@ function shrinkCommand(ctx: Ctx): Command {
     .addOption(option('--attempts <N>', `replays to try, 1..${SHRINK_ATTEMPTS_MAX}`, { default: '2000' }))
     .addOption(option('--json', 'print one JSON object (the token, before and after)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's"))
     .action(async (token: string, flags: ShrinkFlags) => {
       ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
     });
@@ -122,6 +130,7 @@ export function raceCli(ctx: Ctx): Command {
     .addCommand(listCommand(ctx))
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
-    .addCommand(shrinkCommand(ctx));
+    .addCommand(shrinkCommand(ctx))
+    .addCommand(mergeCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }

@@ -14,6 +14,7 @@
  * livelock), sim-clock.ts (the cost model's clock), coverage.ts and run-result.ts.
  */
 
+import { withSingleThreadAccess } from '../kvm/shm.js';
 import { Prng } from '../sched/prng.js';
 import { createScheduler } from '../sched/scheduler.js';
 import { mainPhase, setupPhase } from './phases.js';
@@ -26,6 +27,11 @@ export type { ActorSummary, CoverageEntry, RunConfig, RunProgress, RunResult, Sc
 
 /** Runs a configuration to completion (or to the first violation) and returns what happened. */
 export function runDeterministic(cfg: RunConfig): RunResult {
+  // One thread owns the VM for the whole (synchronous) run: plain accesses (docs/model.md).
+  return withSingleThreadAccess(() => runOwned(cfg));
+}
+
+function runOwned(cfg: RunConfig): RunResult {
   const built = buildRun(cfg);
   const scheduler = typeof cfg.scheduler === 'string' ? createScheduler(cfg.scheduler, new Prng(cfg.seed)) : cfg.scheduler;
   const run = new RunState(cfg, built);

@@ -13,7 +13,7 @@
 import { G } from '../kvm/layout.js';
 import { STEPS_MAX } from '../kvm/limits.js';
 import { mmuInvalidateSeq } from '../kvm/mmu-invalidate.js';
-import { Footprint, recordFootprint } from '../kvm/shm.js';
+import { Footprint, recordFootprint, withSingleThreadAccess } from '../kvm/shm.js';
 import type { Scheduler, SchedulerView } from '../sched/scheduler.js';
 import type { ActorRuntime } from './actor-runtime.js';
 import { deadlock, isHelper } from './liveness.js';
@@ -59,8 +59,12 @@ export class PhaseLoop {
     if (run.sim !== null) this.view.clock = run.sim.clock;
   }
 
-  /** Steps the phase's actors until all are finished or the run stops. */
+  /** Steps the phase's actors until all are finished or the run stops (one thread owns the VM: plain accesses). */
   loop(): void {
+    withSingleThreadAccess(() => this.loopOwned());
+  }
+
+  private loopOwned(): void {
     const run = this.run;
     const byId = run.built.runtimes;
     const violations = run.built.collector.violations;

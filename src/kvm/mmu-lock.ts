@@ -18,7 +18,14 @@ import { MMU_LOCK_CAS_TRIES } from './limits.js';
 import type { Vm } from './vm.js';
 import * as S from './shm.js';
 
-export type LockEvent = 'READ_LOCK' | 'READ_UNLOCK' | 'WRITE_LOCK' | 'WRITE_WAIT' | 'WRITE_UNLOCK';
+/**
+ * The lock machine's events as small integers (an acquire or release costs no string-keyed
+ * lookup on the fault path); `LOCK_EVENT_NAMES[e]` is the machine's event name.
+ */
+export const LOCK_EVENT = { READ_LOCK: 0, READ_UNLOCK: 1, WRITE_LOCK: 2, WRITE_WAIT: 3, WRITE_UNLOCK: 4 } as const;
+export type LockEventName = keyof typeof LOCK_EVENT;
+export type LockEvent = (typeof LOCK_EVENT)[LockEventName];
+export const LOCK_EVENT_NAMES: readonly LockEventName[] = ['READ_LOCK', 'READ_UNLOCK', 'WRITE_LOCK', 'WRITE_WAIT', 'WRITE_UNLOCK'];
 
 /** The lock word: the lock machine's state index from this bit, the reader count below it. */
 export const LOCK_STATE_SHIFT = 24;
@@ -56,7 +63,7 @@ function tryEvent(vm: Vm, event: LockEvent): LockTry {
 
 /** read_trylock(&kvm->mmu_lock) */
 export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
-  const r = tryEvent(vm, 'READ_LOCK');
+  const r = tryEvent(vm, LOCK_EVENT.READ_LOCK);
   if (r === 'ok') S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_READ); // lockdep bookkeeping: plain store
   return r;
 }
@@ -66,12 +73,12 @@ export function mmuReadTrylock(vm: Vm, actor: number): LockTry {
  * writer; otherwise marks a writer waiting (new readers then wait) and returns 'busy'.
  */
 export function mmuWriteTrylock(vm: Vm, actor: number): LockTry {
-  const r = tryEvent(vm, 'WRITE_LOCK');
+  const r = tryEvent(vm, LOCK_EVENT.WRITE_LOCK);
   if (r === 'ok') {
     S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.LOCK_HELD), LOCK_HELD_WRITE);
     return r;
   }
-  if (r === 'busy') tryEvent(vm, 'WRITE_WAIT');
+  if (r === 'busy') tryEvent(vm, LOCK_EVENT.WRITE_WAIT);
   return r;
 }
 
@@ -86,12 +93,12 @@ function unlockHeld(vm: Vm, actor: number, held: number, event: LockEvent): Lock
 
 /** read_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for read. */
 export function mmuReadUnlock(vm: Vm, actor: number): LockTry {
-  return unlockHeld(vm, actor, LOCK_HELD_READ, 'READ_UNLOCK');
+  return unlockHeld(vm, actor, LOCK_HELD_READ, LOCK_EVENT.READ_UNLOCK);
 }
 
 /** write_unlock(&kvm->mmu_lock); 'broken' when this actor did not hold it for write. */
 export function mmuWriteUnlock(vm: Vm, actor: number): LockTry {
-  return unlockHeld(vm, actor, LOCK_HELD_WRITE, 'WRITE_UNLOCK');
+  return unlockHeld(vm, actor, LOCK_HELD_WRITE, LOCK_EVENT.WRITE_UNLOCK);
 }
 
 /** What this actor holds (lockdep). */

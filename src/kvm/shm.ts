@@ -7,7 +7,9 @@
  * commute, which is what the DFS's sleep sets and the causal slice of a race trace rely
  * on. The exported functions are live bindings: with no recorder set they are the bare
  * operations (`Atomics.load` itself, a plain element access), so the hot path pays
- * nothing; setting a recorder swaps in versions that note each access first.
+ * nothing; setting a recorder swaps in versions that note each access first. A run that
+ * owns the memory alone (the deterministic engine) swaps in plain element accesses for
+ * the `Atomics` ones (`withSingleThreadAccess`); the model's code is the same either way.
  *
  * Word units: `i32` index i is word i; `i64` index s is words 2s and 2s + 1; `u8` byte b
  * is word b >> 2 (a byte access counts as its whole word: conservative).
@@ -126,6 +128,47 @@ const bare = {
   fill8: (a: Uint8Array, v: number, start: number, end: number): void => { a.fill(v, start, end); },
 };
 
+// ---- plain accesses: one thread owns the memory ------------------------------------
+
+/**
+ * The same operations as plain element accesses, for a VM that one thread owns for the
+ * whole of a run (the deterministic engine: every actor steps in one thread, one step at a
+ * time, and nothing else touches the buffer until the run returns). With one thread there
+ * is no other observer, so ordering and atomicity are trivially those of program order:
+ * a read-modify-write is a read and a write with nothing between them. On Node 20 each
+ * `Atomics` call is an out-of-line builtin; these are inlined by the JIT.
+ *
+ * Conversions match `Atomics`: the expected value of a compare-exchange is converted to
+ * the element type first (an unsigned 32-bit expected value matches its signed element),
+ * and so is a stored value (the typed array's store does it).
+ */
+const plain: typeof bare = {
+  load: bare.get,
+  store: bare.put,
+  get: bare.get,
+  put: bare.put,
+  add: (a, i, v) => { const o = a[i]!; a[i] = o + v; return o; },
+  sub: (a, i, v) => { const o = a[i]!; a[i] = o - v; return o; },
+  and: (a, i, v) => { const o = a[i]!; a[i] = o & v; return o; },
+  or: (a, i, v) => { const o = a[i]!; a[i] = o | v; return o; },
+  xor: (a, i, v) => { const o = a[i]!; a[i] = o ^ v; return o; },
+  exchange: (a, i, v) => { const o = a[i]!; a[i] = v; return o; },
+  compareExchange: (a, i, expected, v) => { const o = a[i]!; if (o === (expected | 0)) a[i] = v; return o; },
+  copyIn: bare.copyIn,
+  load64: (a, s) => a[s]!,
+  store64: (a, s, v) => { a[s] = v; return v; },
+  exchange64: (a, s, v) => { const o = a[s]!; a[s] = v; return o; },
+  compareExchange64: (a, s, expected, v) => {
+    const o = a[s]!;
+    if (o === expected || o === BigInt.asIntN(64, expected)) a[s] = v;
+    return o;
+  },
+  load8: bare.get8,
+  store8: (a, b, v) => { a[b] = v; return v; },
+  get8: bare.get8,
+  fill8: bare.fill8,
+};
+
 // ---- the recording versions ---------------------------------------------------------
 
 const rmw = (i: number): void => {
@@ -133,39 +176,45 @@ const rmw = (i: number): void => {
   rec.write(i, i + 1);
 };
 
-const recording: typeof bare = {
-  load: (a, i) => { rec.read(i, i + 1); return Atomics.load(a, i); },
-  store: (a, i, v) => { rec.write(i, i + 1); return Atomics.store(a, i, v); },
-  get: (a, i) => { rec.read(i, i + 1); return a[i]!; },
-  put: (a, i, v) => { rec.write(i, i + 1); a[i] = v; return v; },
-  add: (a, i, v) => { rmw(i); return Atomics.add(a, i, v); },
-  sub: (a, i, v) => { rmw(i); return Atomics.sub(a, i, v); },
-  and: (a, i, v) => { rmw(i); return Atomics.and(a, i, v); },
-  or: (a, i, v) => { rmw(i); return Atomics.or(a, i, v); },
-  xor: (a, i, v) => { rmw(i); return Atomics.xor(a, i, v); },
-  exchange: (a, i, v) => { rmw(i); return Atomics.exchange(a, i, v); },
-  // A failed compare-and-swap only read the word.
-  compareExchange: (a, i, expected, v) => {
-    const old = Atomics.compareExchange(a, i, expected, v);
-    rec.read(i, i + 1);
-    if (old === expected) rec.write(i, i + 1);
-    return old;
-  },
-  copyIn: (a, src, offset) => { rec.write(offset, offset + src.length); a.set(src, offset); },
-  load64: (a, s) => { rec.read(2 * s, 2 * s + 2); return Atomics.load(a, s); },
-  store64: (a, s, v) => { rec.write(2 * s, 2 * s + 2); return Atomics.store(a, s, v); },
-  exchange64: (a, s, v) => { rmw(2 * s); rmw(2 * s + 1); return Atomics.exchange(a, s, v); },
-  compareExchange64: (a, s, expected, v) => {
-    const old = Atomics.compareExchange(a, s, expected, v);
-    rec.read(2 * s, 2 * s + 2);
-    if (old === expected) rec.write(2 * s, 2 * s + 2);
-    return old;
-  },
-  load8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return Atomics.load(a, b); },
-  store8: (a, b, v) => { rec.write(b >> 2, (b >> 2) + 1); return Atomics.store(a, b, v); },
-  get8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return a[b]!; },
-  fill8: (a, v, start, end) => { if (end > start) rec.write(start >> 2, ((end - 1) >> 2) + 1); a.fill(v, start, end); },
-};
+/** The operations of `base`, each noting the words it touches in the recorder first. */
+function recordingOver(base: typeof bare): typeof bare {
+  return {
+    load: (a, i) => { rec.read(i, i + 1); return base.load(a, i); },
+    store: (a, i, v) => { rec.write(i, i + 1); return base.store(a, i, v); },
+    get: (a, i) => { rec.read(i, i + 1); return a[i]!; },
+    put: (a, i, v) => { rec.write(i, i + 1); a[i] = v; return v; },
+    add: (a, i, v) => { rmw(i); return base.add(a, i, v); },
+    sub: (a, i, v) => { rmw(i); return base.sub(a, i, v); },
+    and: (a, i, v) => { rmw(i); return base.and(a, i, v); },
+    or: (a, i, v) => { rmw(i); return base.or(a, i, v); },
+    xor: (a, i, v) => { rmw(i); return base.xor(a, i, v); },
+    exchange: (a, i, v) => { rmw(i); return base.exchange(a, i, v); },
+    // A failed compare-and-swap only read the word.
+    compareExchange: (a, i, expected, v) => {
+      const old = base.compareExchange(a, i, expected, v);
+      rec.read(i, i + 1);
+      if (old === (expected | 0)) rec.write(i, i + 1);
+      return old;
+    },
+    copyIn: (a, src, offset) => { rec.write(offset, offset + src.length); a.set(src, offset); },
+    load64: (a, s) => { rec.read(2 * s, 2 * s + 2); return base.load64(a, s); },
+    store64: (a, s, v) => { rec.write(2 * s, 2 * s + 2); return base.store64(a, s, v); },
+    exchange64: (a, s, v) => { rmw(2 * s); rmw(2 * s + 1); return base.exchange64(a, s, v); },
+    compareExchange64: (a, s, expected, v) => {
+      const old = base.compareExchange64(a, s, expected, v);
+      rec.read(2 * s, 2 * s + 2);
+      if (old === BigInt.asIntN(64, expected)) rec.write(2 * s, 2 * s + 2);
+      return old;
+    },
+    load8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return base.load8(a, b); },
+    store8: (a, b, v) => { rec.write(b >> 2, (b >> 2) + 1); return base.store8(a, b, v); },
+    get8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return a[b]!; },
+    fill8: (a, v, start, end) => { if (end > start) rec.write(start >> 2, ((end - 1) >> 2) + 1); a.fill(v, start, end); },
+  };
+}
+
+const recording = recordingOver(bare);
+const recordingPlain = recordingOver(plain);
 
 /** 32-bit words: Atomics operations, `get`/`put` plain accesses, `copyIn` a memcpy. */
 export let load = bare.load;
@@ -192,6 +241,15 @@ export let get8 = bare.get8;
 export let fill8 = bare.fill8;
 
 let recordingOn = false;
+let plainOn = false;
+
+function install(): void {
+  const impl = recordingOn ? (plainOn ? recordingPlain : recording) : (plainOn ? plain : bare);
+  load = impl.load; store = impl.store; get = impl.get; put = impl.put; add = impl.add; sub = impl.sub;
+  and = impl.and; or = impl.or; xor = impl.xor; exchange = impl.exchange; compareExchange = impl.compareExchange;
+  copyIn = impl.copyIn; load64 = impl.load64; store64 = impl.store64; exchange64 = impl.exchange64;
+  compareExchange64 = impl.compareExchange64; load8 = impl.load8; store8 = impl.store8; get8 = impl.get8; fill8 = impl.fill8;
+}
 
 /** Start recording the accesses that follow into `f`, or stop (null). */
 export function recordFootprint(f: Footprint | null): void {
@@ -199,9 +257,27 @@ export function recordFootprint(f: Footprint | null): void {
   const on = f !== null;
   if (on === recordingOn) return;
   recordingOn = on;
-  const impl = on ? recording : bare;
-  load = impl.load; store = impl.store; get = impl.get; put = impl.put; add = impl.add; sub = impl.sub;
-  and = impl.and; or = impl.or; xor = impl.xor; exchange = impl.exchange; compareExchange = impl.compareExchange;
-  copyIn = impl.copyIn; load64 = impl.load64; store64 = impl.store64; exchange64 = impl.exchange64;
-  compareExchange64 = impl.compareExchange64; load8 = impl.load8; store8 = impl.store8; get8 = impl.get8; fill8 = impl.fill8;
+  install();
+}
+
+/**
+ * While `fn` runs, every access is a plain element access (see `plain`): for code that
+ * owns the VM's memory alone for the call — a synchronous run of the deterministic engine,
+ * in which no other thread holds the buffer. Nothing else in this thread can run while a
+ * synchronous `fn` does, and a worker has its own instance of this module, so the choice
+ * is the run's alone. Nests; the previous mode is restored when `fn` returns or throws.
+ */
+export function withSingleThreadAccess<T>(fn: () => T): T {
+  const was = plainOn;
+  if (!was) { plainOn = true; install(); }
+  try {
+    return fn();
+  } finally {
+    if (!was) { plainOn = false; install(); }
+  }
+}
+
+/** True while accesses are plain (inside `withSingleThreadAccess`). */
+export function singleThreadAccess(): boolean {
+  return plainOn;
 }

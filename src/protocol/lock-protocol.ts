@@ -6,7 +6,7 @@
  */
 
 import { LOCK_MEMO_ENTRIES } from '../kvm/limits.js';
-import { LOCK_BROKEN, LOCK_READERS_MASK, LOCK_STATE_SHIFT, LOCK_WAIT, type LockEvent, type LockProtocol } from '../kvm/mmu-lock.js';
+import { LOCK_BROKEN, LOCK_EVENT_NAMES, LOCK_READERS_MASK, LOCK_STATE_SHIFT, LOCK_WAIT, type LockEvent, type LockProtocol } from '../kvm/mmu-lock.js';
 import type { CompiledMachine } from './compile.js';
 import { NO_MUTATIONS, type Mutations } from './mutations.js';
 import { BoundMachine, CompiledRunner, type Impl } from './runner.js';
@@ -27,7 +27,8 @@ export const LOCK_IMPL: Impl<LockCtx> = {
 export class CompiledLockProtocol implements LockProtocol {
   private readonly runner: CompiledRunner<LockCtx>;
   private readonly ctx: LockCtx = { readers: 0 };
-  private readonly eventIdx: Record<LockEvent, number>;
+  /** The machine's event index of each LockEvent. */
+  private readonly eventIdx: Int32Array;
   private readonly broken: number;
   /** How often each mmu-lock transition fired (coverage). */
   readonly fired: Uint32Array;
@@ -35,12 +36,11 @@ export class CompiledLockProtocol implements LockProtocol {
   constructor(readonly machine: CompiledMachine, mutations: Mutations = NO_MUTATIONS) {
     if (machine.stateIndex.get('unlocked') !== 0) throw new Error('mmu-lock: the initial state must be unlocked (index 0)');
     this.runner = new CompiledRunner(new BoundMachine(machine, LOCK_IMPL, mutations));
-    const ev = (name: LockEvent): number => {
+    this.eventIdx = Int32Array.from(LOCK_EVENT_NAMES, (name) => {
       const i = machine.eventIndex.get(name);
       if (i === undefined) throw new Error(`mmu-lock machine has no event ${name}`);
       return i;
-    };
-    this.eventIdx = { READ_LOCK: ev('READ_LOCK'), READ_UNLOCK: ev('READ_UNLOCK'), WRITE_LOCK: ev('WRITE_LOCK'), WRITE_WAIT: ev('WRITE_WAIT'), WRITE_UNLOCK: ev('WRITE_UNLOCK') };
+    });
     this.broken = machine.stateIndex.get('broken') ?? -1;
     this.fired = new Uint32Array(machine.transitions.length);
   }
@@ -54,7 +54,7 @@ export class CompiledLockProtocol implements LockProtocol {
   private readonly memoId = new Int32Array(LOCK_MEMO_ENTRIES);
 
   next(word: number, event: LockEvent): number {
-    const ev = this.eventIdx[event];
+    const ev = this.eventIdx[event]!;
     // Direct-mapped by (low bits of the reader count and state, event).
     const slot = ((((word >>> LOCK_STATE_SHIFT) * 31 + (word & 0xff)) << 3) + ev) & (LOCK_MEMO_ENTRIES - 1);
     if (this.memoWord[slot] === word && this.memoEv[slot] === ev) {

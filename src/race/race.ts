@@ -14,6 +14,7 @@ import { runDeterministic, type RunConfig, type RunResult } from '../engine/dete
 import { RunSnapshot, snapshotable } from '../engine/run-snapshot.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
+import { patchNames, withPatches } from '../protocol/patches.js';
 import { PctScheduler } from '../sched/pct.js';
 import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
@@ -68,6 +69,8 @@ export interface RaceOptions {
   /** Mutations on top of the catalogue entry's own. */
   readonly mutate?: readonly string[];
   readonly skip?: readonly string[];
+  /** Candidate fixes (`--patch`, src/protocol/patches.ts). */
+  readonly patch?: readonly string[];
   /** Run the entry's scenario without its mutation (the control). */
   readonly withoutEntryMutation?: boolean;
   /** Run on this kernel release, whatever the target says (`--kernel`). */
@@ -122,7 +125,7 @@ function targetConfig(t: RaceTarget, scheduler: Scheduler, seed: number, o: Race
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
-  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false, kernel: kernelOf(t, o) });
+  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: withPatches(buildMutations(COMPILED, m.mutate, m.skip), patchNames(o.patch)), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
   return { ...cfg, recordChoices: true, footprints: o.trace === true };
 }
@@ -282,10 +285,16 @@ function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number,
   // The effective mutation set (the entry's own included): a token says everything the run had.
   const m = mutationsOf(t, o);
   const tok: RaceToken = {
-    v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
+    v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, ...patchField(o.patch), dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
     ...(depth !== undefined ? { depth } : {}), ...kernelField(kernelOf(t, o)), violation, segments: toSegments(choices),
   };
   return encodeToken(tok);
+}
+
+/** A token's `patch` field: left out when the run had none (so tokens without patches stay what they were). */
+export function patchField(patch: readonly string[] | undefined): { patch?: string[] } {
+  const names = patchNames(patch);
+  return names.length === 0 ? {} : { patch: names };
 }
 
 export interface ReplayResult {
@@ -303,10 +312,14 @@ export function targetOfToken(tok: RaceToken): RaceTarget {
   return t;
 }
 
-/** Replays a token bit for bit (strict: a step the model no longer offers is a ReplayMismatch). */
-export function replay(tok: RaceToken, o: { trace?: boolean } = {}): ReplayResult {
+/**
+ * Replays a token bit for bit (strict: a step the model no longer offers is a
+ * ReplayMismatch). `lenient`: where the schedule no longer fits (a patch the token did not
+ * have changes the steps), the previous actor runs on, as when shrinking.
+ */
+export function replay(tok: RaceToken, o: { trace?: boolean; lenient?: boolean } = {}): ReplayResult {
   const t = targetOfToken(tok);
-  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true, kernel: tokenKernel(tok) });
+  const run = runTarget(t, new ReplayScheduler(tok.segments, o.lenient !== true), tok.seed, { mutate: tok.mutate, skip: tok.skip, patch: tok.patch ?? [], dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true, kernel: tokenKernel(tok) });
   return { run, reproduced: run.violations[0]?.kind === tok.violation };
 }
 
@@ -332,7 +345,7 @@ export function shrink(tok: RaceToken, o: { maxAttempts?: number } = {}): Shrink
   const before = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
   const tryRun = (s: readonly Segment[], d: readonly number[]): Segment[] | null => {
     attempts++;
-    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: true, kernel: tokenKernel(tok) });
+    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, patch: tok.patch ?? [], dropOps: d, withoutEntryMutation: true, kernel: tokenKernel(tok) });
     if (r.violations[0]?.kind !== tok.violation) return null;
     // Keep only the schedule up to the violation, as it actually ran.
     return toSegments(r.choices).map((x) => [x[0], x[1]] as const);

@@ -70,3 +70,51 @@ test('conflicts: a write against a read or a write of the same word; reads never
   t.true(S.conflicts(fp([], [5, 9]), fp([], [8, 10])));
   t.false(S.conflicts(fp([], [5, 9]), fp([9, 12], [0, 5])));
 });
+
+test('single-thread access: every plain operation returns and stores what its Atomics counterpart does, and the mode is restored', (t) => {
+  // Each case runs on a fresh pair of buffers, once with Atomics and once plain.
+  const cases: [string, (a32: Int32Array, a64: BigInt64Array, a8: Uint8Array) => unknown][] = [
+    ['load', (a) => S.load(a, 1)], ['store', (a) => S.store(a, 1, -5)], ['add', (a) => S.add(a, 1, 0x7fffffff)],
+    ['sub', (a) => S.sub(a, 1, 3)], ['and', (a) => S.and(a, 1, 6)], ['or', (a) => S.or(a, 1, 8)], ['xor', (a) => S.xor(a, 1, -1)],
+    ['exchange', (a) => S.exchange(a, 1, 9)], ['cas hit', (a) => S.compareExchange(a, 1, 7, 11)], ['cas miss', (a) => S.compareExchange(a, 1, 8, 11)],
+    ['cas unsigned expected', (a) => S.compareExchange(a, 2, 0x80000000, 1)],
+    ['load64', (_, b) => S.load64(b, 2)], ['store64', (_, b) => S.store64(b, 2, -3n)], ['exchange64', (_, b) => S.exchange64(b, 2, 4n)],
+    ['cas64 hit', (_, b) => S.compareExchange64(b, 2, -(1n << 62n), 5n)], ['cas64 miss', (_, b) => S.compareExchange64(b, 2, 1n, 5n)],
+    ['cas64 unsigned expected', (_, b) => S.compareExchange64(b, 3, 1n << 63n, 6n)],
+    ['load8', (_, __, c) => S.load8(c, 5)], ['store8', (_, __, c) => S.store8(c, 5, 300)],
+  ];
+  const fresh = (): [Int32Array, BigInt64Array, Uint8Array] => {
+    const buf = new SharedArrayBuffer(64);
+    const a = new Int32Array(buf);
+    const b = new BigInt64Array(buf);
+    a[1] = 7; a[2] = -0x80000000;
+    b[2] = -(1n << 62n); b[3] = -(1n << 63n);
+    return [a, b, new Uint8Array(buf)];
+  };
+  for (const [name, op] of cases) {
+    const [x32, x64, x8] = fresh();
+    const atomic = op(x32, x64, x8);
+    const [y32, y64, y8] = fresh();
+    t.false(S.singleThreadAccess());
+    const plain = S.withSingleThreadAccess(() => {
+      t.true(S.singleThreadAccess());
+      t.not(S.load as unknown, Atomics.load as unknown);
+      return op(y32, y64, y8);
+    });
+    t.is(plain, atomic, name);
+    t.deepEqual([...y8], [...x8], `${name}: memory`);
+  }
+  t.is(S.load as unknown, Atomics.load as unknown);
+  t.throws(() => S.withSingleThreadAccess(() => { throw new Error('x'); }));
+  t.false(S.singleThreadAccess());
+});
+
+test('single-thread access with a recorder: the same footprints as with Atomics', (t) => {
+  const body = (): void => { S.load(i32, 40); S.compareExchange(i32, 41, 1, 2); S.compareExchange64(i64, 30, 0n, 1n); S.store8(u8, 200, 1); };
+  i32.fill(0, 40, 64);
+  const atomic = recorded(body);
+  i32.fill(0, 40, 64);
+  const plain = S.withSingleThreadAccess(() => recorded(body));
+  t.deepEqual(ranges(plain.reads), ranges(atomic.reads));
+  t.deepEqual(ranges(plain.writes), ranges(atomic.writes));
+});

@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { LOCK_BROKEN, LOCK_HELD_NONE, LOCK_HELD_READ, LOCK_HELD_WRITE, LOCK_WAIT, lockHeld, mmuReadTrylock, mmuReadUnlock, mmuWriteTrylock, mmuWriteUnlock, type LockEvent } from '../../src/kvm/mmu-lock.js';
+import { LOCK_BROKEN, LOCK_HELD_NONE, LOCK_HELD_READ, LOCK_HELD_WRITE, LOCK_WAIT, LOCK_EVENT, lockHeld, mmuReadTrylock, mmuReadUnlock, mmuWriteTrylock, mmuWriteUnlock, type LockEventName } from '../../src/kvm/mmu-lock.js';
 import { ACTOR, G, actorWord } from '../../src/kvm/layout.js';
 import { CompiledLockProtocol } from '../../src/protocol/lock-protocol.js';
 import { COMPILED, compiled } from '../../src/protocol/machines.js';
@@ -13,10 +13,10 @@ import { MiB } from '../kvm/fixtures.js';
 const machine = compiled('mmu-lock');
 const S = (name: string): number => machine.stateIndex.get(name)!;
 const word = (state: string, readers = 0): number => ((S(state) << 24) | readers) | 0;
-const EVENTS: readonly LockEvent[] = ['READ_LOCK', 'READ_UNLOCK', 'WRITE_LOCK', 'WRITE_WAIT', 'WRITE_UNLOCK'];
+const EVENTS: readonly LockEventName[] = ['READ_LOCK', 'READ_UNLOCK', 'WRITE_LOCK', 'WRITE_WAIT', 'WRITE_UNLOCK'];
 
 /** The queued rwlock, written out by hand: [state, readers] → next, 'wait' or 'broken'. */
-function spec(state: string, readers: number, ev: LockEvent): [string, number] | 'wait' | 'broken' {
+function spec(state: string, readers: number, ev: LockEventName): [string, number] | 'wait' | 'broken' {
   switch (state) {
     case 'unlocked':
       if (ev === 'READ_LOCK') return ['readHeld', 1];
@@ -59,7 +59,7 @@ test('every state × event × reader count follows the queued-rwlock specificati
     for (const readers of counts) {
       for (const ev of EVENTS) {
         const want = spec(state, readers, ev);
-        const got = p.next(word(state, readers), ev);
+        const got = p.next(word(state, readers), LOCK_EVENT[ev]);
         const expected = want === 'wait' ? LOCK_WAIT : want === 'broken' ? LOCK_BROKEN : word(want[0], want[1]);
         t.is(got, expected, `${state}(${readers}) ${ev}: got ${got === LOCK_WAIT ? 'WAIT' : got === LOCK_BROKEN ? 'BROKEN' : p.describe(got)}`);
       }
@@ -70,58 +70,58 @@ test('every state × event × reader count follows the queued-rwlock specificati
 test('readers count up and down; the last one unlocks', (t) => {
   const p = new CompiledLockProtocol(machine);
   let w = 0;
-  for (let i = 1; i <= 5; i++) { w = p.next(w, 'READ_LOCK'); t.is(w, word('readHeld', i)); }
+  for (let i = 1; i <= 5; i++) { w = p.next(w, LOCK_EVENT.READ_LOCK); t.is(w, word('readHeld', i)); }
   t.is(p.describe(w), 'readHeld(5 readers)');
-  for (let i = 4; i >= 1; i--) { w = p.next(w, 'READ_UNLOCK'); t.is(w, word('readHeld', i)); }
-  w = p.next(w, 'READ_UNLOCK');
+  for (let i = 4; i >= 1; i--) { w = p.next(w, LOCK_EVENT.READ_UNLOCK); t.is(w, word('readHeld', i)); }
+  w = p.next(w, LOCK_EVENT.READ_UNLOCK);
   t.is(w, 0);
   t.is(p.describe(w), 'unlocked');
 });
 
 test('a writer excludes readers and writers; readers exclude a writer', (t) => {
   const p = new CompiledLockProtocol(machine);
-  const wh = p.next(0, 'WRITE_LOCK');
+  const wh = p.next(0, LOCK_EVENT.WRITE_LOCK);
   t.is(wh, word('writeHeld'));
-  t.is(p.next(wh, 'READ_LOCK'), LOCK_WAIT);
-  t.is(p.next(wh, 'WRITE_LOCK'), LOCK_WAIT);
-  t.is(p.next(wh, 'WRITE_UNLOCK'), 0);
-  const r = p.next(0, 'READ_LOCK');
-  t.is(p.next(r, 'WRITE_LOCK'), LOCK_WAIT);
+  t.is(p.next(wh, LOCK_EVENT.READ_LOCK), LOCK_WAIT);
+  t.is(p.next(wh, LOCK_EVENT.WRITE_LOCK), LOCK_WAIT);
+  t.is(p.next(wh, LOCK_EVENT.WRITE_UNLOCK), 0);
+  const r = p.next(0, LOCK_EVENT.READ_LOCK);
+  t.is(p.next(r, LOCK_EVENT.WRITE_LOCK), LOCK_WAIT);
 });
 
 test('a waiting writer blocks new readers and the last reader hands the lock to it', (t) => {
   const p = new CompiledLockProtocol(machine);
-  let w = p.next(p.next(0, 'READ_LOCK'), 'READ_LOCK');
-  t.is(p.next(w, 'WRITE_LOCK'), LOCK_WAIT);
-  w = p.next(w, 'WRITE_WAIT');
+  let w = p.next(p.next(0, LOCK_EVENT.READ_LOCK), LOCK_EVENT.READ_LOCK);
+  t.is(p.next(w, LOCK_EVENT.WRITE_LOCK), LOCK_WAIT);
+  w = p.next(w, LOCK_EVENT.WRITE_WAIT);
   t.is(w, word('writerWaiting', 2));
   t.is(p.describe(w), 'writerWaiting(2 readers)');
-  t.is(p.next(w, 'READ_LOCK'), LOCK_WAIT, 'new reader must queue behind the writer');
-  t.is(p.next(w, 'WRITE_LOCK'), LOCK_WAIT, 'the writer waits for the readers');
-  w = p.next(w, 'READ_UNLOCK');
+  t.is(p.next(w, LOCK_EVENT.READ_LOCK), LOCK_WAIT, 'new reader must queue behind the writer');
+  t.is(p.next(w, LOCK_EVENT.WRITE_LOCK), LOCK_WAIT, 'the writer waits for the readers');
+  w = p.next(w, LOCK_EVENT.READ_UNLOCK);
   t.is(w, word('writerWaiting', 1));
-  w = p.next(w, 'READ_UNLOCK');
+  w = p.next(w, LOCK_EVENT.READ_UNLOCK);
   t.is(w, word('writerPending', 0));
-  t.is(p.next(w, 'READ_LOCK'), LOCK_WAIT, 'reserved for the writer');
-  w = p.next(w, 'WRITE_LOCK');
+  t.is(p.next(w, LOCK_EVENT.READ_LOCK), LOCK_WAIT, 'reserved for the writer');
+  w = p.next(w, LOCK_EVENT.WRITE_LOCK);
   t.is(w, word('writeHeld'));
-  t.is(p.next(w, 'WRITE_UNLOCK'), 0);
+  t.is(p.next(w, LOCK_EVENT.WRITE_UNLOCK), 0);
 });
 
 test('unlock without hold is LOCK_BROKEN', (t) => {
   const p = new CompiledLockProtocol(machine);
-  t.is(p.next(0, 'READ_UNLOCK'), LOCK_BROKEN);
-  t.is(p.next(0, 'WRITE_UNLOCK'), LOCK_BROKEN);
-  t.is(p.next(word('readHeld', 1), 'WRITE_UNLOCK'), LOCK_BROKEN);
-  t.is(p.next(word('writeHeld'), 'READ_UNLOCK'), LOCK_BROKEN);
-  t.is(p.next(word('writerPending'), 'READ_UNLOCK'), LOCK_BROKEN);
+  t.is(p.next(0, LOCK_EVENT.READ_UNLOCK), LOCK_BROKEN);
+  t.is(p.next(0, LOCK_EVENT.WRITE_UNLOCK), LOCK_BROKEN);
+  t.is(p.next(word('readHeld', 1), LOCK_EVENT.WRITE_UNLOCK), LOCK_BROKEN);
+  t.is(p.next(word('writeHeld'), LOCK_EVENT.READ_UNLOCK), LOCK_BROKEN);
+  t.is(p.next(word('writerPending'), LOCK_EVENT.READ_UNLOCK), LOCK_BROKEN);
 });
 
 test('fired counts every transition taken, by id', (t) => {
   const p = new CompiledLockProtocol(machine);
-  p.next(p.next(0, 'READ_LOCK'), 'READ_UNLOCK');
-  p.next(0, 'READ_LOCK');
-  p.next(0, 'WRITE_UNLOCK');
+  p.next(p.next(0, LOCK_EVENT.READ_LOCK), LOCK_EVENT.READ_UNLOCK);
+  p.next(0, LOCK_EVENT.READ_LOCK);
+  p.next(0, LOCK_EVENT.WRITE_UNLOCK);
   const byLabel = new Map(machine.transitions.map((tr) => [`${tr.event} ${tr.label}`, p.fired[tr.id]!]));
   t.is(byLabel.get('READ_LOCK unlocked → readHeld'), 2);
   t.is(byLabel.get('READ_UNLOCK readHeld → unlocked [lastReader]'), 1);
@@ -135,9 +135,9 @@ test('a lock protocol needs the mmu-lock machine (unlocked = state 0)', (t) => {
 
 test('mutations apply: mmu-lock.lastReader=false never releases the lock', (t) => {
   const p = new CompiledLockProtocol(machine, buildMutations(COMPILED, ['mmu-lock.lastReader=false'], []));
-  const w = p.next(p.next(0, 'READ_LOCK'), 'READ_UNLOCK');
+  const w = p.next(p.next(0, LOCK_EVENT.READ_LOCK), LOCK_EVENT.READ_UNLOCK);
   t.is(w, word('readHeld', 0));
-  t.is(p.next(w, 'WRITE_LOCK'), LOCK_WAIT);
+  t.is(p.next(w, LOCK_EVENT.WRITE_LOCK), LOCK_WAIT);
 });
 
 // ---------------------------------------------------------------- src/kvm/mmu-lock.ts on a Vm

@@ -1,0 +1,49 @@
+/**
+ * `faultline kselftest`: the modelled selftests by name, run on one kernel release, their
+ * cases as TAP tests in selftest order. A name that is not a modelled selftest is bad
+ * input (a RangeError naming the ones there are).
+ */
+
+import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
+import type { Selftest, Subtest } from './harness.js';
+import { preFaultMemoryTest } from './pre-fault-memory.js';
+
+/** Every modelled selftest, in the order the suite runs them. */
+export const SELFTESTS: readonly Selftest[] = [preFaultMemoryTest];
+
+/** One selftest's cases on a release. */
+export interface SelftestRun {
+  readonly name: string;
+  readonly source: string;
+  readonly summary: string;
+  readonly subtests: readonly Subtest[];
+  readonly ms: number;
+}
+
+export interface SuiteRun {
+  readonly kernel: KernelRelease;
+  readonly selftests: readonly SelftestRun[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+/** The selftests named (all when none), in suite order; an unknown name is a RangeError. */
+export function selectSelftests(names: readonly string[]): Selftest[] {
+  for (const n of names) {
+    if (!SELFTESTS.some((t) => t.name === n)) throw new RangeError(`no modelled selftest '${n}'; selftests: ${SELFTESTS.map((t) => t.name).join(', ')}`);
+  }
+  return names.length === 0 ? [...SELFTESTS] : SELFTESTS.filter((t) => names.includes(t.name));
+}
+
+/** Runs the selftests on `kernel`; each selftest's cases prefixed by its name. */
+export function runSuite(selftests: readonly Selftest[], kernel: KernelRelease = KERNEL_DEFAULT): SuiteRun {
+  const runs = selftests.map((t): SelftestRun => {
+    const t0 = performance.now();
+    const subtests = t.run(kernel).map((s) => ({ ...s, name: `${t.name}: ${s.name}` }));
+    return { name: t.name, source: t.source, summary: t.summary, subtests, ms: Math.round(performance.now() - t0) };
+  });
+  const all = runs.flatMap((r) => r.subtests);
+  const count = (s: Subtest['status']): number => all.filter((t) => t.status === s).length;
+  return { kernel, selftests: runs, passed: count('ok'), failed: count('not ok'), skipped: count('skip') };
+}
