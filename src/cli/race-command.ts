@@ -10,6 +10,7 @@ import type { RunResult } from '../engine/deterministic.js';
 import { ReplayMismatch } from '../sched/replay.js';
 import { PctScheduler } from '../sched/pct.js';
 import { explore, kernelOf, patchField, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
+import { PORTFOLIO_SUMMARY } from '../race/portfolio.js';
 import { decodeToken, kernelField, TokenError, type RaceToken } from '../race/token.js';
 import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import { formatColumnTrace, toPerfetto } from '../report/race.js';
@@ -69,7 +70,8 @@ interface ExploreSettings {
 
 /** The options of `race explore` checked, with the catalogue entry's scheduler, depth and budget where none is given. */
 function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
-  const scheduler = (f.scheduler ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
+  const scheduler = (f.scheduler ?? 'portfolio') as ExploreScheduler;
+  if (f.depth !== undefined && scheduler === 'portfolio') throw new UsageError('--depth is for --scheduler pct or dfs (the default portfolio runs PCT at depths 1 to 3 and DFS within 2 preemptions)');
   const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, EXPLORE_DEPTH_MAX) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
   const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, EXPLORE_BUDGET_MAX) : target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT;
   const timeMs = f.time !== undefined ? parseDuration('time', f.time) : undefined;
@@ -84,9 +86,11 @@ function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
 function printExploration(target: Target, x: ExploreSettings, r: ExploreResult, cover: Record<string, MachineCoverage>, f: ExploreFlags, io: Io): void {
   const { scheduler, depth, shard } = x;
   const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
-    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}` : 'random';
+    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}`
+    : scheduler === 'portfolio' ? `portfolio (${PORTFOLIO_SUMMARY}${r.dfs?.sleepSets === false ? ', no sleep sets' : ''})` : 'random';
   io.out(`exploring ${target.id}${x.kernel === KERNEL_DEFAULT ? '' : ` on ${x.kernel}`}${f.control !== true ? '' : target.entry?.kernel !== undefined ? ', the release with the fix' : ' without its mutation'}${(f.patch ?? []).length > 0 ? ` with --patch ${[...new Set(f.patch)].join(' --patch ')}` : ''} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
+  if (scheduler === 'portfolio') io.out(`schedules by strategy: ${Object.entries(r.byStrategy).map(([k, n]) => `${k} ${n}`).join(', ')}${r.foundBy !== null ? `; found by ${r.foundBy.label}` : ''}\n`);
   if (r.dfs !== null) {
     const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
     io.out(`dfs: ${r.dfs.exhausted ? `the search is complete — every schedule within ${depth} preemption(s) up to the horizon, up to reordering of independent steps` : 'the search is not finished'}${blocked}\n`);
@@ -119,7 +123,7 @@ export function raceExplore(targetName: string, f: ExploreFlags, io: Io): number
   });
   const cover = coverageByMachine(r.coverage, r.transitions);
   if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'random' ? null : x.depth, shard: x.shard, mutate: f.mutate ?? [], skip: f.skip ?? [], patch: [...new Set(f.patch ?? [])], control: f.control === true, budget: x.budget, sleepSets: f.sleepSets, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'random' || x.scheduler === 'portfolio' ? null : x.depth, shard: x.shard, mutate: f.mutate ?? [], skip: f.skip ?? [], patch: [...new Set(f.patch ?? [])], control: f.control === true, budget: x.budget, sleepSets: f.sleepSets, found: r.found, foundBy: r.foundBy?.label ?? null, byStrategy: r.byStrategy, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
   printExploration(target, x, r, cover, f, io);

@@ -51,9 +51,14 @@ export function scenarioOf(doc: object): Scenario {
   return parseScenario(JSON.stringify(doc), `kselftest:${(doc as { name?: string }).name ?? '?'}`);
 }
 
-/** Runs a scenario on `kernel` with a scheduler (default the sequential one). */
-export function runScenario(s: Scenario, kernel: KernelRelease, scheduler: Scheduler | SchedulerName = 'sequential', seed = 1): RunResult {
-  return runDeterministic(scenarioToRunConfig(s, { kernel, scheduler, seed, stepsMax: KSELFTEST_STEPS_MAX }));
+/**
+ * Runs a scenario on `kernel` with a scheduler (default the sequential one); `gates` gives
+ * ops that wait for several ops of other actors (OpList.gates) their whole `after`.
+ */
+export function runScenario(s: Scenario, kernel: KernelRelease, scheduler: Scheduler | SchedulerName = 'sequential', seed = 1, gates: ReadonlyMap<number, readonly number[]> = new Map()): RunResult {
+  const cfg = scenarioToRunConfig(s, { kernel, scheduler, seed, stepsMax: KSELFTEST_STEPS_MAX });
+  const ops = cfg.ops.map((o, i) => (gates.has(i) ? { ...o, after: gates.get(i)! } : o));
+  return runDeterministic({ ...cfg, ops });
 }
 
 /** Why a run stopped early, in one line: its first violation, or the engine's error. */

@@ -6,10 +6,15 @@
 
 import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import type { Selftest, Subtest } from './harness.js';
+import { dirtyLogTest } from './dirty-log.js';
+import { memslotModificationStressTest } from './memslot-modification-stress.js';
+import { mmuStressTest } from './mmu-stress.js';
 import { preFaultMemoryTest } from './pre-fault-memory.js';
+import { privateMemConversionsTest } from './private-mem-conversions.js';
+import { setMemoryRegionTest } from './set-memory-region.js';
 
 /** Every modelled selftest, in the order the suite runs them. */
-export const SELFTESTS: readonly Selftest[] = [preFaultMemoryTest];
+export const SELFTESTS: readonly Selftest[] = [preFaultMemoryTest, mmuStressTest, memslotModificationStressTest, setMemoryRegionTest, dirtyLogTest, privateMemConversionsTest];
 
 /** One selftest's cases on a release. */
 export interface SelftestRun {

@@ -5,8 +5,8 @@
  *
  * A target is a catalogue entry (src/workload/catalogue.ts: a scenario plus the mutation
  * that reintroduces a historical bug) or a scenario file. Schedules are drawn by the
- * seeded random scheduler or by PCT; schedule i of an exploration uses seed i, so shards
- * (`--shard i/n`) take disjoint seeds.
+ * portfolio (random, PCT and DFS in rotation, src/race/portfolio.ts) or by one strategy;
+ * schedule i of an exploration uses seed i, so shards (`--shard i/n`) take disjoint seeds.
  */
 
 import { readFileSync } from 'node:fs';
@@ -19,11 +19,10 @@ import { PctScheduler } from '../sched/pct.js';
 import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
-import { DfsRun, DfsSearch } from '../sched/dfs.js';
-import { conflicts } from '../kvm/shm.js';
 import { kernelChangeOfCommit, type KernelRelease } from '../kvm/kernel-release.js';
 import { CATALOGUE, DROPPED_ENTRIES, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
+import { ROTATION, buildRotation, drawFrom, strategyLabel, type DfsStrategy, type StrategySpec } from './portfolio.js';
 import { TokenError, encodeToken, kernelField, scenarioHash, segmentSteps, toSegments, tokenKernel, type RaceToken, type Segment } from './token.js';
 
 export class TargetError extends Error {
@@ -63,7 +62,8 @@ export function resolveTarget(spec: string): RaceTarget {
   return { id: `file:${path}`, scenario, hash: scenarioHash(JSON.parse(text.replace(/^\uFEFF/, ''))), entry: null };
 }
 
-export type ExploreScheduler = 'random' | 'pct' | 'dfs';
+/** One strategy (`--scheduler`), or the portfolio that rotates them (the default). */
+export type ExploreScheduler = 'random' | 'pct' | 'dfs' | 'portfolio';
 
 export interface RaceOptions {
   /** Mutations on top of the catalogue entry's own. */
@@ -157,8 +157,9 @@ export class TargetRuns {
 }
 
 export interface ExploreOptions extends RaceOptions {
-  readonly scheduler: ExploreScheduler;
-  /** PCT depth (default 2); for DFS, the preemption bound (default 2). */
+  /** Default `portfolio`: random, PCT (depths 1–3) and DFS in rotation (src/race/portfolio.ts). */
+  readonly scheduler?: ExploreScheduler;
+  /** PCT depth (default 2); for DFS, the preemption bound (default 2). Not for the portfolio. */
   readonly depth?: number;
   /** Schedules to try (per shard). */
   readonly budget: number;
@@ -177,6 +178,8 @@ export interface ExploreOptions extends RaceOptions {
 export interface ScheduleOutcome {
   readonly schedule: number;
   readonly seed: number;
+  /** The strategy that drew it: `random`, `pct depth 2`, `dfs (2 preemptions)`. */
+  readonly strategy: string;
   readonly steps: number;
   readonly violation: string | null;
   readonly token: string | null;
@@ -189,9 +192,13 @@ export interface ExploreResult {
   readonly ms: number;
   readonly token: string | null;
   readonly run: RunResult | null;
+  /** The strategy whose schedule found the violation (null when nothing was found). */
+  readonly foundBy: (StrategySpec & { readonly label: string }) | null;
+  /** Schedules run per strategy label. */
+  readonly byStrategy: Readonly<Record<string, number>>;
   /** Expected run length used for PCT (steps of the sequential run). */
   readonly k: number;
-  /** PCT's lower bound of finding a depth-d bug in one schedule. */
+  /** PCT's lower bound of finding a depth-d bug in one schedule (a single PCT strategy only). */
   readonly pctBound: number | null;
   /** Transition counts summed over every schedule run (`machine: transition` → count; fired ones only). */
   readonly coverage: Map<string, number>;
@@ -207,16 +214,31 @@ function expectedSteps(runs: TargetRuns): number {
   return Math.max(2, r.steps);
 }
 
-/** Transition counts summed over schedules, by position in a run's coverage list (every run lists the same transitions in the same order). */
-class CoverageTotals {
+/** The rotation of an exploration: the portfolio's, or one strategy's. */
+function rotationOf(o: ExploreOptions): readonly StrategySpec[] {
+  const s = o.scheduler ?? 'portfolio';
+  return s === 'portfolio' ? ROTATION : [{ name: s, depth: o.depth ?? 2 }];
+}
+
+/** Coverage and step totals of an exploration, summed as schedules run. */
+class Tally {
+  readonly transitions: string[] = [];
+  readonly byStrategy: Record<string, number> = {};
+  steps = 0;
+  schedules = 0;
+  /** Transition counts by position in a run's coverage list (every run lists the same transitions in the same order). */
   private readonly counts: number[] = [];
   /** Positions in the order they first fired. */
   private readonly order: number[] = [];
 
-  add(entries: readonly { readonly count: number }[]): void {
+  add(r: RunResult, label: string): void {
+    this.steps += r.steps;
+    this.schedules++;
+    this.byStrategy[label] = (this.byStrategy[label] ?? 0) + 1;
+    if (this.transitions.length === 0) for (const c of r.coverage) this.transitions.push(`${c.machine}: ${c.transition}`);
     const counts = this.counts;
-    for (let i = 0; i < entries.length; i++) {
-      const n = entries[i]!.count;
+    for (let i = 0; i < r.coverage.length; i++) {
+      const n = r.coverage[i]!.count;
       if (n === 0) continue;
       if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
       counts[i]! += n;
@@ -224,61 +246,43 @@ class CoverageTotals {
   }
 
   /** `machine: transition` → count, for the fired ones, in the order they first fired. */
-  map(names: readonly string[]): Map<string, number> {
-    return new Map(this.order.map((i) => [names[i]!, this.counts[i]!]));
+  get coverage(): Map<string, number> {
+    return new Map(this.order.map((i) => [this.transitions[i]!, this.counts[i]!]));
   }
 }
 
 export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const t0 = performance.now();
-  const depth = o.depth ?? 2;
   const runs = new TargetRuns(t, o, o.fresh === true);
   const k = expectedSteps(runs);
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
-  const totals = new CoverageTotals();
-  const transitions: string[] = [];
-  let steps = 0;
-  // DFS branches within 4k steps (k: the sequential run's length).
-  const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true, conflicts }) : null;
-  let dfsIndex = 0;
-  let scheduled = 0;
-  let exhausted = false;
-  const dfsStats = (done: boolean): ExploreResult['dfs'] => (search === null ? null : { runs: search.runs, blocked: search.blocked, sleepSets: search.sleepSets, exhausted: done });
+  const specs = rotationOf(o);
+  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runs.run(s, 0); } });
+  const dfs = rotation.find((s) => s.spec.name === 'dfs') as DfsStrategy | undefined;
+  const single = specs.length === 1 ? specs[0]! : null;
+  const tally = new Tally();
+  const result = (run: RunResult | null, token: string | null, by: StrategySpec | null): ExploreResult => ({
+    found: run !== null, schedules: tally.schedules, steps: tally.steps, ms: performance.now() - t0, token, run,
+    foundBy: by === null ? null : { ...by, label: strategyLabel(by) }, byStrategy: tally.byStrategy, k,
+    pctBound: single?.name === 'pct' ? PctScheduler.bound(actors, k, single.depth ?? 2) : null, coverage: tally.coverage, transitions: tally.transitions,
+    dfs: dfs === undefined ? null : { runs: dfs.search.runs, blocked: dfs.search.blocked, sleepSets: dfs.search.sleepSets, exhausted: dfs.exhausted },
+  });
   for (let n = 0; n < o.budget; n++) {
     if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;
     const seed = shard.i + n * shard.n;
-    let sched: Scheduler | null = null;
-    if (search !== null) {
-      // DFS: shard i/n takes every n-th schedule of the (deterministic) search order and
-      // runs the others only to learn the search tree.
-      for (let s = search.next(); s !== null; s = search.next()) {
-        if (dfsIndex++ % shard.n === shard.i) { sched = s; break; }
-        runs.run(s, 0);
-        search.finish(s);
-      }
-      if (sched === null) {
-        exhausted = true;
-        break;
-      }
-    } else {
-      const prng = new Prng(seed);
-      sched = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
-    }
-    const r = runs.run(sched, seed);
-    if (search !== null) search.finish(sched as DfsRun);
-    steps += r.steps;
-    if (transitions.length === 0) for (const c of r.coverage) transitions.push(`${c.machine}: ${c.transition}`);
-    totals.add(r.coverage);
+    const drawn = drawFrom(rotation, n, seed);
+    if (drawn === null) break;
+    const r = runs.run(drawn.scheduler, seed);
+    drawn.strategy.done(drawn.scheduler);
+    const spec = drawn.strategy.spec;
+    tally.add(r, strategyLabel(spec));
     const v = r.violations[0];
-    const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
-    scheduled = n + 1;
-    o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
-    if (v !== undefined) {
-      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage: totals.map(transitions), transitions, dfs: dfsStats(false) };
-    }
+    const token = v !== undefined ? tokenOf(t, o, spec.name, seed, spec.name === 'pct' ? spec.depth : undefined, v.kind, r.choices) : null;
+    o.onSchedule?.({ schedule: n, seed, strategy: strategyLabel(spec), steps: r.steps, violation: v?.kind ?? null, token });
+    if (v !== undefined) return result(r, token, spec);
   }
-  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage: totals.map(transitions), transitions, dfs: dfsStats(exhausted) };
+  return result(null, null, null);
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
