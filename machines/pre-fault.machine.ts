@@ -24,7 +24,7 @@ export const preFaultMachine = setup({
     invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
     preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
     faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound, prefaultSeesVmDead: unbound, gfnIsAlias: unbound,
-    patchReloadInRetryLoop: unbound, patchEagainOnObsoleteRoot: unbound, rootIsObsolete: unbound, requestFreeObsoleteRootsPending: unbound,
+    patchReloadInRetryLoop: unbound, patchEagainOnObsoleteRoot: unbound, patchSrcuCycleOnRetry: unbound, rootIsObsolete: unbound, requestFreeObsoleteRootsPending: unbound,
   },
   actions: {
     setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
@@ -91,10 +91,11 @@ export const preFaultMachine = setup({
       },
     },
     /**
-     * The page fault itself (prefetch = true). The two `patch*` guards are candidate fixes
-     * of the obsolete-root spin (no kernel has them; false unless `--patch` turns one on,
-     * see src/protocol/patches.ts): after RET_PF_RETRY, return -EAGAIN when the vCPU's root
-     * is obsolete (`is_obsolete_root()`), or reload the root before the next try.
+     * The page fault itself (prefetch = true). The `patch*` guards are candidate fixes of
+     * the obsolete-root spin (no kernel has them; false unless `--patch` turns one on, see
+     * src/protocol/patches.ts): after RET_PF_RETRY, return -EAGAIN when the vCPU's root is
+     * obsolete (`is_obsolete_root()`), reload the root before the next try, or drop and
+     * retake kvm->srcu (`kvm_vcpu_srcu_read_unlock(); kvm_vcpu_srcu_read_lock();`).
      */
     fault: {
       meta: { call: 'page-fault' },
@@ -102,6 +103,7 @@ export const preFaultMachine = setup({
         STEP: [
           { guard: and(['patchEagainOnObsoleteRoot', 'faultRetry', 'rootIsObsolete']), target: 'finish', actions: { type: 'setResult', params: { errno: 'EAGAIN' } } },
           { guard: and(['patchReloadInRetryLoop', 'faultRetry']), target: 'retryReload' },
+          { guard: and(['patchSrcuCycleOnRetry', 'faultRetry']), target: 'mapPage', actions: ['srcuReadUnlock', 'srcuReadLock'] },
           { guard: 'faultRetry', target: 'mapPage' },
           { guard: 'faultMapped', target: 'loop', actions: 'advanceRange' },
           { guard: 'faultEmulate', target: 'finish', actions: { type: 'setResult', params: { errno: 'ENOENT' } } },

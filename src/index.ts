@@ -37,3 +37,4 @@ export { CHURN_KINDS, CHURN_DEFAULT_RATES, STRESS_PRESETS, STRESS_WORKLOADS, typ
 export { buildStressReport, formatStressReport, type StressReport } from './report/stress.js';
 export { explore, exploreRace, exploreTest, RaceTestError, type RaceSpec, type RaceVerdict, type ExploreMacro, type AssertionsLike } from './testing/explore.js';
 export { mergeRace, mergeBench, summariesOf, MergeError, type MergedRace, type ShardSummary } from './race/merge.js';
+export { SELFTESTS, runSuite, selectSelftests, tapDocument, GateScheduler, type Selftest, type Subtest, type SuiteRun, type SelftestRun } from './kselftest/index.js';

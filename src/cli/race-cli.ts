@@ -9,6 +9,7 @@ import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
+import { exportCommand } from './race-export-cli.js';
 import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
@@ -131,6 +132,7 @@ export function raceCli(ctx: Ctx): Command {
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
     .addCommand(shrinkCommand(ctx))
-    .addCommand(mergeCommand(ctx));
+    .addCommand(mergeCommand(ctx))
+    .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }

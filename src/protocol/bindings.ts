@@ -167,6 +167,7 @@ const preFault: Impl<A> = {
     // Candidate fixes: no kernel has them; `--patch` forces one on (src/protocol/patches.ts).
     patchReloadInRetryLoop: () => false,
     patchEagainOnObsoleteRoot: () => false,
+    patchSrcuCycleOnRetry: () => false,
     rootIsObsolete: vc.rootIsObsolete,
     requestFreeObsoleteRootsPending: vc.hasRequestFreeObsoleteRoots,
   },

@@ -39,6 +39,14 @@ export const PATCHES: readonly Patch[] = [
     guards: { 'pre-fault.patchEagainOnObsoleteRoot': true },
     skip: [],
   },
+  {
+    name: 'prefault-srcu-cycle-on-retry',
+    summary: 'kvm_tdp_map_page(): drop and retake kvm->srcu after RET_PF_RETRY (sketched on the kvm list for the INVALID-slot case; lets the delete finish, does not reload the root)',
+    kernel: 'in the loop, after kvm_mmu_do_page_fault(): '
+      + 'if (r == RET_PF_RETRY) { kvm_vcpu_srcu_read_unlock(vcpu); kvm_vcpu_srcu_read_lock(vcpu); }',
+    guards: { 'pre-fault.patchSrcuCycleOnRetry': true },
+    skip: [],
+  },
 ];
 
 export class PatchError extends Error {}

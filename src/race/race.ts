@@ -107,7 +107,7 @@ function fixedIn(e: CatalogueEntry): KernelRelease {
  * The scenario's ops without those in `drop`; an `after` edge points at the same op in the
  * shorter list, and one whose op was dropped is gone (that op never runs, so nothing waits).
  */
-function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['ops'] {
+export function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['ops'] {
   const newIndex: number[] = [];
   let n = 0;
   ops.forEach((_, i) => { newIndex[i] = drop.has(i) ? -1 : n++; });

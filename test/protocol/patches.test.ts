@@ -17,7 +17,7 @@ test('every patch names guards and actions the machines have, and a patch guard 
       t.regex(g, /^pre-fault\.patch[A-Z]/);
     }
   }
-  t.deepEqual(PATCHES.map((p) => p.name), ['prefault-reload-obsolete-roots', 'prefault-eagain-obsolete-root']);
+  t.deepEqual(PATCHES.map((p) => p.name), ['prefault-reload-obsolete-roots', 'prefault-eagain-obsolete-root', 'prefault-srcu-cycle-on-retry']);
 });
 
 test('patches add their forced guards to the mutations; none leaves them as they were', (t) => {
@@ -32,7 +32,7 @@ test('patches add their forced guards to the mutations; none leaves them as they
 
 test('an unknown patch is an error listing the patches', (t) => {
   const e = t.throws(() => patchByName('reload'), { instanceOf: PatchError });
-  t.is(e.message, "unknown patch 'reload'; patches: prefault-reload-obsolete-roots, prefault-eagain-obsolete-root");
+  t.is(e.message, "unknown patch 'reload'; patches: prefault-reload-obsolete-roots, prefault-eagain-obsolete-root, prefault-srcu-cycle-on-retry");
 });
 
 const TOKEN: RaceToken = {
@@ -50,7 +50,7 @@ test('the CLI takes --patch on race explore and scenario run, lists the patches 
   const bad = await cli(['race', 'explore', 'seq-check', '--patch', 'nope']);
   t.is(bad.code, 2);
   t.is(bad.stderr.trim().split('\n').length, 1);
-  t.regex(bad.stderr, /--patch must be one of prefault-reload-obsolete-roots, prefault-eagain-obsolete-root, got 'nope'/);
+  t.regex(bad.stderr, /--patch must be one of prefault-reload-obsolete-roots, prefault-eagain-obsolete-root, prefault-srcu-cycle-on-retry, got 'nope'/);
   const help = await cli(['race', 'explore', '--help']);
   for (const p of PATCHES) t.true(help.stdout.includes(p.name), p.name);
   const run = await cli(['scenario', 'run', 'docs/findings/prefault-during-slot-delete.json', '--patch', 'prefault-reload-obsolete-roots']);

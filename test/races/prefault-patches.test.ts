@@ -61,3 +61,12 @@ test('random exploration of the finding\'s scenario: found unpatched within 200 
     t.is(r.schedules, 200);
   }
 });
+
+test('prefault-srcu-cycle-on-retry (dropping SRCU on RET_PF_RETRY, as sketched for the INVALID-slot case) is not a fix: the delete completes, the pre-fault spins on the obsolete root', (t) => {
+  // vcpu0 retries once more (and so retakes SRCU), then the VMM runs on: its grace period ends.
+  const script = [...SCRIPT, ...Array(30).fill(VCPU), ...Array(80).fill(VMM)];
+  const r = run({ setup: SETUP, ops: OPS, scheduler: scripted(script), mutate: patchSpecs(['prefault-srcu-cycle-on-retry']).mutate });
+  t.is(r.violations[0]?.kind, 'livelock');
+  t.regex(r.violations[0]!.message, /obsolete-root.*vmm finished/);
+  t.deepEqual(r.results[0], { op: 'set_memslot', ret: 0, errno: null, change: 'delete' });
+});
