@@ -14,7 +14,7 @@ import { actorsOf, cActorTables, cConfig, cMemory } from './c-tables.js';
 import { cComment } from './c-text.js';
 import { cPrologue } from './c-uapi.js';
 import { cHostOps, cSetRegion, cVmmOps } from './c-vmm.js';
-import { cActors, cCheckHost, cMain, cRunWindow, cWatchdog, cWindowSetup } from './c-window.js';
+import { cActors, cCheckHost, cClock, cMain, cRunWindow, cWatchdog, cWindowSetup } from './c-window.js';
 import { modelExpectations, type Expectations } from './expectations.js';
 import { planOf } from './plan.js';
 
@@ -47,7 +47,7 @@ export function exportC(input: ExportInput): ExportResult {
   const c = [
     cComment(header), '', cPrologue(), '', cConfig(plan, actors), '', cTypes(), '', cMemory(plan), '', cActorTables(plan, actors), '',
     cReport(), '', cNames(), '', cCalls(), '', cHostMemory(), '', cGuestCode(plan.codeGpa), '', cVcpuSetup(), '', cVcpuOps(), '',
-    cSetRegion(), '', cVmmOps(), '', cHostOps(), '', cActors(), '', cWindowSetup(), '', cWatchdog(), '', cRunWindow(), '', cCheckHost(), '', cMain(), '',
+    cSetRegion(), '', cVmmOps(), '', cHostOps(), '', cClock(), '', cActors(), '', cWindowSetup(), '', cWatchdog(), '', cRunWindow(), '', cCheckHost(), '', cMain(), '',
   ].join('\n');
   return { c, expectations };
 }
