@@ -21,8 +21,17 @@ export interface TokenFacts {
   readonly stuck: readonly string[];
 }
 
+/** A catalogue entry's race: its reference, the fix, what goes wrong, the release before the fix. */
+export interface EntryFacts {
+  readonly ref: string;
+  readonly fix: { readonly title: string; readonly hash: string };
+  readonly summary: string;
+  readonly kernel?: string;
+}
+
 export interface HeaderFacts {
   readonly plan: CPlan;
+  readonly entry?: EntryFacts;
   readonly description: string;
   /** `catalogue:NAME` or `file:PATH`. */
   readonly target: string;
@@ -30,13 +39,23 @@ export interface HeaderFacts {
   readonly token: TokenFacts | null;
   readonly runs: number;
   readonly clean: number;
+  /** The unmutated model's runs that ended in a violation, by kind. */
+  readonly violations: Readonly<Record<string, number>>;
+}
+
+/** For a scenario without a token: what the unmutated model's own runs showed. */
+function unmutatedViolations(h: HeaderFacts): string[] {
+  const kinds = Object.entries(h.violations);
+  if (kinds.length === 0) return [];
+  const list = kinds.map(([k, n]) => `${k} in ${n}`).join(', ');
+  return ['', `The unmutated ${h.kernel} model itself shows ${list} of its ${h.runs} runs: on a kernel with that behaviour expect exit 1 within some windows${kinds.some(([k]) => k === 'livelock') ? ' (a call that never returned)' : ''}; on a kernel without it, exit 0. 'faultline race explore' on the scenario prints the interleaving.`];
 }
 
 /** Why the model's violation shows, or does not, on a real kernel — and so what pass and fail mean. */
 export function expectationLines(h: HeaderFacts): string[] {
   const t = h.token;
   const base = `PASS (exit 0): in every window each op returned an outcome the model allows (the .expect of each op below, from ${h.clean} clean runs of ${h.runs} of the scenario on the ${h.kernel} model without mutations); FAIL (exit 1): an op returned anything else, or a call never returned within the watchdog's deadline.`;
-  if (t === null) return [base];
+  if (t === null) return [base, ...unmutatedViolations(h)];
   const mutated = t.mutate.length + t.skip.length > 0;
   const patched = (t.patch ?? []).length > 0 ? [`The token ran with the candidate fix${t.patch!.length > 1 ? 'es' : ''} ${t.patch!.join(', ')} (--patch): in the model only; the kernel under test has whatever its source has.`] : [];
   if (mutated) {
@@ -55,6 +74,10 @@ export function headerLines(h: HeaderFacts): string[] {
     `faultline reproducer: ${p.name}`, '', h.description, '',
     `From: ${h.target}; model kernel ${h.kernel}; VM type ${vmTypeMacro(p)}, ${p.vcpus} vCPU${p.vcpus === 1 ? '' : 's'}.`,
   ];
+  const e = h.entry;
+  if (e !== undefined) {
+    lines.push('', `Catalogue entry ${e.ref}: ${e.summary}.`, `Fixed by "${e.fix.title}" (${e.fix.hash})${e.kernel !== undefined ? `; ${e.kernel} is the last modelled release without the fix` : ', before the first modelled release: in the model the bug is put back by a mutation'}.`);
+  }
   if (h.token !== null) lines.push('Token (faultline race replay TOKEN shows the interleaving):', ...chunk(h.token.text, 80).map((s) => `  ${s}`));
   lines.push('', ...expectationLines(h), '',
     'Every window builds a fresh VM (memslots, vCPUs, a flat 32-bit guest at its first instruction), starts one thread per actor from a barrier, and each thread runs its ops in order: vCPU ops from the vCPU\'s thread (KVM_RUN for guest accesses, KVM_PRE_FAULT_MEMORY), memslot and attribute changes from the VMM\'s, host mm events (madvise, mprotect, munmap) on the backing from the host\'s.',

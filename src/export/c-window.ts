@@ -248,7 +248,7 @@ export function cCheckHost(): string {
 \tif (CANNOT_LAUNCH)
 \t\tskip("%s", CANNOT_LAUNCH);
 \tif (NEEDS_PRE_FAULT && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) <= 0)
-\t\tskip("KVM_CAP_PRE_FAULT_MEMORY is not supported (KVM_PRE_FAULT_MEMORY is from 6.11)");
+\t\tskip("KVM_CAP_PRE_FAULT_MEMORY is not reported (KVM_PRE_FAULT_MEMORY is from 6.11 and needs TDP: EPT or NPT)");
 \tif (NEEDS_ATTRIBUTES && !(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) & KVM_MEMORY_ATTRIBUTE_PRIVATE))
 \t\tskip("KVM_CAP_MEMORY_ATTRIBUTES has no KVM_MEMORY_ATTRIBUTE_PRIVATE");
 \tif (NEEDS_GUEST_MEMFD && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
