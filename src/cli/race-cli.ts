@@ -5,7 +5,9 @@
  */
 
 import { Command } from 'commander';
-import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
+import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX, SWARM_BUDGET_DEFAULT, SWARM_SCENARIOS_DEFAULT } from '../kvm/limits.js';
+import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
+import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
 import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
@@ -29,6 +31,21 @@ export interface ExploreFlags {
   readonly sleepSets: boolean;
   readonly coverage?: boolean;
   readonly kernel?: string;
+}
+
+/** The options of `race swarm` (values unparsed; race-swarm-command.ts checks them). */
+export interface SwarmFlags {
+  readonly time?: string;
+  readonly scenarios?: string;
+  readonly seed: string;
+  readonly budget: string;
+  readonly kernel?: string;
+  readonly vmType?: string;
+  readonly mutate?: string[];
+  readonly skip?: string[];
+  readonly out: string;
+  readonly shard?: string;
+  readonly json?: boolean;
 }
 
 /** The options of `race replay`. */
@@ -76,6 +93,30 @@ function exploreCommand(ctx: Ctx): Command {
     'faultline race explore docs/findings/prefault-during-slot-delete.json --scheduler dfs --patch prefault-reload-obsolete-roots',
   ]);
   return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
+}
+
+function swarmCommand(ctx: Ctx): Command {
+  const cmd = new Command('swarm')
+    .description('generate scenarios (VM type, memslots, vCPUs, a random subset of op features), explore each with the portfolio; on a violation that is not a documented finding, shrink the scenario, write it and its token to --out and exit 1')
+    .addOption(option('--time <TIME>', 'generate scenarios for TIME, e.g. 60s, 10m'))
+    .addOption(option('--scenarios <N>', 'scenario indices 0..N-1 (of this shard)', { defaultNote: `${SWARM_SCENARIOS_DEFAULT} unless --time` }))
+    .addOption(option('--seed <N>', 'the seed scenarios are drawn from', { default: '1' }))
+    .addOption(option('--budget <N>', 'schedules per scenario', { default: String(SWARM_BUDGET_DEFAULT) }))
+    .addOption(option('--vm-type <TYPE>', 'only this VM type', { choices: VM_TYPE_NAMES, defaultNote: 'any the release has' }))
+    .addOption(option('--out <DIR>', 'where a failing scenario and its token are written', { default: 'swarm-out' }))
+    .addOption(option('--shard <i/n>', 'scenario indices i, i+n, i+2n, … (disjoint slices)', { defaultNote: '0/1' }))
+    .addOption(option('--json', 'JSON lines: one per scenario, then a summary'))
+    .addOption(kernelOption(`the release every scenario runs, ${KERNEL_DEFAULT} unless given`));
+  for (const o of mutationOptions(' (in every scenario)')) cmd.addOption(o);
+  cmd.action(async (flags: SwarmFlags) => {
+    ctx.status = (await import('./race-swarm-command.js')).raceSwarm(flags, ctx.io);
+  });
+  return withExamples(cmd, [
+    'faultline race swarm --time 60s',
+    'faultline race swarm --scenarios 500 --mutate page-fault.mmuInvalidateRetryGfn=false --out failures',
+    'faultline race swarm --seed 7 --kernel 6.16 --vm-type tdx --json',
+    'faultline race swarm --scenarios 100000 --shard 2/8 --json',
+  ]);
 }
 
 function listCommand(ctx: Ctx): Command {
@@ -127,12 +168,13 @@ function shrinkCommand(ctx: Ctx): Command {
 /** `faultline race list|explore|replay|shrink`. */
 export function raceCli(ctx: Ctx): Command {
   const cmd = new Command('race')
-    .description('the catalogue of historical KVM MMU races (list); find a bad interleaving (explore), replay it from its token (replay), make it smaller (shrink)')
+    .description('the catalogue of historical KVM MMU races (list); find a bad interleaving (explore), replay it from its token (replay), make it smaller (shrink); generate and explore scenarios (swarm)')
     .addCommand(listCommand(ctx))
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
     .addCommand(shrinkCommand(ctx))
     .addCommand(mergeCommand(ctx))
+    .addCommand(swarmCommand(ctx))
     .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }

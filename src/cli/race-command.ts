@@ -143,7 +143,7 @@ function fmtP(p: number): string {
 }
 
 /** Transitions fired by the exploration, per machine: fired of total (from the model's machine list). */
-interface MachineCoverage {
+export interface MachineCoverage {
   fired: number;
   total: number;
   /** Transitions the exploration fired, with how often. */
@@ -152,7 +152,7 @@ interface MachineCoverage {
   never: string[];
 }
 
-function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly string[]): Record<string, MachineCoverage> {
+export function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly string[]): Record<string, MachineCoverage> {
   const out: Record<string, MachineCoverage> = {};
   const of = (m: string): MachineCoverage => (out[m] ??= { fired: 0, total: 0, transitions: {}, never: [] });
   for (const m of COMPILED) of(m.id).total = m.transitions.length;

@@ -6,10 +6,10 @@
  */
 
 import { writeFileSync } from 'node:fs';
-import { exportC, ExportError, type TokenFacts } from '../export/export.js';
+import { exportC, ExportError, type EntryFacts, type TokenFacts } from '../export/export.js';
 import { describeOp } from '../export/c-tables.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
-import { kernelOf, replay, resolveTarget, targetOfToken, TargetError, withoutOps } from '../race/race.js';
+import { kernelOf, replay, resolveTarget, targetOfToken, TargetError, withoutOps, type RaceTarget } from '../race/race.js';
 import { decodeToken, kernelField, TokenError, tokenKernel, type RaceToken } from '../race/token.js';
 import { ReplayMismatch } from '../sched/replay.js';
 import type { Scenario } from '../workload/scenario.js';
@@ -33,6 +33,12 @@ interface Source {
   readonly target: string;
   readonly kernel: KernelRelease;
   readonly token: TokenFacts | null;
+  readonly entry?: EntryFacts;
+}
+
+function entryOf(t: RaceTarget): { entry?: EntryFacts } {
+  const e = t.entry;
+  return e === null ? {} : { entry: { ref: e.ref, fix: e.commit, summary: e.summary, ...(e.kernel !== undefined ? { kernel: e.kernel } : {}) } };
 }
 
 /** A token: its scenario without the dropped ops, its kernel, and what its replay left unfinished. */
@@ -43,12 +49,12 @@ function fromToken(text: string, kernel: string | undefined): Source {
   const scenario: Scenario = tok.dropOps.length === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, new Set(tok.dropOps)) };
   const run = replay(tok).run;
   const stuck = run.results.flatMap((r, i) => (r === null ? [`op #${i} ${scenario.ops[i]!.actor} ${describeOp(scenario.ops[i]!.op)}`] : []));
-  return { scenario, target: t.id, kernel: tokenKernel(tok), token: { text: text.trim(), violation: tok.violation, mutate: tok.mutate, skip: tok.skip, ...(tok.patch !== undefined ? { patch: tok.patch } : {}), stuck } };
+  return { scenario, target: t.id, kernel: tokenKernel(tok), ...entryOf(t), token: { text: text.trim(), violation: tok.violation, mutate: tok.mutate, skip: tok.skip, ...(tok.patch !== undefined ? { patch: tok.patch } : {}), stuck } };
 }
 
 function fromScenario(spec: string, kernel: string | undefined): Source {
   const t = resolveTarget(spec);
-  return { scenario: t.scenario, target: t.id, kernel: (kernel as KernelRelease | undefined) ?? kernelOf(t, {}), token: null };
+  return { scenario: t.scenario, target: t.id, kernel: (kernel as KernelRelease | undefined) ?? kernelOf(t, {}), ...entryOf(t), token: null };
 }
 
 function sourceOf(token: string | undefined, f: ExportFlags): Source {

@@ -33,7 +33,7 @@ function describeRun(m: MergedRace): string {
   const r = m.run;
   const what = m.kind === 'explore' ? String(r['target'] ?? '?') : 'race swarm';
   const how = [r['scheduler'] !== undefined ? String(r['scheduler']) : null, r['depth'] !== undefined && r['depth'] !== null ? `depth ${String(r['depth'])}` : null,
-    r['budget'] !== undefined ? `budget ${String(r['budget'])} per shard` : null, r['kernel'] !== undefined ? `kernel ${String(r['kernel'])}` : null].filter((x) => x !== null);
+    r['budget'] !== undefined ? `budget ${String(r['budget'])} per ${m.kind === 'swarm' ? 'scenario' : 'shard'}` : null, m.kind === 'swarm' && r['seed'] !== undefined ? `seed ${String(r['seed'])}` : null, r['kernel'] !== undefined ? `kernel ${String(r['kernel'])}` : null].filter((x) => x !== null);
   const mutations = [...(Array.isArray(r['mutate']) ? r['mutate'] : []), ...(Array.isArray(r['skip']) ? r['skip'] : [])];
   return `${what}${how.length > 0 ? ` (${how.join(', ')})` : ''}${r['control'] === true ? ', control' : ''}${mutations.length > 0 ? `; ${mutations.join(' ')}` : ''}`;
 }
@@ -44,6 +44,7 @@ function printRace(m: MergedRace, io: Io): void {
   io.out(`${m.scenarios !== null ? `${m.scenarios} scenario(s), ` : ''}${m.schedules} schedule(s), ${m.steps.toLocaleString('en-US')} steps; slowest shard ${(m.ms / 1000).toFixed(1)} s, all shards ${(m.cpuMs / 1000).toFixed(1)} s\n`);
   if (m.dfs !== null) io.out(`dfs: ${m.dfs.exhausted ? 'the search is complete — the shards together ran every schedule of the unsharded search' : 'the search is not finished'}\n`);
   io.out(`coverage: ${Object.entries(m.coverage).map(([k, c]) => `${k} ${c.fired}/${c.total}`).join(', ')}\n`);
+  for (const [name, f] of Object.entries(m.findings ?? {})) io.out(`documented finding ${name}: ${f.count} scenario(s), first ${f.first} (not a failure)\n`);
   if (m.first === null) {
     io.out('\nno violation\n');
     return;
@@ -51,6 +52,7 @@ function printRace(m: MergedRace, io: Io): void {
   io.out(`\nfirst violation: ${m.kind === 'swarm' ? 'scenario' : 'schedule'} ${m.first.index} (shard ${m.first.shard}/${m.shards.n})\n`);
   const v = m.violation as Violation | null;
   if (v !== null && typeof v === 'object' && typeof v.kind === 'string') io.out(`${formatViolation(v).join('\n')}\n`);
+  if (m.first.file !== undefined) io.out(`scenario file: ${m.first.file}\n`);
   if (m.token !== null) io.out(`token: ${m.token}\nreplay: faultline race replay ${m.token}\n`);
 }
 

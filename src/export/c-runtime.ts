@@ -148,6 +148,7 @@ static size_t run_size;
 static void *code_page;
 static int op_done[NR_OPS > 0 ? NR_OPS : 1];
 static int window_hung, window_failed, verbose;
+static long jitter_us = JITTER_US_DEFAULT;
 static long window_nr;
 static pthread_barrier_t start_barrier;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -13,6 +13,8 @@ import type { COp, CPlan } from './plan.js';
 /** Windows run by default, and the watchdog's deadline per window. */
 export const WINDOWS_DEFAULT = 1000;
 export const WATCHDOG_SECONDS_DEFAULT = 10;
+/** Each actor starts up to this many µs after the barrier, a different offset every window. */
+export const JITTER_US_DEFAULT = 200;
 
 const VM_TYPE_MACROS: Readonly<Record<string, string>> = { default: 'KVM_X86_DEFAULT_VM', sw_protected: 'KVM_X86_SW_PROTECTED_VM', snp: 'KVM_X86_SNP_VM', tdx: 'KVM_X86_TDX_VM' };
 
@@ -73,11 +75,11 @@ export function cConfig(p: CPlan, actors: readonly string[]): string {
     ['NR_VCPUS', String(p.vcpus)], ['NR_ACTORS', String(actors.length)], ['NR_OPS', String(p.ops.length)],
     ['NR_BACKINGS', String(p.backings.length)], ['NR_INITIAL_SLOTS', String(p.initialSlots.length)],
     ['CODE_SLOT', String(p.codeSlot)], ['CODE_GPA', cU64(p.codeGpa)], ['DONE_PORT', `0x${DONE_PORT.toString(16)}`],
-    ['MAILBOX_OFFSET', `0x${MAILBOX_OFFSET.toString(16)}`], ['RESUME_OFFSET', String(RESUME_OFFSET)], ['RUN_EXITS_MAX', '1000'],
+    ['MAILBOX_OFFSET', `0x${MAILBOX_OFFSET.toString(16)}`], ['RESUME_OFFSET', String(RESUME_OFFSET)], ['RUN_EXITS_MAX', '1000'], ['GRACE_MS', '5000'],
     ['DISABLED_QUIRKS', p.disabledQuirks === 0 ? '0' : `0x${p.disabledQuirks.toString(16)}`], ['MANUAL_DIRTY_LOG_PROTECT', p.manualDirtyLogProtect ? '1' : '0'],
     ['NEEDS_PRE_FAULT', has('pre_fault') || has('map_memory') ? '1' : '0'], ['NEEDS_ATTRIBUTES', has('set_memory_attributes') ? '1' : '0'],
     ['NEEDS_GUEST_MEMFD', p.backings.some((b) => b.guestMemfd) ? '1' : '0'], ['CANNOT_LAUNCH', p.cannotLaunch === null ? '((const char *)0)' : cString(p.cannotLaunch)],
-    ['WINDOWS_DEFAULT', String(WINDOWS_DEFAULT)], ['WATCHDOG_SECONDS_DEFAULT', String(WATCHDOG_SECONDS_DEFAULT)],
+    ['WINDOWS_DEFAULT', String(WINDOWS_DEFAULT)], ['WATCHDOG_SECONDS_DEFAULT', String(WATCHDOG_SECONDS_DEFAULT)], ['JITTER_US_DEFAULT', String(JITTER_US_DEFAULT)],
   ];
   return lines.map(([k, v]) => `#define ${k} ${v}`).join('\n');
 }

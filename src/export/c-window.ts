@@ -7,6 +7,30 @@
  * then runs the windows; the exit status is kselftest's.
  */
 
+/** The clock, and each actor's start offset in a window. */
+export function cClock(): string {
+  return `static double now_ms(void)
+{
+\tstruct timespec t;
+
+\tclock_gettime(CLOCK_MONOTONIC, &t);
+\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* A different start offset per window and actor, 0 to jitter_us: the windows try many alignments of the race. */
+static void start_jitter(const struct actor *a)
+{
+\tunsigned long x = (unsigned long)window_nr * 2654435761UL + (unsigned long)(a - actors) * 40503UL;
+\tdouble until;
+
+\tif (jitter_us <= 0)
+\t\treturn;
+\tuntil = now_ms() + (double)(x % ((unsigned long)jitter_us + 1)) / 1e3;
+\twhile (now_ms() < until)
+\t\t;
+}`;
+}
+
 /** The actor thread and the op dispatcher. */
 export function cActors(): string {
   return `static const char *run_op(struct actor *a, const struct op *o)
@@ -45,6 +69,7 @@ static void *actor_main(void *arg)
 \tint i;
 
 \tpthread_barrier_wait(&start_barrier);
+\tstart_jitter(a);
 \tfor (i = 0; i < a->nr_ops; i++) {
 \t\tconst struct op *o = &a->ops[i];
 
@@ -121,15 +146,7 @@ static void window_teardown(void)
 
 /** The watchdog: names every call that did not return, then signals until the threads are back. */
 export function cWatchdog(): string {
-  return `static double now_ms(void)
-{
-\tstruct timespec t;
-
-\tclock_gettime(CLOCK_MONOTONIC, &t);
-\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int all_finished(void)
+  return `static int all_finished(void)
 {
 \tint i;
 
@@ -152,10 +169,13 @@ static void report_hang(double waited_ms)
 \t\tif (__atomic_load_n(&a->finished, __ATOMIC_ACQUIRE) || k < 0)
 \t\t\tcontinue;
 \t\tif (call)
-\t\t\tprintf("FAIL %s: window %ld: %s never returned (%s, op #%d %s; %.0f s, %ld calls)\\n", SCENARIO_NAME, window_nr,
+\t\t\tprintf("FAIL %s: window %ld: %s never returned (%s, op #%d %s; %.3g s, %ld calls)\\n", SCENARIO_NAME, window_nr,
 \t\t\t       call, a->name, a->ops[k].index, a->ops[k].what, waited_ms / 1e3, __atomic_load_n(&a->calls, __ATOMIC_RELAXED));
+\t\telse if (a->ops[k].after >= 0 && !__atomic_load_n(&op_done[a->ops[k].after], __ATOMIC_ACQUIRE))
+\t\t\tprintf("FAIL %s: window %ld: %s's op #%d %s still waits for op #%d\\n", SCENARIO_NAME, window_nr, a->name,
+\t\t\t       a->ops[k].index, a->ops[k].what, a->ops[k].after);
 \t\telse
-\t\t\tprintf("FAIL %s: window %ld: %s did not finish op #%d %s (%.0f s, %ld calls, none in progress)\\n", SCENARIO_NAME,
+\t\t\tprintf("FAIL %s: window %ld: %s did not finish op #%d %s (%.3g s, %ld calls, none in progress)\\n", SCENARIO_NAME,
 \t\t\t       window_nr, a->name, a->ops[k].index, a->ops[k].what, waited_ms / 1e3, __atomic_load_n(&a->calls, __ATOMIC_RELAXED));
 \t}
 \tpthread_mutex_unlock(&report_lock);
@@ -166,7 +186,7 @@ static void report_hang(double waited_ms)
 export function cRunWindow(): string {
   return `static void watchdog(double timeout_ms)
 {
-\tdouble start = now_ms(), kicked = 0;
+\tdouble start = now_ms(), kicked = 0, grace_ms = timeout_ms > GRACE_MS ? timeout_ms : GRACE_MS;
 \tstruct timespec tick = { 0, 1000000 };
 \tint i;
 
@@ -177,6 +197,7 @@ export function cRunWindow(): string {
 \t\t\treport_hang(t - start);
 \t\t\t__atomic_store_n(&window_hung, 1, __ATOMIC_RELEASE);
 \t\t\t__atomic_store_n(&window_failed, 1, __ATOMIC_RELEASE);
+\t\t\tstart = t;
 \t\t}
 \t\tif (hung() && t - kicked >= 10) {
 \t\t\tfor (i = 0; i < NR_ACTORS; i++)
@@ -184,8 +205,8 @@ export function cRunWindow(): string {
 \t\t\t\t\tpthread_kill(actors[i].thread, SIGUSR1);
 \t\t\tkicked = t;
 \t\t}
-\t\tif (hung() && t - start >= 2 * timeout_ms)
-\t\t\tdie("window %ld: the stuck threads did not return even when signalled", window_nr);
+\t\tif (hung() && t - start >= grace_ms)
+\t\t\tdie("window %ld: the stuck threads did not return within %.1f s of being signalled", window_nr, grace_ms / 1e3);
 \t\tnanosleep(&tick, NULL);
 \t}
 }
@@ -227,7 +248,7 @@ export function cCheckHost(): string {
 \tif (CANNOT_LAUNCH)
 \t\tskip("%s", CANNOT_LAUNCH);
 \tif (NEEDS_PRE_FAULT && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) <= 0)
-\t\tskip("KVM_CAP_PRE_FAULT_MEMORY is not supported (KVM_PRE_FAULT_MEMORY is from 6.11)");
+\t\tskip("KVM_CAP_PRE_FAULT_MEMORY is not reported (KVM_PRE_FAULT_MEMORY is from 6.11 and needs TDP: EPT or NPT)");
 \tif (NEEDS_ATTRIBUTES && !(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) & KVM_MEMORY_ATTRIBUTE_PRIVATE))
 \t\tskip("KVM_CAP_MEMORY_ATTRIBUTES has no KVM_MEMORY_ATTRIBUTE_PRIVATE");
 \tif (NEEDS_GUEST_MEMFD && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
@@ -247,7 +268,7 @@ export function cCheckHost(): string {
 export function cMain(): string {
   return `static void usage(const char *argv0)
 {
-\tfprintf(stderr, "usage: %s [-n WINDOWS] [-w WATCHDOG_SECONDS] [-v]\\n", argv0);
+\tfprintf(stderr, "usage: %s [-n WINDOWS] [-w WATCHDOG_SECONDS] [-j JITTER_US] [-v]\\n", argv0);
 \texit(2);
 }
 
@@ -258,8 +279,10 @@ int main(int argc, char **argv)
 \tstruct sigaction sa;
 \tint c;
 
-\twhile ((c = getopt(argc, argv, "n:w:v")) != -1) {
-\t\tif (c == 'n')
+\twhile ((c = getopt(argc, argv, "n:w:j:v")) != -1) {
+\t\tif (c == 'j')
+\t\t\tjitter_us = strtol(optarg, NULL, 0);
+\t\telse if (c == 'n')
 \t\t\twindows = strtol(optarg, NULL, 0);
 \t\telse if (c == 'w')
 \t\t\ttimeout_s = strtod(optarg, NULL);

@@ -77,6 +77,8 @@ export interface Expectations {
   /** Runs made, and how many ended clean (only those count). */
   readonly runs: number;
   readonly clean: number;
+  /** Runs that ended in a violation (the unmutated model on this release), by kind. */
+  readonly violations: Readonly<Record<string, number>>;
 }
 
 function runOnce(s: Scenario, kernel: KernelRelease, scheduler: Scheduler, seed: number): RunResult {
@@ -96,11 +98,16 @@ export function modelExpectations(s: Scenario, kernel: KernelRelease, random: nu
     ...Array.from({ length: random }, (_, i): [Scheduler, number] => [new RandomScheduler(new Prng(i + 1)), i + 1]),
   ];
   let clean = 0;
+  const violations: Record<string, number> = {};
   for (const [scheduler, seed] of schedulers) {
     const r = runOnce(s, kernel, scheduler, seed);
-    if (r.violations.length > 0 || !r.completed) continue;
+    const kind = r.violations[0]?.kind ?? (r.completed ? null : 'incomplete');
+    if (kind !== null) {
+      violations[kind] = (violations[kind] ?? 0) + 1;
+      continue;
+    }
     clean++;
     outcomesOfRun(r).forEach((o, i) => { if (o !== null) sets[i]!.add(o); });
   }
-  return { allowed: sets.map((x) => [...x].sort()), runs: schedulers.length, clean };
+  return { allowed: sets.map((x) => [...x].sort()), runs: schedulers.length, clean, violations };
 }

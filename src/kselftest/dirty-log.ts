@@ -18,7 +18,7 @@ import type { KernelRelease } from '../kvm/kernel-release.js';
 import { Prng } from '../sched/prng.js';
 import { accessesOk } from './checks.js';
 import { OpList, PAGE, hx } from './doc.js';
-import { judgeCases, resultOf, runScenario, scenarioOf, type Case, type Check, type Selftest } from './harness.js';
+import { judgeCases, resultOf, runScenario, scenarioOf, type Case, type Check, type Selftest , type SelftestOptions } from './harness.js';
 
 const TEST_MEM_SLOT_INDEX = 1;
 const GUEST_NUM_PAGES = 128 + 3;
@@ -73,8 +73,8 @@ export const dirtyLogTest: Selftest = {
   name: 'dirty_log_test',
   source: 'tools/testing/selftests/kvm/dirty_log_test.c',
   summary: `basic mode (KVM_GET_DIRTY_LOG): random guest writes, the bitmap reaped mid-iteration and after stopping the vCPU, verified per iteration; ${GUEST_NUM_PAGES} pages, ${ITERATIONS} iterations of ${WRITES} writes, seeded random interleaving`,
-  run: (kernel: KernelRelease) => {
+  run: (kernel: KernelRelease, { mutations }: SelftestOptions = {}) => {
     const { doc, cases } = layout();
-    return judgeCases('log mode dirty-log: ', cases, runScenario(scenarioOf(doc), kernel, 'random', SEED));
+    return judgeCases('log mode dirty-log: ', cases, runScenario(scenarioOf(doc), kernel, { scheduler: 'random', seed: SEED, ...(mutations !== undefined ? { mutations } : {}) }));
   },
 };

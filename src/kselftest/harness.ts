@@ -11,6 +11,8 @@
 import { runDeterministic, type RunResult } from '../engine/deterministic.js';
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { OpResult } from '../kvm/ops.js';
+import type { Mutations } from '../protocol/mutations.js';
+import type { Interleaving } from './interleaving.js';
 import type { Scheduler, SchedulerName } from '../sched/scheduler.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 
@@ -30,7 +32,15 @@ export interface Selftest {
   readonly source: string;
   /** What of it is modelled, one line. */
   readonly summary: string;
-  run(kernel: KernelRelease): Subtest[];
+  /** Its cases on `kernel`. */
+  run(kernel: KernelRelease, options?: SelftestOptions): Subtest[];
+}
+
+export interface SelftestOptions {
+  /** Forced guards and skipped actions (`--mutate`, `--skip`): which selftest notices a bug put back. */
+  readonly mutations?: Mutations;
+  /** Where a racing memslot delete meets the pre-fault (default `invalid-slot`). */
+  readonly interleaving?: Interleaving;
 }
 
 /** A check on the run: null when it holds, else the TEST_ASSERT's message. */
@@ -51,12 +61,20 @@ export function scenarioOf(doc: object): Scenario {
   return parseScenario(JSON.stringify(doc), `kselftest:${(doc as { name?: string }).name ?? '?'}`);
 }
 
-/**
- * Runs a scenario on `kernel` with a scheduler (default the sequential one); `gates` gives
- * ops that wait for several ops of other actors (OpList.gates) their whole `after`.
- */
-export function runScenario(s: Scenario, kernel: KernelRelease, scheduler: Scheduler | SchedulerName = 'sequential', seed = 1, gates: ReadonlyMap<number, readonly number[]> = new Map()): RunResult {
-  const cfg = scenarioToRunConfig(s, { kernel, scheduler, seed, stepsMax: KSELFTEST_STEPS_MAX });
+/** How a selftest's scenario runs: the interleaving, its seed, multi-op gates, and mutations of the protocol. */
+export interface ScenarioRun {
+  readonly scheduler?: Scheduler | SchedulerName;
+  readonly seed?: number;
+  /** Ops that wait for several ops of other actors (OpList.gates): their whole `after`. */
+  readonly gates?: ReadonlyMap<number, readonly number[]>;
+  /** Forced guards and skipped actions (`--mutate`, `--skip`): which selftest notices a bug put back. */
+  readonly mutations?: Mutations;
+}
+
+/** Runs a scenario on `kernel` (default the sequential scheduler, seed 1). */
+export function runScenario(s: Scenario, kernel: KernelRelease, run: ScenarioRun = {}): RunResult {
+  const cfg = scenarioToRunConfig(s, { kernel, scheduler: run.scheduler ?? 'sequential', seed: run.seed ?? 1, stepsMax: KSELFTEST_STEPS_MAX, ...(run.mutations !== undefined ? { mutations: run.mutations } : {}) });
+  const gates = run.gates ?? new Map<number, readonly number[]>();
   const ops = cfg.ops.map((o, i) => (gates.has(i) ? { ...o, after: gates.get(i)! } : o));
   return runDeterministic({ ...cfg, ops });
 }

@@ -15,7 +15,7 @@ import type { KernelRelease } from '../kvm/kernel-release.js';
 import { DUMMY_SLOT } from '../workload/stress.js';
 import { accessesOk, memslotOpsOk, noViolation } from './checks.js';
 import { OpList, PAGE, hx } from './doc.js';
-import { judgeCases, runScenario, scenarioOf, type Selftest } from './harness.js';
+import { judgeCases, runScenario, scenarioOf, type Selftest , type SelftestOptions } from './harness.js';
 
 const VCPUS = 2;
 const PAGES_PER_VCPU = 64;
@@ -48,9 +48,9 @@ export const memslotModificationStressTest: Selftest = {
   name: 'memslot_modification_stress_test',
   source: 'tools/testing/selftests/kvm/memslot_modification_stress_test.c',
   summary: `vCPUs write their partitions while a one-page dummy memslot next to them is added and deleted ${ITERATIONS} times; ${VCPUS} vCPUs × ${PAGES_PER_VCPU} pages × ${PASSES} passes, seeded random interleaving`,
-  run: (kernel: KernelRelease) => {
+  run: (kernel: KernelRelease, { mutations }: SelftestOptions = {}) => {
     const { doc, accesses, memslotOps } = layout();
-    const r = runScenario(scenarioOf(doc), kernel, 'random', SEED);
+    const r = runScenario(scenarioOf(doc), kernel, { scheduler: 'random', seed: SEED, ...(mutations !== undefined ? { mutations } : {}) });
     const cases = [
       { name: 'every vcpu_run returns 0 (each guest write succeeds) while the dummy memslot comes and goes', ops: accesses, checks: [accessesOk(accesses, 'vcpu_run')] },
       { name: `${ITERATIONS} adds and deletes of memslot ${DUMMY_SLOT} succeed, no stale mapping left`, ops: memslotOps, checks: [memslotOpsOk(memslotOps), noViolation] },

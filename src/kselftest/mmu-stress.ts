@@ -18,7 +18,7 @@ import type { KernelRelease } from '../kvm/kernel-release.js';
 import { MMU_STRESS_STAGES } from '../workload/presets/mmu-stress.js';
 import { accessesFail, accessesOk, memslotOpsOk, noViolation } from './checks.js';
 import { OpList, PAGE, hx } from './doc.js';
-import { judgeCases, runScenario, scenarioOf, type Case, type Selftest } from './harness.js';
+import { judgeCases, runScenario, scenarioOf, type Case, type Selftest , type SelftestOptions } from './harness.js';
 
 const START_GPA = 4n << 30n;
 const FIRST_SLOT = 1;
@@ -85,8 +85,8 @@ export const mmuStressTest: Selftest = {
   name: 'mmu_stress_test',
   source: 'tools/testing/selftests/kvm/mmu_stress_test.c',
   summary: 'vCPUs write, reset the MMU and re-write, read, write under mprotect(PROT_READ) (EFAULT) and after PROT_WRITE, then slots are deleted and the backing unmapped; 2 vCPUs, 4 slots of 128KiB, seeded random interleaving',
-  run: (kernel: KernelRelease) => {
+  run: (kernel: KernelRelease, { mutations }: SelftestOptions = {}) => {
     const { doc, cases, gates } = layout();
-    return judgeCases('', cases, runScenario(scenarioOf(doc), kernel, 'random', SEED, gates));
+    return judgeCases('', cases, runScenario(scenarioOf(doc), kernel, { scheduler: 'random', seed: SEED, gates, ...(mutations !== undefined ? { mutations } : {}) }));
   },
 };

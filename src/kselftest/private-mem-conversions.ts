@@ -20,7 +20,7 @@
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import { accessesOk, attributeOpsOk, noViolation } from './checks.js';
 import { OpList, PAGE, hx } from './doc.js';
-import { judgeCases, runScenario, scenarioOf, type Case, type Selftest } from './harness.js';
+import { judgeCases, runScenario, scenarioOf, type Case, type Selftest , type SelftestOptions } from './harness.js';
 import { vmTypeSkip } from './vm-type-skip.js';
 
 const BASE_DATA_SLOT = 10;
@@ -82,8 +82,8 @@ export const privateMemConversionsTest: Selftest = {
   name: 'private_mem_conversions_test',
   source: 'tools/testing/selftests/kvm/x86/private_mem_conversions_test.c',
   summary: 'explicit shared ⇄ private conversions of five ranges of a guest_memfd slot on a SW_PROTECTED VM, the guest writing each side; no punch-hole or fallocate pass',
-  run: (kernel: KernelRelease) => {
+  run: (kernel: KernelRelease, { mutations }: SelftestOptions = {}) => {
     const { doc, cases } = layout();
-    return vmTypeSkip('sw_protected', kernel, '', cases) ?? judgeCases('', cases, runScenario(scenarioOf(doc), kernel));
+    return vmTypeSkip('sw_protected', kernel, '', cases) ?? judgeCases('', cases, runScenario(scenarioOf(doc), kernel, mutations !== undefined ? { mutations } : {}));
   },
 };

@@ -20,6 +20,7 @@
  */
 
 import { kernelProfile, type KernelRelease } from '../kvm/kernel-release.js';
+import type { Mutations } from '../protocol/mutations.js';
 import { accessesEmulated, accessesOk, memslotOpsOk, noViolation } from './checks.js';
 import { OpList, hx } from './doc.js';
 import { judgeCases, runScenario, scenarioOf, skipCases, type Case, type Selftest, type Subtest } from './harness.js';
@@ -32,12 +33,12 @@ const CODE_GPA = 0x100000;
 const SPINS = 3;
 const SEED = 1;
 
-function zeroMemslots(kernel: KernelRelease): Subtest[] {
+function zeroMemslots(kernel: KernelRelease, mutations?: Mutations): Subtest[] {
   const l = new OpList();
   const fetch = l.add('vcpu0', 'access', { gpa: hx(0xfff000), access: 'exec' });
   const doc = { name: 'set_memory_region_test-zero', vm: { type: 'default', vcpus: 1 }, ops: l.ops };
   const cases = [{ name: 'zero memslots: KVM_RUN exits with KVM_EXIT_INTERNAL_ERROR', ops: [fetch], checks: [accessesEmulated([fetch], 'KVM_RUN with no memslot')] }];
-  return judgeCases('', cases, runScenario(scenarioOf(doc), kernel));
+  return judgeCases('', cases, runScenario(scenarioOf(doc), kernel, mutations !== undefined ? { mutations } : {}));
 }
 
 /** The guest's reads while the VMM changes slot 10 (racing), then one read after the change: returns [racing…, checked]. */
@@ -70,16 +71,16 @@ function deleteLayout(quirkOff: boolean): { doc: object; cases: Case[] } {
   return { doc: { name: `set_memory_region_test-delete${quirkOff ? '-nozap' : ''}`, vm, memslots, ops: l.ops }, cases };
 }
 
-function deleteRegion(kernel: KernelRelease, quirkOff: boolean): Subtest[] {
+function deleteRegion(kernel: KernelRelease, quirkOff: boolean, mutations?: Mutations): Subtest[] {
   const { doc, cases } = deleteLayout(quirkOff);
   const prefix = `delete in-use region, slot zap quirk ${quirkOff ? 'disabled' : 'enabled'}: `;
   if (quirkOff && !kernelProfile(kernel).switches.slotZapOnlyWithQuirk) return skipCases(prefix, cases, `KVM_X86_QUIRK_SLOT_ZAP_ALL is not in KVM_CAP_DISABLE_QUIRKS2 before 6.12 (aa8d1f48d353)`);
-  return judgeCases(prefix, cases, runScenario(scenarioOf(doc), kernel, 'random', SEED));
+  return judgeCases(prefix, cases, runScenario(scenarioOf(doc), kernel, { scheduler: 'random', seed: SEED, ...(mutations !== undefined ? { mutations } : {}) }));
 }
 
 export const setMemoryRegionTest: Selftest = {
   name: 'set_memory_region_test',
   source: 'tools/testing/selftests/kvm/set_memory_region_test.c',
   summary: 'KVM_RUN with zero memslots; delete, recreate and delete again a memslot under a spinning guest, then the code memslot — with the slot zap quirk on and off',
-  run: (kernel) => [...zeroMemslots(kernel), ...deleteRegion(kernel, false), ...deleteRegion(kernel, true)],
+  run: (kernel, { mutations } = {}) => [...zeroMemslots(kernel, mutations), ...deleteRegion(kernel, false, mutations), ...deleteRegion(kernel, true, mutations)],
 };

@@ -43,7 +43,7 @@ export interface ShardSummary {
 }
 
 /** The fields that say which run a shard belongs to: every shard of one run has the same. */
-const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'patch', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel'] as const;
+const RUN_FIELDS = ['target', 'kernel', 'scheduler', 'depth', 'mutate', 'skip', 'patch', 'control', 'budget', 'sleepSets', 'seed', 'time', 'vmType', 'benchmark', 'clock', 'workload', 'pageSizes', 'hostMemories', 'costModel', 'plan'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -121,7 +121,8 @@ export function mergeCoverage(tables: readonly unknown[]): Record<string, Machin
   }
   for (const [m, o] of Object.entries(out)) {
     o.fired = Object.keys(o.transitions).length;
-    o.never = [...(never.get(m) ?? [])].filter((tr) => !(tr in o.transitions)).sort();
+    // In the machine's order, as each shard lists them.
+    o.never = [...(never.get(m) ?? [])].filter((tr) => !(tr in o.transitions));
   }
   return out;
 }
@@ -141,7 +142,9 @@ export interface MergedRace {
   readonly cpuMs: number;
   readonly scenarios: number | null;
   /** The first violation: its global index (schedule, or scenario for swarm), shard, token, violation. */
-  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown } | null;
+  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown; readonly file?: string } | null;
+  /** Swarm: violations that match a documented finding (not failures), per finding: scenarios and the first one's index. */
+  readonly findings: Record<string, { count: number; first: number }> | null;
   readonly token: string | null;
   readonly violation: unknown;
   readonly coverage: Record<string, MachineCoverage>;
@@ -156,12 +159,29 @@ function firstViolation(all: readonly ShardSummary[], kind: 'explore' | 'swarm')
   for (const s of all) {
     if (s.doc['found'] !== true) continue;
     const count = num(kind === 'swarm' ? s.doc['scenarios'] : s.doc['schedules']);
-    const index = s.shard.i + s.shard.n * Math.max(0, count - 1);
+    // A swarm summary names the failing scenario's index; else shard i's k-th of n is i + n·k.
+    const shrunk = s.doc['shrunk'];
+    const index = isObject(shrunk) && typeof shrunk['index'] === 'number' ? shrunk['index'] : s.shard.i + s.shard.n * Math.max(0, count - 1);
     if (best === null || index < best.index || (index === best.index && s.shard.i < best.shard)) {
-      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null };
+      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null, ...(typeof s.doc['file'] === 'string' ? { file: s.doc['file'] } : {}) };
     }
   }
   return best;
+}
+
+function mergeFindings(all: readonly ShardSummary[]): MergedRace['findings'] {
+  if (!all.some((s) => isObject(s.doc['findings']))) return null;
+  const out: Record<string, { count: number; first: number }> = {};
+  for (const s of all) {
+    const f = s.doc['findings'];
+    if (!isObject(f)) continue;
+    for (const [name, v] of Object.entries(f)) {
+      if (!isObject(v)) continue;
+      const o = out[name];
+      out[name] = { count: (o?.count ?? 0) + num(v['count']), first: Math.min(o?.first ?? Infinity, num(v['first'])) };
+    }
+  }
+  return out;
 }
 
 function mergeDfs(all: readonly ShardSummary[], complete: boolean): MergedRace['dfs'] {
@@ -185,7 +205,7 @@ export function mergeRace(all: readonly ShardSummary[], partial = false): Merged
     ms: Math.max(...all.map((s) => num(s.doc['ms']))), cpuMs: all.reduce((a, s) => a + num(s.doc['ms']), 0),
     scenarios: kind === 'swarm' ? all.reduce((a, s) => a + num(s.doc['scenarios']), 0) : null,
     first, token: first?.token ?? null, violation: first?.violation ?? null,
-    coverage: mergeCoverage(all.map((s) => s.doc['coverage'])), dfs: mergeDfs(all, missing.length === 0), run,
+    coverage: mergeCoverage(all.map((s) => s.doc['coverage'])), dfs: mergeDfs(all, missing.length === 0), findings: mergeFindings(all), run,
   };
 }
 
@@ -195,7 +215,7 @@ export function mergeBench(all: readonly ShardSummary[], partial = false): { doc
   const rows: { point: number; k: number; r: unknown }[] = [];
   for (const s of all) {
     const results = Array.isArray(s.doc['results']) ? s.doc['results'] : [];
-    const points = Array.isArray(s.doc['points']) ? s.doc['points'] : [];
+    const points = Array.isArray(s.doc['points']) ? s.doc['points'] : s.shard.n === 1 ? results.map(() => 0) : [];
     if (points.length !== results.length) throw new MergeError(`${s.where}: a bench shard lists the plan point of each result ('points', as many as 'results')`);
     results.forEach((r, k) => rows.push({ point: num(points[k]), k, r }));
   }

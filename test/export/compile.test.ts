@@ -29,8 +29,12 @@ function buildAndRun(name: string, c: string): { code: number; out: string } {
 for (const entry of CATALOGUE) {
   test(`catalogue ${entry.name}: exports, compiles cleanly, runs as a kselftest`, (t) => {
     const target = resolveTarget(entry.name);
-    const { c } = exportC({ scenario: target.scenario, target: target.id, kernel: kernelOf(target, {}), token: null, runs: 2 });
+    const entryFacts = { ref: entry.ref, fix: entry.commit, summary: entry.summary, ...(entry.kernel !== undefined ? { kernel: entry.kernel } : {}) };
+    const { c } = exportC({ scenario: target.scenario, target: target.id, kernel: kernelOf(target, {}), token: null, entry: entryFacts, runs: 2 });
     t.regex(c, /^\/\*\n \* faultline reproducer: /);
+    const header = c.slice(0, c.indexOf(' */')).replace(/\n \* ?/g, ' ');
+    t.true(header.includes(`Catalogue entry ${entry.ref}: `), header);
+    t.true(header.includes(`(${entry.commit.hash})`), header);
     const r = buildAndRun(entry.name, c);
     const lines = r.out.split('\n').filter((l) => l !== '');
     if (!kvm) {
@@ -60,6 +64,10 @@ test('the Finding: its token exports with the livelock it predicts, compiles, ru
   t.regex(r.out, /^(PASS|SKIP|FAIL) prefault-during-other-slot-delete: /);
 });
 
-test('kernelOf picks the release before the fix for a catalogue entry fixed within the modelled releases', (t) => {
-  t.is(kernelOf(resolveTarget('prefault-invalid-slot-retry'), {}), '6.17');
+test('an entry fixed within the modelled releases: exported on the release before the fix, whose unmutated model livelocks', (t) => {
+  const target = resolveTarget('prefault-invalid-slot-retry');
+  t.is(kernelOf(target, {}), '6.17');
+  const { c, expectations } = exportC({ scenario: target.scenario, target: target.id, kernel: '6.17', token: null, runs: 4 });
+  t.true((expectations.violations.livelock ?? 0) > 0);
+  t.regex(c.replace(/\n \* ?/g, ' '), /The unmutated 6\.17 model itself shows livelock in \d+ of its \d+ runs/);
 });

@@ -27,3 +27,13 @@ test('6.17: the first pre-fault of every VM type hangs on the INVALID slot the d
     for (const c of cases.slice(1)) t.regex(c.reason!, /^not reached: the selftest stopped in "pre-fault \[0, 2MiB\)/);
   }
 });
+
+test('interleaving obsolete-root (the README Finding): the DEFAULT pass hangs on the obsolete root on 6.19; SW_PROTECTED, which zaps only the slot from 6.12, passes — and hangs on 6.11, which zaps all on every type', (t) => {
+  const now = preFaultMemoryTest.run('6.19', { interleaving: 'obsolete-root' });
+  const def = now.filter((s) => s.name.startsWith('default: '));
+  t.is(def[0]!.status, 'not ok');
+  t.regex(def[0]!.reason!, /^livelock: .*last reason: obsolete-root.*vmm waits on synchronize_srcu/);
+  t.true(now.filter((s) => s.name.startsWith('sw_protected')).every((s) => s.status === 'ok'), JSON.stringify(now));
+  const old = preFaultMemoryTest.run('6.11', { interleaving: 'obsolete-root' });
+  for (const v of ['default', 'sw_protected shared', 'sw_protected private']) t.regex(old.find((s) => s.name.startsWith(`${v}: `))!.reason!, /last reason: obsolete-root/, v);
+});

@@ -1,6 +1,8 @@
-// Goal: mmu_stress_test, memslot_modification_stress_test, set_memory_region_test, dirty_log_test (basic mode) and private_mem_conversions_test as modelled pass on the newest release and on 6.11, and set_memory_region_test skips its slot-zap-quirk-disabled pass where KVM_CAP_DISABLE_QUIRKS2 lacks the quirk (before 6.12); the suite's selection by name keeps suite order and refuses an unknown name; method: run each selftest's model per release.
+// Goal: mmu_stress_test, memslot_modification_stress_test, set_memory_region_test, dirty_log_test (basic mode) and private_mem_conversions_test as modelled pass on the newest release and on 6.11, and set_memory_region_test skips its slot-zap-quirk-disabled pass where KVM_CAP_DISABLE_QUIRKS2 lacks the quirk (before 6.12); a bug put back fails the selftest that should notice it; the suite's selection by name keeps suite order and refuses an unknown name; method: run each selftest's model per release.
 
 import test from 'ava';
+import { COMPILED } from '../../src/protocol/machines.js';
+import { buildMutations } from '../../src/protocol/mutations.js';
 import { dirtyLogTest } from '../../src/kselftest/dirty-log.js';
 import { memslotModificationStressTest } from '../../src/kselftest/memslot-modification-stress.js';
 import { mmuStressTest } from '../../src/kselftest/mmu-stress.js';
@@ -54,4 +56,11 @@ test('private_mem_conversions_test: the initial fill and the five ranges convert
   const r = privateMemConversionsTest.run('6.19');
   t.is(r.length, 6);
   t.true(r.every((s) => s.status === 'ok'), JSON.stringify(r.filter((s) => s.status !== 'ok')));
+});
+
+test('a bug put back is caught: without the write-protect of KVM_GET_DIRTY_LOG, dirty_log_test fails its first iteration with a lost dirty page', (t) => {
+  const r = dirtyLogTest.run('6.19', { mutations: buildMutations(COMPILED, [], ['dirty-log.wrprotDirtyGfn']) });
+  t.is(r[0]!.status, 'not ok');
+  t.regex(r[0]!.reason!, /^lost-dirty-page: /);
+  t.regex(r[1]!.reason!, /^not reached: /);
 });

@@ -37,7 +37,17 @@ test('cli: pre_fault_memory_test on the newest release is all ok, exit 0; on 6.1
   t.is(j.passed, 0);
 });
 
-test('cli: an unknown selftest or release is one line, exit 2', async (t) => {
+test('cli: an unknown selftest, release, interleaving or mutation is one line, exit 2', async (t) => {
   oneErrorLine(t, await cli(['kselftest', 'no_such_test']), /^faultline: no modelled selftest 'no_such_test'; selftests: pre_fault_memory_test/);
   oneErrorLine(t, await cli(['kselftest', '--kernel', '5.15']), /--kernel must be one of 6\.11/);
+  oneErrorLine(t, await cli(['kselftest', '--interleaving', 'x']), /--interleaving must be one of invalid-slot, obsolete-root/);
+  oneErrorLine(t, await cli(['kselftest', '--skip', 'dirty-log.nope']), /unknown action 'nope' of machine 'dirty-log'/);
+});
+
+test('the package entry exports the suite: runSuite on 6.17 fails pre_fault_memory_test\'s twelve cases and tapDocument prints them', async (t) => {
+  const { runSuite, selectSelftests, tapDocument } = await import('../../src/index.js');
+  const run = runSuite(selectSelftests(['pre_fault_memory_test']), '6.17');
+  t.is(run.failed, 12);
+  t.is(run.interleaving, 'invalid-slot');
+  t.regex(tapDocument(run.selftests.flatMap((s) => s.subtests)), /^TAP version 13\n1\.\.12\nnot ok 1 pre_fault_memory_test: default: /);
 });

@@ -84,6 +84,10 @@ test('swarm shards: the first violation is the lowest global scenario index; tot
   t.deepEqual([m.first!.index, m.first!.shard, m.token], [5, 2, 'fl1.a']);
   t.is(m.scenarios, 10);
   t.is(m.schedules, 30);
+  // race swarm names the failing scenario (shrunk.index) and counts documented findings, which merge adds up.
+  const named = mergeRace([...sw(0, { found: true, scenarios: 4, token: 'fl1.c', shrunk: { index: 9 }, file: 'out/s9.json', findings: { f: { count: 2, first: 3 } } }), ...sw(1, { findings: { f: { count: 1, first: 1 } } }), ...sw(2, {})]);
+  t.deepEqual(named.first, { index: 9, shard: 0, token: 'fl1.c', violation: null, file: 'out/s9.json' });
+  t.deepEqual(named.findings, { f: { count: 3, first: 1 } });
 });
 
 test('the coverage union: counts add up, a transition is never-fired only if no shard fired it', (t) => {
