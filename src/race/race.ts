@@ -10,7 +10,8 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { runDeterministic, type RunResult } from '../engine/deterministic.js';
+import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
+import { RunSnapshot, snapshotable } from '../engine/run-snapshot.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { patchNames, withPatches } from '../protocol/patches.js';
@@ -119,14 +120,40 @@ export function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Sce
   });
 }
 
-/** One run of the target under a scheduler, recording its choices. */
-export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+/** The run configuration of the target under `scheduler`, recording its choices. */
+function targetConfig(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions): RunConfig {
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
   const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: withPatches(buildMutations(COMPILED, m.mutate, m.skip), patchNames(o.patch)), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
-  return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });
+  return { ...cfg, recordChoices: true, footprints: o.trace === true };
+}
+
+/** One run of the target under a scheduler, recording its choices. */
+export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+  return runDeterministic(targetConfig(t, scheduler, seed, o));
+}
+
+/**
+ * Runs of one target with the same options, as an exploration makes them: the VM is built
+ * and set up once, and each run restores that snapshot and runs only the main phase
+ * (engine/run-snapshot.ts: the same result as a fresh build). `fresh`: build each run
+ * anew instead (for comparison). A run's result shares its VM with the next run.
+ */
+export class TargetRuns {
+  private base: RunConfig | null = null;
+  private snap: RunSnapshot | null = null;
+
+  constructor(readonly t: RaceTarget, readonly o: RaceOptions, readonly fresh = false) {}
+
+  run(scheduler: Scheduler, seed: number): RunResult {
+    this.base ??= targetConfig(this.t, scheduler, seed, this.o);
+    const cfg: RunConfig = { ...this.base, scheduler, seed };
+    if (this.fresh || !snapshotable(cfg)) return runDeterministic(cfg);
+    this.snap ??= new RunSnapshot(cfg);
+    return this.snap.run(scheduler);
+  }
 }
 
 export interface ExploreOptions extends RaceOptions {
@@ -144,6 +171,8 @@ export interface ExploreOptions extends RaceOptions {
   readonly sleepSets?: boolean;
   /** Called after every schedule (progress, JSON lines). */
   readonly onSchedule?: (s: ScheduleOutcome) => void;
+  /** Build every schedule's VM anew instead of restoring the snapshot taken after setup (for comparison; same results). */
+  readonly fresh?: boolean;
 }
 
 export interface ScheduleOutcome {
@@ -180,8 +209,8 @@ export interface ExploreResult {
 }
 
 /** The number of steps a sequential run of the target takes: PCT's k. */
-function expectedSteps(t: RaceTarget, o: RaceOptions): number {
-  const r = runTarget(t, new RandomScheduler(new Prng(0)), 0, o);
+function expectedSteps(runs: TargetRuns): number {
+  const r = runs.run(new RandomScheduler(new Prng(0)), 0);
   return Math.max(2, r.steps);
 }
 
@@ -193,28 +222,43 @@ function rotationOf(o: ExploreOptions): readonly StrategySpec[] {
 
 /** Coverage and step totals of an exploration, summed as schedules run. */
 class Tally {
-  readonly coverage = new Map<string, number>();
   readonly transitions: string[] = [];
   readonly byStrategy: Record<string, number> = {};
   steps = 0;
   schedules = 0;
+  /** Transition counts by position in a run's coverage list (every run lists the same transitions in the same order). */
+  private readonly counts: number[] = [];
+  /** Positions in the order they first fired. */
+  private readonly order: number[] = [];
 
   add(r: RunResult, label: string): void {
     this.steps += r.steps;
     this.schedules++;
     this.byStrategy[label] = (this.byStrategy[label] ?? 0) + 1;
     if (this.transitions.length === 0) for (const c of r.coverage) this.transitions.push(`${c.machine}: ${c.transition}`);
-    for (const c of r.coverage) if (c.count > 0) this.coverage.set(`${c.machine}: ${c.transition}`, (this.coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
+    const counts = this.counts;
+    for (let i = 0; i < r.coverage.length; i++) {
+      const n = r.coverage[i]!.count;
+      if (n === 0) continue;
+      if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
+      counts[i]! += n;
+    }
+  }
+
+  /** `machine: transition` → count, for the fired ones, in the order they first fired. */
+  get coverage(): Map<string, number> {
+    return new Map(this.order.map((i) => [this.transitions[i]!, this.counts[i]!]));
   }
 }
 
 export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const t0 = performance.now();
-  const k = expectedSteps(t, o);
+  const runs = new TargetRuns(t, o, o.fresh === true);
+  const k = expectedSteps(runs);
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
   const specs = rotationOf(o);
-  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runTarget(t, s, 0, o); } });
+  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runs.run(s, 0); } });
   const dfs = rotation.find((s) => s.spec.name === 'dfs') as DfsStrategy | undefined;
   const single = specs.length === 1 ? specs[0]! : null;
   const tally = new Tally();
@@ -229,7 +273,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
     const seed = shard.i + n * shard.n;
     const drawn = drawFrom(rotation, n, seed);
     if (drawn === null) break;
-    const r = runTarget(t, drawn.scheduler, seed, o);
+    const r = runs.run(drawn.scheduler, seed);
     drawn.strategy.done(drawn.scheduler);
     const spec = drawn.strategy.spec;
     tally.add(r, strategyLabel(spec));
