@@ -38,3 +38,4 @@ export { buildStressReport, formatStressReport, type StressReport } from './repo
 export { explore, exploreRace, exploreTest, RaceTestError, type RaceSpec, type RaceVerdict, type ExploreMacro, type AssertionsLike } from './testing/explore.js';
 export { mergeRace, mergeBench, summariesOf, MergeError, type MergedRace, type ShardSummary } from './race/merge.js';
 export { SELFTESTS, runSuite, selectSelftests, tapDocument, GateScheduler, type Selftest, type Subtest, type SuiteRun, type SelftestRun } from './kselftest/index.js';
+export { exportC, modelExpectations, ExportError, type ExportInput, type ExportResult, type Expectations } from './export/export.js';

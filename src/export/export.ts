@@ -19,6 +19,7 @@ import { modelExpectations, type Expectations } from './expectations.js';
 import { planOf } from './plan.js';
 
 export { ExportError } from './plan.js';
+export { modelExpectations, type Expectations } from './expectations.js';
 export type { EntryFacts, TokenFacts } from './c-header.js';
 
 export interface ExportInput {

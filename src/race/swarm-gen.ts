@@ -79,9 +79,10 @@ class Gen {
     return s.gpa + (this.chance(0.2) ? this.p.below(s.size / (2 * MiB) + 1) * 2 * MiB : this.p.below(s.size / 4096) * 4096);
   }
 
-  /** A size of 1 … 512 pages, small ones likelier. */
+  /** A size of 1 … 512 pages, small ones likelier (a whole 2 MiB one time in ten). */
   pages(): number {
-    return [1, 1, 2, 4, 16, 64, 512][this.p.below(7)]! * (this.chance(0.3) ? 1 : 1 + this.p.below(3));
+    const n = [1, 1, 2, 2, 4, 8, 16, 64, 512, 512][this.p.below(10)]!;
+    return n <= 16 && this.chance(0.5) ? n * (1 + this.p.below(3)) : n;
   }
 
   private get privateMem(): boolean {
