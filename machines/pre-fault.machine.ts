@@ -15,7 +15,7 @@
  * USER/PRIVATE pick the fault's error code; partial progress ends in EAGAIN.
  */
 
-import { setup } from 'xstate';
+import { and, setup } from 'xstate';
 
 const unbound = () => { throw new Error('pre-fault: guard/action not bound (see src/protocol/bindings.ts)'); };
 
@@ -24,6 +24,7 @@ export const preFaultMachine = setup({
     invalidFlags: unbound, invalidRange: unbound, rangeDone: unbound, signalPending: unbound,
     preFaultNotAllowed: unbound, hasRequestFreeObsoleteRoots: unbound, needsRootLoad: unbound,
     faultRetry: unbound, faultMapped: unbound, faultEmulate: unbound, faultErrno: unbound, mmuLoadFailed: unbound, prefaultSeesVmDead: unbound, gfnIsAlias: unbound,
+    patchReloadInRetryLoop: unbound, patchEagainOnObsoleteRoot: unbound, patchSrcuCycleOnRetry: unbound, rootIsObsolete: unbound, requestFreeObsoleteRootsPending: unbound,
   },
   actions: {
     setResult: unbound, vcpuLoad: unbound, vcpuPut: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound,
@@ -89,16 +90,48 @@ export const preFaultMachine = setup({
         ],
       },
     },
-    /** The page fault itself (prefetch = true). */
+    /**
+     * The page fault itself (prefetch = true). The `patch*` guards are candidate fixes of
+     * the obsolete-root spin (no kernel has them; false unless `--patch` turns one on, see
+     * src/protocol/patches.ts): after RET_PF_RETRY, return -EAGAIN when the vCPU's root is
+     * obsolete (`is_obsolete_root()`), reload the root before the next try, or drop and
+     * retake kvm->srcu (`kvm_vcpu_srcu_read_unlock(); kvm_vcpu_srcu_read_lock();`).
+     */
     fault: {
       meta: { call: 'page-fault' },
       on: {
         STEP: [
+          { guard: and(['patchEagainOnObsoleteRoot', 'faultRetry', 'rootIsObsolete']), target: 'finish', actions: { type: 'setResult', params: { errno: 'EAGAIN' } } },
+          { guard: and(['patchReloadInRetryLoop', 'faultRetry']), target: 'retryReload' },
+          { guard: and(['patchSrcuCycleOnRetry', 'faultRetry']), target: 'mapPage', actions: ['srcuReadUnlock', 'srcuReadLock'] },
           { guard: 'faultRetry', target: 'mapPage' },
           { guard: 'faultMapped', target: 'loop', actions: 'advanceRange' },
           { guard: 'faultEmulate', target: 'finish', actions: { type: 'setResult', params: { errno: 'ENOENT' } } },
           { guard: 'faultErrno', target: 'finish', actions: 'propagateFaultErrno' },
           { target: 'finish', actions: { type: 'setResult', params: { errno: 'EIO' } } },
+        ],
+      },
+    },
+    /**
+     * Candidate fix (`--patch prefault-reload-obsolete-roots`): inside kvm_tdp_map_page()'s
+     * loop, `if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+     * kvm_mmu_free_obsolete_roots(vcpu); r = kvm_mmu_reload(vcpu); if (r) return r;` before
+     * the next fault — on every release, whether or not kvm_mmu_reload() frees obsolete roots.
+     */
+    retryReload: {
+      on: {
+        STEP: [
+          { guard: 'requestFreeObsoleteRootsPending', target: 'retryReload', actions: 'kvmMmuFreeObsoleteRoots' },
+          { guard: 'needsRootLoad', target: 'retryReloaded', actions: 'kvmMmuLoad' },
+          { target: 'mapPage' },
+        ],
+      },
+    },
+    retryReloaded: {
+      on: {
+        STEP: [
+          { guard: 'mmuLoadFailed', target: 'finish', actions: 'propagateMmuLoadErrno' },
+          { target: 'mapPage' },
         ],
       },
     },

@@ -10,6 +10,9 @@
  *   const run = startStress({ stress: { vcpus: 4, memoryBytes: 1 << 30, durationMs: 10_000, accesses: null, workload: 'uniform',
  *     churn: CHURN_DEFAULT_RATES, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5 } });
  *   run.events$.subscribe(...);  (await run.result).violations;
+ *
+ *   import { explore } from 'faultline';   (a race test: an ava macro, or call it for a verdict)
+ *   test('my patch keeps the classic race closed', explore, { scenario: 'seq-check', budget: 300 });
  */
 
 export { runDeterministic, type RunConfig, type RunResult, type ScheduledOp, type ActorSummary, type CoverageEntry } from './engine/deterministic.js';
@@ -32,3 +35,7 @@ export { EV, type ActorEvent } from './engine/control.js';
 export { startStress, stressEngineConfig, type StressRun, type StressResult, type StressRunHandle } from './workload/presets/index.js';
 export { CHURN_KINDS, CHURN_DEFAULT_RATES, STRESS_PRESETS, STRESS_WORKLOADS, type StressConfig, type ChurnKind, type StressPreset, type StressWorkload } from './workload/stress.js';
 export { buildStressReport, formatStressReport, type StressReport } from './report/stress.js';
+export { explore, exploreRace, exploreTest, RaceTestError, type RaceSpec, type RaceVerdict, type ExploreMacro, type AssertionsLike } from './testing/explore.js';
+export { mergeRace, mergeBench, summariesOf, MergeError, type MergedRace, type ShardSummary } from './race/merge.js';
+export { SELFTESTS, runSuite, selectSelftests, tapDocument, GateScheduler, type Selftest, type Subtest, type SuiteRun, type SelftestRun } from './kselftest/index.js';
+export { exportC, modelExpectations, ExportError, type ExportInput, type ExportResult, type Expectations } from './export/export.js';

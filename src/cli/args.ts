@@ -56,3 +56,10 @@ export function parseDuration(name: string, raw: string): number {
 export function splitList(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** `--shard i/n`: shard i of n, 0 ≤ i < n (`race explore`, `race swarm`, `bench`). */
+export function parseShard(raw: string): { i: number; n: number } {
+  const m = /^([0-9]+)\/([1-9][0-9]*)$/.exec(raw.trim());
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got '${raw}'`);
+  return { i: Number(m[1]), n: Number(m[2]) };
+}

@@ -30,6 +30,7 @@ export interface BenchFlags {
   readonly json?: boolean;
   readonly out?: string;
   readonly kernel?: string;
+  readonly shard?: string;
 }
 
 const benchOptions = (): Option[] => [
@@ -46,6 +47,7 @@ const benchOptions = (): Option[] => [
   option('--cost <KEY=NS>', 'override a cost of the simulated clock, e.g. vmExit=900 (repeatable)', { repeatable: true }),
   option('--seed <N>', 'seed of the workload, 0..2^32-1', { default: '1' }),
   option('--json', 'print one JSON object (every result, the cost model)'),
+  option('--shard <i/n>', "only points i, i+n, i+2n, … of the plan (a point: one clock, guest, page size and host memory, every strategy); 'faultline race merge' joins the shards' --json", { defaultNote: '0/1' }),
   option('--out <DIR>', 'also write DIR/results.json and the charts (SVG and their Vega-Lite specs)'),
   kernelOption(KERNEL_DEFAULT),
 ];
@@ -63,6 +65,7 @@ function prefaultVsLazyCommand(ctx: Ctx): Command {
     'faultline bench prefault-vs-lazy --host-memory anonymous,shared --strategies lazy,prefault,populate,populate-lazy',
     'faultline bench prefault-vs-lazy --clock both --repeat 5 --json',
     'faultline bench prefault-vs-lazy --trace boot-trace.txt --strategies lazy,prefault',
+    'faultline bench prefault-vs-lazy --memory 256MiB,1GiB --vcpus 1,4 --shard 0/2 --json > shard-0.json',
   ]);
 }
 

@@ -24,24 +24,26 @@ import { benchPlan, type BenchPlan } from './bench-plan.js';
 import { BenchProgress } from './bench-progress.js';
 import type { Io } from './io.js';
 
-/** Every run of the plan, clock by clock, guest by guest, page size by page size (each host memory that has it), strategy by strategy. */
-async function runAll(plan: BenchPlan, guests: readonly Guest[], io: Io, isTty: boolean): Promise<SimMetrics[]> {
+/** Every run of the plan, clock by clock, guest by guest, page size by page size (each host memory that has it), strategy by strategy; with `--shard i/n` only points i, i+n, … (a point: clock, guest, backing). */
+async function runAll(plan: BenchPlan, guests: readonly Guest[], io: Io, isTty: boolean): Promise<{ results: SimMetrics[]; points: number[] }> {
   const results: SimMetrics[] = [];
+  const points: number[] = [];
   const backings = plan.pageSizes.flatMap((pageSize) => plan.hostMemories.filter((m) => hostMemoryPageSizeError(m, PAGE_LEVEL[pageSize]) === null).map((hostMemory) => ({ pageSize, hostMemory })));
-  const progress = new BenchProgress(io, isTty, guests.length * backings.length * plan.strategies.length * plan.clocks.length);
-  for (const clock of plan.clocks) {
-    for (const g of guests) for (const { pageSize, hostMemory } of backings) {
-      for (const strategy of plan.strategies) {
-        const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${hostMemory} ${strategy}`;
-        const onProgress = progress.onProgress(what);
-        const point = { strategy, pageSize, hostMemory, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), ...(onProgress !== undefined ? { onProgress } : {}) };
-        const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, plan.repeat);
-        results.push(m);
-        progress.finished(what, m);
-      }
+  const all = plan.clocks.flatMap((clock) => guests.flatMap((g) => backings.map((b) => ({ clock, g, ...b }))));
+  const mine = all.map((p, point) => ({ ...p, point })).filter((p) => p.point % plan.shard.n === plan.shard.i);
+  const progress = new BenchProgress(io, isTty, mine.length * plan.strategies.length);
+  for (const { clock, g, pageSize, hostMemory, point: index } of mine) {
+    for (const strategy of plan.strategies) {
+      const what = `${formatSize(g.w.memoryBytes)} ${g.w.vcpus.length} vCPU ${pageSize} ${hostMemory} ${strategy}`;
+      const onProgress = progress.onProgress(what);
+      const point = { strategy, pageSize, hostMemory, workload: g.w, costModel: plan.costModel, seed: plan.seed, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), ...(onProgress !== undefined ? { onProgress } : {}) };
+      const m = clock === 'sim' ? runSimPoint(point) : await runWallPoint(point, plan.repeat);
+      results.push(m);
+      points.push(index);
+      progress.finished(what, m);
     }
   }
-  return results;
+  return { results, points };
 }
 
 /** DIR/results.json and the charts: Vega-Lite specs beside their SVG renderings. Returns the files written. */
@@ -75,11 +77,13 @@ function printTable(results: readonly SimMetrics[], label: string, plan: BenchPl
 export async function benchPrefaultVsLazy(f: BenchFlags, io: Io, isTty: boolean): Promise<number> {
   const plan = benchPlan(f);
   const guests = await benchGuests(plan, f.trace, f.memory !== undefined, f.vcpus !== undefined);
-  const results = await runAll(plan, guests, io, isTty);
+  const { results, points } = await runAll(plan, guests, io, isTty);
   const label = guests[0]!.label;
+  // A shard says which plan it is part of and where in it each result belongs (race merge joins them).
+  const sharded = plan.shard.n > 1 ? { shard: plan.shard, plan: { memories: plan.memories, vcpus: plan.vcpuList, strategies: plan.strategies, repeat: plan.repeat }, points, label } : {};
   const doc = {
     benchmark: 'prefault-vs-lazy', clock: f.clock, ...(plan.kernel !== undefined ? { kernel: plan.kernel } : {}), workload: f.trace !== undefined ? { trace: f.trace } : { kind: plan.kind, sharing: plan.sharing, seed: plan.seed },
-    pageSize: plan.pageSizes.join(','), pageSizes: plan.pageSizes, hostMemories: plan.hostMemories, costModel: { ...plan.costModel }, costDefaults: { ...COST_DEFAULTS }, results,
+    pageSize: plan.pageSizes.join(','), pageSizes: plan.pageSizes, hostMemories: plan.hostMemories, costModel: { ...plan.costModel }, costDefaults: { ...COST_DEFAULTS }, ...sharded, results,
   };
   const written = f.out !== undefined ? await writeOut(f.out, doc, plan, results, label) : [];
   if (f.json === true) io.out(`${JSON.stringify(doc)}\n`);

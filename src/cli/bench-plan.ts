@@ -13,7 +13,7 @@ import { HOST_MEMORIES, hostMemoryPageSizeError, type HostMemory } from '../kvm/
 import { CostError, costModelOf, type CostModel } from '../engine/cost-model.js';
 import { BENCH_MEMORY_BYTES_MAX, BENCH_MEMORY_BYTES_MIN, BENCH_REPEAT_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import type { GuestWorkloadKind, Sharing } from '../workload/guest.js';
-import { UsageError, parseIntIn, parseSize, parseU32Option, splitList } from './args.js';
+import { UsageError, parseIntIn, parseShard, parseSize, parseU32Option, splitList } from './args.js';
 import type { BenchFlags } from './bench-cli.js';
 
 export type Clock = 'sim' | 'wall';
@@ -35,6 +35,8 @@ export interface BenchPlan {
   readonly kind: GuestWorkloadKind;
   readonly clocks: Clock[];
   readonly repeat: number;
+  /** Only the plan's points i, i+n, … (`--shard i/n`). */
+  readonly shard: { readonly i: number; readonly n: number };
 }
 
 const bytesOf = (p: PageSize): number => (p === '4K' ? 4096 : p === '2M' ? 2 << 20 : 1 << 30);
@@ -122,7 +124,7 @@ export function benchPlan(f: BenchFlags): BenchPlan {
   }
   return {
     pageSizes, hostMemories, pageBytes: Math.max(...pageSizes.map(bytesOf)), memories, vcpuList, strategies, costModel, seed,
-    sharing: f.sharing as Sharing, kind: (f.workload ?? 'boot') as GuestWorkloadKind, clocks, repeat,
+    sharing: f.sharing as Sharing, kind: (f.workload ?? 'boot') as GuestWorkloadKind, clocks, repeat, shard: f.shard !== undefined ? parseShard(f.shard) : { i: 0, n: 1 },
     // commander checked --kernel against the releases.
     ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };

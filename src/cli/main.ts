@@ -11,7 +11,7 @@
 
 import { processIo, type Io } from './io.js';
 
-const BAD_INPUT = new Set(['UsageError', 'ScenarioError', 'MutationError', 'FieldError', 'TokenError', 'TargetError', 'ReplayMismatch', 'VmCreateError']);
+const BAD_INPUT = new Set(['UsageError', 'ScenarioError', 'MutationError', 'FieldError', 'TokenError', 'TargetError', 'ReplayMismatch', 'PatchError', 'VmCreateError']);
 
 /** Bad input: our own input errors, and a bad FAULTLINE_* override met while the model's limits load. */
 function isBadInput(e: unknown): boolean {

@@ -7,6 +7,7 @@
 
 import { Option, type Command } from 'commander';
 import { KERNEL_DEFAULT, KERNEL_RELEASES } from '../kvm/kernel-release.js';
+import { PATCHES } from '../protocol/patches.js';
 import { UsageError } from './args.js';
 
 export interface OptionSettings {
@@ -32,7 +33,14 @@ export function option(flags: string, description: string, s: OptionSettings = {
       return raw;
     });
   }
-  if (s.repeatable === true) o.argParser((raw: string, previous: string[] | undefined) => [...(previous ?? []), raw]);
+  if (s.repeatable === true) {
+    // A repeatable option with choices checks each value (commander keeps one parser).
+    const choices = s.choices;
+    o.argParser((raw: string, previous: string[] | undefined) => {
+      if (choices !== undefined && !choices.includes(raw)) throw new UsageError(`--${o.name()} must be one of ${choices.join(', ')}, got '${raw}'`);
+      return [...(previous ?? []), raw];
+    });
+  }
   if (s.default !== undefined) o.default(s.default, s.default);
   if (s.defaultNote !== undefined) DEFAULT_NOTES.set(o, s.defaultNote);
   return o;
@@ -44,6 +52,11 @@ export function mutationOptions(what = ''): Option[] {
     option('--mutate <GUARD=BOOL>', `force a guard${what}: MACHINE.GUARD=true|false, e.g. page-fault.mmuInvalidateRetryGfn=false (repeatable)`, { repeatable: true }),
     option('--skip <ACTION>', `skip an action${what}: MACHINE.ACTION, e.g. invalidation.kvmFlushRemoteTlbs (repeatable)`, { repeatable: true }),
   ];
+}
+
+/** `--patch NAME`: a candidate kernel fix tried in the model (src/protocol/patches.ts), repeatable. */
+export function patchOption(what = ''): Option {
+  return option('--patch <NAME>', `apply a candidate fix${what} (repeatable): ${PATCHES.map((p) => `${p.name} — ${p.summary}`).join('; ')}`, { choices: PATCHES.map((p) => p.name), repeatable: true });
 }
 
 /** `--kernel X.Y`: the kernel release the VM runs ('faultline kernels' lists what differs); it overrides the scenario's. */

@@ -14,6 +14,7 @@ import type { Ctx } from './ctx.js';
 import type { Io } from './io.js';
 import { machinesCli } from './machines-cli.js';
 import { kernelsCli } from './kernels-cli.js';
+import { kselftestCli } from './kselftest-cli.js';
 import { describeOption, withExamples } from './options.js';
 import { raceCli } from './race-cli.js';
 import { scenarioCli } from './scenario-cli.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: Ctx): Command {
     .addCommand(benchCli(ctx))
     .addCommand(machinesCli(ctx))
     .addCommand(kernelsCli(ctx))
+    .addCommand(kselftestCli(ctx))
     .addCommand(withExamples(new Command('version').description('print the version').action(() => ctx.io.out(`faultline ${version()}\n`)), ['faultline version']));
   withExamples(program, ['faultline scenario run classic-race', 'faultline race explore seq-check', 'faultline stress --vcpus 8 --duration 30s', 'faultline help race explore']);
   program.addHelpText('after', EXIT_STATUS);

@@ -5,10 +5,14 @@
  */
 
 import { Command } from 'commander';
-import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
+import { EXPLORE_BUDGET_DEFAULT, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX, SWARM_BUDGET_DEFAULT, SWARM_SCENARIOS_DEFAULT } from '../kvm/limits.js';
+import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
+import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
+import { exportCommand } from './race-export-cli.js';
+import { mergeCommand } from './race-merge-cli.js';
 
 /** The options of `race explore`, as commander hands them over (values unparsed; race-command.ts checks them). */
 export interface ExploreFlags {
@@ -18,6 +22,7 @@ export interface ExploreFlags {
   readonly time?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly shard?: string;
   readonly json?: boolean;
   readonly traceOut?: string;
@@ -28,11 +33,27 @@ export interface ExploreFlags {
   readonly kernel?: string;
 }
 
+/** The options of `race swarm` (values unparsed; race-swarm-command.ts checks them). */
+export interface SwarmFlags {
+  readonly time?: string;
+  readonly scenarios?: string;
+  readonly seed: string;
+  readonly budget: string;
+  readonly kernel?: string;
+  readonly vmType?: string;
+  readonly mutate?: string[];
+  readonly skip?: string[];
+  readonly out: string;
+  readonly shard?: string;
+  readonly json?: boolean;
+}
+
 /** The options of `race replay`. */
 export interface ReplayFlags {
   readonly json?: boolean;
   readonly traceOut?: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 /** The options of `race shrink`. */
@@ -40,14 +61,15 @@ export interface ShrinkFlags {
   readonly json?: boolean;
   readonly attempts: string;
   readonly kernel?: string;
+  readonly patch?: string[];
 }
 
 function exploreCommand(ctx: Ctx): Command {
   const cmd = new Command('explore')
     .description('explore interleavings of a catalogue entry or a scenario file until a violation; print its token, the command that replays it, and the trace')
     .argument('<TARGET>', "a catalogue entry ('faultline race list') or a scenario file")
-    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs'], defaultNote: "the entry's, else random" }))
-    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2" }))
+    .addOption(option('--scheduler <NAME>', 'how schedules are drawn', { choices: ['random', 'pct', 'dfs', 'portfolio'], defaultNote: 'portfolio: dfs, random and pct in rotation' }))
+    .addOption(option('--depth <N>', `PCT bug depth 1..${EXPLORE_DEPTH_MAX}; for dfs, the preemption bound 0..${EXPLORE_DEPTH_MAX}`, { defaultNote: "the entry's, else 2; not for the portfolio" }))
     .addOption(option('--budget <N>', 'schedules to try', { defaultNote: `the entry's, else ${EXPLORE_BUDGET_DEFAULT}` }))
     .addOption(option('--time <TIME>', 'stop after TIME, e.g. 30s, 5m'))
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
@@ -58,6 +80,7 @@ function exploreCommand(ctx: Ctx): Command {
     .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("for an entry of a race fixed in a modelled release, the release before the fix (with --control, the fix's); else the scenario's"));
   for (const o of mutationOptions(" (on top of the entry's)")) cmd.addOption(o);
+  cmd.addOption(patchOption());
   cmd.action(async (target: string, flags: ExploreFlags) => {
     ctx.status = (await import('./race-command.js')).raceExplore(target, flags, ctx.io);
   });
@@ -67,8 +90,33 @@ function exploreCommand(ctx: Ctx): Command {
     'faultline race explore seq-check --control --budget 500 --json',
     'faultline race explore my-scenario.json --scheduler dfs --depth 2 --mutate page-fault.mmuInvalidateRetryGfn=false',
     'faultline race explore prefault-keeps-obsolete-root --kernel 6.15',
+    'faultline race explore docs/findings/prefault-during-slot-delete.json --scheduler dfs --patch prefault-reload-obsolete-roots',
   ]);
   return withWords(cmd, { missing: "'race explore' needs one TARGET: a catalogue entry ('faultline race list') or a scenario file" });
+}
+
+function swarmCommand(ctx: Ctx): Command {
+  const cmd = new Command('swarm')
+    .description('generate scenarios (VM type, memslots, vCPUs, a random subset of op features), explore each with the portfolio; on a violation that is not a documented finding, shrink the scenario, write it and its token to --out and exit 1')
+    .addOption(option('--time <TIME>', 'generate scenarios for TIME, e.g. 60s, 10m'))
+    .addOption(option('--scenarios <N>', 'scenario indices 0..N-1 (of this shard)', { defaultNote: `${SWARM_SCENARIOS_DEFAULT} unless --time` }))
+    .addOption(option('--seed <N>', 'the seed scenarios are drawn from', { default: '1' }))
+    .addOption(option('--budget <N>', 'schedules per scenario', { default: String(SWARM_BUDGET_DEFAULT) }))
+    .addOption(option('--vm-type <TYPE>', 'only this VM type', { choices: VM_TYPE_NAMES, defaultNote: 'any the release has' }))
+    .addOption(option('--out <DIR>', 'where a failing scenario and its token are written', { default: 'swarm-out' }))
+    .addOption(option('--shard <i/n>', 'scenario indices i, i+n, i+2n, … (disjoint slices)', { defaultNote: '0/1' }))
+    .addOption(option('--json', 'JSON lines: one per scenario, then a summary'))
+    .addOption(kernelOption(`the release every scenario runs, ${KERNEL_DEFAULT} unless given`));
+  for (const o of mutationOptions(' (in every scenario)')) cmd.addOption(o);
+  cmd.action(async (flags: SwarmFlags) => {
+    ctx.status = (await import('./race-swarm-command.js')).raceSwarm(flags, ctx.io);
+  });
+  return withExamples(cmd, [
+    'faultline race swarm --time 60s',
+    'faultline race swarm --scenarios 500 --mutate page-fault.mmuInvalidateRetryGfn=false --out failures',
+    'faultline race swarm --seed 7 --kernel 6.16 --vm-type tdx --json',
+    'faultline race swarm --scenarios 100000 --shard 2/8 --json',
+  ]);
 }
 
 function listCommand(ctx: Ctx): Command {
@@ -88,6 +136,7 @@ function replayCommand(ctx: Ctx): Command {
     .addOption(option('--json', 'print one JSON object (reproduced, the violation, the trace)'))
     .addOption(option('--trace-out <FILE>', 'write the run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's (the schedule is then followed as far as it still applies)"))
     .action(async (token: string, flags: ReplayFlags) => {
       ctx.status = (await import('./race-command.js')).raceReplay(token, flags, ctx.io);
     });
@@ -105,6 +154,7 @@ function shrinkCommand(ctx: Ctx): Command {
     .addOption(option('--attempts <N>', `replays to try, 1..${SHRINK_ATTEMPTS_MAX}`, { default: '2000' }))
     .addOption(option('--json', 'print one JSON object (the token, before and after)'))
     .addOption(kernelOption("the token's"))
+    .addOption(patchOption(" on top of the token's"))
     .action(async (token: string, flags: ShrinkFlags) => {
       ctx.status = (await import('./race-command.js')).raceShrink(token, flags, ctx.io);
     });
@@ -118,10 +168,13 @@ function shrinkCommand(ctx: Ctx): Command {
 /** `faultline race list|explore|replay|shrink`. */
 export function raceCli(ctx: Ctx): Command {
   const cmd = new Command('race')
-    .description('the catalogue of historical KVM MMU races (list); find a bad interleaving (explore), replay it from its token (replay), make it smaller (shrink)')
+    .description('the catalogue of historical KVM MMU races (list); find a bad interleaving (explore), replay it from its token (replay), make it smaller (shrink); generate and explore scenarios (swarm)')
     .addCommand(listCommand(ctx))
     .addCommand(exploreCommand(ctx))
     .addCommand(replayCommand(ctx))
-    .addCommand(shrinkCommand(ctx));
+    .addCommand(shrinkCommand(ctx))
+    .addCommand(mergeCommand(ctx))
+    .addCommand(swarmCommand(ctx))
+    .addCommand(exportCommand(ctx));
   return withExamples(cmd, ['faultline race list', 'faultline race explore seq-check', 'faultline race explore --help']);
 }

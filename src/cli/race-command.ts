@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import type { RunResult } from '../engine/deterministic.js';
 import { ReplayMismatch } from '../sched/replay.js';
 import { PctScheduler } from '../sched/pct.js';
-import { explore, kernelOf, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
+import { explore, kernelOf, patchField, replay, resolveTarget, shrink, TargetError, type ExploreResult, type ExploreScheduler, type RaceTarget as Target } from '../race/race.js';
+import { PORTFOLIO_SUMMARY } from '../race/portfolio.js';
 import { decodeToken, kernelField, TokenError, type RaceToken } from '../race/token.js';
 import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import { formatColumnTrace, toPerfetto } from '../report/race.js';
@@ -17,7 +18,7 @@ import { formatViolation } from '../report/text.js';
 import { CATALOGUE } from '../workload/catalogue.js';
 import { COMPILED } from '../protocol/machines.js';
 import { EXPLORE_BUDGET_DEFAULT, EXPLORE_BUDGET_MAX, EXPLORE_DEPTH_MAX, SHRINK_ATTEMPTS_MAX } from '../kvm/limits.js';
-import { UsageError, parseDuration, parseIntIn } from './args.js';
+import { UsageError, parseDuration, parseIntIn, parseShard } from './args.js';
 import type { Io } from './io.js';
 import type { ExploreFlags, ReplayFlags, ShrinkFlags } from './race-cli.js';
 
@@ -69,16 +70,12 @@ interface ExploreSettings {
 
 /** The options of `race explore` checked, with the catalogue entry's scheduler, depth and budget where none is given. */
 function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
-  const scheduler = (f.scheduler ?? target.entry?.scheduler ?? 'random') as ExploreScheduler;
+  const scheduler = (f.scheduler ?? 'portfolio') as ExploreScheduler;
+  if (f.depth !== undefined && scheduler === 'portfolio') throw new UsageError('--depth is for --scheduler pct or dfs (the default portfolio runs PCT at depths 1 to 3 and DFS within 2 preemptions)');
   const depth = f.depth !== undefined ? parseIntIn('depth', f.depth, scheduler === 'dfs' ? 0 : 1, EXPLORE_DEPTH_MAX) : (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2;
   const budget = f.budget !== undefined ? parseIntIn('budget', f.budget, 1, EXPLORE_BUDGET_MAX) : target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT;
   const timeMs = f.time !== undefined ? parseDuration('time', f.time) : undefined;
-  let shard = { i: 0, n: 1 };
-  if (f.shard !== undefined) {
-    const m = /^([0-9]+)\/([1-9][0-9]*)$/.exec(f.shard.trim());
-    if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got '${f.shard}'`);
-    shard = { i: Number(m[1]), n: Number(m[2]) };
-  }
+  const shard = f.shard !== undefined ? parseShard(f.shard) : { i: 0, n: 1 };
   if (f.control === true && target.entry === null) throw new UsageError('--control runs a catalogue entry without its mutation; the target is a scenario file');
   // commander checked --kernel against the releases.
   const kernel = kernelOf(target, { withoutEntryMutation: f.control === true, ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}) });
@@ -89,9 +86,11 @@ function exploreSettings(target: Target, f: ExploreFlags): ExploreSettings {
 function printExploration(target: Target, x: ExploreSettings, r: ExploreResult, cover: Record<string, MachineCoverage>, f: ExploreFlags, io: Io): void {
   const { scheduler, depth, shard } = x;
   const mode = scheduler === 'pct' ? `pct depth ${depth} (bound ≥ ${fmtP(PctScheduler.bound(target.scenario.vm.vcpus + 2, r.k, depth))} per schedule, k = ${r.k} steps)`
-    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}` : 'random';
-  io.out(`exploring ${target.id}${x.kernel === KERNEL_DEFAULT ? '' : ` on ${x.kernel}`}${f.control !== true ? '' : target.entry?.kernel !== undefined ? ', the release with the fix' : ' without its mutation'} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
+    : scheduler === 'dfs' ? `dfs, at most ${depth} preemption(s) per schedule, ${r.dfs?.sleepSets === true ? 'sleep sets' : 'no sleep sets'}`
+    : scheduler === 'portfolio' ? `portfolio (${PORTFOLIO_SUMMARY}${r.dfs?.sleepSets === false ? ', no sleep sets' : ''})` : 'random';
+  io.out(`exploring ${target.id}${x.kernel === KERNEL_DEFAULT ? '' : ` on ${x.kernel}`}${f.control !== true ? '' : target.entry?.kernel !== undefined ? ', the release with the fix' : ' without its mutation'}${(f.patch ?? []).length > 0 ? ` with --patch ${[...new Set(f.patch)].join(' --patch ')}` : ''} — ${mode}, budget ${x.budget}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}\n`);
   io.out(`${r.schedules} schedule(s), ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${Math.round((r.steps * 1000) / Math.max(1, r.ms)).toLocaleString('en-US')} steps/s)\n`);
+  if (scheduler === 'portfolio') io.out(`schedules by strategy: ${Object.entries(r.byStrategy).map(([k, n]) => `${k} ${n}`).join(', ')}${r.foundBy !== null ? `; found by ${r.foundBy.label}` : ''}\n`);
   if (r.dfs !== null) {
     const blocked = r.dfs.sleepSets ? `; ${r.dfs.blocked} of the search's ${r.dfs.runs} runs were sleep-set blocked (abandoned as equivalent to explored ones)` : '';
     io.out(`dfs: ${r.dfs.exhausted ? `the search is complete — every schedule within ${depth} preemption(s) up to the horizon, up to reordering of independent steps` : 'the search is not finished'}${blocked}\n`);
@@ -119,12 +118,12 @@ export function raceExplore(targetName: string, f: ExploreFlags, io: Io): number
   const json = f.json === true;
   const r = explore(target, {
     scheduler: x.scheduler, depth: x.depth, budget: x.budget, ...(x.timeMs !== undefined ? { timeMs: x.timeMs } : {}), shard: x.shard,
-    mutate: f.mutate ?? [], skip: f.skip ?? [], withoutEntryMutation: f.control === true, sleepSets: f.sleepSets, kernel: x.kernel,
+    mutate: f.mutate ?? [], skip: f.skip ?? [], patch: f.patch ?? [], withoutEntryMutation: f.control === true, sleepSets: f.sleepSets, kernel: x.kernel,
     ...(json ? { onSchedule: (s) => io.out(`${JSON.stringify({ type: 'schedule', ...s })}\n`) } : {}),
   });
   const cover = coverageByMachine(r.coverage, r.transitions);
   if (json) {
-    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'pct' ? x.depth : null, shard: x.shard, found: r.found, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
+    io.out(`${JSON.stringify({ type: 'summary', target: target.id, kernel: x.kernel, scheduler: x.scheduler, depth: x.scheduler === 'random' || x.scheduler === 'portfolio' ? null : x.depth, shard: x.shard, mutate: f.mutate ?? [], skip: f.skip ?? [], patch: [...new Set(f.patch ?? [])], control: f.control === true, budget: x.budget, sleepSets: f.sleepSets, found: r.found, foundBy: r.foundBy?.label ?? null, byStrategy: r.byStrategy, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms), pctBound: r.pctBound, k: r.k, dfs: r.dfs, token: r.token, violation: r.run?.violations[0] ?? null, coverage: cover })}\n`);
     return r.found ? 1 : 0;
   }
   printExploration(target, x, r, cover, f, io);
@@ -144,7 +143,7 @@ function fmtP(p: number): string {
 }
 
 /** Transitions fired by the exploration, per machine: fired of total (from the model's machine list). */
-interface MachineCoverage {
+export interface MachineCoverage {
   fired: number;
   total: number;
   /** Transitions the exploration fired, with how often. */
@@ -153,7 +152,7 @@ interface MachineCoverage {
   never: string[];
 }
 
-function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly string[]): Record<string, MachineCoverage> {
+export function coverageByMachine(cov: ReadonlyMap<string, number>, all: readonly string[]): Record<string, MachineCoverage> {
   const out: Record<string, MachineCoverage> = {};
   const of = (m: string): MachineCoverage => (out[m] ??= { fired: 0, total: 0, transitions: {}, never: [] });
   for (const m of COMPILED) of(m.id).total = m.transitions.length;
@@ -173,13 +172,27 @@ function onKernel(tok: RaceToken, kernel: string | undefined): RaceToken {
   return { ...rest, ...kernelField(kernel as KernelRelease) };
 }
 
+/** A token with more patches (`--patch`): the same schedule, asked of the patched model. */
+function withPatch(tok: RaceToken, patch: readonly string[] | undefined): RaceToken {
+  const { patch: _old, ...rest } = tok;
+  return { ...rest, ...patchField([...(tok.patch ?? []), ...(patch ?? [])]) };
+}
+
+/** Whether `--patch` adds a patch the token did not have. */
+function addsPatch(tok: RaceToken, patch: readonly string[] | undefined): boolean {
+  return (patch ?? []).some((p) => !(tok.patch ?? []).includes(p));
+}
+
 /** `race replay TOKEN [--json] [--trace-out FILE]` */
 export function raceReplay(token: string, flags: ReplayFlags, io: Io): number {
   let res;
   let tok;
+  let lenient = false;
   try {
-    tok = onKernel(decodeToken(token), flags.kernel);
-    res = replay(tok, { trace: true });
+    const decoded = decodeToken(token);
+    lenient = addsPatch(decoded, flags.patch);
+    tok = withPatch(onKernel(decoded, flags.kernel), flags.patch);
+    res = replay(tok, { trace: true, lenient });
   } catch (e) {
     asBadInput(e);
   }
@@ -187,7 +200,9 @@ export function raceReplay(token: string, flags: ReplayFlags, io: Io): number {
   if (flags.json === true) {
     io.out(`${JSON.stringify({ target: tok.target, reproduced: res.reproduced, expected: tok.violation, violation: v, steps: res.run.steps, trace: res.run.trace })}\n`);
   } else {
-    io.out(`replaying ${tok.target}${tok.kernel !== undefined ? ` on ${tok.kernel}` : ''} (${tok.segments.length} context switches, ${tok.segments.reduce((n, s) => n + s[1], 0)} steps; found by ${tok.scheduler} seed ${tok.seed}${tok.mutate.length + tok.skip.length > 0 ? `; ${[...tok.mutate, ...tok.skip].join(' ')}` : ''})\n\n`);
+    io.out(`replaying ${tok.target}${tok.kernel !== undefined ? ` on ${tok.kernel}` : ''} (${tok.segments.length} context switches, ${tok.segments.reduce((n, s) => n + s[1], 0)} steps; found by ${tok.scheduler} seed ${tok.seed}${tok.mutate.length + tok.skip.length > 0 ? `; ${[...tok.mutate, ...tok.skip].join(' ')}` : ''}${(tok.patch ?? []).length > 0 ? `; --patch ${tok.patch!.join(' --patch ')}` : ''})\n`);
+    if (lenient) io.out('the patch changes the steps the token recorded: its schedule is followed as far as it still applies, then each actor runs on\n');
+    io.out('\n');
     explain(res.run, io, flags.traceOut);
     io.out(res.reproduced ? `\nreproduced: ${tok.violation}\n` : `\nnot reproduced: expected ${tok.violation}, got ${v?.kind ?? 'no violation'}\n`);
   }
@@ -201,7 +216,7 @@ export function raceShrink(token: string, flags: ShrinkFlags, io: Io): number {
   let s;
   let tok;
   try {
-    tok = onKernel(decodeToken(token), flags.kernel);
+    tok = withPatch(onKernel(decodeToken(token), flags.kernel), flags.patch);
     const check = replay(tok);
     if (!check.reproduced) throw new UsageError(`the token does not reproduce its ${tok.violation} any more: nothing to shrink`);
     s = shrink(tok, { maxAttempts: attempts });

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { SCHEDULER_NAMES } from '../sched/scheduler.js';
 import type { Ctx } from './ctx.js';
 import { withWords } from './errors.js';
-import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
 
 /** The options of `scenario run`, as commander hands them over. */
 export interface ScenarioRunFlags {
@@ -17,6 +17,7 @@ export interface ScenarioRunFlags {
   readonly seed: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly runner: string;
   readonly trace?: boolean;
   readonly kernel?: string;
@@ -33,6 +34,7 @@ function runCommand(ctx: Ctx): Command {
     .addOption(option('--trace', 'print every step (step, actor, transition, wait)'))
     .addOption(kernelOption());
   for (const o of mutationOptions()) cmd.addOption(o);
+  cmd.addOption(patchOption());
   cmd.action(async (file: string, flags: ScenarioRunFlags) => {
     ctx.status = (await import('./scenario-command.js')).scenarioRun(file, flags, ctx.io);
   });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runDeterministic } from '../engine/deterministic.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
+import { patchNames, withPatches } from '../protocol/patches.js';
 import type { RunnerKind } from '../protocol/runner.js';
 import type { SchedulerName } from '../sched/scheduler.js';
 import { buildRunReport, formatRunReport, reportIsClean } from '../report/text.js';
@@ -47,7 +48,7 @@ function readScenarioText(path: string): string {
 export function scenarioRun(file: string, flags: ScenarioRunFlags, io: Io): number {
   const { path, display } = resolveScenarioPath(file);
   const scenario = parseScenario(readScenarioText(path), display);
-  const mutations = buildMutations(COMPILED, flags.mutate ?? [], flags.skip ?? []);
+  const mutations = withPatches(buildMutations(COMPILED, flags.mutate ?? [], flags.skip ?? []), patchNames(flags.patch));
   const scheduler = flags.scheduler as SchedulerName;
   const seed = parseU32Option('seed', flags.seed);
   const runner = flags.runner as RunnerKind;

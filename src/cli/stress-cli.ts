@@ -9,7 +9,7 @@ import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
 import { HOST_MEMORIES } from '../kvm/host.js';
 import { CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS } from '../workload/stress.js';
 import type { Ctx } from './ctx.js';
-import { kernelOption, mutationOptions, option, withExamples } from './options.js';
+import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';
 import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 
 /** The options of `stress`, as commander hands them over (values unparsed; stress-command.ts checks them). */
@@ -27,6 +27,7 @@ export interface StressFlags {
   readonly writeRatio?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly seed: string;
   readonly watchdog: string;
   readonly scanInterval: string;
@@ -59,6 +60,7 @@ const stressOptions = (): Option[] => [
   option('--json', 'print one JSON object (the summary, coverage, violations)'),
   option('--quiet', 'no progress on stderr'),
   ...mutationOptions(),
+  patchOption(),
   kernelOption(KERNEL_DEFAULT),
 ];
 

@@ -13,6 +13,7 @@ import { startStress } from '../workload/presets/index.js';
 import { statsOf } from '../engine/streams.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
+import { patchNames, patchSpecs } from '../protocol/patches.js';
 import { buildStressReport, describeConfig, formatStressReport, progressLine } from '../report/stress.js';
 import { CHURN_DEFAULT_RATES, CHURN_KINDS, type ChurnKind, type StressConfig, type StressPreset, type StressWorkload } from '../workload/stress.js';
 import { checkVmTypeSupported, type VmType } from '../kvm/vm-types.js';
@@ -93,8 +94,10 @@ export function parseStressOptions(f: StressFlags): StressCommandOptions {
     ...(f.kernel !== undefined ? { kernel: f.kernel as KernelRelease } : {}),
   };
   checkVmTypeSupported(stress.vmType, stress.kernel ?? KERNEL_DEFAULT); // before the run starts
-  const mutate = f.mutate ?? [];
-  const skip = f.skip ?? [];
+  // A patch runs on the threads as the guard forces it stands for.
+  const patched = patchSpecs(patchNames(f.patch));
+  const mutate = [...(f.mutate ?? []), ...patched.mutate];
+  const skip = [...(f.skip ?? []), ...patched.skip];
   buildMutations(COMPILED, mutate, skip); // validates the names (MutationError is bad input)
   const watchdogMs = parseDuration('watchdog', f.watchdog);
   if (watchdogMs < WATCHDOG_MS_MIN) throw new UsageError(`--watchdog must be at least ${WATCHDOG_MS_MIN}ms, got '${f.watchdog}'`);

@@ -22,8 +22,8 @@ export function isHelper(rt: ActorRuntime): boolean {
 }
 
 export class Liveness {
-  /** Productive steps taken so far. */
-  private productive = 0;
+  /** Productive steps taken so far (a run resumed from a snapshot sets it). */
+  productive = 0;
 
   constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {}
 

@@ -20,13 +20,15 @@ const CACHE_ENTRIES_MAX = 64;
 const factories = new Map<string, RunnerFactory<KvmActor>>();
 const locks = new Map<string, CompiledLockProtocol>();
 
-/** A mutation set as a key: its forced guards and skipped actions, sorted. */
-export function mutationsKey(m: Mutations): string {
+/** A mutation set as a key: its forced guards and skipped actions, sorted (null: a set with more to it than those, not cached). */
+export function mutationsKey(m: Mutations): string | null {
+  if (Object.keys(m).length !== 2) return null;
   const guards = [...m.forceGuards].map(([g, v]) => `${g}=${v}`).sort();
   return `${guards.join(',')}|${[...m.skipActions].sort().join(',')}`;
 }
 
-function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
+function cached<T>(cache: Map<string, T>, key: string | null, make: () => T): T {
+  if (key === null) return make();
   let v = cache.get(key);
   if (v === undefined) {
     if (cache.size >= CACHE_ENTRIES_MAX) cache.clear();
@@ -38,7 +40,8 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
 
 /** The runner factory of `kind` for `mutations`, compiled once. */
 export function cachedRunnerFactory(kind: RunnerKind, mutations: Mutations): RunnerFactory<KvmActor> {
-  return cached(factories, `${kind}:${mutationsKey(mutations)}`, () => runnerFactory(kind, mutations));
+  const key = mutationsKey(mutations);
+  return cached(factories, key === null ? null : `${kind}:${key}`, () => runnerFactory(kind, mutations));
 }
 
 /** The mmu-lock protocol for `mutations`, compiled once; its coverage counters zeroed. */

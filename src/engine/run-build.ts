@@ -68,21 +68,39 @@ function queuedOps(ops: readonly ScheduledOp[], nActors: number): QueuedOp[][] {
   return perActor;
 }
 
+/**
+ * What a run keeps when it is run again from a snapshot of its VM (run-snapshot.ts): the
+ * VM, the compiled protocol, the coverage counters, the state labels and the provenance.
+ */
+export interface RunParts {
+  readonly vm: Vm;
+  readonly lock: CompiledLockProtocol;
+  readonly factory: RunnerFactory<KvmActor>;
+  readonly coverage: CoverageCounters;
+  readonly labels: readonly string[];
+  readonly labelBase: ReadonlyMap<string, number>;
+  readonly provenance: SpteProvenanceTable;
+}
+
 /** Builds the VM, the runtimes and the bookkeeping of a run from its configuration. */
 export function buildRun(cfg: RunConfig): BuiltRun {
   const mutations = cfg.mutations ?? NO_MUTATIONS;
   const lock = cachedLockProtocol(mutations);
   const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock);
-  const factory = cachedRunnerFactory(cfg.runner ?? 'compiled', mutations);
-  const coverage = coverageCounters();
-  const collector = new Collector();
-  const setupResults: (OpResult | null)[] = cfg.setup.map(() => null);
-  const results: (OpResult | null)[] = cfg.ops.map(() => null);
-  const perActor = queuedOps(cfg.ops, vm.layout.actors);
   const { labels, labelBase } = stateLabels();
-  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }), collector, factory, coverage, labelBase, labels));
   // With check=end nothing empties the list of SPTEs written since the last check: do not keep one.
   const provenance = new SpteProvenanceTable(vm, labels, (cfg.check ?? 'step') !== 'end');
+  const parts = { vm, lock, factory: cachedRunnerFactory(cfg.runner ?? 'compiled', mutations), coverage: coverageCounters(), labels, labelBase, provenance };
+  return assembleRun(cfg, parts, cfg.setup.map(() => null));
+}
+
+/** A run's runtimes, op queues, results and collector over `parts` (a VM built for it, or one restored from a snapshot). */
+export function assembleRun(cfg: RunConfig, parts: RunParts, setupResults: (OpResult | null)[]): BuiltRun {
+  const { vm, lock, factory, coverage, labels, labelBase, provenance } = parts;
+  const collector = new Collector();
+  const results: (OpResult | null)[] = cfg.ops.map(() => null);
+  const perActor = queuedOps(cfg.ops, vm.layout.actors);
+  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }), collector, factory, coverage, labelBase, labels));
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
   const prov = (sptep: number) => provenance.get(sptep);

@@ -18,7 +18,8 @@ export type CheckMode = 'step' | 'full' | 'end';
 export class StepChecker {
   /** Check after every step (not only at the end). */
   readonly everyStep: boolean;
-  private epochSeen = -1;
+  /** The state epoch at the last check (-1: none yet; a run resumed from a snapshot sets it). */
+  epochSeen = -1;
 
   constructor(
     private readonly vm: Vm,

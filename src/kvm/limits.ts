@@ -120,6 +120,9 @@ export const EXPLORE_DEPTH_MAX = 16;
 /** Schedules an exploration may try (`--budget`), and how many it tries when neither the entry nor the option says. */
 export const EXPLORE_BUDGET_MAX = 100_000_000;
 export const EXPLORE_BUDGET_DEFAULT = 1000;
+/** `race swarm`: schedules per scenario (one turn of the portfolio's rotation), and scenarios without --time or --scenarios. */
+export const SWARM_BUDGET_DEFAULT = 9;
+export const SWARM_SCENARIOS_DEFAULT = 1000;
 /** Replays the shrinker may try (`race shrink --attempts`). */
 export const SHRINK_ATTEMPTS_MAX = 1_000_000;
 

@@ -45,6 +45,12 @@ export function reloadHasRequestFreeObsoleteRoots(a: KvmActor): boolean {
   return a.vm.kernel.switches.reloadFreesObsoleteRoots && hasRequestFreeObsoleteRoots(a);
 }
 
+/** is_obsolete_root(kvm, vcpu->arch.mmu->root.hpa): a root is loaded and it is obsolete (false for INVALID_PAGE). */
+export function rootIsObsolete(a: KvmActor): boolean {
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  return slot >= 0 && isObsoleteRoot(a.vm, slot);
+}
+
 /** kvm_mmu_free_obsolete_roots(): drop this vCPU's root if it is invalid. */
 export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
   kvmCheckRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);

@@ -164,6 +164,12 @@ const preFault: Impl<A> = {
     mmuLoadFailed: vc.mmuLoadFailed,
     prefaultSeesVmDead: vd.prefaultSeesVmDead,
     gfnIsAlias: pre.gfnIsAlias,
+    // Candidate fixes: no kernel has them; `--patch` forces one on (src/protocol/patches.ts).
+    patchReloadInRetryLoop: () => false,
+    patchEagainOnObsoleteRoot: () => false,
+    patchSrcuCycleOnRetry: () => false,
+    rootIsObsolete: vc.rootIsObsolete,
+    requestFreeObsoleteRootsPending: vc.hasRequestFreeObsoleteRoots,
   },
   actions: {
     setResult: (a, p: { errno: Errno }) => pre.setPreFaultResult(a, p.errno),

@@ -5,23 +5,24 @@
  *
  * A target is a catalogue entry (src/workload/catalogue.ts: a scenario plus the mutation
  * that reintroduces a historical bug) or a scenario file. Schedules are drawn by the
- * seeded random scheduler or by PCT; schedule i of an exploration uses seed i, so shards
- * (`--shard i/n`) take disjoint seeds.
+ * portfolio (random, PCT and DFS in rotation, src/race/portfolio.ts) or by one strategy;
+ * schedule i of an exploration uses seed i, so shards (`--shard i/n`) take disjoint seeds.
  */
 
 import { readFileSync } from 'node:fs';
-import { runDeterministic, type RunResult } from '../engine/deterministic.js';
+import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
+import { RunSnapshot, snapshotable } from '../engine/run-snapshot.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
+import { patchNames, withPatches } from '../protocol/patches.js';
 import { PctScheduler } from '../sched/pct.js';
 import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
-import { DfsRun, DfsSearch } from '../sched/dfs.js';
-import { conflicts } from '../kvm/shm.js';
 import { kernelChangeOfCommit, type KernelRelease } from '../kvm/kernel-release.js';
 import { CATALOGUE, DROPPED_ENTRIES, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
+import { ROTATION, buildRotation, drawFrom, strategyLabel, type DfsStrategy, type StrategySpec } from './portfolio.js';
 import { TokenError, encodeToken, kernelField, scenarioHash, segmentSteps, toSegments, tokenKernel, type RaceToken, type Segment } from './token.js';
 
 export class TargetError extends Error {
@@ -61,12 +62,15 @@ export function resolveTarget(spec: string): RaceTarget {
   return { id: `file:${path}`, scenario, hash: scenarioHash(JSON.parse(text.replace(/^\uFEFF/, ''))), entry: null };
 }
 
-export type ExploreScheduler = 'random' | 'pct' | 'dfs';
+/** One strategy (`--scheduler`), or the portfolio that rotates them (the default). */
+export type ExploreScheduler = 'random' | 'pct' | 'dfs' | 'portfolio';
 
 export interface RaceOptions {
   /** Mutations on top of the catalogue entry's own. */
   readonly mutate?: readonly string[];
   readonly skip?: readonly string[];
+  /** Candidate fixes (`--patch`, src/protocol/patches.ts). */
+  readonly patch?: readonly string[];
   /** Run the entry's scenario without its mutation (the control). */
   readonly withoutEntryMutation?: boolean;
   /** Run on this kernel release, whatever the target says (`--kernel`). */
@@ -103,7 +107,7 @@ function fixedIn(e: CatalogueEntry): KernelRelease {
  * The scenario's ops without those in `drop`; an `after` edge points at the same op in the
  * shorter list, and one whose op was dropped is gone (that op never runs, so nothing waits).
  */
-function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['ops'] {
+export function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['ops'] {
   const newIndex: number[] = [];
   let n = 0;
   ops.forEach((_, i) => { newIndex[i] = drop.has(i) ? -1 : n++; });
@@ -116,19 +120,46 @@ function withoutOps(ops: Scenario['ops'], drop: ReadonlySet<number>): Scenario['
   });
 }
 
-/** One run of the target under a scheduler, recording its choices. */
-export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+/** The run configuration of the target under `scheduler`, recording its choices. */
+function targetConfig(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions): RunConfig {
   const m = mutationsOf(t, o);
   const drop = new Set(o.dropOps ?? []);
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
-  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: buildMutations(COMPILED, m.mutate, m.skip), trace: o.trace ?? false, kernel: kernelOf(t, o) });
+  const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: withPatches(buildMutations(COMPILED, m.mutate, m.skip), patchNames(o.patch)), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
-  return runDeterministic({ ...cfg, recordChoices: true, footprints: o.trace === true });
+  return { ...cfg, recordChoices: true, footprints: o.trace === true };
+}
+
+/** One run of the target under a scheduler, recording its choices. */
+export function runTarget(t: RaceTarget, scheduler: Scheduler, seed: number, o: RaceOptions = {}): RunResult {
+  return runDeterministic(targetConfig(t, scheduler, seed, o));
+}
+
+/**
+ * Runs of one target with the same options, as an exploration makes them: the VM is built
+ * and set up once, and each run restores that snapshot and runs only the main phase
+ * (engine/run-snapshot.ts: the same result as a fresh build). `fresh`: build each run
+ * anew instead (for comparison). A run's result shares its VM with the next run.
+ */
+export class TargetRuns {
+  private base: RunConfig | null = null;
+  private snap: RunSnapshot | null = null;
+
+  constructor(readonly t: RaceTarget, readonly o: RaceOptions, readonly fresh = false) {}
+
+  run(scheduler: Scheduler, seed: number): RunResult {
+    this.base ??= targetConfig(this.t, scheduler, seed, this.o);
+    const cfg: RunConfig = { ...this.base, scheduler, seed };
+    if (this.fresh || !snapshotable(cfg)) return runDeterministic(cfg);
+    this.snap ??= new RunSnapshot(cfg);
+    return this.snap.run(scheduler);
+  }
 }
 
 export interface ExploreOptions extends RaceOptions {
-  readonly scheduler: ExploreScheduler;
-  /** PCT depth (default 2); for DFS, the preemption bound (default 2). */
+  /** Default `portfolio`: random, PCT (depths 1–3) and DFS in rotation (src/race/portfolio.ts). */
+  readonly scheduler?: ExploreScheduler;
+  /** PCT depth (default 2); for DFS, the preemption bound (default 2). Not for the portfolio. */
   readonly depth?: number;
   /** Schedules to try (per shard). */
   readonly budget: number;
@@ -140,11 +171,15 @@ export interface ExploreOptions extends RaceOptions {
   readonly sleepSets?: boolean;
   /** Called after every schedule (progress, JSON lines). */
   readonly onSchedule?: (s: ScheduleOutcome) => void;
+  /** Build every schedule's VM anew instead of restoring the snapshot taken after setup (for comparison; same results). */
+  readonly fresh?: boolean;
 }
 
 export interface ScheduleOutcome {
   readonly schedule: number;
   readonly seed: number;
+  /** The strategy that drew it: `random`, `pct depth 2`, `dfs (2 preemptions)`. */
+  readonly strategy: string;
   readonly steps: number;
   readonly violation: string | null;
   readonly token: string | null;
@@ -157,9 +192,13 @@ export interface ExploreResult {
   readonly ms: number;
   readonly token: string | null;
   readonly run: RunResult | null;
+  /** The strategy whose schedule found the violation (null when nothing was found). */
+  readonly foundBy: (StrategySpec & { readonly label: string }) | null;
+  /** Schedules run per strategy label. */
+  readonly byStrategy: Readonly<Record<string, number>>;
   /** Expected run length used for PCT (steps of the sequential run). */
   readonly k: number;
-  /** PCT's lower bound of finding a depth-d bug in one schedule. */
+  /** PCT's lower bound of finding a depth-d bug in one schedule (a single PCT strategy only). */
   readonly pctBound: number | null;
   /** Transition counts summed over every schedule run (`machine: transition` → count; fired ones only). */
   readonly coverage: Map<string, number>;
@@ -170,70 +209,96 @@ export interface ExploreResult {
 }
 
 /** The number of steps a sequential run of the target takes: PCT's k. */
-function expectedSteps(t: RaceTarget, o: RaceOptions): number {
-  const r = runTarget(t, new RandomScheduler(new Prng(0)), 0, o);
+function expectedSteps(runs: TargetRuns): number {
+  const r = runs.run(new RandomScheduler(new Prng(0)), 0);
   return Math.max(2, r.steps);
+}
+
+/** The rotation of an exploration: the portfolio's, or one strategy's. */
+function rotationOf(o: ExploreOptions): readonly StrategySpec[] {
+  const s = o.scheduler ?? 'portfolio';
+  return s === 'portfolio' ? ROTATION : [{ name: s, depth: o.depth ?? 2 }];
+}
+
+/** Coverage and step totals of an exploration, summed as schedules run. */
+class Tally {
+  readonly transitions: string[] = [];
+  readonly byStrategy: Record<string, number> = {};
+  steps = 0;
+  schedules = 0;
+  /** Transition counts by position in a run's coverage list (every run lists the same transitions in the same order). */
+  private readonly counts: number[] = [];
+  /** Positions in the order they first fired. */
+  private readonly order: number[] = [];
+
+  add(r: RunResult, label: string): void {
+    this.steps += r.steps;
+    this.schedules++;
+    this.byStrategy[label] = (this.byStrategy[label] ?? 0) + 1;
+    if (this.transitions.length === 0) for (const c of r.coverage) this.transitions.push(`${c.machine}: ${c.transition}`);
+    const counts = this.counts;
+    for (let i = 0; i < r.coverage.length; i++) {
+      const n = r.coverage[i]!.count;
+      if (n === 0) continue;
+      if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
+      counts[i]! += n;
+    }
+  }
+
+  /** `machine: transition` → count, for the fired ones, in the order they first fired. */
+  get coverage(): Map<string, number> {
+    return new Map(this.order.map((i) => [this.transitions[i]!, this.counts[i]!]));
+  }
 }
 
 export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const t0 = performance.now();
-  const depth = o.depth ?? 2;
-  const k = expectedSteps(t, o);
+  const runs = new TargetRuns(t, o, o.fresh === true);
+  const k = expectedSteps(runs);
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
-  const coverage = new Map<string, number>();
-  const transitions: string[] = [];
-  let steps = 0;
-  // DFS branches within 4k steps (k: the sequential run's length).
-  const search = o.scheduler === 'dfs' ? new DfsSearch({ bound: depth, horizon: 4 * k, sleepSets: o.sleepSets ?? true, conflicts }) : null;
-  let dfsIndex = 0;
-  let scheduled = 0;
-  let exhausted = false;
-  const dfsStats = (done: boolean): ExploreResult['dfs'] => (search === null ? null : { runs: search.runs, blocked: search.blocked, sleepSets: search.sleepSets, exhausted: done });
+  const specs = rotationOf(o);
+  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runs.run(s, 0); } });
+  const dfs = rotation.find((s) => s.spec.name === 'dfs') as DfsStrategy | undefined;
+  const single = specs.length === 1 ? specs[0]! : null;
+  const tally = new Tally();
+  const result = (run: RunResult | null, token: string | null, by: StrategySpec | null): ExploreResult => ({
+    found: run !== null, schedules: tally.schedules, steps: tally.steps, ms: performance.now() - t0, token, run,
+    foundBy: by === null ? null : { ...by, label: strategyLabel(by) }, byStrategy: tally.byStrategy, k,
+    pctBound: single?.name === 'pct' ? PctScheduler.bound(actors, k, single.depth ?? 2) : null, coverage: tally.coverage, transitions: tally.transitions,
+    dfs: dfs === undefined ? null : { runs: dfs.search.runs, blocked: dfs.search.blocked, sleepSets: dfs.search.sleepSets, exhausted: dfs.exhausted },
+  });
   for (let n = 0; n < o.budget; n++) {
     if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;
     const seed = shard.i + n * shard.n;
-    let sched: Scheduler | null = null;
-    if (search !== null) {
-      // DFS: shard i/n takes every n-th schedule of the (deterministic) search order and
-      // runs the others only to learn the search tree.
-      for (let s = search.next(); s !== null; s = search.next()) {
-        if (dfsIndex++ % shard.n === shard.i) { sched = s; break; }
-        runTarget(t, s, 0, o);
-        search.finish(s);
-      }
-      if (sched === null) {
-        exhausted = true;
-        break;
-      }
-    } else {
-      const prng = new Prng(seed);
-      sched = o.scheduler === 'pct' ? new PctScheduler(prng, actors, depth, k) : new RandomScheduler(prng);
-    }
-    const r = runTarget(t, sched, seed, o);
-    if (search !== null) search.finish(sched as DfsRun);
-    steps += r.steps;
-    if (transitions.length === 0) for (const c of r.coverage) transitions.push(`${c.machine}: ${c.transition}`);
-    for (const c of r.coverage) if (c.count > 0) coverage.set(`${c.machine}: ${c.transition}`, (coverage.get(`${c.machine}: ${c.transition}`) ?? 0) + c.count);
+    const drawn = drawFrom(rotation, n, seed);
+    if (drawn === null) break;
+    const r = runs.run(drawn.scheduler, seed);
+    drawn.strategy.done(drawn.scheduler);
+    const spec = drawn.strategy.spec;
+    tally.add(r, strategyLabel(spec));
     const v = r.violations[0];
-    const token = v !== undefined ? tokenOf(t, o, o.scheduler, seed, o.scheduler === 'pct' ? depth : undefined, v.kind, r.choices) : null;
-    scheduled = n + 1;
-    o.onSchedule?.({ schedule: n, seed, steps: r.steps, violation: v?.kind ?? null, token });
-    if (v !== undefined) {
-      return { found: true, schedules: n + 1, steps, ms: performance.now() - t0, token, run: r, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(false) };
-    }
+    const token = v !== undefined ? tokenOf(t, o, spec.name, seed, spec.name === 'pct' ? spec.depth : undefined, v.kind, r.choices) : null;
+    o.onSchedule?.({ schedule: n, seed, strategy: strategyLabel(spec), steps: r.steps, violation: v?.kind ?? null, token });
+    if (v !== undefined) return result(r, token, spec);
   }
-  return { found: false, schedules: scheduled, steps, ms: performance.now() - t0, token: null, run: null, k, pctBound: o.scheduler === 'pct' ? PctScheduler.bound(actors, k, depth) : null, coverage, transitions, dfs: dfsStats(exhausted) };
+  return result(null, null, null);
 }
 
 function tokenOf(t: RaceTarget, o: RaceOptions, scheduler: string, seed: number, depth: number | undefined, violation: string, choices: readonly string[]): string {
   // The effective mutation set (the entry's own included): a token says everything the run had.
   const m = mutationsOf(t, o);
   const tok: RaceToken = {
-    v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
+    v: 1, target: t.id, hash: t.hash, mutate: m.mutate, skip: m.skip, ...patchField(o.patch), dropOps: [...(o.dropOps ?? [])].sort((a, b) => a - b), scheduler, seed,
     ...(depth !== undefined ? { depth } : {}), ...kernelField(kernelOf(t, o)), violation, segments: toSegments(choices),
   };
   return encodeToken(tok);
+}
+
+/** A token's `patch` field: left out when the run had none (so tokens without patches stay what they were). */
+export function patchField(patch: readonly string[] | undefined): { patch?: string[] } {
+  const names = patchNames(patch);
+  return names.length === 0 ? {} : { patch: names };
 }
 
 export interface ReplayResult {
@@ -251,10 +316,14 @@ export function targetOfToken(tok: RaceToken): RaceTarget {
   return t;
 }
 
-/** Replays a token bit for bit (strict: a step the model no longer offers is a ReplayMismatch). */
-export function replay(tok: RaceToken, o: { trace?: boolean } = {}): ReplayResult {
+/**
+ * Replays a token bit for bit (strict: a step the model no longer offers is a
+ * ReplayMismatch). `lenient`: where the schedule no longer fits (a patch the token did not
+ * have changes the steps), the previous actor runs on, as when shrinking.
+ */
+export function replay(tok: RaceToken, o: { trace?: boolean; lenient?: boolean } = {}): ReplayResult {
   const t = targetOfToken(tok);
-  const run = runTarget(t, new ReplayScheduler(tok.segments, true), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true, kernel: tokenKernel(tok) });
+  const run = runTarget(t, new ReplayScheduler(tok.segments, o.lenient !== true), tok.seed, { mutate: tok.mutate, skip: tok.skip, patch: tok.patch ?? [], dropOps: tok.dropOps, trace: o.trace ?? false, withoutEntryMutation: true, kernel: tokenKernel(tok) });
   return { run, reproduced: run.violations[0]?.kind === tok.violation };
 }
 
@@ -280,7 +349,7 @@ export function shrink(tok: RaceToken, o: { maxAttempts?: number } = {}): Shrink
   const before = { segments: segs.length, ops: t.scenario.ops.length - drop.length, steps: segmentSteps(segs) };
   const tryRun = (s: readonly Segment[], d: readonly number[]): Segment[] | null => {
     attempts++;
-    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, dropOps: d, withoutEntryMutation: true, kernel: tokenKernel(tok) });
+    const r = runTarget(t, new ReplayScheduler(s, false), tok.seed, { mutate: tok.mutate, skip: tok.skip, patch: tok.patch ?? [], dropOps: d, withoutEntryMutation: true, kernel: tokenKernel(tok) });
     if (r.violations[0]?.kind !== tok.violation) return null;
     // Keep only the schedule up to the violation, as it actually ran.
     return toSegments(r.choices).map((x) => [x[0], x[1]] as const);

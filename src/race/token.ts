@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { isKernelRelease, type KernelRelease } from '../kvm/kernel-release.js';
+import { PATCHES } from '../protocol/patches.js';
 
 export const TOKEN_PREFIX = 'fl1.';
 export const TOKEN_VERSION = 1;
@@ -33,6 +34,8 @@ export interface RaceToken {
   readonly hash: string;
   readonly mutate: readonly string[];
   readonly skip: readonly string[];
+  /** Candidate fixes the run had (`--patch`); absent = none. */
+  readonly patch?: readonly string[];
   /** Scenario op indices removed by the shrinker. */
   readonly dropOps: readonly number[];
   /** How it was found (informational): `random`, `pct` (with depth), `dfs`, `shrink`. */
@@ -119,6 +122,10 @@ function validate(j: unknown): RaceToken {
   if (!Number.isInteger(o.seed) || (o.seed as number) < 0) bad('the seed is not a non-negative integer');
   if (o.depth !== undefined && (!Number.isInteger(o.depth) || (o.depth as number) < 1)) bad('the depth is not a positive integer');
   if (o.kernel !== undefined && !isKernelRelease(o.kernel)) bad(`kernel ${JSON.stringify(o.kernel)} is not a release this faultline models`);
+  if (o.patch !== undefined) {
+    const unknown = strs('patch').find((p) => !PATCHES.some((x) => x.name === p));
+    if (unknown !== undefined) bad(`patch '${unknown}' is not one this faultline has`);
+  }
   const segs = o.segments;
   if (!Array.isArray(segs) || segs.length === 0) return bad('no schedule');
   for (const g of segs) {
@@ -127,7 +134,7 @@ function validate(j: unknown): RaceToken {
     }
   }
   return {
-    v: TOKEN_VERSION, target, hash, mutate: strs('mutate'), skip: strs('skip'), dropOps: ints('dropOps'), scheduler: str('scheduler'),
+    v: TOKEN_VERSION, target, hash, mutate: strs('mutate'), skip: strs('skip'), ...(o.patch !== undefined ? { patch: strs('patch') } : {}), dropOps: ints('dropOps'), scheduler: str('scheduler'),
     seed: o.seed as number, ...(o.depth !== undefined ? { depth: o.depth as number } : {}), ...(o.kernel !== undefined ? { kernel: o.kernel as KernelRelease } : {}),
     violation: str('violation'), segments: segs as Segment[],
   };

@@ -19,8 +19,8 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('the program has the commands the documentation names', (t) => {
   t.deepEqual(COMMANDS.map((c) => c.path.join(' ')), [
-    'scenario', 'scenario run', 'scenario list', 'stress', 'race', 'race list', 'race explore', 'race replay', 'race shrink',
-    'bench', 'bench prefault-vs-lazy', 'machines', 'machines export', 'kernels', 'version',
+    'scenario', 'scenario run', 'scenario list', 'stress', 'race', 'race list', 'race explore', 'race replay', 'race shrink', 'race merge', 'race swarm', 'race export',
+    'bench', 'bench prefault-vs-lazy', 'machines', 'machines export', 'kernels', 'kselftest', 'version',
   ]);
 });
 

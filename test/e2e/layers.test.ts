@@ -16,6 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/workload'],
   ['src/race', 'src/bench', 'src/export', 'src/kselftest'],
   ['src/report'],
+  ['src/testing'],
   ['src/cli', 'src/index.ts'],
   ['workers', 'bench'],
 ];

@@ -1,4 +1,4 @@
-// Goal: every catalogue entry reproduces its historical race — its pinned token replays to the documented violation, exploration finds it within the documented budget, and the scenario without the mutation (or on the release with the fix) stays clean over a much larger budget; method: the race layer on the deterministic engine.
+// Goal: every catalogue entry reproduces its historical race — its pinned token replays to the documented violation, exploration with the defaults finds it within the documented budget, and the scenario without the mutation (or on the release with the fix) stays clean over a much larger budget; method: the race layer on the deterministic engine.
 
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -28,9 +28,9 @@ for (const e of CATALOGUE) {
     t.is(r.run.violations[0]!.kind, e.violation);
   });
 
-  test(`${e.name} (${e.ref}): explore finds it within ${e.budget} ${e.scheduler} schedules; without the mutation ${Math.max(300, 2 * e.budget)} stay clean`, (t) => {
+  test(`${e.name} (${e.ref}): explore with its defaults (the portfolio) finds it within ${e.budget} schedules; without the mutation ${Math.max(300, 2 * e.budget)} stay clean`, (t) => {
     const target = resolveTarget(e.name);
-    const found = explore(target, { scheduler: e.scheduler, depth: e.depth ?? 2, budget: e.budget });
+    const found = explore(target, { budget: e.budget });
     t.true(found.found, `not found within ${e.budget}`);
     t.is(found.run!.violations[0]!.kind, e.violation);
     if (e.signature !== undefined) t.true(found.run!.violations[0]!.message.includes(e.signature), found.run!.violations[0]!.message);

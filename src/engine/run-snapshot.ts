@@ -1,0 +1,102 @@
+/**
+ * A deterministic run's configuration run many times from one setup: the VM is built and
+ * the scenario's setup ops (its memslots) run once; then the VM and everything the engine
+ * keeps outside it are snapshotted, and each run restores that state — the SAB's pages in
+ * use (vm-snapshot.ts), the SPTE provenance of the tables written since, the coverage and
+ * lock counters, the collector, the setup's results, and the run state's step count,
+ * checker epoch, liveness count and trace — and runs only the main phase, with runtimes,
+ * op queues and results built anew. The result is the one a fresh build would give with
+ * the same scheduler, step for step (test/engine/run-snapshot.test.ts compares them).
+ *
+ * A run's result shares the VM with the next run: read its `vm` before running another.
+ */
+
+import type { SpteWrittenMap } from '../check/invariants.js';
+import type { Violation } from '../kvm/findings.js';
+import type { OpResult } from '../kvm/ops.js';
+import { VmSnapshot } from '../kvm/vm-snapshot.js';
+import type { Scheduler } from '../sched/scheduler.js';
+import type { StepRecord } from './actor-runtime.js';
+import { mainPhase, setupPhase } from './phases.js';
+import { assembleRun, buildRun, type RunParts } from './run-build.js';
+import { runResult } from './run-result.js';
+import { RunState } from './run-state.js';
+import type { RunConfig, RunResult } from './run-types.js';
+
+/** The engine's state after the setup phase, outside the VM. */
+interface AfterSetup {
+  readonly setupSteps: number;
+  readonly stopped: boolean;
+  readonly error: string | null;
+  readonly trace: readonly StepRecord[];
+  readonly epochSeen: number;
+  readonly productive: number;
+  readonly violations: readonly Violation[];
+  readonly setupResults: readonly (OpResult | null)[];
+  readonly coverage: ReadonlyMap<string, Uint32Array>;
+  readonly lockFired: Uint32Array;
+}
+
+/** Whether a configuration can run from a snapshot (the simulated clock's state is not snapshotted: those run fresh). */
+export function snapshotable(cfg: RunConfig): boolean {
+  return cfg.costModel === undefined;
+}
+
+export class RunSnapshot {
+  private readonly parts: RunParts;
+  private readonly vmSnap: VmSnapshot;
+  private readonly saved: AfterSetup;
+
+  /** Builds the run of `cfg`, runs its setup and snapshots it (cfg's scheduler and seed are not used: each run() names its scheduler). */
+  constructor(private readonly cfg: RunConfig) {
+    if (!snapshotable(cfg)) throw new Error('a run with a cost model cannot run from a snapshot');
+    const built = buildRun(cfg);
+    const run = new RunState(cfg, built);
+    const setupSteps = setupPhase(run);
+    this.parts = built;
+    this.vmSnap = new VmSnapshot(built.vm);
+    built.provenance.snapshot();
+    this.saved = {
+      setupSteps, stopped: run.stopped, error: run.error, trace: [...run.trace], epochSeen: run.checker.epochSeen, productive: run.liveness.productive,
+      violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
+      coverage: new Map([...built.coverage].map(([id, c]) => [id, c.slice()])), lockFired: built.lock.fired.slice(),
+    };
+  }
+
+  /** One run of the main phase under `scheduler`, from the state after setup. */
+  run(scheduler: Scheduler): RunResult {
+    const s = this.saved;
+    const p = this.parts;
+    this.vmSnap.restore();
+    p.provenance.restore();
+    for (const [id, c] of p.coverage) c.set(s.coverage.get(id)!);
+    p.lock.fired.set(s.lockFired);
+    const built = assembleRun(this.cfg, p, [...s.setupResults]);
+    for (const v of s.violations) built.collector.violations.push(copyViolation(v));
+    const run = new RunState(this.cfg, built);
+    run.step = s.setupSteps;
+    run.stopped = s.stopped;
+    run.error = s.error;
+    run.trace.push(...s.trace);
+    run.checker.epochSeen = s.epochSeen;
+    run.liveness.productive = s.productive;
+    const completed = mainPhase(run, scheduler);
+    return runResult(run, s.setupSteps, completed);
+  }
+
+  /** Which SPTEs may be present (the provenance's written bitmaps; tests compare the scans). */
+  provenanceMap(): SpteWrittenMap {
+    return this.parts.provenance;
+  }
+
+  /** The first byte where the VM differs from its snapshot after a restore, or -1 (tests). */
+  restoredDifference(): number {
+    this.vmSnap.restore();
+    return this.vmSnap.firstDifference();
+  }
+}
+
+/** A finding as reported (the engine stamps its step, actors and transition in place). */
+function copyViolation(v: Violation): Violation {
+  return { ...v, actors: [...v.actors] };
+}
