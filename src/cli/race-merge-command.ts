@@ -34,7 +34,8 @@ function describeRun(m: MergedRace): string {
   const what = m.kind === 'explore' ? String(r['target'] ?? '?') : 'race swarm';
   const how = [r['scheduler'] !== undefined ? String(r['scheduler']) : null, r['depth'] !== undefined && r['depth'] !== null ? `depth ${String(r['depth'])}` : null,
     r['budget'] !== undefined ? `budget ${String(r['budget'])} per ${m.kind === 'swarm' ? 'scenario' : 'shard'}` : null, m.kind === 'swarm' && r['seed'] !== undefined ? `seed ${String(r['seed'])}` : null, r['kernel'] !== undefined ? `kernel ${String(r['kernel'])}` : null].filter((x) => x !== null);
-  const mutations = [...(Array.isArray(r['mutate']) ? r['mutate'] : []), ...(Array.isArray(r['skip']) ? r['skip'] : [])];
+  const list = (k: string): string[] => (Array.isArray(r[k]) ? (r[k] as unknown[]).map(String) : []);
+  const mutations = [...list('mutate'), ...list('skip'), ...list('patch').map((p) => `--patch ${p}`)];
   return `${what}${how.length > 0 ? ` (${how.join(', ')})` : ''}${r['control'] === true ? ', control' : ''}${mutations.length > 0 ? `; ${mutations.join(' ')}` : ''}`;
 }
 

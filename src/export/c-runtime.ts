@@ -57,6 +57,7 @@ struct actor {
 \tconst char *in_call;	/* the syscall or ioctl in progress, or NULL */
 \tlong calls;		/* ioctls made by the current op */
 \tint cur_op, finished;
+\tint started;		/* the guest has run to its first \`out\` */
 };`;
 }
 

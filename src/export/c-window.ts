@@ -50,10 +50,30 @@ export function cActors(): string {
 \treturn "unsupported";
 }
 
+/* Per op, how often each outcome came back (the first OUTCOMES_MAX distinct ones): printed with -v. */
+#define OUTCOMES_MAX 4
+static const char *seen[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+static long seen_windows[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+
+static void count(const struct op *o, const char *got)
+{
+\tint k;
+
+\tfor (k = 0; k < OUTCOMES_MAX; k++) {
+\t\tif (!seen[o->index][k])
+\t\t\tseen[o->index][k] = got;
+\t\tif (!strcmp(seen[o->index][k], got)) {
+\t\t\tseen_windows[o->index][k]++;
+\t\t\treturn;
+\t\t}
+\t}
+}
+
 static void check(struct actor *a, const struct op *o, const char *got)
 {
 \tif (verbose)
 \t\tprintf("window %ld: op #%d %s %s: %s\\n", window_nr, o->index, a->name, o->what, got);
+\tcount(o, got);
 \tif (hung() || allowed(o->expect, got))
 \t\treturn;	/* after a hang the watchdog has reported the window */
 \tpthread_mutex_lock(&report_lock);
@@ -122,10 +142,8 @@ static void window_setup(void)
 \tcode.hva = code_page;
 \tif (set_region(NULL, CODE_SLOT, 0, CODE_GPA, PAGE_SIZE, &code))
 \t\tdie("setup: the guest code's memslot %u at 0x%llx: %s", CODE_SLOT, CODE_GPA, strerror(errno));
-\tfor (i = 0; i < NR_VCPUS; i++) {
+\tfor (i = 0; i < NR_VCPUS; i++)
 \t\tvcpu_create(&actors[i]);
-\t\tguest_start(&actors[i]);
-\t}
 \tmemset(op_done, 0, sizeof(op_done));
 \twindow_hung = window_failed = 0;
 }
@@ -266,7 +284,22 @@ export function cCheckHost(): string {
 
 /** main(): options, the host's checks, the windows, the verdict. */
 export function cMain(): string {
-  return `static void usage(const char *argv0)
+  return `static void print_outcomes(void)
+{
+\tint i, j, k;
+
+\tfor (i = 0; i < NR_ACTORS; i++)
+\t\tfor (j = 0; j < actors[i].nr_ops; j++) {
+\t\t\tconst struct op *o = &actors[i].ops[j];
+
+\t\t\tprintf("# op #%d %s %s:", o->index, actors[i].name, o->what);
+\t\t\tfor (k = 0; k < OUTCOMES_MAX && seen[o->index][k]; k++)
+\t\t\t\tprintf(" %s %ld", seen[o->index][k], seen_windows[o->index][k]);
+\t\t\tprintf(" (allowed: %s)\\n", o->expect);
+\t\t}
+}
+
+static void usage(const char *argv0)
 {
 \tfprintf(stderr, "usage: %s [-n WINDOWS] [-w WATCHDOG_SECONDS] [-j JITTER_US] [-v]\\n", argv0);
 \texit(2);
@@ -310,6 +343,8 @@ int main(int argc, char **argv)
 \t\t\treturn KSFT_FAIL;
 \t}
 \tprintf("PASS %s: %ld windows, every result one the model allows\\n", SCENARIO_NAME, windows);
+\tif (verbose)
+\t\tprint_outcomes();
 \treturn KSFT_PASS;
 }`;
 }

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Violation } from '../kvm/findings.js';
 import { SWARM_BUDGET_DEFAULT, SWARM_SCENARIOS_DEFAULT } from '../kvm/limits.js';
-import type { KernelRelease } from '../kvm/kernel-release.js';
+import { KERNEL_DEFAULT, type KernelRelease } from '../kvm/kernel-release.js';
 import type { VmType } from '../kvm/vm-types.js';
 import type { RunResult } from '../engine/deterministic.js';
 import type { Scenario } from '../workload/scenario.js';
@@ -86,16 +86,21 @@ function exploreDoc(doc: ScenarioDoc, scenario: Scenario, o: SwarmOptions): Expl
   return explore(docTarget(doc, scenario), { budget: o.budget ?? SWARM_BUDGET_DEFAULT, mutate: o.mutate ?? [], skip: o.skip ?? [] });
 }
 
-/** The violation an exploration ended in, unless it is a documented finding. */
-function undocumented(r: ExploreResult): Violation | null {
+/** The release a scenario document runs (generated ones say it). */
+function releaseOf(doc: ScenarioDoc): KernelRelease {
+  return (doc.vm.kernel ?? KERNEL_DEFAULT) as KernelRelease;
+}
+
+/** The violation an exploration of `doc` ended in, unless it is a documented finding. */
+function undocumented(r: ExploreResult, doc: ScenarioDoc): Violation | null {
   const v = r.run?.violations[0];
-  return v !== undefined && knownFinding(v) === null ? v : null;
+  return v !== undefined && knownFinding(v, releaseOf(doc)) === null ? v : null;
 }
 
 /** Shrinks a failing scenario while the same violation kind (not a finding) still shows. */
 function shrinkFailure(index: number, doc: ScenarioDoc, r: ExploreResult, o: SwarmOptions): SwarmFailure {
-  const v = undocumented(r)!;
-  const still = (s: Scenario, d: ScenarioDoc): boolean => undocumented(exploreDoc(d, s, o))?.kind === v.kind;
+  const v = undocumented(r, doc)!;
+  const still = (s: Scenario, d: ScenarioDoc): boolean => undocumented(exploreDoc(d, s, o), d)?.kind === v.kind;
   const s = shrinkScenario(doc, still, o.shrinkAttempts ?? SWARM_SHRINK_ATTEMPTS);
   const last = exploreDoc(s.doc, parseCandidate(s.doc)!, o);
   return {
@@ -128,7 +133,7 @@ export function swarm(o: SwarmOptions): SwarmResult {
     if (transitions.length === 0) transitions = r.transitions;
     for (const [k, n] of r.coverage) coverage.set(k, (coverage.get(k) ?? 0) + n);
     const v: RunResult['violations'][number] | undefined = r.run?.violations[0];
-    const finding = v !== undefined ? knownFinding(v) : null;
+    const finding = v !== undefined ? knownFinding(v, releaseOf(doc)) : null;
     if (finding !== null) findings[finding.name] = { count: (findings[finding.name]?.count ?? 0) + 1, first: findings[finding.name]?.first ?? index };
     o.onScenario?.({ index, name: String(doc.name), features: g.features, schedules: r.schedules, steps: r.steps, violation: v?.kind ?? null, finding: finding?.name ?? null, foundBy: r.foundBy?.label ?? null });
     if (v !== undefined && finding === null) return result(shrinkFailure(index, doc, r, o));

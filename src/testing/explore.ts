@@ -36,11 +36,13 @@ export interface RaceSpec {
   readonly mutate?: readonly string[];
   /** Actions skipped, `MACHINE.ACTION` (as `--skip`). */
   readonly skip?: readonly string[];
+  /** Candidate fixes by name (as `--patch`; src/protocol/patches.ts): the patch under test. */
+  readonly patch?: readonly string[];
   /** A catalogue entry with its bug put back (its mutation, or the release before its fix); default false: the entry as the kernel has it. */
   readonly bug?: boolean;
   /** Schedules to try (default: the entry's budget, else 1000). */
   readonly budget?: number;
-  /** How schedules are drawn (default: the entry's, else random) and PCT's depth or DFS's preemption bound (default 2). */
+  /** How schedules are drawn (default: the portfolio, as `race explore`) and, for pct or dfs, PCT's depth or DFS's preemption bound (default 2). */
   readonly scheduler?: ExploreScheduler;
   readonly depth?: number;
   /** What must happen: `clean` (default: no violation within the budget), `violation` (any), or one violation kind. */
@@ -63,7 +65,7 @@ export interface RaceVerdict {
 /** The title a test gets when none is given: the scenario, the mutations and the expectation. */
 function titleOf(spec: RaceSpec): string {
   const name = spec.scenario instanceof URL ? fileURLToPath(spec.scenario) : spec.scenario;
-  const bug = [...(spec.bug === true ? ['the entry\'s bug'] : []), ...(spec.mutate ?? []), ...(spec.skip ?? [])];
+  const bug = [...(spec.bug === true ? ['the entry\'s bug'] : []), ...(spec.patch ?? []).map((p) => `patch ${p}`), ...(spec.mutate ?? []), ...(spec.skip ?? [])];
   return `${name}${spec.kernel !== undefined ? ` on ${spec.kernel}` : ''}${bug.length > 0 ? ` with ${bug.join(', ')}` : ''}: ${spec.expect === undefined || spec.expect === 'clean' ? 'clean' : spec.expect === 'violation' ? 'a violation' : spec.expect}`;
 }
 
@@ -77,13 +79,14 @@ function traceOf(token: string): string {
 /** Explores the spec's scenario and judges the outcome (a bad spec throws: an unknown entry, a bad mutation). */
 export function exploreRace(spec: RaceSpec): RaceVerdict {
   const target = resolveTarget(spec.scenario instanceof URL ? `file:${fileURLToPath(spec.scenario)}` : spec.scenario);
-  const scheduler = spec.scheduler ?? target.entry?.scheduler ?? 'random';
-  const o: RaceOptions = { mutate: spec.mutate ?? [], skip: spec.skip ?? [], withoutEntryMutation: spec.bug !== true, ...(spec.kernel !== undefined ? { kernel: spec.kernel } : {}) };
-  const r = exploreTarget(target, { ...o, scheduler, depth: spec.depth ?? (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2, budget: spec.budget ?? target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT });
+  const scheduler = spec.scheduler ?? 'portfolio';
+  const o: RaceOptions = { mutate: spec.mutate ?? [], skip: spec.skip ?? [], patch: spec.patch ?? [], withoutEntryMutation: spec.bug !== true, ...(spec.kernel !== undefined ? { kernel: spec.kernel } : {}) };
+  const depth = scheduler === 'pct' || scheduler === 'dfs' ? { depth: spec.depth ?? (scheduler === target.entry?.scheduler ? target.entry?.depth : undefined) ?? 2 } : {};
+  const r = exploreTarget(target, { ...o, scheduler, ...depth, budget: spec.budget ?? target.entry?.budget ?? EXPLORE_BUDGET_DEFAULT });
   const v = r.run?.violations[0] ?? null;
   const expect = spec.expect ?? 'clean';
   const pass = expect === 'clean' ? v === null : expect === 'violation' ? v !== null : v?.kind === expect;
-  const what = `${titleOf(spec)} — ${r.schedules} ${scheduler} schedule(s), ${r.steps} steps`;
+  const what = `${titleOf(spec)} — ${r.schedules} ${scheduler} schedule(s), ${r.steps} steps${r.foundBy !== null ? `, found by ${r.foundBy.label}` : ''}`;
   if (v === null) {
     return { pass, found: false, violation: null, token: null, schedules: r.schedules, steps: r.steps, message: pass ? `${what}: clean` : `${what}: no violation found (expected ${expect === 'violation' ? 'one' : expect}); a larger budget or another scheduler?` };
   }

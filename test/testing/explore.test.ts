@@ -16,6 +16,9 @@ test('the classic race from its scenario file, the retry check forced off', expl
 test(explore, { scenario: 'zap-without-flush', bug: true, expect: 'use-after-free' });
 test(explore, { scenario: 'prefault-keeps-obsolete-root', kernel: '6.14', expect: 'livelock' });
 test(explore, { scenario: 'prefault-keeps-obsolete-root', kernel: '6.15', budget: 100 });
+test('the README Finding with the candidate fix applied stays clean', explore, {
+  scenario: new URL('../../../docs/findings/prefault-during-slot-delete.json', import.meta.url), patch: ['prefault-reload-obsolete-roots'], budget: 30,
+});
 test.failing('a failing race test fails (ava\'s side: the macro calls t.fail)', explore, { scenario: 'seq-check', bug: true });
 
 test('the title without one given: scenario, release, mutations, expectation', (t) => {
@@ -29,7 +32,7 @@ test('a surprise prints the violation, the column trace and the token, which rep
   explore.exec(ctx, { scenario: 'seq-check', bug: true, expect: 'clean' });
   t.is(failed.length, 1);
   const m = failed[0]!;
-  t.regex(m, /^seq-check with the entry's bug: clean — \d+ random schedule\(s\), \d+ steps: use-after-free found \(expected none\)$/m);
+  t.regex(m, /^seq-check with the entry's bug: clean — \d+ portfolio schedule\(s\), \d+ steps, found by [a-z0-9 ()]+: use-after-free found \(expected none\)$/m);
   t.regex(m, /^ {2}use-after-free at step \d+, actors /m);
   t.regex(m, /^ +step {2}vcpu0 .* seq\/in_progress {2}mmu_lock$/m);
   t.regex(m, /◀ use-after-free: /);
