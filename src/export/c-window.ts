@@ -31,6 +31,28 @@ static void start_jitter(const struct actor *a)
 }`;
 }
 
+/** Per op, the outcomes over the windows (printed with -v). */
+export function cOutcomes(): string {
+  return `/* Per op, how often each outcome came back (the first OUTCOMES_MAX distinct ones): printed with -v. */
+#define OUTCOMES_MAX 4
+static const char *seen[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+static long seen_windows[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+
+static void count(const struct op *o, const char *got)
+{
+\tint k;
+
+\tfor (k = 0; k < OUTCOMES_MAX; k++) {
+\t\tif (!seen[o->index][k])
+\t\t\tseen[o->index][k] = got;
+\t\tif (!strcmp(seen[o->index][k], got)) {
+\t\t\tseen_windows[o->index][k]++;
+\t\t\treturn;
+\t\t}
+\t}
+}`;
+}
+
 /** The actor thread and the op dispatcher. */
 export function cActors(): string {
   return `static const char *run_op(struct actor *a, const struct op *o)
@@ -48,25 +70,6 @@ export function cActors(): string {
 \tcase OP_LAUNCH: break;
 \t}
 \treturn "unsupported";
-}
-
-/* Per op, how often each outcome came back (the first OUTCOMES_MAX distinct ones): printed with -v. */
-#define OUTCOMES_MAX 4
-static const char *seen[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
-static long seen_windows[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
-
-static void count(const struct op *o, const char *got)
-{
-\tint k;
-
-\tfor (k = 0; k < OUTCOMES_MAX; k++) {
-\t\tif (!seen[o->index][k])
-\t\t\tseen[o->index][k] = got;
-\t\tif (!strcmp(seen[o->index][k], got)) {
-\t\t\tseen_windows[o->index][k]++;
-\t\t\treturn;
-\t\t}
-\t}
 }
 
 static void check(struct actor *a, const struct op *o, const char *got)
