@@ -122,7 +122,7 @@ export function cWindowSetup(): string {
 
 static void window_setup(void)
 {
-\tstatic struct backing code = { .what = "guest code", .gpa = CODE_GPA, .size = PAGE_SIZE, .page_size = PAGE_SIZE, .fd = -1, .gmem_fd = -1 };
+\tstatic struct backing code = { .what = "guest code", .gpa = CODE_GPA, .size = PAGE_BYTES, .page_size = PAGE_BYTES, .fd = -1, .gmem_fd = -1 };
 \tint i;
 
 \tdo
@@ -143,7 +143,7 @@ static void window_setup(void)
 \t\t\tdie("setup: memslot %u (%s): %s", s->slot, s->what, strerror(errno));
 \t}
 \tcode.hva = code_page;
-\tif (set_region(NULL, CODE_SLOT, 0, CODE_GPA, PAGE_SIZE, &code))
+\tif (set_region(NULL, CODE_SLOT, 0, CODE_GPA, PAGE_BYTES, &code))
 \t\tdie("setup: the guest code's memslot %u at 0x%llx: %s", CODE_SLOT, CODE_GPA, strerror(errno));
 \tfor (i = 0; i < NR_VCPUS; i++)
 \t\tvcpu_create(&actors[i]);
@@ -334,7 +334,7 @@ int main(int argc, char **argv)
 \tsa.sa_handler = on_signal;	/* no SA_RESTART: a signalled ioctl returns EINTR */
 \tsigaction(SIGUSR1, &sa, NULL);
 \tcheck_host();
-\tcode_page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+\tcode_page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 \tif (code_page == MAP_FAILED)
 \t\tdie("mmap of the guest code page: %s", strerror(errno));
 \tmemcpy(code_page, guest_code, sizeof(guest_code));
