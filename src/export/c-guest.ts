@@ -100,8 +100,8 @@ static void vcpu_create(struct actor *a)
 }`;
 }
 
-/** The vCPU's ops: a guest access, KVM_PRE_FAULT_MEMORY, a CR0.WP change. */
-export function cVcpuOps(): string {
+/** A guest access: KVM_RUN until the guest is ready again. */
+export function cGuestRun(): string {
   return `/*
  * KVM_RUN until the guest is ready again (its \`out\` to DONE_PORT): "ok", "mmio" if KVM
  * emulated an access on the way, or what stopped it. After a failure the guest resumes
@@ -153,9 +153,12 @@ static const char *do_access(struct actor *a, const struct op *o)
 \tmailbox[0] = (__u32)o->write;
 \tmailbox[1] = (__u32)o->gpa;
 \treturn run_until_ready(a);
+}`;
 }
 
-/* KVM_PRE_FAULT_MEMORY; until_done loops as pre_fault_memory_test.c does (and on EAGAIN). */
+/** The vCPU's ioctls besides KVM_RUN: KVM_PRE_FAULT_MEMORY, a CR0.WP change. */
+export function cVcpuOps(): string {
+  return `/* KVM_PRE_FAULT_MEMORY; until_done loops as pre_fault_memory_test.c does (and on EAGAIN). */
 static const char *do_pre_fault(struct actor *a, const struct op *o)
 {
 \tstruct kvm_pre_fault_memory range = { .gpa = o->gpa, .size = o->size, .flags = o->flags };
