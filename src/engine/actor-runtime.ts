@@ -68,6 +68,14 @@ export type StepKind = 'ran' | 'waiting' | 'done';
 
 const STEP_EVENT = 0;
 
+/** What a frame of one machine needs (found once per call, not per step), and the machine's spare runners. */
+interface MachineUse {
+  readonly base: number;
+  readonly coverage: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly spare: Runner<KvmActor>[];
+}
+
 /** What entering a state means for the runtime: nothing more, a call of another machine, or the machine's end. */
 const KIND_PLAIN = 0;
 const KIND_CALL = 1;
@@ -92,8 +100,9 @@ export class ActorRuntime {
   private readonly frameBase: number[] = [];
   private readonly frameCoverage: Uint32Array[] = [];
   private readonly frameKinds: Uint8Array[] = [];
-  /** Runners of machines that finished, by machine id, rewound and reused by the next call (a fault per page creates none). */
-  private readonly spare = new Map<string, Runner<KvmActor>[]>();
+  private readonly frameMachine: MachineUse[] = [];
+  /** Per machine id: what a frame of it needs, and its spare runners. */
+  private readonly machineUse = new Map<string, MachineUse>();
   done = false;
   /** Consecutive fault retries while no other actor could run (livelock detection). */
   retryStreak = 0;
@@ -131,24 +140,27 @@ export class ActorRuntime {
 
   /** Starts machine `id` on top of the stack: a spare runner of it rewound, or a new one. */
   private pushFrame(id: string): Runner<KvmActor> {
-    const r = this.spare.get(id)?.pop() ?? this.factory.create(id);
+    let use = this.machineUse.get(id);
+    if (use === undefined) {
+      const r = this.factory.create(id);
+      use = { base: this.labelBase.get(id)!, coverage: this.coverage.get(id)!, kinds: stateKinds(r.machine), spare: r.reset !== undefined ? [r] : [] };
+      this.machineUse.set(id, use);
+    }
+    const r = use.spare.pop() ?? this.factory.create(id);
     r.reset?.();
-    const m = r.machine;
     const i = this.frames.length;
     this.frames.push(r);
-    this.frameBase[i] = this.labelBase.get(m.id)!;
-    this.frameCoverage[i] = this.coverage.get(m.id)!;
-    this.frameKinds[i] = stateKinds(m);
+    this.frameBase[i] = use.base;
+    this.frameCoverage[i] = use.coverage;
+    this.frameKinds[i] = use.kinds;
+    this.frameMachine[i] = use;
     return r;
   }
 
   /** The innermost machine finished: its runner becomes a spare (when it can be rewound). */
   private popFrame(): void {
     const r = this.frames.pop()!;
-    if (r.reset === undefined) return;
-    const list = this.spare.get(r.machine.id);
-    if (list === undefined) this.spare.set(r.machine.id, [r]);
-    else list.push(r);
+    if (r.reset !== undefined) this.frameMachine[this.frames.length]!.spare.push(r);
   }
 
   /** The vcpu machine's `guest` state (-1 for host and vmm). */
