@@ -43,6 +43,7 @@ export interface SwarmFlags {
   readonly vmType?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly out: string;
   readonly shard?: string;
   readonly json?: boolean;
@@ -108,6 +109,7 @@ function swarmCommand(ctx: Ctx): Command {
     .addOption(option('--json', 'JSON lines: one per scenario, then a summary'))
     .addOption(kernelOption(KERNEL_DEFAULT));
   for (const o of mutationOptions(' (in every scenario)')) cmd.addOption(o);
+  cmd.addOption(patchOption(' in every scenario'));
   cmd.action(async (flags: SwarmFlags) => {
     ctx.status = (await import('./race-swarm-command.js')).raceSwarm(flags, ctx.io);
   });

@@ -64,17 +64,33 @@ export function kvmMemIsPrivate(vm: Vm, gfn: number): boolean {
   return vm.hasPrivateMem && (kvmGetMemoryAttributes(vm, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
 }
 
-/** kvm_range_has_memory_attributes(): every gfn of [start, end) has exactly `attrs`. */
+/**
+ * kvm_range_has_memory_attributes(): every gfn of [start, end) has exactly `attrs`. One
+ * index probe per chunk the range crosses, then its bytes — four at a time where they
+ * fill a word (a byte access counts as its whole word in a footprint: the same words).
+ */
 export function kvmRangeHasMemoryAttributes(vm: Vm, start: number, end: number, attrs: number): boolean {
-  for (let g = start; g < end; g++) {
+  for (let g = start; g < end;) {
+    const segEnd = Math.min(end, (Math.floor(g / ATTR_CHUNK_GFNS) + 1) * ATTR_CHUNK_GFNS);
     const c = chunkOf(vm, g);
     if (c === 0) {
       if (attrs !== 0) return false;
-      g = (Math.floor(g / ATTR_CHUNK_GFNS) + 1) * ATTR_CHUNK_GFNS - 1;
-      continue;
+    } else if (!chunkBytesAre(vm, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1)), segEnd - g, attrs)) {
+      return false;
     }
-    if (S.load8(vm.u8, chunkByte(vm, c, g & (ATTR_CHUNK_GFNS - 1))) !== attrs) return false;
+    g = segEnd;
   }
+  return true;
+}
+
+/** The `n` bytes from byte `b` all equal `v`. */
+function chunkBytesAre(vm: Vm, b: number, n: number, v: number): boolean {
+  const end = b + n;
+  let i = b;
+  for (; i < end && (i & 3) !== 0; i++) if (S.load8(vm.u8, i) !== v) return false;
+  const word = Math.imul(v, 0x01010101);
+  for (; i + 4 <= end; i += 4) if (S.load(vm.i32, i >>> 2) !== word) return false;
+  for (; i < end; i++) if (S.load8(vm.u8, i) !== v) return false;
   return true;
 }
 

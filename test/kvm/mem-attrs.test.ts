@@ -121,3 +121,22 @@ test('a 2M region straddling the recompute range start is recomputed whole', (t)
   kvmUpdateHugepageMixed(vm, 650, 651);
   t.true(hugepageMixed(vm, 512, 2));
 });
+
+test('range checks agree with a gfn-by-gfn check for ranges of every alignment, within and across chunks', (t) => {
+  const vm = newVm({ type: 'sw_protected', guestBytes: 4 * 2 ** 30 });
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+  kvmStoreMemoryAttributes(vm, G1 - 700, G1 + 900, PRIVATE);
+  kvmStoreMemoryAttributes(vm, 3 * G1 + 5, 3 * G1 + 6, PRIVATE);
+  const naive = (s: number, e: number, attrs: number): boolean => {
+    for (let g = s; g < e; g++) if (kvmGetMemoryAttributes(vm, g) !== attrs) return false;
+    return true;
+  };
+  const edges = [0, 1, 3, 4, 5, G1 - 701, G1 - 700, G1 - 699, G1 - 1, G1, G1 + 1, G1 + 899, G1 + 900, G1 + 903, 3 * G1, 3 * G1 + 5, 3 * G1 + 6, 4 * G1];
+  for (let k = 0; k < 400; k++) {
+    const a = k < 200 ? edges[rnd(edges.length)]! + rnd(9) - 4 : rnd(4 * G1);
+    const b = a + (k % 3 === 0 ? rnd(2 * G1) : rnd(1200));
+    const s = Math.max(0, a);
+    for (const attrs of [0, PRIVATE]) t.is(kvmRangeHasMemoryAttributes(vm, s, b, attrs), naive(s, b, attrs), `[${s}, ${b}) ${attrs}`);
+  }
+});
