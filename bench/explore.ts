@@ -12,7 +12,7 @@
  *     sequential schedule, no choice recording, invariants only at the end): what
  *     scheduling, recording and the per-step checks cost;
  *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with two
- *     preemptions and sleep sets), the schedules and milliseconds until the first
+ *     preemptions and sleep sets, and the default portfolio that rotates them), the schedules and milliseconds until the first
  *     violation, median (and max) over five disjoint seed ranges (shards 0/5 … 4/5; for
  *     DFS, five interleaved slices of its search order).
  *  3. partial-order reduction — for every catalogue entry without its mutation (clean), the
@@ -130,7 +130,7 @@ const rawRuns = budget;
 const shards = FIND_SHARDS;
 for (const e of CATALOGUE) {
   const t = resolveTarget(e.name);
-  for (const scheduler of ['random', 'pct', 'dfs'] as ExploreScheduler[]) {
+  for (const scheduler of ['random', 'pct', 'dfs', 'portfolio'] as ExploreScheduler[]) {
     const schedules: number[] = [];
     const ms: number[] = [];
     let missed = 0;

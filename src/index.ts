@@ -18,6 +18,7 @@
 export { runDeterministic, type RunConfig, type RunResult, type ScheduledOp, type ActorSummary, type CoverageEntry } from './engine/deterministic.js';
 export { parseScenario, scenarioToRunConfig, ScenarioError, type Scenario } from './workload/scenario.js';
 export { buildMutations, mutableNames, mutationSpecs, MutationError, NO_MUTATIONS, type Mutations } from './protocol/mutations.js';
+export { PATCHES, PatchError, patchByName, withPatches, type Patch } from './protocol/patches.js';
 export { COMPILED, compiled } from './protocol/machines.js';
 export { compileMachine, type CompiledMachine, type CompiledTransition } from './protocol/compile.js';
 export { machinesToMermaid, machineToMermaid, machineToJson } from './report/mermaid.js';

@@ -52,9 +52,11 @@ interface ScanCtx {
   written: SpteWrittenMap | undefined;
   out: Violation[];
   inProgress: number;
-  /** The invalidation range [start, end), null while INVALID_GPA. */
+  /** The invalidation range [start, end), null while INVALID_GPA (read only while one is in progress). */
   range: [number, number] | null;
   activeSet: number;
+  /** The leaf being checked (reused). */
+  readonly leaf: LeafRef;
 }
 
 function violation(kind: ViolationKind, message: string, extra: Partial<Violation> = {}): Violation {
@@ -70,13 +72,28 @@ function spteRefs(where: string, lo: number, hi: number, level: number, writer?:
   return [writer ? { ...ref, writtenBy: `${writer.actor} at step ${writer.step} (${writer.label})` } : ref];
 }
 
-/** Checks one present leaf SPTE of a valid root. */
-/** A leaf's description for a finding, built only when there is one (the scan runs after every step). */
+/**
+ * A leaf's description for a finding, built only when there is one (the scan runs after
+ * every step): one per scan, set for each leaf it checks, so checking allocates nothing.
+ */
 class LeafRef {
-  constructor(private readonly c: ScanCtx, private readonly sptep: number, private readonly where: () => string, private readonly lo: number, private readonly hi: number, private readonly level: number) {}
+  private sptep = 0;
+  private rootSlot = 0;
+  private table = 0;
+  private i = 0;
+  private lo = 0;
+  private hi = 0;
+  private level = 1;
+
+  constructor(private readonly c: ScanCtx) {}
+
+  set(sptep: number, rootSlot: number, table: number, i: number, lo: number, hi: number, level: number): this {
+    this.sptep = sptep; this.rootSlot = rootSlot; this.table = table; this.i = i; this.lo = lo; this.hi = hi; this.level = level;
+    return this;
+  }
 
   get sptes() {
-    return spteRefs(this.where(), this.lo, this.hi, this.level, this.c.prov?.(this.sptep));
+    return spteRefs(`root#${this.rootSlot} table#${this.table}[${this.i}] L${this.level}`, this.lo, this.hi, this.level, this.c.prov?.(this.sptep));
   }
 
   get writerActor(): string | undefined {
@@ -84,9 +101,10 @@ class LeafRef {
   }
 }
 
-function checkLeaf(c: ScanCtx, sptep: number, where: () => string, lo: number, hi: number, level: number, baseGfn: number): void {
+/** Checks one present leaf SPTE of a valid root (entry `i` of `table`, under root `rootSlot`). */
+function checkLeaf(c: ScanCtx, sptep: number, rootSlot: number, table: number, i: number, lo: number, hi: number, level: number, baseGfn: number): void {
   const pages = pagesPerLevel(level);
-  const ref = new LeafRef(c, sptep, where, lo, hi, level);
+  const ref = c.leaf.set(sptep, rootSlot, table, i, lo, hi, level);
   const before = c.out.length;
   checkLeafInner(c, lo, hi, level, baseGfn, pages, ref);
   if (c.out.length > before) {
@@ -165,7 +183,7 @@ function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, leve
   const hi = S.get(vm.i32, w + 1);
   const gfn = gfnBase + i * pagesPerLevel(level);
   if (isLast(lo, level)) {
-    checkLeaf(c, w, () => `root#${rootSlot} table#${table}[${i}] L${level}`, lo, hi, level, gfn);
+    checkLeaf(c, w, rootSlot, table, i, lo, hi, level, gfn);
     return -1;
   }
   const child = spteChildTable(lo);
@@ -217,10 +235,34 @@ function rootSlotOf(vm: Vm, table: number): number {
 }
 
 function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenMap): ScanCtx {
+<<<<<<< HEAD
   const inProgress = S.get(vm.i32, G.INVALIDATE_IN_PROGRESS);
   // The range matters only while an invalidation is in progress (underInvalidation).
   return { vm, prov, written, out: [], inProgress, range: inProgress > 0 ? mmuInvalidateRange(vm) : null, activeSet: memslotsActiveSet(vm) };
+=======
+  const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, leaf: undefined as unknown as LeafRef };
+  (c as { leaf: LeafRef }).leaf = new LeafRef(c);
+  return startCtx(c, vm, prov, written);
+>>>>>>> main
 }
+
+/** Points `c` at the VM's state now (with no findings yet). */
+function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written: SpteWrittenMap | undefined): ScanCtx {
+  c.vm = vm;
+  c.prov = prov;
+  c.written = written;
+  c.out.length = 0;
+  c.inProgress = Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  // underInvalidation() reads the range only while an invalidation is in progress.
+  c.range = c.inProgress > 0 ? mmuInvalidateRange(vm) : null;
+  c.activeSet = memslotsActiveSet(vm);
+  return c;
+}
+
+/** The incremental check's context, reused from call to call (it runs after every step). */
+let incremental: ScanCtx | null = null;
+/** What checkSptes returns when it found nothing (frozen: never the reused list). */
+const NONE: Violation[] = Object.freeze([]) as unknown as Violation[];
 
 /**
  * The incremental form of scanInvariants: only the SPTEs at the given words (those a step
@@ -228,7 +270,7 @@ function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenM
  * since the last one (see G.STATE_EPOCH).
  */
 export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvenance): Violation[] {
-  const c = newCtx(vm, prov);
+  const c = incremental === null ? (incremental = newCtx(vm, prov)) : startCtx(incremental, vm, prov, undefined);
   checkGlobals(c);
   for (let k = 0; k < spteps.length; k++) {
     const rel = (spteps[k]! - vm.layout.ptBase) >>> 1;
@@ -241,7 +283,8 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
     const gfnBase = gfnJoin(S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)), S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN_HI)));
     checkEntry(c, root, table, i, level, gfnBase);
   }
-  return c.out;
+  // Allocation-free when clean; a copy when not (the context is reused by the next call).
+  return c.out.length === 0 ? NONE : c.out.slice();
 }
 
 /** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
@@ -258,7 +301,11 @@ function checkGlobals(c: ScanCtx): void {
   if (writers > 1 || (writers === 1 && readers > 0)) {
     c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
   }
+<<<<<<< HEAD
   if (lockWord !== 0 && vm.lockProtocol.describe(lockWord).startsWith('broken')) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
+=======
+  if (vm.lockProtocol.isBroken(lockWord)) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
+>>>>>>> main
   if (c.inProgress < 0) c.out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${c.inProgress}`));
 }
 

@@ -43,6 +43,7 @@ export interface SwarmFlags {
   readonly vmType?: string;
   readonly mutate?: string[];
   readonly skip?: string[];
+  readonly patch?: string[];
   readonly out: string;
   readonly shard?: string;
   readonly json?: boolean;
@@ -99,15 +100,16 @@ function swarmCommand(ctx: Ctx): Command {
   const cmd = new Command('swarm')
     .description('generate scenarios (VM type, memslots, vCPUs, a random subset of op features), explore each with the portfolio; on a violation that is not a documented finding, shrink the scenario, write it and its token to --out and exit 1')
     .addOption(option('--time <TIME>', 'generate scenarios for TIME, e.g. 60s, 10m'))
-    .addOption(option('--scenarios <N>', 'scenario indices 0..N-1 (of this shard)', { defaultNote: `${SWARM_SCENARIOS_DEFAULT} unless --time` }))
+    .addOption(option('--scenarios <N>', 'scenario indices 0..N-1 (with --shard, this shard\'s share of them)', { defaultNote: `${SWARM_SCENARIOS_DEFAULT} unless --time` }))
     .addOption(option('--seed <N>', 'the seed scenarios are drawn from', { default: '1' }))
     .addOption(option('--budget <N>', 'schedules per scenario', { default: String(SWARM_BUDGET_DEFAULT) }))
     .addOption(option('--vm-type <TYPE>', 'only this VM type', { choices: VM_TYPE_NAMES, defaultNote: 'any the release has' }))
     .addOption(option('--out <DIR>', 'where a failing scenario and its token are written', { default: 'swarm-out' }))
     .addOption(option('--shard <i/n>', 'scenario indices i, i+n, i+2n, … (disjoint slices)', { defaultNote: '0/1' }))
     .addOption(option('--json', 'JSON lines: one per scenario, then a summary'))
-    .addOption(kernelOption(`the release every scenario runs, ${KERNEL_DEFAULT} unless given`));
+    .addOption(kernelOption(KERNEL_DEFAULT));
   for (const o of mutationOptions(' (in every scenario)')) cmd.addOption(o);
+  cmd.addOption(patchOption(' in every scenario'));
   cmd.action(async (flags: SwarmFlags) => {
     ctx.status = (await import('./race-swarm-command.js')).raceSwarm(flags, ctx.io);
   });

@@ -11,7 +11,7 @@ export function exportCommand(ctx: Ctx): Command {
     .argument('[TOKEN]', "a token printed by 'race explore' or 'race shrink'")
     .addOption(option('--c <FILE>', 'the C file to write (- for stdout)'))
     .addOption(option('--scenario <TARGET>', 'export a catalogue entry or a scenario file instead of a token'))
-    .addOption(option('--runs <N>', 'random model runs that give each op its allowed outcomes (besides the sequential one)', { defaultNote: '24' }))
+    .addOption(option('--runs <N>', 'seeded random model runs that give each op its allowed outcomes (besides the file-order run and one per priority order of the actors)', { defaultNote: '24' }))
     .addOption(kernelOption("the token's; for --scenario, the entry's release before its fix, else the scenario's"))
     .action(async (token: string | undefined, flags: ExportFlags) => {
       ctx.status = (await import('./race-export.js')).raceExport(token, flags, ctx.io);

@@ -26,7 +26,8 @@ export function mergeCommand(ctx: Ctx): Command {
     });
   withExamples(cmd, [
     'faultline race merge shard-*.jsonl',
-    "parallel faultline race explore seq-check --control --shard {}/4 --json '>' shard-{}.jsonl ::: 0 1 2 3; faultline race merge shard-*.jsonl",
+    'parallel faultline race explore seq-check --control --shard {}/4 --json ::: 0 1 2 3 > shards.jsonl; faultline race merge shards.jsonl',
+    'faultline race merge k8s-shards.jsonl --partial --json   (docs/scale.md: GNU parallel, Kubernetes, Slurm)',
     'cat shard-*.jsonl | faultline race merge - --json',
   ]);
   return withWords(cmd, { missing: "'race merge' needs at least one FILE: the JSON lines of sharded runs" });

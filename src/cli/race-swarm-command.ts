@@ -38,19 +38,19 @@ function swarmOptions(f: SwarmFlags): SwarmOptions & { kernel: KernelRelease } {
     ...(f.time !== undefined ? { timeMs: parseDuration('time', f.time) } : {}),
     ...(f.scenarios !== undefined ? { scenarios: parseIntIn('scenarios', f.scenarios, 1, SWARM_SCENARIOS_MAX) } : {}),
     ...(f.vmType !== undefined ? { vmType: f.vmType as VmType } : {}),
-    mutate: f.mutate ?? [], skip: f.skip ?? [],
+    mutate: f.mutate ?? [], skip: f.skip ?? [], patch: [...new Set(f.patch ?? [])],
   };
 }
 
 function mutationArgs(o: SwarmOptions): string {
-  return [...(o.mutate ?? []).map((m) => ` --mutate ${m}`), ...(o.skip ?? []).map((s) => ` --skip ${s}`)].join('');
+  return [...(o.mutate ?? []).map((m) => ` --mutate ${m}`), ...(o.skip ?? []).map((s) => ` --skip ${s}`), ...(o.patch ?? []).map((p) => ` --patch ${p}`)].join('');
 }
 
 /** The summary line of `--json`, shaped like `race explore --json`'s, plus the swarm's own fields. */
 function jsonSummary(o: SwarmOptions & { kernel: KernelRelease }, f: SwarmFlags, r: SwarmResult, w: WrittenFailure | null): Record<string, unknown> {
   return {
     type: 'summary', target: 'swarm', kernel: o.kernel, scheduler: 'portfolio', depth: null, shard: o.shard, seed: o.seed, budget: o.budget,
-    mutate: o.mutate ?? [], skip: o.skip ?? [], vmType: o.vmType ?? null, time: f.time ?? null,
+    mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [], vmType: o.vmType ?? null, time: f.time ?? null,
     found: r.failure !== null, foundBy: r.failure?.foundBy ?? null, schedules: r.schedules, steps: r.steps, ms: Math.round(r.ms),
     token: w?.token ?? null, violation: r.failure?.violation ?? null, coverage: coverageByMachine(r.coverage, r.transitions),
     scenarios: r.scenarios, findings: r.findings, file: w?.file ?? null, reproduced: w?.reproduced ?? null,

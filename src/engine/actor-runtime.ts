@@ -68,10 +68,41 @@ export type StepKind = 'ran' | 'waiting' | 'done';
 
 const STEP_EVENT = 0;
 
+/** What a frame of one machine needs (found once per call, not per step), and the machine's spare runners. */
+interface MachineUse {
+  readonly base: number;
+  readonly coverage: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly spare: Runner<KvmActor>[];
+}
+
+/** What entering a state means for the runtime: nothing more, a call of another machine, or the machine's end. */
+const KIND_PLAIN = 0;
+const KIND_CALL = 1;
+const KIND_FINAL = 2;
+const KINDS = new WeakMap<CompiledMachine, Uint8Array>();
+
+/** Per state of `m`: KIND_PLAIN, KIND_CALL or KIND_FINAL (computed once per machine). */
+function stateKinds(m: CompiledMachine): Uint8Array {
+  let k = KINDS.get(m);
+  if (k === undefined) {
+    k = Uint8Array.from(m.states, (s) => (s.call !== null ? KIND_CALL : s.final ? KIND_FINAL : KIND_PLAIN));
+    KINDS.set(m, k);
+  }
+  return k;
+}
+
 export class ActorRuntime {
   readonly a: KvmActor;
   readonly queue: RuntimeQueue;
   private readonly frames: Runner<KvmActor>[] = [];
+  /** Per frame (parallel to `frames`): its machine's first label index, coverage counters and state kinds. */
+  private readonly frameBase: number[] = [];
+  private readonly frameCoverage: Uint32Array[] = [];
+  private readonly frameKinds: Uint8Array[] = [];
+  private readonly frameMachine: MachineUse[] = [];
+  /** Per machine id: what a frame of it needs, and its spare runners. */
+  private readonly machineUse = new Map<string, MachineUse>();
   done = false;
   /** Consecutive fault retries while no other actor could run (livelock detection). */
   retryStreak = 0;
@@ -101,11 +132,35 @@ export class ActorRuntime {
     this.a = new KvmActor(vm, id, queue, sink);
     this.a.stateLabels = labels;
     if (this.a.isVcpu) {
-      const vcpu = factory.create('vcpu');
+      const vcpu = this.pushFrame('vcpu');
       this.guestState = vcpu.machine.stateIndex.get('guest') ?? -1;
       this.outsideState = vcpu.machine.stateIndex.get('outside') ?? -1;
-      this.frames.push(vcpu);
     }
+  }
+
+  /** Starts machine `id` on top of the stack: a spare runner of it rewound, or a new one. */
+  private pushFrame(id: string): Runner<KvmActor> {
+    let use = this.machineUse.get(id);
+    if (use === undefined) {
+      const r = this.factory.create(id);
+      use = { base: this.labelBase.get(id)!, coverage: this.coverage.get(id)!, kinds: stateKinds(r.machine), spare: r.reset !== undefined ? [r] : [] };
+      this.machineUse.set(id, use);
+    }
+    const r = use.spare.pop() ?? this.factory.create(id);
+    r.reset?.();
+    const i = this.frames.length;
+    this.frames.push(r);
+    this.frameBase[i] = use.base;
+    this.frameCoverage[i] = use.coverage;
+    this.frameKinds[i] = use.kinds;
+    this.frameMachine[i] = use;
+    return r;
+  }
+
+  /** The innermost machine finished: its runner becomes a spare (when it can be rewound). */
+  private popFrame(): void {
+    const r = this.frames.pop()!;
+    if (r.reset !== undefined) this.frameMachine[this.frames.length]!.spare.push(r);
   }
 
   /** The vcpu machine's `guest` state (-1 for host and vmm). */
@@ -210,31 +265,79 @@ export class ActorRuntime {
       if (started === null) return false;
       if (started !== undefined) { this.lastDirect = started; return true; }
     }
-    let frame = this.frames[this.frames.length - 1]!;
+    const depth = this.frames.length - 1;
+    const frame = this.frames[depth]!;
     this.lastOuter = frame.machine;
     this.lastFrom = frame.state;
-    a.stepLabel = this.labelBaseOf(frame.machine) + frame.state;
-    let t = this.fire(frame);
-    this.lastTo = t.target;
+    a.stepLabel = this.frameBase[depth]! + frame.state;
+    this.lastTo = this.fire(frame, depth).target;
+    this.finishStep(depth, frame, onFaultDone);
+    return true;
+  }
+
+  /**
+   * The rest of a step after its first transition on `frame` (at `depth`): entering a
+   * `meta.call` state starts the called machine; reaching a final state ends the machine
+   * and resumes its caller in the same step (or finishes the op).
+   */
+  private finishStep(depth: number, frame: Runner<KvmActor>, onFaultDone: (rt: ActorRuntime) => void): void {
     for (;;) {
-      const state = frame.machine.states[frame.state]!;
-      if (state.call !== null) {
-        this.frames.push(this.factory.create(state.call));
+      const kind = this.frameKinds[depth]![frame.state]!;
+      if (kind === KIND_CALL) {
+        this.pushFrame(frame.machine.states[frame.state]!.call!);
         break;
       }
-      if (!state.final) break;
-      this.frames.pop();
+      if (kind !== KIND_FINAL) break;
+      this.popFrame();
       if (frame.machine.id === 'page-fault') onFaultDone(this);
-      if (this.frames.length === 0) {
+      if (depth === 0) {
         this.finishOp(frame.machine.id);
         break;
       }
-      frame = this.frames[this.frames.length - 1]!;
-      t = this.fire(frame);
-      this.lastTo = t.target;
+      frame = this.frames[--depth]!;
+      this.lastTo = this.fire(frame, depth).target;
     }
-    if (a.blockWord < 0) this.progressSteps++;
-    return true;
+    if (this.a.blockWord < 0) this.progressSteps++;
+  }
+
+  /**
+   * Run to completion, for the deterministic engine's fast path when nothing watches single
+   * steps (no trace, no recorded choices or footprints, no simulated clock, no check after
+   * each step): takes up to `budget` steps, numbered from `stepNo`, exactly as `step` takes
+   * them one at a time — the same transitions, coverage, provenance labels and liveness
+   * accounting (`noteStep` after each) — in one loop. It stops after a step that did more
+   * than move the innermost machine to a plain state (a call, a machine's end, a wait, a
+   * finding: `findings` grew), and before a step `step` would take another way (no machine
+   * running, or the vCPU in guest mode). Returns the steps taken (each one was taken).
+   */
+  runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: { noteStep(rt: ActorRuntime): void }): number {
+    const a = this.a;
+    const frames = this.frames;
+    const found = findings.length;
+    let n = 0;
+    while (n < budget) {
+      const depth = frames.length - 1;
+      if (depth < 0 || (depth === 0 && frames[0]!.state === this.guestState)) return n;
+      const frame = frames[depth]!;
+      a.clearWait();
+      a.step = stepNo + n;
+      this.firedCount = 0;
+      this.lastDirect = null;
+      this.lastOuter = frame.machine;
+      this.lastFrom = frame.state;
+      a.stepLabel = this.frameBase[depth]! + frame.state;
+      this.lastTo = this.fire(frame, depth).target;
+      n++;
+      if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
+        this.finishStep(depth, frame, onFaultDone);
+        liveness.noteStep(this);
+        return n;
+      }
+      if (a.blockWord < 0) this.progressSteps++;
+      liveness.noteStep(this);
+      if (a.blockWord >= 0 || findings.length !== found) return n;
+    }
+    return n;
   }
 
   /** Calls `fn` for each transition the last step fired (no allocation: the simulated clock's hot path). */
@@ -261,35 +364,13 @@ export class ActorRuntime {
     };
   }
 
-  // Per machine, its label base and coverage counters, found by identity in a few entries
-  // (two Map lookups by id per step were a tenth of the deterministic engine's time).
-  private readonly seenMachines: CompiledMachine[] = [];
-  private readonly seenBase: number[] = [];
-  private readonly seenCoverage: Uint32Array[] = [];
-
-  private seen(m: CompiledMachine): number {
-    const list = this.seenMachines;
-    for (let i = 0; i < list.length; i++) if (list[i] === m) return i;
-    list.push(m);
-    this.seenBase.push(this.labelBase.get(m.id)!);
-    this.seenCoverage.push(this.coverage.get(m.id)!);
-    return list.length - 1;
-  }
-
-  private labelBaseOf(m: CompiledMachine): number {
-    return this.seenBase[this.seen(m)]!;
-  }
-
-  private coverageOf(m: CompiledMachine): Uint32Array {
-    return this.seenCoverage[this.seen(m)]!;
-  }
-
-  private fire(frame: Runner<KvmActor>): CompiledTransition {
+  /** Fires STEP on `frame` (at `depth` in the stack), counts its coverage and notes it among the step's transitions. */
+  private fire(frame: Runner<KvmActor>, depth: number): CompiledTransition {
     const t = frame.send(this.a, STEP_EVENT);
     if (t === null) {
       throw new Error(`${this.a.name}: no enabled transition in ${frame.machine.id}.${frame.machine.states[frame.state]!.name} (a machine must always have a fallback)`);
     }
-    this.coverageOf(frame.machine)[t.id]!++;
+    this.frameCoverage[depth]![t.id]!++;
     const slot = this.fired[this.firedCount];
     if (slot === undefined) this.fired.push({ machine: frame.machine, t });
     else { slot.machine = frame.machine; slot.t = t; }
@@ -313,16 +394,16 @@ export class ActorRuntime {
     switch (op.op) {
       case 'set_memslot':
         beginSetMemslot(a, op);
-        this.frames.push(this.factory.create('memslot-update'));
+        this.pushFrame('memslot-update');
         return undefined;
       case 'set_memory_attributes':
         beginAttributeChange(a, op);
-        this.frames.push(this.factory.create('invalidation'));
+        this.pushFrame('invalidation');
         return undefined;
       case 'get_dirty_log':
       case 'clear_dirty_log':
         beginGetDirtyLogOp(a, op);
-        this.frames.push(this.factory.create('dirty-log'));
+        this.pushFrame('dirty-log');
         return undefined;
       case 'invalidate': {
         const s = new SlotInfo();
@@ -331,7 +412,7 @@ export class ActorRuntime {
         const start = s.hvaBase + (gfn - s.baseGfn);
         const end = Math.min(s.hvaBase + s.npages, start + Math.ceil(op.size / 4096));
         beginHostInvalidation(a, op, start, end);
-        this.frames.push(this.factory.create('invalidation'));
+        this.pushFrame('invalidation');
         return undefined;
       }
       case 'signal':
@@ -342,7 +423,7 @@ export class ActorRuntime {
         return direct('kvm_vm_dead()', { op: 'vm_dead', ret: 0 });
       case 'snp_launch_update':
         beginSnpLaunchUpdate(a, op);
-        this.frames.push(this.factory.create('snp-launch-update'));
+        this.pushFrame('snp-launch-update');
         return undefined;
       case 'finalize': {
         const info = VM_TYPES[this.vm.type];

@@ -7,8 +7,11 @@
  * Productive steps are steps that did not end waiting, taken by an actor that is not
  * itself caught in a retry streak: two vCPUs retrying against each other make none. A
  * retry does not count towards a livelock either when, during the fault, another actor
- * that is not a vCPU and not itself retrying could have run (a fair scheduler would have
- * let it make progress; a strict-priority schedule starving it is not a livelock).
+ * not itself retrying could have run — the host, the VMM, or a vCPU whose last fault did
+ * not spin (a fair scheduler would have let it make progress, e.g. finish the ioctl whose
+ * SRCU read lock a memslot update waits for; a strict-priority schedule starving it is
+ * not a livelock). A vCPU whose last fault spun is no such helper, so two spinning vCPUs
+ * cannot excuse each other's retries.
  */
 
 import type { Violation } from '../kvm/findings.js';
@@ -16,9 +19,16 @@ import { LIVELOCK_RETRIES } from '../kvm/limits.js';
 import { countFaultDone, type ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
 
-/** A runnable actor that could end another's retries: not a vCPU, and not itself retrying. */
+/** vCPUs whose last fault spun (retried, or a guest access that exited again): not helpers until a fault of theirs succeeds. */
+const spun = new WeakSet<ActorRuntime>();
+
+/**
+ * A runnable actor that could end another's retries: one not itself retrying — the host,
+ * the VMM, or a vCPU whose last fault did not spin (a vCPU inside an ioctl that holds
+ * kvm->srcu, say, which a memslot update's synchronize_srcu() waits for).
+ */
 export function isHelper(rt: ActorRuntime): boolean {
-  return !rt.a.isVcpu && rt.retryStreak === 0;
+  return rt.retryStreak === 0 && !(rt.a.isVcpu && spun.has(rt));
 }
 
 export class Liveness {
@@ -41,9 +51,11 @@ export class Liveness {
   readonly onFaultDone = (rt: ActorRuntime): void => {
     const spinning = countFaultDone(rt.a);
     if (!spinning) {
+      spun.delete(rt);
       rt.retryStreak = 0;
       return;
     }
+    spun.add(rt);
     if (rt.otherCouldProgress) {
       rt.otherCouldProgress = false;
       rt.retryStreak = 0;

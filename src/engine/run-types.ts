@@ -57,6 +57,12 @@ export interface RunConfig {
    * by what its steps cost; waits resume at the releasing step's end (RunResult.sim).
    */
   readonly costModel?: CostModel;
+  /**
+   * The scheduler-free fast path (default true): while one actor alone can run, its steps
+   * skip the scan (and a forced scheduler's call), and with nothing watching single steps
+   * run to completion in one loop. A run is the same with it off — tests compare both.
+   */
+  readonly fastPath?: boolean;
   /** Called every PROGRESS_EVERY steps of the main phase with what the actors have done so far (long benchmark runs show it). */
   readonly onProgress?: (p: RunProgress) => void;
 }

@@ -42,6 +42,12 @@ export class PhaseLoop {
   private readonly view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] };
   /** Runnable actors in the last scan that could end another's retries (liveness). */
   private helpers = 0;
+  /** The scheduler-free fast path is on (RunConfig.fastPath). */
+  private readonly fastPath: boolean;
+  /** Nothing watches single steps (no footprints, clock, labels, trace or check after each): the fast path may run steps to completion. */
+  private readonly unwatched: boolean;
+  /** The actor that took the previous step (-1 before the first). */
+  private previous = -1;
 
   constructor(private readonly run: RunState, private readonly active: readonly ActorRuntime[], private readonly sched: Scheduler, private readonly main: boolean) {
     const cfg = run.cfg;
@@ -53,6 +59,8 @@ export class PhaseLoop {
     this.wantLabels = this.record || sched.wantsLabels === true;
     this.phaseStart = run.step;
     this.stepsMax = cfg.stepsMax ?? STEPS_MAX;
+    this.fastPath = cfg.fastPath !== false;
+    this.unwatched = this.fp === null && run.sim === null && !this.wantLabels && cfg.trace !== true && !run.checker.everyStep;
     this.live = [...active];
     this.view = { runnable: this.runnable, headOpIndex: this.headOpIndex, previous: -1, step: 0 };
     if (this.wantLabels) this.view.labels = this.labels;
@@ -67,31 +75,103 @@ export class PhaseLoop {
   private loopOwned(): void {
     const run = this.run;
     const byId = run.built.runtimes;
-    const violations = run.built.collector.violations;
-    let previous = -1;
     while (!run.stopped) {
       if (this.scan() === 0 || this.ends()) return;
-      if (this.wantLabels) for (const a of this.runnable) this.labels[a] = byId[a]!.label();
-      this.view.previous = previous;
-      this.view.step = run.step - this.phaseStart;
-      const id = this.sched.next(this.view);
-      if (id < 0) {
-        run.abandoned = true;
-        run.stopped = true;
-        return;
+      if (this.fastPath && this.live.length === 1 && this.runnable.length === 1) {
+        this.solo(this.live[0]!);
+        continue;
       }
-      const rt = this.active.length === 1 ? this.active[0]! : byId[id]!;
-      run.liveness.noteHelpers(rt, this.helpers);
-      const before = violations.length;
-      if (run.sim !== null) run.sim.beforeStep(rt, this.main);
-      const stepNo = run.step;
-      const took = this.fp !== null ? this.stepRecorded(rt, id) : rt.step(stepNo, run.liveness.onFaultDone);
-      if (took) this.afterTaken(rt, id, stepNo);
-      if (run.checker.everyStep) run.checker.afterStep();
-      if (run.checker.stamp(before, rt, took, stepNo)) run.stopped = true;
-      previous = id;
-      if (took) run.step++;
+      if (this.wantLabels) for (const a of this.runnable) this.labels[a] = byId[a]!.label();
+      const id = this.choose();
+      if (id < 0) return;
+      this.stepOnce(this.active.length === 1 ? this.active[0]! : byId[id]!, id);
     }
+  }
+
+  /** Asks the scheduler whose step runs; -1 abandons the run. */
+  private choose(): number {
+    const run = this.run;
+    this.view.previous = this.previous;
+    this.view.step = run.step - this.phaseStart;
+    const id = this.sched.next(this.view);
+    if (id < 0) {
+      run.abandoned = true;
+      run.stopped = true;
+    }
+    return id;
+  }
+
+  /** Runs `rt`'s step (recording its footprint when asked), then its cost, choice, trace, checks and findings. */
+  private stepOnce(rt: ActorRuntime, id: number): void {
+    const run = this.run;
+    run.liveness.noteHelpers(rt, this.helpers);
+    const before = run.built.collector.violations.length;
+    if (run.sim !== null) run.sim.beforeStep(rt, this.main);
+    const stepNo = run.step;
+    const took = this.fp !== null ? this.stepRecorded(rt, id) : rt.step(stepNo, run.liveness.onFaultDone);
+    if (took) this.afterTaken(rt, id, stepNo);
+    if (run.checker.everyStep) run.checker.afterStep();
+    if (run.checker.stamp(before, rt, took, stepNo)) run.stopped = true;
+    this.previous = id;
+    if (took) run.step++;
+  }
+
+  /**
+   * The scheduler-free fast path: `rt` is the only unfinished actor and the scan found it
+   * runnable. Until it waits, reaches an op boundary (where an `after` gate may hold it
+   * back), finishes, or the run stops or reaches its step limit, no other actor can become
+   * runnable and `rt` stays runnable, so each step skips the scan — and, when the
+   * scheduler's choice is forced (`forcedWhenAlone`), the scheduler call. Everything else
+   * a step does is `stepOnce`, as in the loop: the same choices, checks, findings, costs
+   * and trace, so a run (and its token) is the same with or without this path.
+   */
+  private solo(rt: ActorRuntime): void {
+    const run = this.run;
+    const id = rt.id;
+    const forced = this.sched.forcedWhenAlone === true;
+    const sim = run.sim;
+    for (;;) {
+      if (forced && this.unwatched && this.runSteps(rt, id)) {
+        // Taken in one run (runSteps); what follows is as after stepOnce.
+      } else {
+        if (this.wantLabels) this.labels[id] = rt.label();
+        if (!forced && this.choose() < 0) return;
+        this.stepOnce(rt, id);
+      }
+      if (run.stopped || rt.finished || rt.waiting || rt.atOpBoundary || run.step >= this.stepsMax) return;
+      // What the scan would find: `rt` alone runnable, its head op unchanged (an op ends at a boundary).
+      this.helpers = isHelper(rt) ? 1 : 0;
+      if (sim !== null) {
+        sim.noteWait(rt);
+        sim.noteRunnable(id, true);
+      }
+    }
+  }
+
+  /**
+   * Steps of `rt` in one run (ActorRuntime.runSteps), with what stepOnce does after each
+   * done for the run: the step count, the progress report when a step's number is a
+   * multiple of PROGRESS_EVERY (the run ends at it), and the stamping of a finding (the run
+   * ends at the step that reported it). Returns false when it took no step.
+   */
+  private runSteps(rt: ActorRuntime, id: number): boolean {
+    const run = this.run;
+    const stepNo = run.step;
+    const progress = this.main && run.cfg.onProgress !== undefined;
+    // With progress reports, the run ends at the next step whose number is a multiple of PROGRESS_EVERY.
+    const mask = PROGRESS_EVERY - 1;
+    const budget = Math.min(this.stepsMax - stepNo, progress ? ((PROGRESS_EVERY - (stepNo & mask)) & mask) + 1 : Infinity);
+    const violations = run.built.collector.violations;
+    const before = violations.length;
+    const n = rt.runSteps(stepNo, budget, violations, run.liveness.onFaultDone, run.liveness);
+    if (n === 0) return false;
+    const last = stepNo + n - 1;
+    run.step = last;
+    if (progress && (last & mask) === 0) this.progress();
+    if (run.checker.stamp(before, rt, true, last)) run.stopped = true;
+    this.previous = id;
+    run.step = last + 1;
+    return true;
   }
 
   /**

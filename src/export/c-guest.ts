@@ -96,26 +96,21 @@ static void vcpu_create(struct actor *a)
 \tif (ioctl(a->fd, KVM_SET_SREGS, &sregs))
 \t\tdie("setup: KVM_SET_SREGS: %s", strerror(errno));
 \tguest_set_rip(a->fd, CODE_GPA);
-}
-
-/* Runs the guest to its first \`out\`: the code page is faulted in before the window. */
-static void guest_start(struct actor *a)
-{
-\tif (ioctl(a->fd, KVM_RUN, NULL) || a->run->exit_reason != KVM_EXIT_IO || a->run->io.port != DONE_PORT)
-\t\tdie("setup: the guest of %s did not start (KVM_RUN: %s, exit reason %u)", a->name, strerror(errno), a->run->exit_reason);
+\ta->started = 0;
 }`;
 }
 
-/** The vCPU's ops: a guest access, KVM_PRE_FAULT_MEMORY, a CR0.WP change. */
-export function cVcpuOps(): string {
-  return `/* One guest access: mailbox, then KVM_RUN until the guest is ready again. */
-static const char *do_access(struct actor *a, const struct op *o)
+/** A guest access: KVM_RUN until the guest is ready again. */
+export function cGuestRun(): string {
+  return `/*
+ * KVM_RUN until the guest is ready again (its \`out\` to DONE_PORT): "ok", "mmio" if KVM
+ * emulated an access on the way, or what stopped it. After a failure the guest resumes
+ * at the mailbox.
+ */
+static const char *run_until_ready(struct actor *a)
 {
-\tvolatile __u32 *mailbox = (volatile __u32 *)((char *)code_page + MAILBOX_OFFSET);
 \tint mmio = 0, n;
 
-\tmailbox[0] = (__u32)o->write;
-\tmailbox[1] = (__u32)o->gpa;
 \tfor (n = 0; n < RUN_EXITS_MAX; n++) {
 \t\tif (xioctl(a, "KVM_RUN", a->fd, KVM_RUN, NULL) < 0) {
 \t\t\tint e = errno;
@@ -137,7 +132,33 @@ static const char *do_access(struct actor *a, const struct op *o)
 \treturn "exit:LOOP";
 }
 
-/* KVM_PRE_FAULT_MEMORY; until_done loops as pre_fault_memory_test.c does (and on EAGAIN). */
+/*
+ * One guest access: the mailbox, then KVM_RUN until the guest is ready again. The vCPU's
+ * first KVM_RUN happens here, at its first access: until then it has no root loaded, as
+ * in the model.
+ */
+static const char *do_access(struct actor *a, const struct op *o)
+{
+\tvolatile __u32 *mailbox = (volatile __u32 *)((char *)code_page + MAILBOX_OFFSET);
+
+\tif (!a->started) {
+\t\tconst char *got = run_until_ready(a);
+
+\t\tif (strcmp(got, "ok")) {
+\t\t\tguest_set_rip(a->fd, CODE_GPA);	/* not started: from the top next time */
+\t\t\treturn got;
+\t\t}
+\t\ta->started = 1;
+\t}
+\tmailbox[0] = (__u32)o->write;
+\tmailbox[1] = (__u32)o->gpa;
+\treturn run_until_ready(a);
+}`;
+}
+
+/** The vCPU's ioctls besides KVM_RUN: KVM_PRE_FAULT_MEMORY, a CR0.WP change. */
+export function cVcpuOps(): string {
+  return `/* KVM_PRE_FAULT_MEMORY; until_done loops as pre_fault_memory_test.c does (and on EAGAIN). */
 static const char *do_pre_fault(struct actor *a, const struct op *o)
 {
 \tstruct kvm_pre_fault_memory range = { .gpa = o->gpa, .size = o->size, .flags = o->flags };

@@ -10,7 +10,7 @@ export function cTypes(): string {
   return `#define KSFT_PASS 0
 #define KSFT_FAIL 1
 #define KSFT_SKIP 4
-#define PAGE_SIZE 4096ULL
+#define PAGE_BYTES 4096ULL
 
 enum op_kind { OP_ACCESS, OP_PRE_FAULT, OP_MMU_RESET, OP_SET_MEMSLOT, OP_SET_ATTRIBUTES, OP_GET_DIRTY_LOG, OP_CLEAR_DIRTY_LOG, OP_SIGNAL, OP_INVALIDATE, OP_LAUNCH };
 enum host_event { EV_MIGRATE, EV_RECLAIM, EV_MPROTECT, EV_MUNMAP };
@@ -45,7 +45,7 @@ struct backing {
 \tint fd, gmem_fd;
 };
 
-/* A thread of the scenario: vcpu0…, host, vmm. */
+/* A thread of the scenario: vcpu0, vcpu1 ..., host, vmm. */
 struct actor {
 \tconst char *name;
 \tint vcpu;		/* the vCPU index, or -1 */
@@ -57,6 +57,7 @@ struct actor {
 \tconst char *in_call;	/* the syscall or ioctl in progress, or NULL */
 \tlong calls;		/* ioctls made by the current op */
 \tint cur_op, finished;
+\tint started;		/* the guest has run to its first \`out\` */
 };`;
 }
 
@@ -213,7 +214,7 @@ export function cHostMemory(): string {
 \t\t     b->kind == MEM_HUGETLBFS ? " (reserve huge pages: /proc/sys/vm/nr_hugepages)" : "");
 \tb->map = p;
 \tb->hva = shared ? p : (void *)(((uintptr_t)p + b->page_size - 1) & ~(uintptr_t)(b->page_size - 1));
-\tif (!shared && b->page_size > PAGE_SIZE)
+\tif (!shared && b->page_size > PAGE_BYTES)
 \t\tmadvise(b->hva, b->size, MADV_HUGEPAGE);
 \tif (b->populated)
 \t\tmemset(b->hva, 0, b->size);

@@ -26,11 +26,19 @@ export function cIdent(s: string): string {
   return /^[0-9]/.test(id) ? `_${id}` : id;
 }
 
+/** Typographic characters of the docs' prose, as ASCII for a C file. */
+const ASCII: Readonly<Record<string, string>> = { '…': '...', '—': '-', '–': '-', '↔': '<->', '→': '->', '←': '<-', '≤': '<=', '≥': '>=', '×': 'x', 'µ': 'u', '’': "'", '“': '"', '”': '"' };
+
+/** Text as ASCII where it has a usual spelling (the rest is kept). */
+export function asciiText(s: string): string {
+  return s.replace(/[…—–↔→←≤≥×µ’“”]/g, (c) => ASCII[c] ?? c);
+}
+
 /** Text as a C block comment, wrapped at `width` columns; `*​/` cannot end it early. */
 export function cComment(lines: readonly string[], width = 90): string {
   const out: string[] = ['/*'];
   for (const line of lines) {
-    const safe = line.replace(/\*\//g, '* /');
+    const safe = asciiText(line).replace(/\*\//g, '* /');
     if (safe === '') { out.push(' *'); continue; }
     const indent = /^ */.exec(safe)![0];
     let cur = '';

@@ -48,7 +48,7 @@ static const char *do_set_attributes(struct actor *a, const struct op *o)
 /* KVM_GET_DIRTY_LOG into a bitmap of the slot's size (o->size: the slot's bytes then). */
 static const char *do_get_dirty_log(struct actor *a, const struct op *o)
 {
-\tsize_t bytes = (size_t)((o->size / PAGE_SIZE + 63) / 64 * 8 + 8);
+\tsize_t bytes = (size_t)((o->size / PAGE_BYTES + 63) / 64 * 8 + 8);
 \tstruct kvm_dirty_log log = { .slot = o->slot };
 \tconst char *got;
 

@@ -31,6 +31,28 @@ static void start_jitter(const struct actor *a)
 }`;
 }
 
+/** Per op, the outcomes over the windows (printed with -v). */
+export function cOutcomes(): string {
+  return `/* Per op, how often each outcome came back (the first OUTCOMES_MAX distinct ones): printed with -v. */
+#define OUTCOMES_MAX 4
+static const char *seen[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+static long seen_windows[NR_OPS > 0 ? NR_OPS : 1][OUTCOMES_MAX];
+
+static void count(const struct op *o, const char *got)
+{
+\tint k;
+
+\tfor (k = 0; k < OUTCOMES_MAX; k++) {
+\t\tif (!seen[o->index][k])
+\t\t\tseen[o->index][k] = got;
+\t\tif (!strcmp(seen[o->index][k], got)) {
+\t\t\tseen_windows[o->index][k]++;
+\t\t\treturn;
+\t\t}
+\t}
+}`;
+}
+
 /** The actor thread and the op dispatcher. */
 export function cActors(): string {
   return `static const char *run_op(struct actor *a, const struct op *o)
@@ -54,6 +76,7 @@ static void check(struct actor *a, const struct op *o, const char *got)
 {
 \tif (verbose)
 \t\tprintf("window %ld: op #%d %s %s: %s\\n", window_nr, o->index, a->name, o->what, got);
+\tcount(o, got);
 \tif (hung() || allowed(o->expect, got))
 \t\treturn;	/* after a hang the watchdog has reported the window */
 \tpthread_mutex_lock(&report_lock);
@@ -99,7 +122,7 @@ export function cWindowSetup(): string {
 
 static void window_setup(void)
 {
-\tstatic struct backing code = { .what = "guest code", .gpa = CODE_GPA, .size = PAGE_SIZE, .page_size = PAGE_SIZE, .fd = -1, .gmem_fd = -1 };
+\tstatic struct backing code = { .what = "guest code", .gpa = CODE_GPA, .size = PAGE_BYTES, .page_size = PAGE_BYTES, .fd = -1, .gmem_fd = -1 };
 \tint i;
 
 \tdo
@@ -120,12 +143,10 @@ static void window_setup(void)
 \t\t\tdie("setup: memslot %u (%s): %s", s->slot, s->what, strerror(errno));
 \t}
 \tcode.hva = code_page;
-\tif (set_region(NULL, CODE_SLOT, 0, CODE_GPA, PAGE_SIZE, &code))
+\tif (set_region(NULL, CODE_SLOT, 0, CODE_GPA, PAGE_BYTES, &code))
 \t\tdie("setup: the guest code's memslot %u at 0x%llx: %s", CODE_SLOT, CODE_GPA, strerror(errno));
-\tfor (i = 0; i < NR_VCPUS; i++) {
+\tfor (i = 0; i < NR_VCPUS; i++)
 \t\tvcpu_create(&actors[i]);
-\t\tguest_start(&actors[i]);
-\t}
 \tmemset(op_done, 0, sizeof(op_done));
 \twindow_hung = window_failed = 0;
 }
@@ -266,7 +287,22 @@ export function cCheckHost(): string {
 
 /** main(): options, the host's checks, the windows, the verdict. */
 export function cMain(): string {
-  return `static void usage(const char *argv0)
+  return `static void print_outcomes(void)
+{
+\tint i, j, k;
+
+\tfor (i = 0; i < NR_ACTORS; i++)
+\t\tfor (j = 0; j < actors[i].nr_ops; j++) {
+\t\t\tconst struct op *o = &actors[i].ops[j];
+
+\t\t\tprintf("# op #%d %s %s:", o->index, actors[i].name, o->what);
+\t\t\tfor (k = 0; k < OUTCOMES_MAX && seen[o->index][k]; k++)
+\t\t\t\tprintf(" %s %ld", seen[o->index][k], seen_windows[o->index][k]);
+\t\t\tprintf(" (allowed: %s)\\n", o->expect);
+\t\t}
+}
+
+static void usage(const char *argv0)
 {
 \tfprintf(stderr, "usage: %s [-n WINDOWS] [-w WATCHDOG_SECONDS] [-j JITTER_US] [-v]\\n", argv0);
 \texit(2);
@@ -298,7 +334,7 @@ int main(int argc, char **argv)
 \tsa.sa_handler = on_signal;	/* no SA_RESTART: a signalled ioctl returns EINTR */
 \tsigaction(SIGUSR1, &sa, NULL);
 \tcheck_host();
-\tcode_page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+\tcode_page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 \tif (code_page == MAP_FAILED)
 \t\tdie("mmap of the guest code page: %s", strerror(errno));
 \tmemcpy(code_page, guest_code, sizeof(guest_code));
@@ -310,6 +346,8 @@ int main(int argc, char **argv)
 \t\t\treturn KSFT_FAIL;
 \t}
 \tprintf("PASS %s: %ld windows, every result one the model allows\\n", SCENARIO_NAME, windows);
+\tif (verbose)
+\t\tprint_outcomes();
 \treturn KSFT_PASS;
 }`;
 }

@@ -7,14 +7,14 @@
 
 import type { KernelRelease } from '../kvm/kernel-release.js';
 import type { Scenario } from '../workload/scenario.js';
-import { cGuestCode, cVcpuOps, cVcpuSetup } from './c-guest.js';
+import { cGuestCode, cGuestRun, cVcpuOps, cVcpuSetup } from './c-guest.js';
 import { headerLines, type EntryFacts, type TokenFacts } from './c-header.js';
 import { cCalls, cHostMemory, cNames, cReport, cTypes } from './c-runtime.js';
 import { actorsOf, cActorTables, cConfig, cMemory } from './c-tables.js';
 import { cComment } from './c-text.js';
 import { cPrologue } from './c-uapi.js';
 import { cHostOps, cSetRegion, cVmmOps } from './c-vmm.js';
-import { cActors, cCheckHost, cClock, cMain, cRunWindow, cWatchdog, cWindowSetup } from './c-window.js';
+import { cActors, cCheckHost, cClock, cOutcomes, cMain, cRunWindow, cWatchdog, cWindowSetup } from './c-window.js';
 import { modelExpectations, type Expectations } from './expectations.js';
 import { planOf } from './plan.js';
 
@@ -49,8 +49,8 @@ export function exportC(input: ExportInput): ExportResult {
   const header = headerLines({ plan, ...(input.entry !== undefined ? { entry: input.entry } : {}), description: s.description, target: input.target, kernel: input.kernel, token: input.token, runs: expectations.runs, clean: expectations.clean, violations: expectations.violations });
   const c = [
     cComment(header), '', cPrologue(), '', cConfig(plan, actors), '', cTypes(), '', cMemory(plan), '', cActorTables(plan, actors), '',
-    cReport(), '', cNames(), '', cCalls(), '', cHostMemory(), '', cGuestCode(plan.codeGpa), '', cVcpuSetup(), '', cVcpuOps(), '',
-    cSetRegion(), '', cVmmOps(), '', cHostOps(), '', cClock(), '', cActors(), '', cWindowSetup(), '', cWatchdog(), '', cRunWindow(), '', cCheckHost(), '', cMain(), '',
+    cReport(), '', cNames(), '', cCalls(), '', cHostMemory(), '', cGuestCode(plan.codeGpa), '', cVcpuSetup(), '', cGuestRun(), '', cVcpuOps(), '',
+    cSetRegion(), '', cVmmOps(), '', cHostOps(), '', cClock(), '', cOutcomes(), '', cActors(), '', cWindowSetup(), '', cWatchdog(), '', cRunWindow(), '', cCheckHost(), '', cMain(), '',
   ].join('\n');
   return { c, expectations };
 }

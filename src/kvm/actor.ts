@@ -64,8 +64,17 @@ export class KvmPageFault {
 /** The pre-fault ioctl in flight (either uAPI form), u64 fields as bigint. */
 export class PreFaultIoctl {
   form: 'pre_fault' | 'map_memory' = 'pre_fault';
-  gpa = 0n;
-  size = 0n;
+  /**
+   * Merged form: the range as 4K pages in numbers — the chunk's first gfn and the whole
+   * pages left (a u64 gpa's gfn and a u64 size's page count are below 2^52: exact in a
+   * double) — so the per-chunk maths does no BigInt arithmetic. `gpa` and `size` are the
+   * struct's u64 fields, rebuilt from them (with the sub-page bytes the call was given,
+   * which validation rejects) when read.
+   */
+  gfn = 0;
+  pages = 0;
+  private gpaTail = 0n;
+  private sizeTail = 0n;
   flags = 0n;
   /** RFC form: the struct's own fields. */
   baseGfn = 0n;
@@ -82,7 +91,32 @@ export class PreFaultIoctl {
   /** The ioctl's return: 0 or the errno. */
   ret: Errno | null = null;
   calls = 0;
+
+  /** copy_from_user() of the merged form's range. */
+  setRange(gpa: bigint, size: bigint): void {
+    this.gfn = Number(gpa / PAGE_BIG);
+    this.pages = Number(size / PAGE_BIG);
+    this.gpaTail = gpa % PAGE_BIG;
+    this.sizeTail = size % PAGE_BIG;
+  }
+
+  /** range->gpa */
+  get gpa(): bigint {
+    return BigInt(this.gfn) * PAGE_BIG + this.gpaTail;
+  }
+
+  /** range->size */
+  get size(): bigint {
+    return BigInt(this.pages) * PAGE_BIG + this.sizeTail;
+  }
+
+  /** range->size is 0. */
+  get sizeZero(): boolean {
+    return this.pages === 0 && this.sizeTail === 0n;
+  }
 }
+
+const PAGE_BIG = 4096n;
 
 /** A host event (notifier) or an attribute change in flight. */
 export class InvalidationOp {

@@ -41,6 +41,8 @@ export interface LockProtocol {
   next(word: number, event: LockEvent): number;
   /** State name of a lock word, for reports. */
   describe(word: number): string;
+  /** The lock word is in a broken state (its state name starts with `broken`): no string built, the check runs after every step. */
+  isBroken(word: number): boolean;
 }
 
 export type LockTry = 'ok' | 'busy' | 'broken';

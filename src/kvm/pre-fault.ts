@@ -42,7 +42,7 @@ export function beginPreFaultIoctl(a: KvmActor, op: PreFaultOp | MapMemoryOp): v
   p.r = null; p.processed = false; p.finished = false; p.ret = null;
   p.write = false; p.exec = false; p.isPrivate = false;
   if (op.op === 'pre_fault') {
-    p.form = 'pre_fault'; p.gpa = op.gpa; p.size = op.size; p.flags = op.flags;
+    p.form = 'pre_fault'; p.setRange(op.gpa, op.size); p.flags = op.flags;
   } else {
     p.form = 'map_memory'; p.baseGfn = op.baseGfn; p.nrPages = op.nrPages; p.flags = op.flags; p.source = op.source;
   }
@@ -60,9 +60,11 @@ export function invalidFlags(a: KvmActor): boolean {
 export function invalidRange(a: KvmActor): boolean {
   const p = a.prefault;
   if (p.form === 'pre_fault') {
-    if (p.gpa % PAGE !== 0n || p.size % PAGE !== 0n) return true;
-    const end = (p.gpa + p.size) & U64_MAX;
-    return end <= p.gpa;
+    const gpa = p.gpa;
+    const size = p.size;
+    if (gpa % PAGE !== 0n || size % PAGE !== 0n) return true;
+    const end = (gpa + size) & U64_MAX;
+    return end <= gpa;
   }
   if (p.source % PAGE !== 0n || p.nrPages === 0n) return true;
   return ((p.baseGfn + p.nrPages) & U64_MAX) <= p.baseGfn;
@@ -70,7 +72,7 @@ export function invalidRange(a: KvmActor): boolean {
 
 export function rangeDone(a: KvmActor): boolean {
   const p = a.prefault;
-  return p.form === 'pre_fault' ? p.size === 0n : p.nrPages === 0n;
+  return p.form === 'pre_fault' ? p.sizeZero : p.nrPages === 0n;
 }
 
 export function signalPending(a: KvmActor): boolean {
@@ -89,17 +91,13 @@ export function ioctlSrcuReadUnlock(a: KvmActor): void {
   srcuReadUnlock(a.vm, a.actor);
 }
 
-function chunkGpa(a: KvmActor): bigint {
-  const p = a.prefault;
-  return p.form === 'pre_fault' ? p.gpa : p.baseGfn * PAGE;
-}
-
 /**
  * The chunk's gfn as a number: a u64 gpa's gfn is below 2^52, exact in a double. Above
  * kvm_mmu_max_gfn() the fault emulates (kvm_handle_noslot_fault) and the call is ENOENT.
  */
 function chunkGfn(a: KvmActor): number {
-  return Number(chunkGpa(a) / PAGE);
+  const p = a.prefault;
+  return p.form === 'pre_fault' ? p.gfn : Number(p.baseGfn);
 }
 
 /**
@@ -155,15 +153,16 @@ export function faultErrno(a: KvmActor): boolean {
  */
 export function advanceRange(a: KvmActor): void {
   const p = a.prefault;
-  const pages = BigInt(pagesPerLevel(a.fault.goalLevel));
   if (p.form === 'pre_fault') {
-    const hsize = pages * PAGE;
-    const end = (p.gpa / hsize) * hsize + hsize;
-    const r = end - p.gpa < p.size ? end - p.gpa : p.size;
-    p.size -= r;
-    p.gpa += r;
-    a.stats.preFaultPages += Number(r / PAGE);
+    // In pages (validation made gpa and size page multiples): exact in doubles.
+    const hpages = pagesPerLevel(a.fault.goalLevel);
+    const end = Math.floor(p.gfn / hpages) * hpages + hpages;
+    const r = end - p.gfn < p.pages ? end - p.gfn : p.pages;
+    p.pages -= r;
+    p.gfn += r;
+    a.stats.preFaultPages += r;
   } else {
+    const pages = BigInt(pagesPerLevel(a.fault.goalLevel));
     let mapped = pages - (p.baseGfn % pages);
     if (mapped > p.nrPages) mapped = p.nrPages;
     p.baseGfn += mapped;

@@ -42,6 +42,7 @@ export class CompiledLockProtocol implements LockProtocol {
       return i;
     });
     this.broken = machine.stateIndex.get('broken') ?? -1;
+    this.brokenStates = Uint8Array.from(machine.states, (st) => (st.name.startsWith('broken') ? 1 : 0));
     this.fired = new Uint32Array(machine.transitions.length);
   }
 
@@ -80,6 +81,13 @@ export class CompiledLockProtocol implements LockProtocol {
     this.fired[t.id]!++;
     if (this.runner.state === this.broken) return { next: LOCK_BROKEN, id: t.id };
     return { next: ((this.runner.state << LOCK_STATE_SHIFT) | this.ctx.readers) | 0, id: t.id };
+  }
+
+  /** 1 for each state whose name starts with `broken`. */
+  private readonly brokenStates: Uint8Array;
+
+  isBroken(word: number): boolean {
+    return this.brokenStates[word >>> LOCK_STATE_SHIFT] === 1;
   }
 
   describe(word: number): string {

@@ -102,6 +102,24 @@ export function patchNames(names: readonly string[] | undefined): string[] {
   return out;
 }
 
+/**
+ * Command-line form of a mutation set with the patches folded back: the guard forces and
+ * skips of a patch that is wholly present become `--patch NAME`.
+ */
+export function foldPatches(mutate: readonly string[], skip: readonly string[]): string[] {
+  let m = [...mutate];
+  let k = [...skip];
+  const patches: string[] = [];
+  for (const p of PATCHES) {
+    const specs = Object.entries(p.guards).map(([g, v]) => `${g}=${v}`);
+    if (specs.length === 0 || !specs.every((x) => m.includes(x)) || !p.skip.every((x) => k.includes(x))) continue;
+    m = m.filter((x) => !specs.includes(x));
+    k = k.filter((x) => !p.skip.includes(x));
+    patches.push(`--patch ${p.name}`);
+  }
+  return [...m.map((x) => `--mutate ${x}`), ...k.map((x) => `--skip ${x}`), ...patches];
+}
+
 /** `--patch` help text: every patch with its summary. */
 export function describePatches(): string {
   return PATCHES.map((p) => `${p.name}: ${p.summary}`).join('; ');

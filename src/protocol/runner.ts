@@ -24,6 +24,8 @@ export interface Runner<C> {
   readonly done: boolean;
   /** Fires `event` (index into machine.events); returns the transition taken, or null when none is enabled. */
   send(ctx: C, event: number): CompiledTransition | null;
+  /** Back to the initial state, for reuse by the next run of the machine (absent: a runner cannot be rewound). */
+  reset?(): void;
 }
 
 export type RunnerKind = 'compiled' | 'reference';
@@ -118,6 +120,10 @@ export class CompiledRunner<C> implements Runner<C> {
 
   send(ctx: C, event: number): CompiledTransition | null {
     return this.bound.step(this, ctx, event);
+  }
+
+  reset(): void {
+    this.state = this.bound.machine.initial;
   }
 }
 

@@ -64,7 +64,9 @@ export function* shrinkCandidates(doc: ScenarioDoc): Generator<ScenarioDoc> {
   for (let i = 0; i < doc.ops.length; i++) {
     const o = doc.ops[i]!;
     const change = (patch: Doc): ScenarioDoc => ({ ...doc, ops: doc.ops.map((x, y) => (y === i ? { ...x, ...patch } : x)) });
-    if (typeof o.repeat === 'number' && o.repeat > 1) yield change({ repeat: Math.floor(o.repeat / 2) });
+    if (typeof o.repeat === 'number' && o.repeat > 2) yield change({ repeat: Math.floor(o.repeat / 2) });
+    const single = o.repeat !== undefined ? without(o, 'repeat') : null;
+    if (single !== null) yield { ...doc, ops: doc.ops.map((x, y) => (y === i ? single : x)) };
     if (o.op !== 'set_memslot' && o.size !== undefined) { const h = halfSize(o.size); if (h !== null) yield change({ size: h }); }
     if (typeof o.nr_pages === 'number' && o.nr_pages > 1) yield change({ nr_pages: Math.floor(o.nr_pages / 2) });
     const once = without(o, 'until_done');

@@ -35,6 +35,8 @@ export interface SwarmOptions {
   readonly vmType?: VmType;
   readonly mutate?: readonly string[];
   readonly skip?: readonly string[];
+  /** Candidate fixes (`--patch`) in every scenario. */
+  readonly patch?: readonly string[];
   readonly shard?: { readonly i: number; readonly n: number };
   readonly shrinkAttempts?: number;
   readonly onScenario?: (s: SwarmScenarioOutcome) => void;
@@ -83,7 +85,7 @@ export function docTarget(doc: ScenarioDoc, scenario: Scenario): RaceTarget {
 }
 
 function exploreDoc(doc: ScenarioDoc, scenario: Scenario, o: SwarmOptions): ExploreResult {
-  return explore(docTarget(doc, scenario), { budget: o.budget ?? SWARM_BUDGET_DEFAULT, mutate: o.mutate ?? [], skip: o.skip ?? [] });
+  return explore(docTarget(doc, scenario), { budget: o.budget ?? SWARM_BUDGET_DEFAULT, mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
 }
 
 /** The release a scenario document runs (generated ones say it). */
@@ -161,7 +163,7 @@ export function writeFailure(f: SwarmFailure, dir: string, o: SwarmOptions): Wri
   const file = join(dir, `${name}.json`);
   const doc = { ...f.doc, description: `${String(f.original.description ?? '')}; shrunk from ${f.before.ops} ops, ${f.before.vcpus} vCPUs, ${f.before.memslots} memslots; shows ${f.violation.kind}` };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
-  const explored = explore(resolveTarget(file), { budget: Math.max(o.budget ?? SWARM_BUDGET_DEFAULT, 1), mutate: o.mutate ?? [], skip: o.skip ?? [] });
+  const explored = explore(resolveTarget(file), { budget: Math.max(o.budget ?? SWARM_BUDGET_DEFAULT, 1), mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
   const token = explored.token ?? '';
   const tokenFile = join(dir, `${name}.token`);
   writeFileSync(tokenFile, `${token}\n`);

@@ -15,6 +15,7 @@ import { MEMSLOT_FLAG_NAMES } from '../kvm/memslots.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import type { Mutations } from '../protocol/mutations.js';
 import { mutationSpecs } from '../protocol/mutations.js';
+import { foldPatches } from '../protocol/patches.js';
 import type { RunnerKind } from '../protocol/runner.js';
 import { formatSize, hex } from '../workload/numbers.js';
 import type { Scenario } from '../workload/scenario.js';
@@ -340,7 +341,7 @@ export function formatTrace(trace: readonly TraceEntry[]): string[] {
 /** formatRunReport(): the terminal report of a run. */
 export function formatRunReport(r: RunReport): string {
   const m = r.mutations;
-  const mutations = [...m.mutate.map((x) => `--mutate ${x}`), ...m.skip.map((x) => `--skip ${x}`)].join(' ') || 'none';
+  const mutations = foldPatches(m.mutate, m.skip).join(' ') || 'none';
   const lines = [
     `scenario ${r.scenario.name} (${r.scenario.file})${r.scenario.description ? `: ${r.scenario.description}` : ''}`,
     `vm ${r.vm.type}, ${r.vm.vcpus} vCPU${r.vm.vcpus === 1 ? '' : 's'}, laid out for ${r.vm.memory}${r.vm.physBits === PHYS_BITS_DEFAULT ? '' : `, ${r.vm.physBits}-bit guest physical space (${r.vm.tdpLevel}-level TDP)`}${r.vm.kernel === KERNEL_DEFAULT ? '' : `, kernel ${r.vm.kernel}`}; scheduler ${r.scheduler}, seed ${r.seed}, runner ${r.runner}, mutations: ${mutations}`,

@@ -40,6 +40,11 @@ export interface Scheduler {
   /** The scheduler needs each step's footprint (`afterStep`), e.g. for sleep sets. */
   readonly wantsFootprints?: boolean;
   /**
+   * With one runnable actor, `next` returns it and changes no state of the scheduler (no
+   * PRNG draw, no priority change, no choice point): the engine may then skip the call.
+   */
+  readonly forcedWhenAlone?: boolean;
+  /**
    * Picks one of `view.runnable` (never called with none), or -1 to abandon the run (a
    * sleep-set-blocked DFS branch; the engine then stops with `abandoned` set).
    */
@@ -55,6 +60,7 @@ export interface Scheduler {
  */
 export class SequentialScheduler implements Scheduler {
   readonly name = 'sequential';
+  readonly forcedWhenAlone = true;
 
   next(view: SchedulerView): number {
     let best = view.runnable[0]!;
@@ -70,6 +76,8 @@ export class SequentialScheduler implements Scheduler {
 /** `random`: a uniformly random runnable actor at every step, from the run's seeded PRNG. */
 export class RandomScheduler implements Scheduler {
   readonly name = 'random';
+  /** `below(1)` draws nothing. */
+  readonly forcedWhenAlone = true;
 
   constructor(private readonly prng: Prng) {}
 

@@ -36,3 +36,9 @@ test('the threaded engine from the package entry: a short clean stress run, its 
   t.is(last, result.stats.accesses);
   t.regex(formatStressReport(buildStressReport(result, null)), /violations: none/);
 });
+
+test('a patch from the package entry: the candidate fixes, applied on top of the mutations', async (t) => {
+  const { PATCHES, withPatches, NO_MUTATIONS } = await import('../../src/index.js');
+  t.true(PATCHES.some((p) => p.name === 'prefault-reload-obsolete-roots'));
+  t.deepEqual([...withPatches(NO_MUTATIONS, ['prefault-eagain-obsolete-root']).forceGuards], [['pre-fault.patchEagainOnObsoleteRoot', true]]);
+});

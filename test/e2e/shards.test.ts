@@ -44,6 +44,7 @@ test.serial('GNU parallel (docs/scale.md): four DFS shards as child processes, m
   t.regex(text.stdout, /^merged 4 of 4 shard\(s\) of catalogue:seq-check \(dfs, depth 1, /m);
   t.regex(text.stdout, /^dfs: the search is complete/m);
   const j = merged(await sh(`${mergeLine} --json`));
+  t.deepEqual(merged(await sh(`cat ${out} | faultline race merge - --json`)).coverage, j.coverage, "'-' reads standard input");
   const whole = JSON.parse((await sh(template!.replace(' --shard {}/$N', ''))).stdout.trim().split('\n').pop()!) as { schedules: number; steps: number; coverage: unknown };
   t.deepEqual([j.schedules, j.steps, j.dfs!.exhausted], [whole.schedules, whole.steps, true]);
   t.deepEqual(j.coverage, whole.coverage, 'the coverage union is the unsharded coverage, count for count');

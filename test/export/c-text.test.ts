@@ -1,7 +1,7 @@
 // Goal: the C reproducer's leaf pieces are valid C — literals, identifiers, comments, the guest's machine code and the op table entries; method: check their text and decode the guest's jumps.
 
 import test from 'ava';
-import { cComment, cIdent, cString, cU64, chunk } from '../../src/export/c-text.js';
+import { asciiText, cComment, cIdent, cString, cU64, chunk } from '../../src/export/c-text.js';
 import { DONE_PORT, MAILBOX_OFFSET, guestCode } from '../../src/export/c-guest.js';
 import { cOpEntry, describeOp } from '../../src/export/c-tables.js';
 import { cPrologue } from '../../src/export/c-uapi.js';
@@ -25,6 +25,10 @@ test('cIdent and chunk', (t) => {
   t.is(cIdent('my-scenario.json'), 'my_scenario_json');
   t.is(cIdent('0abc'), '_0abc');
   t.deepEqual(chunk('abcdefg', 3), ['abc', 'def', 'g']);
+});
+
+test('asciiText spells the docs\' typography in ASCII', (t) => {
+  t.is(asciiText('a … b — c ↔ d → e'), 'a ... b - c <-> d -> e');
 });
 
 test('cComment wraps lines and cannot be closed early by its text', (t) => {

@@ -32,6 +32,7 @@ for (const entry of CATALOGUE) {
     const entryFacts = { ref: entry.ref, fix: entry.commit, summary: entry.summary, ...(entry.kernel !== undefined ? { kernel: entry.kernel } : {}) };
     const { c } = exportC({ scenario: target.scenario, target: target.id, kernel: kernelOf(target, {}), token: null, entry: entryFacts, runs: 2 });
     t.regex(c, /^\/\*\n \* faultline reproducer: /);
+    t.false(/[^\x00-\x7f]/.test(c), 'the file is ASCII');
     const header = c.slice(0, c.indexOf(' */')).replace(/\n \* ?/g, ' ');
     t.true(header.includes(`Catalogue entry ${entry.ref}: `), header);
     t.true(header.includes(`(${entry.commit.hash})`), header);

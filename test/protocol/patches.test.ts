@@ -3,7 +3,7 @@
 import test from 'ava';
 import { COMPILED } from '../../src/protocol/machines.js';
 import { NO_MUTATIONS, buildMutations, mutableNames } from '../../src/protocol/mutations.js';
-import { PATCHES, PatchError, checkPatches, patchByName, patchNames, patchSpecs, withPatches } from '../../src/protocol/patches.js';
+import { PATCHES, PatchError, checkPatches, foldPatches, patchByName, patchNames, patchSpecs, withPatches } from '../../src/protocol/patches.js';
 import { decodeToken, encodeToken, type RaceToken } from '../../src/race/token.js';
 import { cli } from '../helpers/cli.js';
 
@@ -55,4 +55,12 @@ test('the CLI takes --patch on race explore and scenario run, lists the patches 
   for (const p of PATCHES) t.true(help.stdout.includes(p.name), p.name);
   const run = await cli(['scenario', 'run', 'docs/findings/prefault-during-slot-delete.json', '--patch', 'prefault-reload-obsolete-roots']);
   t.is(run.code, 0, run.stdout + run.stderr);
+});
+
+test('a report folds a patch\'s guard forces back into --patch NAME, and leaves other mutations as they are', (t) => {
+  t.deepEqual(foldPatches(['page-fault.isObsoleteRoot=false', 'pre-fault.patchReloadInRetryLoop=true'], ['invalidation.kvmFlushRemoteTlbs']), [
+    '--mutate page-fault.isObsoleteRoot=false', '--skip invalidation.kvmFlushRemoteTlbs', '--patch prefault-reload-obsolete-roots',
+  ]);
+  t.deepEqual(foldPatches([], []), []);
+  t.deepEqual(foldPatches(['pre-fault.patchEagainOnObsoleteRoot=false'], []), ['--mutate pre-fault.patchEagainOnObsoleteRoot=false']);
 });

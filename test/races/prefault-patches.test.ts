@@ -70,3 +70,15 @@ test('prefault-srcu-cycle-on-retry (dropping SRCU on RET_PF_RETRY, as sketched f
   t.regex(r.violations[0]!.message, /obsolete-root.*vmm finished/);
   t.deepEqual(r.results[0], { op: 'set_memslot', ret: 0, errno: null, change: 'delete' });
 });
+
+test('the slot being deleted, on 6.19 (after 3ccbf6f47098): the pre-fault whose fault comes after the second swap finds no slot and spins on the obsolete root; both fixes end it', (t) => {
+  const text = readFileSync(new URL('../../../scenarios/memslot-delete-during-prefault.json', import.meta.url), 'utf8');
+  const target = { id: 'file:memslot-delete-during-prefault.json', scenario: parseScenario(text, 'memslot-delete-during-prefault.json'), hash: '', entry: null };
+  const found = explore(target, { budget: 9 });
+  t.true(found.found);
+  t.regex(found.run!.violations[0]!.message, /last reason: obsolete-root.*vmm waits on synchronize_srcu/);
+  for (const patch of ['prefault-reload-obsolete-roots', 'prefault-eagain-obsolete-root']) {
+    const r = explore(target, { budget: 100, patch: [patch] });
+    t.false(r.found, `${patch}: ${r.run?.violations[0]?.message ?? ''}`);
+  }
+});
