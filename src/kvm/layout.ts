@@ -147,7 +147,7 @@ export const ACTOR = wordOffsets(0, {
   SRCU_READ: 1,
   /** KVM request bits (KVM_REQ_*), set by others, cleared by the vCPU. */
   REQUESTS: 1,
-  /** Root slot the vCPU uses (vcpu->arch.mmu->root.hpa), -1 = INVALID_PAGE. */
+  /** Root slot the vCPU uses (vcpu->arch.mmu->root.hpa), -1 = INVALID_PAGE; only its vCPU reads and writes it (plain). */
   ROOT_SLOT: 1,
   /** mmu_topup_memory_caches: count of cached tables, then the table indices. */
   CACHE_COUNT: 1,

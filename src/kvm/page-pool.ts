@@ -69,10 +69,14 @@ function takeTable(vm: Vm): number {
 /**
  * mmu_topup_memory_caches(): fill the actor's cache to MMU_CACHE_TABLES tables. Returns
  * false when the pool is exhausted (the fault then fails with -ENOMEM).
+ *
+ * The cache (ACTOR.CACHE_COUNT and its entries) is the actor's own, as a vCPU's
+ * mmu_shadow_page_cache is: only the actor reads and writes it, so those are plain
+ * accesses in either engine. The tables' own words stay atomic (others walk them).
  */
 export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  let count = S.load(vm.i32, countW);
+  let count = S.get(vm.i32, countW);
   if (count >= MMU_CACHE_TABLES) return true;
   internalLock(vm.i32, G.POOL_LOCK);
   try {
@@ -82,9 +86,9 @@ export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
       if (t === 0) return false;
       setTableState(vm, t, TABLE_CACHED);
       S.add(vm.i32, G.POOL_IN_USE, 1);
-      S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), t);
+      S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), t);
       count++;
-      S.store(vm.i32, countW, count);
+      S.put(vm.i32, countW, count);
     }
     return true;
   } finally {
@@ -99,10 +103,10 @@ export function mmuTopupMemoryCaches(vm: Vm, actor: number): boolean {
  */
 export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number): number {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  const count = S.load(vm.i32, countW);
+  const count = S.get(vm.i32, countW);
   if (count === 0) return 0;
-  const t = S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
-  S.store(vm.i32, countW, count - 1);
+  const t = S.get(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count - 1));
+  S.put(vm.i32, countW, count - 1);
   const i32 = vm.i32;
   S.copyIn(i32, EMPTY_TABLE, spteWord(vm.layout, t, 0));
   S.store(i32, tableMetaWord(vm.layout, t, TABLE.LEVEL), level);
@@ -115,10 +119,10 @@ export function tdpMmuAllocSp(vm: Vm, actor: number, level: number, gfn: number)
 /** tdp_mmu_free_sp() of a table that was never linked: back to the actor's cache. */
 export function tdpMmuFreeUnusedSp(vm: Vm, actor: number, table: number): void {
   const countW = actorWord(vm.layout, actor, ACTOR.CACHE_COUNT);
-  const count = S.load(vm.i32, countW);
+  const count = S.get(vm.i32, countW);
   if (count < MMU_CACHE_TABLES) {
-    S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), table);
-    S.store(vm.i32, countW, count + 1);
+    S.put(vm.i32, actorWord(vm.layout, actor, ACTOR.CACHE + count), table);
+    S.put(vm.i32, countW, count + 1);
     return;
   }
   internalLock(vm.i32, G.POOL_LOCK);

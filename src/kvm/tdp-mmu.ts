@@ -261,8 +261,13 @@ export function isObsoleteRoot(vm: Vm, slot: number): boolean {
   return slot < 0 || S.load(vm.i32, rootWord(vm.layout, slot, ROOT.INVALID)) !== 0;
 }
 
+/**
+ * vcpu->arch.mmu->root.hpa, as the vCPU's root slot (-1: INVALID_PAGE). Only its own vCPU
+ * writes it (kvm_mmu_load/unload, kvm_mmu_free_obsolete_roots) and reads it, so both are
+ * plain accesses, in the threaded engine too: a fault reads it three times.
+ */
 export function vcpuRootSlot(vm: Vm, vcpu: number): number {
-  return S.load(vm.i32, actorWord(vm.layout, vcpu, ACTOR.ROOT_SLOT));
+  return S.get(vm.i32, actorWord(vm.layout, vcpu, ACTOR.ROOT_SLOT));
 }
 
 /**

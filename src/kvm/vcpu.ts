@@ -56,7 +56,7 @@ export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
   kvmCheckRequest(a.vm, a.actor, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0 || !isObsoleteRoot(a.vm, slot)) return;
-  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  S.put(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
   kvmTdpMmuPutRoot(a, slot);
 }
 
@@ -67,7 +67,7 @@ export function kvmMmuFreeObsoleteRoots(a: KvmActor): void {
 export function kvmMmuResetContext(a: KvmActor): boolean {
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0) return false;
-  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
+  S.put(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
   kvmTdpMmuPutRoot(a, slot);
   return true;
 }
@@ -108,7 +108,7 @@ export function kvmMmuLoad(a: KvmActor): void {
   }
   const slot = kvmTdpMmuGetVcpuRoot(a);
   if (slot < 0) throw new Error(`${a.name}: no table in cache (${MMU_CACHE_TABLES} after top-up) for a new root`);
-  S.store(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);
+  S.put(a.vm.i32, actorWord(a.vm.layout, a.actor, ACTOR.ROOT_SLOT), slot);
   tlbFlushAll(a.vm, a.actor);
 }
 
