@@ -235,15 +235,9 @@ function rootSlotOf(vm: Vm, table: number): number {
 }
 
 function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenMap): ScanCtx {
-<<<<<<< HEAD
-  const inProgress = S.get(vm.i32, G.INVALIDATE_IN_PROGRESS);
-  // The range matters only while an invalidation is in progress (underInvalidation).
-  return { vm, prov, written, out: [], inProgress, range: inProgress > 0 ? mmuInvalidateRange(vm) : null, activeSet: memslotsActiveSet(vm) };
-=======
   const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, leaf: undefined as unknown as LeafRef };
   (c as { leaf: LeafRef }).leaf = new LeafRef(c);
   return startCtx(c, vm, prov, written);
->>>>>>> main
 }
 
 /** Points `c` at the VM's state now (with no findings yet). */
@@ -251,8 +245,8 @@ function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written:
   c.vm = vm;
   c.prov = prov;
   c.written = written;
-  c.out.length = 0;
-  c.inProgress = Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  if (c.out.length !== 0) c.out.length = 0;
+  c.inProgress = S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
   // underInvalidation() reads the range only while an invalidation is in progress.
   c.range = c.inProgress > 0 ? mmuInvalidateRange(vm) : null;
   c.activeSet = memslotsActiveSet(vm);
@@ -301,11 +295,7 @@ function checkGlobals(c: ScanCtx): void {
   if (writers > 1 || (writers === 1 && readers > 0)) {
     c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
   }
-<<<<<<< HEAD
-  if (lockWord !== 0 && vm.lockProtocol.describe(lockWord).startsWith('broken')) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
-=======
   if (vm.lockProtocol.isBroken(lockWord)) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
->>>>>>> main
   if (c.inProgress < 0) c.out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${c.inProgress}`));
 }
 
