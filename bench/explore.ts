@@ -1,9 +1,14 @@
 /**
  * Exploration figures (a benchmark, not a test: it asserts nothing, it prints), in one run:
  *
- *  1. throughput — steps/s and schedules/s of `race explore` per scheduler (random, PCT)
- *     on a clean target (a catalogue scenario without its mutation, so every schedule runs
- *     to the end), beside the same scenario run by the engine without exploration (one
+ *  1. throughput — first what a schedule costs beyond its steps: schedules/s of `race
+ *     explore` on the catalogue's seq-check scenario (clean, random), each schedule
+ *     restoring the snapshot taken after setup, beside the same with a fresh build per
+ *     schedule; and its steps/s side by side with one long run of the same scenario (its
+ *     ops repeated, the same scheduler, per-step checks and choice recording), with the
+ *     ratio. Then steps/s and schedules/s per scheduler (random, PCT, DFS) on a clean
+ *     target (a catalogue scenario without its mutation, so every schedule runs to the
+ *     end), beside the same scenario run by the engine without exploration (one
  *     sequential schedule, no choice recording, invariants only at the end): what
  *     scheduling, recording and the per-step checks cost;
  *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with two
@@ -20,7 +25,9 @@
 import { runDeterministic } from '../src/engine/deterministic.js';
 import { COMPILED } from '../src/protocol/machines.js';
 import { buildMutations } from '../src/protocol/mutations.js';
-import { explore, resolveTarget, type ExploreScheduler } from '../src/race/race.js';
+import { explore, kernelOf, resolveTarget, type ExploreScheduler, type RaceTarget } from '../src/race/race.js';
+import { Prng } from '../src/sched/prng.js';
+import { RandomScheduler } from '../src/sched/scheduler.js';
 import { CATALOGUE } from '../src/workload/catalogue.js';
 import { scenarioToRunConfig } from '../src/workload/scenario.js';
 import { addRow, printTable, stats } from './common.js';
@@ -44,7 +51,57 @@ const quick = process.argv.includes('--quick');
 const t0 = performance.now();
 console.log(`faultline explore bench — ${quick ? 'quick' : 'full'}, node ${process.version}`);
 
-// 1. throughput on a clean target
+/** Schedules of the seq-check figures (section 1), quick and full; the fresh-build comparison runs a tenth. */
+const SEQ_CHECK_BUDGET_QUICK = 2000;
+const SEQ_CHECK_BUDGET_FULL = 20_000;
+/** How often the long run repeats the scenario's ops (section 1). */
+const LONG_RUN_REPEATS_QUICK = 200;
+const LONG_RUN_REPEATS_FULL = 2000;
+
+/** `f`'s result, and the milliseconds of wall-clock and of this process's CPU time it took (on a loaded machine the two part). */
+function timed<T>(f: () => T): { r: T; ms: number; cpuMs: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = f();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { r, ms, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** One run of `t`'s scenario (clean) with its ops repeated `times` over, under the random scheduler with the exploration's checks and recording. */
+function longRun(t: RaceTarget, times: number): { steps: number; ms: number; cpuMs: number } {
+  const ops = t.scenario.ops;
+  const long = Array.from({ length: times }, (_, k) => ops.map((o) => (o.after === undefined ? o : { ...o, after: o.after + k * ops.length }))).flat();
+  const kernel = kernelOf(t, { withoutEntryMutation: true });
+  const cfg = scenarioToRunConfig({ ...t.scenario, ops: long }, { scheduler: new RandomScheduler(new Prng(1)), seed: 1, mutations: buildMutations(COMPILED, [], []), kernel });
+  runDeterministic({ ...cfg, scheduler: new RandomScheduler(new Prng(0)), recordChoices: true });
+  const { r, ms, cpuMs } = timed(() => runDeterministic({ ...cfg, recordChoices: true }));
+  return { steps: r.steps, ms, cpuMs };
+}
+
+/** Section 1a: schedules/s on seq-check from the snapshot and fresh, and exploration steps/s against one long run's (wall clock; CPU time in the notes). */
+function seqCheckFigures(): void {
+  const t = resolveTarget('seq-check');
+  const budget = quick ? SEQ_CHECK_BUDGET_QUICK : SEQ_CHECK_BUDGET_FULL;
+  const run = (fresh: boolean, n: number) => {
+    explore(t, { scheduler: 'random', budget: Math.ceil(n / 10), withoutEntryMutation: true, fresh });
+    return timed(() => explore(t, { scheduler: 'random', budget: n, withoutEntryMutation: true, fresh }));
+  };
+  const snap = run(false, budget);
+  const fresh = run(true, Math.ceil(budget / 10));
+  const per = (n: number, ms: number): number => (n * 1000) / ms;
+  const cpuNote = (n: number, ms: number): string => `${Math.round(per(n, ms)).toLocaleString('en-US')}/s by CPU time`;
+  addRow('1 throughput', 'seq-check: schedules/s', per(snap.r.schedules, snap.ms), null, `${snap.r.schedules} schedules of ${(snap.r.steps / snap.r.schedules).toFixed(0)} steps, each restoring the snapshot taken after setup (${cpuNote(snap.r.schedules, snap.cpuMs)}); goal ≥ 20,000`);
+  addRow('1 throughput', 'seq-check: schedules/s, fresh build', per(fresh.r.schedules, fresh.ms), null, `${fresh.r.schedules} schedules, a new VM and setup each (${cpuNote(fresh.r.schedules, fresh.cpuMs)})`);
+  const times = quick ? LONG_RUN_REPEATS_QUICK : LONG_RUN_REPEATS_FULL;
+  const long = longRun(t, times);
+  const side = (a: number, b: number): string => `${Math.round(a).toLocaleString('en-US')} | ${Math.round(b).toLocaleString('en-US')} | ${((100 * a) / b).toFixed(0)}%`;
+  addRow('1 throughput', 'seq-check: exploration steps/s | long run steps/s | ratio', side(per(snap.r.steps, snap.ms), per(long.steps, long.ms)), null,
+    `by CPU time ${side(per(snap.r.steps, snap.cpuMs), per(long.steps, long.cpuMs))}; the long run: one run of ${long.steps.toLocaleString('en-US')} steps (the scenario's ops ${times}× over), random scheduler, the same checks and recording; goal ≥ 50%`);
+}
+
+// 1. throughput: seq-check, then every scheduler on a clean target
+seqCheckFigures();
 const target = resolveTarget('zap-without-flush');
 const budget = quick ? THROUGHPUT_BUDGET_QUICK : THROUGHPUT_BUDGET_FULL;
 // The baseline runs as many sequential schedules as each scheduler explores.

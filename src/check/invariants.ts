@@ -13,14 +13,15 @@ import { gfnJoin } from '../kvm/address-space.js';
 import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
-import { ACTOR, G, TABLE, TABLE_LIVE, actorWord, spteWord, tableMetaWord } from '../kvm/layout.js';
+import { ACTOR, G, ROOT, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
 import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
-import { SPTES_PER_TABLE } from '../kvm/limits.js';
+import { ROOTS_MAX, SPTES_PER_TABLE } from '../kvm/limits.js';
 import { isHostWritable, isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
 import { isObsoleteRoot, rootTable, rootsInUse } from '../kvm/tdp-mmu.js';
+import * as S from '../kvm/shm.js';
 import { pagesPerLevel } from '../kvm/types.js';
 import type { Vm } from '../kvm/vm.js';
 
@@ -177,17 +178,17 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
 function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, level: number, gfnBase: number): number {
   const vm = c.vm;
   const w = spteWord(vm.layout, table, i);
-  const lo = Atomics.load(vm.i32, w);
+  const lo = S.get(vm.i32, w);
   if (!isShadowPresent(lo)) return -1;
-  const hi = Atomics.load(vm.i32, w + 1);
+  const hi = S.get(vm.i32, w + 1);
   const gfn = gfnBase + i * pagesPerLevel(level);
   if (isLast(lo, level)) {
     checkLeaf(c, w, rootSlot, table, i, lo, hi, level, gfn);
     return -1;
   }
   const child = spteChildTable(lo);
-  const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
-  const state = Atomics.load(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
+  const parent = S.get(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
+  const state = S.get(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
   if (state !== TABLE_LIVE || parent !== w + 1) {
     c.out.push(violation('table-reuse', `table #${child} linked from root#${rootSlot} table#${table}[${i}] is ${state !== TABLE_LIVE ? 'not live (freed or reused)' : 'also linked elsewhere (two parents)'}`, { gfn, sptes: spteRefs(`table#${table}[${i}] L${level}`, lo, hi, level) }));
     return -1;
@@ -225,11 +226,11 @@ function scanEntry(c: ScanCtx, stack: number[], rootSlot: number, table: number,
 function rootSlotOf(vm: Vm, table: number): number {
   let t = table;
   for (let hops = 0; hops < vm.rootLevel; hops++) {
-    const parent = Atomics.load(vm.i32, tableMetaWord(vm.layout, t, TABLE.PARENT));
+    const parent = S.get(vm.i32, tableMetaWord(vm.layout, t, TABLE.PARENT));
     if (parent === 0) break;
     t = ((parent - 1 - vm.layout.ptBase) >>> 1) >>> 9;
   }
-  for (const s of rootsInUse(vm)) if (rootTable(vm, s) === t) return s;
+  for (let s = 0; s < ROOTS_MAX; s++) if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) !== 0 && rootTable(vm, s) === t) return s;
   return -1;
 }
 
@@ -244,8 +245,8 @@ function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written:
   c.vm = vm;
   c.prov = prov;
   c.written = written;
-  c.out.length = 0;
-  c.inProgress = Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  if (c.out.length !== 0) c.out.length = 0;
+  c.inProgress = S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
   // underInvalidation() reads the range only while an invalidation is in progress.
   c.range = c.inProgress > 0 ? mmuInvalidateRange(vm) : null;
   c.activeSet = memslotsActiveSet(vm);
@@ -269,11 +270,11 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
     const rel = (spteps[k]! - vm.layout.ptBase) >>> 1;
     const table = rel >>> 9;
     const i = rel & (SPTES_PER_TABLE - 1);
-    if (Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE)) !== TABLE_LIVE) continue;
+    if (S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE)) !== TABLE_LIVE) continue;
     const root = rootSlotOf(vm, table);
     if (root < 0 || isObsoleteRoot(vm, root)) continue;
-    const level = Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.LEVEL));
-    const gfnBase = gfnJoin(Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)), Atomics.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN_HI)));
+    const level = S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.LEVEL));
+    const gfnBase = gfnJoin(S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)), S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN_HI)));
     checkEntry(c, root, table, i, level, gfnBase);
   }
   // Allocation-free when clean; a copy when not (the context is reused by the next call).
@@ -286,11 +287,11 @@ function checkGlobals(c: ScanCtx): void {
   let readers = 0;
   let writers = 0;
   for (let a = 0; a < vm.layout.actors; a++) {
-    const h = Atomics.load(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
+    const h = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
     if (h === LOCK_HELD_READ) readers++;
     if (h === LOCK_HELD_WRITE) writers++;
   }
-  const lockWord = Atomics.load(vm.i32, G.MMU_LOCK);
+  const lockWord = S.get(vm.i32, G.MMU_LOCK);
   if (writers > 1 || (writers === 1 && readers > 0)) {
     c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
   }
@@ -315,8 +316,8 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
 /** End-of-run balance: every invalidation ended, no memslot swap left waiting. */
 export function checkQuiesced(vm: Vm): Violation[] {
   const out: Violation[] = [];
-  const ip = Atomics.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
-  const mn = Atomics.load(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
+  const ip = S.get(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  const mn = S.get(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
   if (ip !== 0) out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${ip} after every actor finished (an invalidate_start without its end: faults on the range retry forever)`));
   if (mn !== 0) out.push(violation('unbalanced-in-progress', `mn_active_invalidate_count is ${mn} after every actor finished (memslot swaps would wait forever)`));
   return out;

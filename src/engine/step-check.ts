@@ -8,6 +8,7 @@
 
 import { G } from '../kvm/layout.js';
 import type { Vm } from '../kvm/vm.js';
+import * as S from '../kvm/shm.js';
 import { checkQuiesced, checkSptes, scanInvariants, type SpteProvenance, type SpteWrittenMap } from '../check/invariants.js';
 import type { ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
@@ -38,11 +39,13 @@ export class StepChecker {
 
   /** After a step: a full scan when something moved under existing SPTEs (or in 'full' mode), else only the SPTEs it wrote. */
   afterStep(): void {
-    const epoch = Atomics.load(this.vm.i32, G.STATE_EPOCH);
+    const epoch = S.load(this.vm.i32, G.STATE_EPOCH);
     const found = epoch !== this.epochSeen || this.mode === 'full' ? scanInvariants(this.vm, this.prov, this.written) : checkSptes(this.vm, this.provenance.touched, this.prov);
     this.epochSeen = epoch;
-    this.provenance.touched.length = 0;
-    for (const v of found) this.collector.report(v);
+    const touched = this.provenance.touched;
+    // (Setting an array's length is a runtime call: only when there is something to drop.)
+    if (touched.length !== 0) touched.length = 0;
+    for (let i = 0; i < found.length; i++) this.collector.report(found[i]!);
   }
 
   /** A completed run: the full scan, and what must hold once every actor is done. */
