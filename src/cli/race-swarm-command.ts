@@ -12,6 +12,7 @@ import { buildMutations } from '../protocol/mutations.js';
 import { KNOWN_FINDINGS } from '../race/known-findings.js';
 import { swarm, writeFailure, type SwarmOptions, type SwarmResult, type WrittenFailure } from '../race/swarm.js';
 import { formatViolation } from '../report/text.js';
+import { catalogueEntry } from '../workload/catalogue.js';
 import { parseSeed } from '../sched/prng.js';
 import { UsageError, parseDuration, parseIntIn, parseShard } from './args.js';
 import type { Io } from './io.js';
@@ -62,7 +63,8 @@ function printSummary(o: SwarmOptions & { kernel: KernelRelease }, r: SwarmResul
   const rate = (r.scenarios * 1000) / Math.max(1, r.ms);
   io.out(`${r.scenarios.toLocaleString('en-US')} scenario(s), ${r.schedules.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps, ${(r.ms / 1000).toFixed(1)} s (${rate.toFixed(1)} scenarios/s)\n`);
   for (const [name, n] of Object.entries(r.findings)) {
-    const doc = KNOWN_FINDINGS.find((k) => k.name === name)?.doc ?? `catalogue race, fixed in a later release (faultline race list)`;
+    const e = catalogueEntry(name);
+    const doc = KNOWN_FINDINGS.find((k) => k.name === name)?.doc ?? (e !== undefined ? `catalogue race ${e.ref}, fixed by ${e.commit.hash}: this release has it` : '');
     io.out(`documented finding ${name}: ${n.count} scenario(s), first ${n.first} — ${doc} (not a failure)\n`);
   }
   const cover = coverageByMachine(r.coverage, r.transitions);

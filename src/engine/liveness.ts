@@ -11,7 +11,8 @@
  * not spin (a fair scheduler would have let it make progress, e.g. finish the ioctl whose
  * SRCU read lock a memslot update waits for; a strict-priority schedule starving it is
  * not a livelock). A vCPU whose last fault spun is no such helper, so two spinning vCPUs
- * cannot excuse each other's retries.
+ * cannot excuse each other's retries — unless it is now breaking CoW: the invalidation it
+ * runs inside its fault is what the others' retries wait for.
  */
 
 import type { Violation } from '../kvm/findings.js';
@@ -28,6 +29,10 @@ const spun = new WeakSet<ActorRuntime>();
  * kvm->srcu, say, which a memslot update's synchronize_srcu() waits for).
  */
 export function isHelper(rt: ActorRuntime): boolean {
+  // A vCPU breaking CoW in its fault's gup runs an MMU-notifier invalidation (mmu_lock
+  // held for write, then the flush and invalidate_range_end): that ends others' retries
+  // however its earlier faults went.
+  if (rt.a.isVcpu && rt.a.fault.cowBroken && !rt.finished) return true;
   return rt.retryStreak === 0 && !(rt.a.isVcpu && spun.has(rt));
 }
 

@@ -29,6 +29,12 @@ test('helpers: a host, vmm or vCPU not retrying, but no vCPU whose last fault sp
   Object.assign(vcpu1!.a.fault, { ret: 'fixed', prefetch: true });
   spin.onFaultDone(vcpu1!);
   t.true(isHelper(vcpu1!), 'a fault of its own succeeded');
+  Object.assign(vcpu1!.a.fault, { ret: 'retry', prefetch: false });
+  spin.onFaultDone(vcpu1!);
+  t.false(isHelper(vcpu1!), 'it spun again');
+  vcpu1!.a.fault.cowBroken = true;
+  t.true(isHelper(vcpu1!), 'breaking CoW in its next fault: the invalidation others retry on is its own, and it will end it');
+  vcpu1!.a.fault.cowBroken = false;
   const live = new Liveness(b.runtimes, b.collector);
   live.noteHelpers(vmm!, 1);
   t.false(vmm!.otherCouldProgress, 'the only helper is itself');
