@@ -50,7 +50,7 @@ test('scenario run --kernel: the same file livelocks on 6.14 and runs clean on 6
 test('race explore runs an entry on the release before its fix and --control on the release with it; the token records the release; replay and shrink take --kernel', async (t) => {
   const e = await cli(['race', 'explore', 'prefault-keeps-obsolete-root']);
   t.is(e.code, 1, e.stderr);
-  t.regex(e.stdout, /^exploring catalogue:prefault-keeps-obsolete-root on 6\.14 — random/m);
+  t.regex(e.stdout, /^exploring catalogue:prefault-keeps-obsolete-root on 6\.14 — portfolio/m);
   const token = /^token: (fl1\.[A-Za-z0-9_-]+)$/m.exec(e.stdout)![1]!;
   const tok = decodeToken(token);
   t.is(tok.kernel, '6.14');
