@@ -119,8 +119,13 @@ function hostMmapRange(vm: Vm, npages: number, backingLevel: number, memory: Hos
       if (base + npages > vm.layout.config.hvaPages) throw new RangeError('host virtual address space exhausted (raise the guest size the layout was built for)');
       S.store(vm.i32, G.HVA_BUMP, base + npages);
     }
-    const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | ((backingLevel - 1) << HVA_BACKING_SHIFT) | (HOST_MEMORIES.indexOf(memory) << HVA_MEM_SHIFT);
-    S.fill8(vm.u8, prot, protByte(vm, base), protByte(vm, base + npages));
+    const prot = HVA_READ | HVA_WRITE | HVA_MAPPED | (HOST_MEMORIES.indexOf(memory) << HVA_MEM_SHIFT);
+    // A huge page maps an aligned block wholly inside the mapping (thp_vma_suitable_order()):
+    // the tail of a mapping whose size is not a multiple of the block is mapped by 4K pages,
+    // so no huge block ever spans this mapping and the next one.
+    const whole = npages - (npages % align);
+    S.fill8(vm.u8, prot | ((backingLevel - 1) << HVA_BACKING_SHIFT), protByte(vm, base), protByte(vm, base + whole));
+    S.fill8(vm.u8, prot, protByte(vm, base + whole), protByte(vm, base + npages));
     return base;
   } finally {
     internalUnlock(vm.i32, G.HOST_LOCK);

@@ -327,3 +327,20 @@ test('THP from 6.13 (1ced09e0331f): the CoW of a page of the huge zero page allo
   t.true(w.writable);
   t.is(w.level, 2);
 });
+
+test('a huge-backed mapping whose size is not a multiple of the block: its tail is 4K, so the next mapping never shares a huge block with it', (t) => {
+  const vm = newVm({ guestBytes: 64 * 1024 * 1024 });
+  const a = hostMmap(vm, 513, 2);
+  const b = hostMmap(vm, 256, 1);
+  t.is(b, a + 513, 'the 4K mapping starts right after, inside the tail block');
+  t.is(hvaBackingLevel(vm, a), 2);
+  t.is(hvaBackingLevel(vm, a + 511), 2);
+  t.is(hvaBackingLevel(vm, a + 512), 1);
+  const g = gup();
+  t.true(hvaToPfn(vm, a + 512, true, g) !== 0);
+  t.is(g.level, 1, 'the tail faults in as one 4K page');
+  t.is(hvaPfn(vm, b), 0, 'the next mapping is untouched');
+  const w = gup();
+  t.true(hvaToPfn(vm, b, true, w) !== 0);
+  t.is(hvaPfn(vm, a + 512), g.pfn, 'faulting the next mapping in leaves the tail page where it was');
+});
