@@ -19,6 +19,7 @@
 
 import { ROOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
+import { KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
 import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
 import { tableMarkCached, tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
 import {
@@ -153,6 +154,13 @@ export function tdpMmuClearFrozenSpte(t: KvmThread, sptep: number, level: number
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
 }
 
+const invalidProbe = new SlotInfo();
+
+/** The active memslot set holds `gfn` in a slot being deleted or moved (KVM_MEMSLOT_INVALID). */
+function gfnInInvalidSlot(vm: Vm, gfn: number): boolean {
+  return gfnToMemslot(vm, memslotsActiveSet(vm), gfn, invalidProbe) && (invalidProbe.flags & KVM_MEMSLOT_INVALID) !== 0;
+}
+
 /**
  * handle_changed_spte(): the bookkeeping after every SPTE change, and the kernel's
  * assertions on what may change into what.
@@ -172,9 +180,12 @@ export function handleChangedSpte(
     });
     return;
   }
-  if (wasLeaf && isMmio(newLo, newHi)) {
-    // e0c378684b65 (R1): the TDP MMU installs MMIO SPTEs only where nothing is mapped; a
-    // present leaf turned MMIO by a fault means it took a memslot being deleted for none.
+  if (wasLeaf && isMmio(newLo, newHi) && gfnInInvalidSlot(t.vm, gfn)) {
+    // e0c378684b65 (R1): a fault must not take a memslot being deleted (INVALID, its SPTEs
+    // not yet zapped) for no memslot and turn its present leaf into an MMIO SPTE. A no-slot
+    // fault whose lookup predates a memslot *create* can do the same to a leaf mapped in
+    // the new slot since (no seq check for no-slot faults, a create zaps nothing); the
+    // kernel does that too, and the MMIO SPTE's old generation makes it stale.
     t.report('forbidden-spte-transition', `present leaf SPTE at gfn 0x${gfn.toString(16)} replaced by an MMIO SPTE (a fault treated a memslot being deleted as no memslot)`, {
       gfn, sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],
     });

@@ -14,7 +14,8 @@ import {
   tdpMmuZapSpteAtomic, vcpuRootSlot, wrprotLo,
 } from '../../src/kvm/tdp-mmu.js';
 import type { Vm } from '../../src/kvm/vm.js';
-import { getSpte, newVm, recorder, setSpte, type RecordingThread } from './fixtures.js';
+import { KVM_MEMSLOT_INVALID, memslotReplace, memslotsActiveSet } from '../../src/kvm/memslots.js';
+import { getSpte, newVm, recorder, setSpte, vmWithSlot, type RecordingThread } from './fixtures.js';
 
 const leafArgs = (pfn: number, level = 1, writable = true) => ({ pfn, level, hostWritable: true, writable, exec: false, prefetch: false });
 const leaf = (pfn: number, level = 1, writable = true): [number, number] => [makeSpteLo(leafArgs(pfn, level, writable)), makeSpteHi(leafArgs(pfn, level, writable))];
@@ -362,4 +363,18 @@ test('roots: the last put frees the root and everything below it after a grace p
   t.deepEqual(th.findings, []);
   t.true(mmuTopupMemoryCaches(vm, 0));
   t.is(kvmTdpMmuGetVcpuRoot(th), s, 'the slot is reused');
+});
+
+test('present leaf → MMIO SPTE is reported only over a memslot being deleted (R1); over a slot created after a no-slot lookup the kernel does it too', (t) => {
+  const { vm, slot } = vmWithSlot({ baseGfn: 0x40, npages: 16 });
+  const mmio: [number, number] = [makeMmioLo(0x42, 1), makeMmioHi(0x42, 1)];
+  const live = recorder(vm, 0);
+  change(live, 1, leaf(7, 1, false), mmio);
+  t.deepEqual(live.findings, [], 'a valid slot: a stale no-slot fault racing its create');
+  slot.flags |= KVM_MEMSLOT_INVALID;
+  memslotReplace(vm, memslotsActiveSet(vm), slot);
+  const dying = recorder(vm, 0);
+  change(dying, 1, leaf(7, 1, false), mmio);
+  t.deepEqual(kinds(dying), ['forbidden-spte-transition']);
+  t.regex(dying.findings[0]!.message, /replaced by an MMIO SPTE \(a fault treated a memslot being deleted as no memslot\)/);
 });

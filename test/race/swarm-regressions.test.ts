@@ -30,3 +30,24 @@ test('a THP mapping\'s tail and the next mapping share no huge block: the swarm\
   t.false(r.found, r.run?.violations[0]?.message);
   t.true(r.dfs?.exhausted, 'the 2-preemption search ran to its end');
 });
+
+// vcpu1's write to gpa 0x10001000 finds no memslot; the VMM creates slot 1 there while
+// vcpu0 pre-faults it (read-only: the zero page). vcpu1's no-slot fault, holding its stale
+// lookup, turns vcpu0's leaf into an MMIO SPTE: the kernel does the same (no seq check for
+// a no-slot fault, a create zaps nothing, the MMIO SPTE's generation is the old one). The
+// model took it for R1's delete race (the portfolio met it in scenarios/default.json; here
+// it did within ~200 schedules); R1 is now only a leaf of a slot being deleted.
+test('a no-slot fault racing a memslot create may turn a leaf of the new slot into MMIO, as the kernel may: not R1', (t) => {
+  const file = join(dir, 'noslot-fault-vs-create.json');
+  writeFileSync(file, JSON.stringify({
+    vm: { type: 'default', vcpus: 2 },
+    memslots: [{ slot: 0, gpa: '0x0', size: '2MiB' }],
+    ops: [
+      { actor: 'vcpu1', op: 'access', gpa: '0x10001000', access: 'write' },
+      { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '256MiB', size: '2MiB' },
+      { actor: 'vcpu0', op: 'pre_fault', gpa: '256MiB', size: '64KiB' },
+    ],
+  }));
+  const r = explore(resolveTarget(file), { budget: 600 });
+  t.false(r.found, r.run?.violations[0]?.message);
+});
