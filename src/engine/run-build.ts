@@ -28,20 +28,14 @@ export class Collector implements FindingSink {
   }
 }
 
-export interface BuiltRun {
-  readonly vm: Vm;
-  readonly lock: CompiledLockProtocol;
-  readonly factory: RunnerFactory<KvmActor>;
-  readonly coverage: CoverageCounters;
-  readonly labels: readonly string[];
-  readonly labelBase: ReadonlyMap<string, number>;
+/** A run's parts (RunParts) and what each run of it has of its own. */
+export interface BuiltRun extends RunParts {
   readonly collector: Collector;
   /** Per scenario op, its result once completed (null until then). */
   readonly results: (OpResult | null)[];
   readonly setupResults: (OpResult | null)[];
   /** One runtime per actor, indexed by actor id. */
   readonly runtimes: ActorRuntime[];
-  readonly provenance: SpteProvenanceTable;
   /** The provenance lookup the invariant checks name an SPTE's last writer with. */
   readonly prov: SpteProvenance;
   /** The SPTE write hook every runtime of the run reports to the provenance table. */
