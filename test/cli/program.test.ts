@@ -52,7 +52,9 @@ for (const { path, cmd } of COMMANDS) {
     for (const sub of cmd.commands) t.regex(r.stdout, new RegExp(`^ {2}${esc(sub.name())}\\b`, 'm'), sub.name());
     t.regex(r.stdout, /^Examples:$/m);
     t.regex(r.stdout, new RegExp(`^ {2}\\$ faultline ${esc(name)}\\b`, 'm'));
-    t.is((await cli([...path, '-h'])).stdout, r.stdout);
+    // -h is commander's alias of --help (checked on the top level above and on one
+    // subcommand here); 'faultline help …' is the program's own lookup: every command.
+    if (name === 'race explore') t.is((await cli([...path, '-h'])).stdout, r.stdout);
     t.is((await cli(['help', ...path])).stdout, r.stdout);
   });
 
