@@ -14,7 +14,7 @@ import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
 import { ACTOR, G, ROOT, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
-import { KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
+import { KVM_MEM_READONLY, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
@@ -118,11 +118,11 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
   const w = spteWritableInvariant(lo, hi);
   if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes: ref.sptes }));
   if (!gfnToMemslot(vm, c.activeSet, baseGfn, slot) || baseGfn + pages > slot.baseGfn + slot.npages) {
-    if (slot.valid && (slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
+    if (slot.invalid) return;
     c.out.push(violation('stale-spte', `present SPTE for gfn 0x${baseGfn.toString(16)} (L${level}) survives outside any memslot (deleted or moved without a zap)`, { gfn: baseGfn, sptes: ref.sptes }));
     return;
   }
-  if ((slot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
+  if (slot.invalid) return;
   const inval = underInvalidation(c, baseGfn, baseGfn + pages);
   const attr0 = kvmGetMemoryAttributes(vm, baseGfn);
   if (pages > 1 && !inval && !kvmRangeHasMemoryAttributes(vm, baseGfn, baseGfn + pages, attr0)) {

@@ -51,6 +51,11 @@ export class SlotInfo {
     return this.index >= 0;
   }
 
+  /** A slot being deleted or moved (KVM_MEMSLOT_INVALID): its SPTEs are not yet zapped. */
+  get invalid(): boolean {
+    return this.index >= 0 && (this.flags & KVM_MEMSLOT_INVALID) !== 0;
+  }
+
   contains(gfn: number): boolean {
     return gfn >= this.baseGfn && gfn < this.baseGfn + this.npages;
   }

@@ -16,7 +16,7 @@ import { sevGmemPrepare } from './snp-rmp.js';
 import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
-import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
+import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
 import { MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
@@ -139,7 +139,7 @@ export function faultRetryUnsafe(a: KvmActor): boolean {
 }
 
 export function slotIsInvalid(a: KvmActor): boolean {
-  return a.fault.slot.valid && (a.fault.slot.flags & KVM_MEMSLOT_INVALID) !== 0;
+  return a.fault.slot.invalid;
 }
 
 /**
@@ -158,7 +158,7 @@ export function prefetchPuntsInvalidSlot(a: KvmActor): boolean {
  * that check mutated away, the fault treats the slot being deleted as MMIO, as 5.11 did.
  */
 export function noSlot(a: KvmActor): boolean {
-  return !a.fault.slot.valid || (a.fault.slot.flags & KVM_MEMSLOT_INVALID) !== 0;
+  return !a.fault.slot.valid || a.fault.slot.invalid;
 }
 
 export function gfnAboveMaxGfn(a: KvmActor): boolean {

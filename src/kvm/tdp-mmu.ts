@@ -19,7 +19,7 @@
 
 import { ROOTS_MAX, SPTES_PER_TABLE } from './limits.js';
 import { ACTOR, G, ROOT, actorWord, rootWord, spteWord } from './layout.js';
-import { KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
+import { SlotInfo, gfnToMemslot, memslotsActiveSet } from './memslots.js';
 import { LOCK_HELD_NONE, LOCK_HELD_WRITE, lockHeld } from './mmu-lock.js';
 import { tableMarkCached, tableMarkLive, tdpMmuAllocSp, tdpMmuQueueFreeSp } from './page-pool.js';
 import {
@@ -158,7 +158,7 @@ const invalidProbe = new SlotInfo();
 
 /** The active memslot set holds `gfn` in a slot being deleted or moved (KVM_MEMSLOT_INVALID). */
 function gfnInInvalidSlot(vm: Vm, gfn: number): boolean {
-  return gfnToMemslot(vm, memslotsActiveSet(vm), gfn, invalidProbe) && (invalidProbe.flags & KVM_MEMSLOT_INVALID) !== 0;
+  return gfnToMemslot(vm, memslotsActiveSet(vm), gfn, invalidProbe) && invalidProbe.invalid;
 }
 
 /**
