@@ -23,7 +23,7 @@ import { kvmVmDead } from '../kvm/vm-dead.js';
 import { enterGuestMode, exitGuestMode } from '../kvm/requests.js';
 import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
-import type { Runner, RunnerFactory } from '../protocol/runner.js';
+import type { Runner, RunnerFactory, StepHooks } from '../protocol/runner.js';
 import * as S from '../kvm/shm.js';
 import type { RuntimeQueue } from './op-queue.js';
 
@@ -101,7 +101,7 @@ function stepLabelCache(name: string): string[] {
   return c;
 }
 
-export class ActorRuntime {
+export class ActorRuntime implements StepHooks {
   readonly a: KvmActor;
   readonly queue: RuntimeQueue;
   private readonly frames: Runner<KvmActor>[] = [];
@@ -319,39 +319,115 @@ export class ActorRuntime {
    * steps (no trace, no recorded choices or footprints, no simulated clock, no check after
    * each step): takes up to `budget` steps, numbered from `stepNo`, exactly as `step` takes
    * them one at a time — the same transitions, coverage, provenance labels and liveness
-   * accounting (`noteStep` after each) — in one loop. It stops after a step that did more
-   * than move the innermost machine to a plain state (a call, a machine's end, a wait, a
-   * finding: `findings` grew), and before a step `step` would take another way (no machine
-   * running, or the vCPU in guest mode). Returns the steps taken (each one was taken).
+   * accounting (`noteStep` after each) — plain steps of one machine in one Runner.run
+   * (runFrame), a guest access in guest mode, a call or a machine's end as `finishStep`.
+   * It stops after a step that ends waiting, reported a finding (`findings` grew), finished
+   * the actor or reached an op boundary (where an `after` gate may hold it back), and
+   * before a step `step` would take another way (no machine running). Returns the steps
+   * taken (each one was taken).
    */
   runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: { noteStep(rt: ActorRuntime): void }): number {
-    const a = this.a;
     const frames = this.frames;
     const found = findings.length;
     let n = 0;
     while (n < budget) {
       const depth = frames.length - 1;
-      if (depth < 0 || (depth === 0 && frames[0]!.state === this.guestState)) return n;
+      if (depth < 0) return n;
       const frame = frames[depth]!;
-      a.clearWait();
-      a.step = stepNo + n;
-      this.firedCount = 0;
-      this.lastDirect = null;
-      this.lastOuter = frame.machine;
-      this.lastFrom = frame.state;
-      a.stepLabel = this.frameBase[depth]! + frame.state;
-      this.lastTo = this.fire(frame, depth).target;
-      n++;
-      if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
-        this.finishStep(depth, frame, onFaultDone);
+      if (depth === 0 && frame.state === this.guestState) {
+        this.step(stepNo + n, onFaultDone);
+        n++;
         liveness.noteStep(this);
-        return n;
+      } else {
+        n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, budget - n, findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
+        if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
+          this.finishStep(depth, frame, onFaultDone);
+          liveness.noteStep(this);
+        }
       }
-      if (a.blockWord < 0) this.progressSteps++;
-      liveness.noteStep(this);
-      if (a.blockWord >= 0 || findings.length !== found) return n;
+      if (this.a.blockWord >= 0 || findings.length !== found || this.finished || this.atOpBoundary) return n;
     }
     return n;
+  }
+
+  // What the run hooks (beforeStep, afterStep) read: set by runFrame for one Runner.run.
+  private runStepNo = 0;
+  private runBase = 0;
+  private runCoverage: Uint32Array = new Uint32Array(0);
+  private runKinds: Uint8Array = new Uint8Array(0);
+  /** The state after which the run stops although it is plain (the vCPU's guest state at depth 0), or -1. */
+  private runStop = -1;
+  private runFindings: { readonly length: number } = [];
+  private runFound = 0;
+  private runLiveness: { noteStep(rt: ActorRuntime): void } | null = null;
+  private runLast: CompiledTransition | null = null;
+
+  /**
+   * Plain steps of `frame` (at `depth`) in one Runner.run, numbered from `stepNo`: each
+   * one's bookkeeping is what runSteps did per step (beforeStep, afterStep). The last
+   * step's transition is noted as the step's (record, forEachFired). Returns the steps taken.
+   */
+  private runFrame(frame: Runner<KvmActor>, depth: number, stepNo: number, budget: number, findings: { readonly length: number }, liveness: { noteStep(rt: ActorRuntime): void }): number {
+    this.runStepNo = stepNo;
+    this.runBase = this.frameBase[depth]!;
+    this.runCoverage = this.frameCoverage[depth]!;
+    this.runKinds = this.frameKinds[depth]!;
+    this.runStop = depth === 0 ? this.guestState : -1;
+    this.runFindings = findings;
+    this.runFound = findings.length;
+    this.runLiveness = liveness;
+    const n = frame.run!(this.a, STEP_EVENT, budget, this);
+    if (n < 0) this.noTransition(frame);
+    const t = this.runLast!;
+    this.firedCount = 0;
+    this.lastDirect = null;
+    this.lastOuter = frame.machine;
+    this.noteFired(frame.machine, t);
+    this.lastTo = t.target;
+    return n;
+  }
+
+  /** A run's hook before each step from `state` (as stepInner: the wait cleared, the step's number and label). */
+  beforeStep(state: number): void {
+    const a = this.a;
+    a.clearWait();
+    a.step = this.runStepNo++;
+    this.lastFrom = state;
+    a.stepLabel = this.runBase + state;
+  }
+
+  /**
+   * A run's hook after each step that fired `t`: its coverage; for a plain target the
+   * step's progress and liveness accounting. Another step follows unless the target is a
+   * call or final state (runSteps finishes that step), the actor waits, a finding was
+   * reported, or the target is where the run stops (the vCPU in the guest).
+   */
+  afterStep(t: CompiledTransition): boolean {
+    this.runCoverage[t.id]!++;
+    this.runLast = t;
+    if (this.runKinds[t.target] !== KIND_PLAIN) return false;
+    const a = this.a;
+    if (a.blockWord < 0) this.progressSteps++;
+    this.runLiveness!.noteStep(this);
+    return a.blockWord < 0 && this.runFindings.length === this.runFound && t.target !== this.runStop;
+  }
+
+  /** One step of `frame` with no Runner.run (the reference runner): as runFrame, one `send`. */
+  private oneStep(frame: Runner<KvmActor>, depth: number, stepNo: number, liveness: { noteStep(rt: ActorRuntime): void }): number {
+    const a = this.a;
+    a.clearWait();
+    a.step = stepNo;
+    this.firedCount = 0;
+    this.lastDirect = null;
+    this.lastOuter = frame.machine;
+    this.lastFrom = frame.state;
+    a.stepLabel = this.frameBase[depth]! + frame.state;
+    this.lastTo = this.fire(frame, depth).target;
+    if (this.frameKinds[depth]![frame.state] === KIND_PLAIN) {
+      if (a.blockWord < 0) this.progressSteps++;
+      liveness.noteStep(this);
+    }
+    return 1;
   }
 
   /** Calls `fn` for each transition the last step fired (no allocation: the simulated clock's hot path). */
@@ -381,15 +457,22 @@ export class ActorRuntime {
   /** Fires STEP on `frame` (at `depth` in the stack), counts its coverage and notes it among the step's transitions. */
   private fire(frame: Runner<KvmActor>, depth: number): CompiledTransition {
     const t = frame.send(this.a, STEP_EVENT);
-    if (t === null) {
-      throw new Error(`${this.a.name}: no enabled transition in ${frame.machine.id}.${frame.machine.states[frame.state]!.name} (a machine must always have a fallback)`);
-    }
+    if (t === null) this.noTransition(frame);
     this.frameCoverage[depth]![t.id]!++;
-    const slot = this.fired[this.firedCount];
-    if (slot === undefined) this.fired.push({ machine: frame.machine, t });
-    else { slot.machine = frame.machine; slot.t = t; }
-    this.firedCount++;
+    this.noteFired(frame.machine, t);
     return t;
+  }
+
+  private noTransition(frame: Runner<KvmActor>): never {
+    throw new Error(`${this.a.name}: no enabled transition in ${frame.machine.id}.${frame.machine.states[frame.state]!.name} (a machine must always have a fallback)`);
+  }
+
+  /** Notes `t` of `machine` among the step's transitions. */
+  private noteFired(machine: CompiledMachine, t: CompiledTransition): void {
+    const slot = this.fired[this.firedCount];
+    if (slot === undefined) this.fired.push({ machine, t });
+    else { slot.machine = machine; slot.t = t; }
+    this.firedCount++;
   }
 
   /** Host/vmm: begin the op at the head of the queue. Returns a record for ops done in one step, null when none is left. */

@@ -123,8 +123,8 @@ export class PhaseLoop {
 
   /**
    * The scheduler-free fast path: `rt` is the only unfinished actor and the scan found it
-   * runnable. Until it waits, reaches an op boundary (where an `after` gate may hold it
-   * back), finishes, or the run stops or reaches its step limit, no other actor can become
+   * runnable. Until it waits, reaches an op boundary where an `after` gate holds it back,
+   * finishes, or the run stops or reaches its step limit, no other actor can become
    * runnable and `rt` stays runnable, so each step skips the scan — and, when the
    * scheduler's choice is forced (`forcedWhenAlone`), the scheduler call. Everything else
    * a step does is `stepOnce`, as in the loop: the same choices, checks, findings, costs
@@ -143,8 +143,15 @@ export class PhaseLoop {
         if (!forced && this.choose() < 0) return;
         this.stepOnce(rt, id);
       }
-      if (run.stopped || rt.finished || rt.waiting || rt.atOpBoundary || run.step >= this.stepsMax) return;
-      // What the scan would find: `rt` alone runnable, its head op unchanged (an op ends at a boundary).
+      if (run.stopped || rt.finished || rt.waiting || run.step >= this.stepsMax) return;
+      // At an op boundary the scan would hold `rt` back while its head op's `after` gate is
+      // shut (only another actor's op can open it: `rt` is alone); else find it runnable.
+      if (rt.atOpBoundary) {
+        const gate = rt.queue.headGate();
+        if (gate >= 0 && run.built.results[gate] === null) return;
+        this.headOpIndex[id] = rt.queue.headIndex();
+      }
+      // What the scan would find: `rt` alone runnable, its head op as above.
       this.helpers = isHelper(rt) ? 1 : 0;
       if (sim !== null) {
         sim.noteWait(rt);

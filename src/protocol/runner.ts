@@ -26,6 +26,21 @@ export interface Runner<C> {
   send(ctx: C, event: number): CompiledTransition | null;
   /** Back to the initial state, for reuse by the next run of the machine (absent: a runner cannot be rewound). */
   reset?(): void;
+  /**
+   * Run to completion (absent: fire one `send` at a time): fires `event` step after step,
+   * each exactly as `send` fires it, calling `hooks.beforeStep` before each and
+   * `hooks.afterStep` after each; stops when `afterStep` says so or after `budget` steps.
+   * Returns the steps taken, or -(steps taken) - 1 when a step found no enabled transition.
+   */
+  run?(ctx: C, event: number, budget: number, hooks: StepHooks): number;
+}
+
+/** What a run to completion does around each step: the engine's per-step bookkeeping. */
+export interface StepHooks {
+  /** Before a step from state `state`. */
+  beforeStep(state: number): void;
+  /** After a step that fired `t` (the runner is now in `t.target`): true to take another. */
+  afterStep(t: CompiledTransition): boolean;
 }
 
 export type RunnerKind = 'compiled' | 'reference';
@@ -45,9 +60,17 @@ interface BoundTransition<C> {
   readonly actions: readonly ActionFn<C>[];
 }
 
-/** A machine with its names bound to functions and its mutations applied. */
 /** The generated step function: fires `event` on `runner` (reads and sets `runner.state`). */
 type StepFn<C> = (runner: { state: number }, ctx: C, event: number) => CompiledTransition | null;
+/** The generated run-to-completion function (Runner.run over `runner`). */
+type RunFn<C> = (runner: { state: number }, ctx: C, event: number, budget: number, hooks: StepHooks) => number;
+/** Both generated functions of one machine: they share their case bodies. */
+interface Generated<C> {
+  readonly step: StepFn<C>;
+  readonly run: RunFn<C>;
+}
+
+/** A machine with its names bound to functions and its mutations applied. */
 
 export class BoundMachine<C> {
   /** [state][event] → transitions in order (for introspection; the hot path runs `step`). */
@@ -59,6 +82,8 @@ export class BoundMachine<C> {
    * it. Forced guards become constants and skipped actions disappear.
    */
   readonly step: StepFn<C>;
+  /** The same cases in a loop: one call per run of plain steps, not one per transition. */
+  readonly run: RunFn<C>;
   /** 1 for a final state, by state index (the runner's `done` without object lookups). */
   readonly final: Uint8Array;
 
@@ -90,7 +115,9 @@ export class BoundMachine<C> {
         }
       }
     };
-    this.step = cachedStep(machine, impl, mutations);
+    const generated = cachedGenerated(machine, impl, mutations);
+    this.step = generated.step;
+    this.run = generated.run;
     this.final = Uint8Array.from(machine.states, (s) => (s.final ? 1 : 0));
     this.table = machine.states.map((s) => s.byEvent.map((list) => list.map((t) => ({
       t,
@@ -125,6 +152,10 @@ export class CompiledRunner<C> implements Runner<C> {
   reset(): void {
     this.state = this.bound.machine.initial;
   }
+
+  run(ctx: C, event: number, budget: number, hooks: StepHooks): number {
+    return this.bound.run(this, ctx, event, budget, hooks);
+  }
 }
 
 /**
@@ -135,9 +166,9 @@ export class CompiledRunner<C> implements Runner<C> {
  * V8's lower tiers again and queue it for the optimizing compiler again. The same inputs
  * generate the same code, so one function serves them all.
  */
-const STEP_CACHE = new WeakMap<CompiledMachine, WeakMap<object, Map<string, StepFn<unknown>>>>();
+const STEP_CACHE = new WeakMap<CompiledMachine, WeakMap<object, Map<string, Generated<unknown>>>>();
 
-function cachedStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): StepFn<C> {
+function cachedGenerated<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): Generated<C> {
   let byImpl = STEP_CACHE.get(machine);
   if (byImpl === undefined) { byImpl = new WeakMap(); STEP_CACHE.set(machine, byImpl); }
   let byMutations = byImpl.get(impl);
@@ -148,20 +179,22 @@ function cachedStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutat
     '|',
     ...[...mutations.skipActions].filter((k) => k.startsWith(prefix)).sort(),
   ].join(',');
-  let step = byMutations.get(key) as StepFn<C> | undefined;
-  if (step === undefined) {
-    step = generateStep(machine, impl, mutations);
-    byMutations.set(key, step as StepFn<unknown>);
+  let generated = byMutations.get(key) as Generated<C> | undefined;
+  if (generated === undefined) {
+    generated = generate(machine, impl, mutations);
+    byMutations.set(key, generated as Generated<unknown>);
   }
-  return step;
+  return generated;
 }
 
 /**
- * generateStep(): the source of one function for the whole machine. Guard and action
- * implementations and their params are passed in arrays (G/GP, A/AP) and referenced by
- * index from distinct call sites; transitions are returned from T.
+ * generate(): the source of the machine's two functions. Guard and action implementations
+ * and their params are passed in arrays (G/GP, A/AP) and referenced by index from
+ * distinct call sites; transitions are returned from T. `step` returns the transition a
+ * case fires; `run` loops over the same cases (each is one step, as `step` takes it) with
+ * the hooks' bookkeeping between steps.
  */
-function generateStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): StepFn<C> {
+function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): Generated<C> {
   const G: ((ctx: C, params: unknown) => boolean)[] = [];
   const GP: unknown[] = [];
   const A: ((ctx: C, params: unknown) => void)[] = [];
@@ -181,25 +214,43 @@ function generateStep<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mut
     }
   };
   const nEvents = Math.max(1, machine.events.length);
-  const lines: string[] = [`switch (runner.state * ${nEvents} + event) {`];
-  for (const s of machine.states) {
-    s.byEvent.forEach((list, e) => {
-      if (list.length === 0) return;
-      lines.push(`case ${s.index * nEvents + e}:`);
-      for (const t of list) {
-        const acts = t.actions
-          .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
-          .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); return `A[${A.length - 1}](ctx, AP[${AP.length - 1}]);`; })
-          .join(' ');
-        const body = `{ ${acts} runner.state = ${t.target}; return T[${t.id}]; }`;
-        lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
-      }
-      lines.push('return null;');
-    });
-  }
-  lines.push('default: return null;', '}');
-  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `return function step_${machine.id.replace(/[^A-Za-z0-9]/g, '_')}(runner, ctx, event) {\n${lines.join('\n')}\n};`);
-  return factory(G, GP, A, AP, machine.transitions) as StepFn<C>;
+  // One switch, its case bodies ending in `${END(t)}` (a return for step, a break for run).
+  const cases = (end: (t: CompiledTransition) => string, none: string): string[] => {
+    const lines: string[] = [];
+    for (const s of machine.states) {
+      s.byEvent.forEach((list, e) => {
+        if (list.length === 0) return;
+        lines.push(`case ${s.index * nEvents + e}:`);
+        for (const t of list) {
+          const acts = t.actions
+            .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
+            .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); return `A[${A.length - 1}](ctx, AP[${AP.length - 1}]);`; })
+            .join(' ');
+          const body = `{ ${acts} runner.state = ${t.target}; ${end(t)} }`;
+          lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
+        }
+        lines.push(none);
+      });
+    }
+    lines.push(`default: ${none}`);
+    return lines;
+  };
+  const name = machine.id.replace(/[^A-Za-z0-9]/g, '_');
+  const stepSrc = [`switch (runner.state * ${nEvents} + event) {`, ...cases((t) => `return T[${t.id}];`, 'return null;'), '}'];
+  const runSrc = [
+    'let n = 0;',
+    'for (;;) {',
+    'const s = runner.state;',
+    'hooks.beforeStep(s);',
+    'let t;',
+    `sw: switch (s * ${nEvents} + event) {`, ...cases((t) => `t = T[${t.id}]; break sw;`, 'return -n - 1;'), '}',
+    'n++;',
+    'if (!hooks.afterStep(t) || n >= budget) return n;',
+    '}',
+  ];
+  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `return [function step_${name}(runner, ctx, event) {\n${stepSrc.join('\n')}\n}, function run_${name}(runner, ctx, event, budget, hooks) {\n${runSrc.join('\n')}\n}];`);
+  const [step, run] = factory(G, GP, A, AP, machine.transitions) as [StepFn<C>, RunFn<C>];
+  return { step, run };
 }
 
 /** A factory of compiled runners over a set of machines sharing one implementation table. */

@@ -99,3 +99,19 @@ test('one vCPU pre-faulting alone takes the fast path to the same result, covera
   t.deepEqual(progress[0]![1], progress[1]![1]);
   t.true(progress[0]![1].length > 0);
 });
+
+test('one vCPU alone runs its ops back to back on the fast path, `after` gates on its own earlier ops included: the same run, coverage and choices as without it', (t) => {
+  const cfg = (fastPath: boolean): RunConfig => ({
+    vm: { type: 'default', vcpus: 1, guestBytes: 16 * MiB }, setup: [slot(0, 0, 8 * MiB)],
+    ops: [
+      { actor: 0, op: access(0x1000, 'write') }, { actor: 0, op: access(0x1000, 'read') },
+      { actor: 0, op: access(0x200000, 'write'), after: 0 }, { actor: 0, op: access(0x900000, 'read') },
+      { actor: 0, op: { op: 'pre_fault', gpa: 0x400000n, size: 0x10000n, flags: 0n, untilDone: true }, after: [1, 2] },
+      { actor: 0, op: access(0x401000, 'write') },
+    ],
+    scheduler: 'sequential', seed: 1, check: 'end', fastPath,
+  });
+  const fast = runDeterministic(cfg(true));
+  t.true(fast.completed);
+  t.is(bytesOf(fast), bytesOf(runDeterministic(cfg(false))));
+});

@@ -6,7 +6,7 @@ import { compileMachine, type CompiledMachine, type CompiledTransition } from '.
 import { COMPILED } from '../../src/protocol/machines.js';
 import { NO_MUTATIONS, buildMutations, type Mutations } from '../../src/protocol/mutations.js';
 import { ReferenceRunner } from '../../src/protocol/reference-runner.js';
-import { BoundMachine, CompiledRunner, type Runner } from '../../src/protocol/runner.js';
+import { BoundMachine, CompiledRunner, type Runner, type StepHooks } from '../../src/protocol/runner.js';
 import { actionsOf, newCtx, truthImpl, truthPaths, type TruthCtx, type TruthPath } from './truth-table.js';
 
 /** A machine outside ALL_MACHINES with every supported shape, including targetless transitions and params. */
@@ -220,4 +220,73 @@ test('a forced guard inside not()/and() is forced on both runners', (t) => {
   t.is(stateName(adhocMachine, p.compiled), 'idle');
   t.deepEqual(actionsOf(p.cctx.log), ['c(undefined)']);
   t.deepEqual(p.cctx.log, ['?g1(undefined)', 'c(undefined)'], 'g2 is forced, so never evaluated; or() stops at it');
+});
+
+/** Ids and log of `path` on the compiled runner, one `send` per event. */
+function sentOneByOne(m: CompiledMachine, bound: BoundMachine<TruthCtx>, path: TruthPath): { ids: number[]; log: string[] } {
+  const r = new CompiledRunner(bound);
+  const ctx = newCtx();
+  const ids = path.events.map((e) => { ctx.truth = e.truth; return r.send(ctx, m.eventIndex.get(e.type)!)?.id ?? -1; });
+  return { ids, log: ctx.log };
+}
+
+/** The same path through Runner.run: one run per stretch of equal events, the hooks setting each step's truth. */
+function sentInRuns(m: CompiledMachine, bound: BoundMachine<TruthCtx>, path: TruthPath): { ids: number[]; log: string[]; runs: number } {
+  const r = new CompiledRunner(bound);
+  const ctx = newCtx();
+  const ids: number[] = [];
+  const events = path.events;
+  let runs = 0;
+  for (let i = 0; i < events.length;) {
+    let end = i;
+    while (end < events.length && events[end]!.type === events[i]!.type) end++;
+    let k = i;
+    const hooks: StepHooks = {
+      beforeStep: (state) => { if (state !== r.state) throw new Error('beforeStep: not the runner\'s state'); ctx.truth = events[k]!.truth; },
+      afterStep: (t) => { if (r.state !== t.target) throw new Error('afterStep: the runner is not in the target'); ids.push(t.id); k++; return true; },
+    };
+    while (k < end) {
+      runs++;
+      const n = r.run(ctx, m.eventIndex.get(events[i]!.type)!, end - k, hooks);
+      if (n < 0) { ids.push(-1); k++; }
+    }
+    i = end;
+  }
+  return { ids, log: ctx.log, runs };
+}
+
+for (const m of MACHINES) {
+  test(`${m.id}: Runner.run takes every path exactly as one send per step (transitions, guard evaluations, actions), stopping where its hooks say`, (t) => {
+    const bound = new BoundMachine(m, truthImpl(m), NO_MUTATIONS);
+    let runs = 0;
+    let steps = 0;
+    for (const path of pathsOf.get(m.id)!) {
+      const one = sentOneByOne(m, bound, path);
+      const inRuns = sentInRuns(m, bound, path);
+      t.deepEqual(inRuns.ids, one.ids);
+      t.deepEqual(inRuns.log, one.log);
+      runs += inRuns.runs;
+      steps += path.events.length;
+    }
+    t.true(runs < steps || steps <= 1 || m.id === 'adhoc', `${runs} runs for ${steps} steps`);
+  });
+}
+
+test('Runner.run stops after the step its afterStep refuses, and after the budget', (t) => {
+  const m = adhocMachine;
+  const bound = new BoundMachine(m, truthImpl(m), NO_MUTATIONS);
+  const go = m.eventIndex.get('POKE')!;
+  const r = new CompiledRunner(bound);
+  const ctx = newCtx();
+  let seen = 0;
+  const refuseThird: StepHooks = { beforeStep: () => {}, afterStep: () => ++seen < 3 };
+  t.is(r.run(ctx, go, 100, refuseThird), 3);
+  t.is(r.run(ctx, go, 2, { beforeStep: () => {}, afterStep: () => true }), 2);
+  t.deepEqual(actionsOf(ctx.log), Array(5).fill('a({"x":[1,2]})'));
+  // No enabled transition: -(steps taken) - 1, the runner where it stood.
+  ctx.truth = { g3: false };
+  const busy = new CompiledRunner(bound);
+  busy.state = m.stateIndex.get('busy')!;
+  t.is(busy.run(ctx, go, 10, { beforeStep: () => {}, afterStep: () => true }), -1);
+  t.is(busy.state, m.stateIndex.get('busy')!);
 });
