@@ -92,6 +92,15 @@ function stateKinds(m: CompiledMachine): Uint8Array {
   return k;
 }
 
+const STEP_LABELS = new Map<string, string[]>();
+
+/** The step labels of an actor by name (`vcpu1:page-fault.checkStale`), indexed by state label index, filled as used. */
+function stepLabelCache(name: string): string[] {
+  let c = STEP_LABELS.get(name);
+  if (c === undefined) STEP_LABELS.set(name, (c = []));
+  return c;
+}
+
 export class ActorRuntime {
   readonly a: KvmActor;
   readonly queue: RuntimeQueue;
@@ -130,6 +139,7 @@ export class ActorRuntime {
   ) {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
+    this.labelCache = stepLabelCache(this.a.name);
     this.a.stateLabels = labels;
     if (this.a.isVcpu) {
       const vcpu = this.pushFrame('vcpu');
@@ -190,8 +200,12 @@ export class ActorRuntime {
       const op = this.queue.peek();
       return `${this.a.name}:${op === null ? 'end' : op.op}`;
     }
-    return `${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`;
+    const i = this.frameBase[this.frames.length - 1]! + f.state;
+    return (this.labelCache[i] ??= `${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`);
   }
+
+  /** This actor's step labels by state label index (shared by every runtime of an actor of that name). */
+  private readonly labelCache: string[];
 
   /** Where an op may be held back before it starts: between ops, or a vCPU in the guest between accesses. */
   get atOpBoundary(): boolean {

@@ -21,6 +21,7 @@ import { mainPhase, setupPhase } from './phases.js';
 import { assembleRun, buildRun, type RunParts } from './run-build.js';
 import { runResult } from './run-result.js';
 import { RunState } from './run-state.js';
+import { coverageArrays } from './coverage.js';
 import type { RunConfig, RunResult } from './run-types.js';
 
 /** The engine's state after the setup phase, outside the VM. */
@@ -37,6 +38,17 @@ interface AfterSetup {
   readonly lockFired: Uint32Array;
 }
 
+/** One run as an exploration reads it (its arrays are live: valid until the next run). */
+export interface ScheduleRun {
+  readonly steps: number;
+  readonly violations: readonly Violation[];
+  readonly choices: readonly string[];
+  /** Per machine in coverage-entry order (coverage.ts), how often each transition fired, setup included. */
+  readonly coverage: readonly ArrayLike<number>[];
+  /** The run's full result (built when asked). */
+  result(): RunResult;
+}
+
 /** Whether a configuration can run from a snapshot (the simulated clock's state is not snapshotted: those run fresh). */
 export function snapshotable(cfg: RunConfig): boolean {
   return cfg.costModel === undefined;
@@ -46,6 +58,8 @@ export class RunSnapshot {
   private readonly parts: RunParts;
   private readonly vmSnap: VmSnapshot;
   private readonly saved: AfterSetup;
+  /** The live coverage counters, in coverage-entry order. */
+  private readonly coverageArrays: readonly Uint32Array[];
 
   /** Builds the run of `cfg`, runs its setup and snapshots it (cfg's scheduler and seed are not used: each run() names its scheduler). */
   constructor(private readonly cfg: RunConfig) {
@@ -56,6 +70,7 @@ export class RunSnapshot {
     this.parts = built;
     this.vmSnap = new VmSnapshot(built.vm);
     built.provenance.snapshot();
+    this.coverageArrays = coverageArrays(built.coverage, built.lock.fired);
     this.saved = {
       setupSteps, stopped: run.stopped, error: run.error, trace: [...run.trace], epochSeen: run.checker.epochSeen, productive: run.liveness.productive,
       violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
@@ -65,6 +80,21 @@ export class RunSnapshot {
 
   /** One run of the main phase under `scheduler`, from the state after setup. */
   run(scheduler: Scheduler): RunResult {
+    return this.schedule(scheduler).result();
+  }
+
+  /**
+   * One run of the main phase under `scheduler`, as an exploration reads it: its steps,
+   * findings, choices and coverage counters, and the full result built only on request
+   * (each valid until the next run).
+   */
+  schedule(scheduler: Scheduler): ScheduleRun {
+    const { run, completed } = this.runMain(scheduler);
+    const setupSteps = this.saved.setupSteps;
+    return { steps: run.step, violations: run.built.collector.violations, choices: run.choices, coverage: this.coverageArrays, result: () => runResult(run, setupSteps, completed) };
+  }
+
+  private runMain(scheduler: Scheduler): { run: RunState; completed: boolean } {
     const s = this.saved;
     const p = this.parts;
     this.vmSnap.restore();
@@ -81,7 +111,7 @@ export class RunSnapshot {
     run.checker.epochSeen = s.epochSeen;
     run.liveness.productive = s.productive;
     const completed = mainPhase(run, scheduler);
-    return runResult(run, s.setupSteps, completed);
+    return { run, completed };
   }
 
   /** Which SPTEs may be present (the provenance's written bitmaps; tests compare the scans). */

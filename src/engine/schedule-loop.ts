@@ -30,7 +30,9 @@ export class PhaseLoop {
   private readonly headOpIndex: number[];
   /** Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`), when wanted. */
   private readonly labels: string[];
+  /** Labels are wanted: for the scheduler's view (every runnable actor's), or to record choices (the chosen one's). */
   private readonly wantLabels: boolean;
+  private readonly schedLabels: boolean;
   /** Record each step's choice (main phase with recordChoices). */
   private readonly record: boolean;
   private readonly fp: Footprint | null;
@@ -56,14 +58,15 @@ export class PhaseLoop {
     this.fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? new Footprint() : null;
     this.headOpIndex = new Array<number>(nActors).fill(Infinity);
     this.labels = new Array<string>(nActors).fill('');
-    this.wantLabels = this.record || sched.wantsLabels === true;
+    this.schedLabels = sched.wantsLabels === true;
+    this.wantLabels = this.record || this.schedLabels;
     this.phaseStart = run.step;
     this.stepsMax = cfg.stepsMax ?? STEPS_MAX;
     this.fastPath = cfg.fastPath !== false;
     this.unwatched = this.fp === null && run.sim === null && !this.wantLabels && cfg.trace !== true && !run.checker.everyStep;
     this.live = [...active];
     this.view = { runnable: this.runnable, headOpIndex: this.headOpIndex, previous: -1, step: 0 };
-    if (this.wantLabels) this.view.labels = this.labels;
+    if (this.schedLabels) this.view.labels = this.labels;
     if (run.sim !== null) this.view.clock = run.sim.clock;
   }
 
@@ -81,10 +84,12 @@ export class PhaseLoop {
         this.solo(this.live[0]!);
         continue;
       }
-      if (this.wantLabels) for (const a of this.runnable) this.labels[a] = byId[a]!.label();
+      if (this.schedLabels) for (const a of this.runnable) this.labels[a] = byId[a]!.label();
       const id = this.choose();
       if (id < 0) return;
-      this.stepOnce(this.active.length === 1 ? this.active[0]! : byId[id]!, id);
+      const rt = this.active.length === 1 ? this.active[0]! : byId[id]!;
+      if (this.record && !this.schedLabels) this.labels[id] = rt.label();
+      this.stepOnce(rt, id);
     }
   }
 

@@ -11,7 +11,8 @@
 
 import { readFileSync } from 'node:fs';
 import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
-import { RunSnapshot, snapshotable } from '../engine/run-snapshot.js';
+import { transitionNames } from '../engine/coverage.js';
+import { RunSnapshot, snapshotable, type ScheduleRun } from '../engine/run-snapshot.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { patchNames, withPatches } from '../protocol/patches.js';
@@ -148,12 +149,22 @@ export class TargetRuns {
   constructor(readonly t: RaceTarget, readonly o: RaceOptions, readonly fresh = false) {}
 
   run(scheduler: Scheduler, seed: number): RunResult {
+    return this.schedule(scheduler, seed).result();
+  }
+
+  /** One run as an exploration reads it: the full result is built only when asked for. */
+  schedule(scheduler: Scheduler, seed: number): ScheduleRun {
     this.base ??= targetConfig(this.t, scheduler, seed, this.o);
     const cfg: RunConfig = { ...this.base, scheduler, seed };
-    if (this.fresh || !snapshotable(cfg)) return runDeterministic(cfg);
+    if (this.fresh || !snapshotable(cfg)) return asScheduleRun(runDeterministic(cfg));
     this.snap ??= new RunSnapshot(cfg);
-    return this.snap.run(scheduler);
+    return this.snap.schedule(scheduler);
   }
+}
+
+/** A fresh build's result as an exploration reads it. */
+function asScheduleRun(r: RunResult): ScheduleRun {
+  return { steps: r.steps, violations: r.violations, choices: r.choices, coverage: [r.coverage.map((c) => c.count)], result: () => r };
 }
 
 export interface ExploreOptions extends RaceOptions {
@@ -231,17 +242,20 @@ class Tally {
   /** Positions in the order they first fired. */
   private readonly order: number[] = [];
 
-  add(r: RunResult, label: string): void {
+  add(r: ScheduleRun, label: string): void {
     this.steps += r.steps;
     this.schedules++;
     this.byStrategy[label] = (this.byStrategy[label] ?? 0) + 1;
-    if (this.transitions.length === 0) for (const c of r.coverage) this.transitions.push(`${c.machine}: ${c.transition}`);
+    if (this.transitions.length === 0) this.transitions.push(...transitionNames());
     const counts = this.counts;
-    for (let i = 0; i < r.coverage.length; i++) {
-      const n = r.coverage[i]!.count;
-      if (n === 0) continue;
-      if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
-      counts[i]! += n;
+    let i = 0;
+    for (const arr of r.coverage) {
+      for (let j = 0; j < arr.length; j++, i++) {
+        const n = arr[j]!;
+        if (n === 0) continue;
+        if (!(counts[i]! > 0)) { counts[i] = 0; this.order.push(i); }
+        counts[i]! += n;
+      }
     }
   }
 
@@ -258,7 +272,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
   const actors = t.scenario.vm.vcpus + 2;
   const shard = o.shard ?? { i: 0, n: 1 };
   const specs = rotationOf(o);
-  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runs.run(s, 0); } });
+  const rotation = buildRotation(specs, { actors, k, sleepSets: o.sleepSets ?? true, shard, learn: (s) => { runs.schedule(s, 0); } });
   const dfs = rotation.find((s) => s.spec.name === 'dfs') as DfsStrategy | undefined;
   const single = specs.length === 1 ? specs[0]! : null;
   const tally = new Tally();
@@ -273,14 +287,14 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
     const seed = shard.i + n * shard.n;
     const drawn = drawFrom(rotation, n, seed);
     if (drawn === null) break;
-    const r = runs.run(drawn.scheduler, seed);
+    const r = runs.schedule(drawn.scheduler, seed);
     drawn.strategy.done(drawn.scheduler);
     const spec = drawn.strategy.spec;
     tally.add(r, strategyLabel(spec));
     const v = r.violations[0];
     const token = v !== undefined ? tokenOf(t, o, spec.name, seed, spec.name === 'pct' ? spec.depth : undefined, v.kind, r.choices) : null;
     o.onSchedule?.({ schedule: n, seed, strategy: strategyLabel(spec), steps: r.steps, violation: v?.kind ?? null, token });
-    if (v !== undefined) return result(r, token, spec);
+    if (v !== undefined) return result(r.result(), token, spec);
   }
   return result(null, null, null);
 }

@@ -26,7 +26,7 @@ export interface SchedulerView {
   readonly step: number;
   /**
    * Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`) — given
-   * only to schedulers that ask for it (`wantsLabels`) or when the run records choices.
+   * only to schedulers that ask for it (`wantsLabels`).
    */
   readonly labels?: readonly string[];
   /** Per actor, its simulated clock in ns — given when the run has a cost model. */

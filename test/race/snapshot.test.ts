@@ -87,3 +87,16 @@ test('tokens found from snapshots replay on a fresh build', (t) => {
     t.deepEqual(again.run.violations, r.run!.violations, entry.name);
   }
 });
+
+test('an exploration from snapshots sums the same coverage and steps as one that builds every schedule anew', (t) => {
+  const target = resolveTarget('seq-check');
+  for (const scheduler of ['random', 'portfolio'] as const) {
+    const o = { scheduler, budget: 12, withoutEntryMutation: true };
+    const a = explore(target, o);
+    const b = explore(target, { ...o, fresh: true });
+    t.is(a.steps, b.steps, scheduler);
+    t.deepEqual([...a.coverage], [...b.coverage], scheduler);
+    t.deepEqual(a.transitions, b.transitions, scheduler);
+    t.deepEqual(a.byStrategy, b.byStrategy, scheduler);
+  }
+});
