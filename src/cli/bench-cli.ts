@@ -3,10 +3,10 @@
  * examples. The work is in bench-command.ts, imported when the command runs.
  */
 
-import { HOST_MEMORIES } from '../kvm/host.js';
+import { HOST_MEMORIES } from '../kvm/host-memory.js';
 import { KERNEL_DEFAULT } from '../kvm/kernel-release.js';
 import { Command, type Option } from 'commander';
-import { PAGE_SIZES, STRATEGIES } from '../bench/prefault.js';
+import { PAGE_SIZES, STRATEGIES } from '../bench/point-ops.js';
 import { BENCH_REPEAT_MAX, VCPUS_MAX } from '../kvm/limits.js';
 import { GUEST_WORKLOADS } from '../workload/guest.js';
 import type { Ctx } from './ctx.js';

@@ -6,7 +6,7 @@
 import { Command, type Option } from 'commander';
 import { THREADED_KICK_MS, THREADED_SCAN_INTERVAL_MS, THREADED_WATCHDOG_MS, VCPUS_MAX, WATCHDOG_MS_MIN } from '../kvm/limits.js';
 import { VM_TYPE_NAMES } from '../kvm/vm-types.js';
-import { HOST_MEMORIES } from '../kvm/host.js';
+import { HOST_MEMORIES } from '../kvm/host-memory.js';
 import { CHURN_KINDS, STRESS_PRESETS, STRESS_WORKLOADS } from '../workload/stress.js';
 import type { Ctx } from './ctx.js';
 import { kernelOption, mutationOptions, option, patchOption, withExamples } from './options.js';

@@ -25,6 +25,8 @@ import { HOST_PAGE_BATCH } from './limits.js';
 import { bumpStateEpoch, internalLock, internalUnlock, type Vm } from './vm.js';
 import { pagesPerLevel } from './types.js';
 import * as S from './shm.js';
+import { HOST_MEMORIES, type HostMemory } from './host-memory.js';
+export { HOST_MEMORIES, type HostMemory } from './host-memory.js';
 
 export const HVA_READ = 1;
 export const HVA_WRITE = 2;
@@ -34,13 +36,6 @@ const HVA_BACKING_MASK = 3 << HVA_BACKING_SHIFT;
 const HVA_MEM_SHIFT = 6;
 const HVA_MEM_MASK = 3 << HVA_MEM_SHIFT;
 
-/**
- * What backs a memslot's memory in the VMM: private anonymous (MAP_PRIVATE|MAP_ANONYMOUS,
- * QEMU's default; THP with 2M backing), shared (memfd / shmem, MAP_SHARED) or hugetlbfs
- * (MAP_SHARED on a hugetlbfs file, 2M or 1G pages).
- */
-export type HostMemory = 'anonymous' | 'shared' | 'hugetlbfs';
-export const HOST_MEMORIES: readonly HostMemory[] = ['anonymous', 'shared', 'hugetlbfs'];
 const MEM_ANONYMOUS = 0;
 
 /**

@@ -101,9 +101,24 @@ type Rd64 = (a: BigInt64Array, s: number) => bigint;
 type Wr64 = (a: BigInt64Array, s: number, v: bigint) => bigint;
 type Cas64 = (a: BigInt64Array, s: number, expected: bigint, v: bigint) => bigint;
 type Rd8 = (a: Uint8Array, b: number) => number;
+/** A 64-bit compare-and-swap of word pair (w, w + 1) given as 32-bit halves: true when it swapped. */
+type Cas64x2 = (i32: Int32Array, i64: BigInt64Array, w: number, oldLo: number, oldHi: number, newLo: number, newHi: number) => boolean;
+/** A 64-bit store of word pair (w, w + 1) given as 32-bit halves. */
+type Wr64x2 = (i32: Int32Array, i64: BigInt64Array, w: number, lo: number, hi: number) => void;
 type Wr8 = (a: Uint8Array, b: number, v: number) => number;
 
 // ---- the bare operations ------------------------------------------------------------
+
+// Scratch to build 64-bit operands from 32-bit halves without BigInt arithmetic.
+const scratch64 = new BigInt64Array(2);
+const scratch32 = new Int32Array(scratch64.buffer);
+
+/** The 64-bit value of halves (lo, hi), through scratch slot `slot` (0 or 1). */
+function joined(lo: number, hi: number, slot: number): bigint {
+  scratch32[slot * 2] = lo;
+  scratch32[slot * 2 + 1] = hi;
+  return scratch64[slot]!;
+}
 
 const bare = {
   load: Atomics.load as Rd32,
@@ -126,6 +141,12 @@ const bare = {
   store8: Atomics.store as Wr8,
   get8: ((a, b) => a[b]!) as Rd8,
   fill8: (a: Uint8Array, v: number, start: number, end: number): void => { a.fill(v, start, end); },
+  // One 64-bit Atomics operation on the SPTE (other threads may CAS it concurrently).
+  cas64x2: ((_i32, i64, w, oldLo, oldHi, newLo, newHi) => {
+    const expected = joined(oldLo, oldHi, 0);
+    return Atomics.compareExchange(i64, w >>> 1, expected, joined(newLo, newHi, 1)) === expected;
+  }) as Cas64x2,
+  store64x2: ((_i32, i64, w, lo, hi) => { Atomics.store(i64, w >>> 1, joined(lo, hi, 0)); }) as Wr64x2,
 };
 
 // ---- plain accesses: one thread owns the memory ------------------------------------
@@ -167,6 +188,14 @@ const plain: typeof bare = {
   store8: (a, b, v) => { a[b] = v; return v; },
   get8: bare.get8,
   fill8: bare.fill8,
+  // Halves compared and written in program order: no other thread can see the pair torn.
+  cas64x2: (i32, _i64, w, oldLo, oldHi, newLo, newHi) => {
+    if (i32[w] !== (oldLo | 0) || i32[w + 1] !== (oldHi | 0)) return false;
+    i32[w] = newLo;
+    i32[w + 1] = newHi;
+    return true;
+  },
+  store64x2: (i32, _i64, w, lo, hi) => { i32[w] = lo; i32[w + 1] = hi; },
 };
 
 // ---- the recording versions ---------------------------------------------------------
@@ -210,6 +239,13 @@ function recordingOver(base: typeof bare): typeof bare {
     store8: (a, b, v) => { rec.write(b >> 2, (b >> 2) + 1); return base.store8(a, b, v); },
     get8: (a, b) => { rec.read(b >> 2, (b >> 2) + 1); return a[b]!; },
     fill8: (a, v, start, end) => { if (end > start) rec.write(start >> 2, ((end - 1) >> 2) + 1); a.fill(v, start, end); },
+    cas64x2: (i32, i64, w, oldLo, oldHi, newLo, newHi) => {
+      const swapped = base.cas64x2(i32, i64, w, oldLo, oldHi, newLo, newHi);
+      rec.read(w, w + 2);
+      if (swapped) rec.write(w, w + 2);
+      return swapped;
+    },
+    store64x2: (i32, i64, w, lo, hi) => { rec.write(w, w + 2); base.store64x2(i32, i64, w, lo, hi); },
   };
 }
 
@@ -239,6 +275,9 @@ export let load8 = bare.load8;
 export let store8 = bare.store8;
 export let get8 = bare.get8;
 export let fill8 = bare.fill8;
+/** 64-bit word pairs given as 32-bit halves (SPTEs: no BigInt on the fault path in one thread). */
+export let cas64x2 = bare.cas64x2;
+export let store64x2 = bare.store64x2;
 
 let recordingOn = false;
 let plainOn = false;
@@ -249,6 +288,7 @@ function install(): void {
   and = impl.and; or = impl.or; xor = impl.xor; exchange = impl.exchange; compareExchange = impl.compareExchange;
   copyIn = impl.copyIn; load64 = impl.load64; store64 = impl.store64; exchange64 = impl.exchange64;
   compareExchange64 = impl.compareExchange64; load8 = impl.load8; store8 = impl.store8; get8 = impl.get8; fill8 = impl.fill8;
+  cas64x2 = impl.cas64x2; store64x2 = impl.store64x2;
 }
 
 /** Start recording the accesses that follow into `f`, or stop (null). */

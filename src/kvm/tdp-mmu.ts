@@ -76,9 +76,7 @@ export function tdpMmuSetSpteAtomic(
   if (isFrozen(oldLo, oldHi)) {
     t.report('forbidden-spte-transition', 'tdp_mmu_set_spte_atomic asked to modify a FROZEN SPTE (WARN)', { gfn, sptes: [spteRef('old', oldLo, oldHi, level)] });
   }
-  const expected = big(oldLo, oldHi, 0);
-  const replacement = big(newLo, newHi, 1);
-  if (S.compareExchange64(vm.i64, i64Index(sptep), expected, replacement) !== expected) return false;
+  if (!S.cas64x2(vm.i32, vm.i64, sptep, oldLo, oldHi, newLo, newHi)) return false;
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, true);
   return true;
@@ -89,8 +87,7 @@ export function tdpMmuSetSpteAtomic(
  * mmu_lock). Only ever makes a leaf writable, so no handle_changed_spte bookkeeping.
  */
 export function casLockless(t: KvmThread, sptep: number, _level: number, _gfn: number, oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
-  const expected = big(oldLo, oldHi, 0);
-  if (S.compareExchange64(t.vm.i64, i64Index(sptep), expected, big(newLo, newHi, 1)) !== expected) return false;
+  if (!S.cas64x2(t.vm.i32, t.vm.i64, sptep, oldLo, oldHi, newLo, newHi)) return false;
   t.noteSpteWrite?.(sptep);
   return true;
 }
@@ -111,7 +108,7 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
   if (isShadowPresent(lo0) && isLast(lo0, level)) {
     [oldLo, oldHi] = halves(S.exchange64(vm.i64, i64Index(sptep), big(newLo, newHi, 1)));
   } else {
-    S.store64(vm.i64, i64Index(sptep), big(newLo, newHi, 1));
+    S.store64x2(vm.i32, vm.i64, sptep, newLo, newHi);
   }
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, newLo, newHi, level, false);
@@ -127,10 +124,9 @@ export function tdpMmuSetSpteLocked(t: KvmThread, sptep: number, level: number, 
  */
 export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number, flush: boolean, flushFn: () => void): boolean {
   const vm = t.vm;
-  const expected = big(oldLo, oldHi, 0);
-  if (S.compareExchange64(vm.i64, i64Index(sptep), expected, FROZEN_BIG) !== expected) return false;
+  if (!S.cas64x2(vm.i32, vm.i64, sptep, oldLo, oldHi, FROZEN_LO, FROZEN_HI)) return false;
   if (flush) flushFn();
-  S.store64(vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  S.store64x2(vm.i32, vm.i64, sptep, NONPRESENT_LO, NONPRESENT_HI);
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
   return true;
@@ -142,14 +138,14 @@ export function tdpMmuZapSpteAtomic(t: KvmThread, sptep: number, level: number, 
  * SPTE retries and a hardware walk finds nothing. Returns false when the CAS lost.
  */
 export function tdpMmuFreezeSpte(t: KvmThread, sptep: number, oldLo: number, oldHi: number): boolean {
-  if (S.compareExchange64(t.vm.i64, i64Index(sptep), big(oldLo, oldHi, 0), FROZEN_BIG) !== big(oldLo, oldHi, 0)) return false;
+  if (!S.cas64x2(t.vm.i32, t.vm.i64, sptep, oldLo, oldHi, FROZEN_LO, FROZEN_HI)) return false;
   t.noteSpteWrite?.(sptep);
   return true;
 }
 
 /** The last step: the SPTE the caller froze (and flushed) becomes non-present, with handle_changed_spte(). */
 export function tdpMmuClearFrozenSpte(t: KvmThread, sptep: number, level: number, gfn: number, oldLo: number, oldHi: number): void {
-  S.store64(t.vm.i64, i64Index(sptep), big(NONPRESENT_LO, NONPRESENT_HI, 1));
+  S.store64x2(t.vm.i32, t.vm.i64, sptep, NONPRESENT_LO, NONPRESENT_HI);
   t.noteSpteWrite?.(sptep);
   handleChangedSpte(t, gfn, oldLo, oldHi, NONPRESENT_LO, NONPRESENT_HI, level, true);
 }

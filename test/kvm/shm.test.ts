@@ -82,6 +82,10 @@ test('single-thread access: every plain operation returns and stores what its At
     ['cas64 hit', (_, b) => S.compareExchange64(b, 2, -(1n << 62n), 5n)], ['cas64 miss', (_, b) => S.compareExchange64(b, 2, 1n, 5n)],
     ['cas64 unsigned expected', (_, b) => S.compareExchange64(b, 3, 1n << 63n, 6n)],
     ['load8', (_, __, c) => S.load8(c, 5)], ['store8', (_, __, c) => S.store8(c, 5, 300)],
+    // Halves: word pair 4-5 is i64[2] (-(2^62): lo 0, hi 0xc0000000), 6-7 is i64[3] (-(2^63)).
+    ['cas64x2 hit', (a, b) => S.cas64x2(a, b, 4, 0, 0xc0000000, 5, -1)], ['cas64x2 miss lo', (a, b) => S.cas64x2(a, b, 4, 1, 0xc0000000, 5, 0)],
+    ['cas64x2 miss hi', (a, b) => S.cas64x2(a, b, 6, 0, 0x40000000, 5, 0)], ['cas64x2 signed hi', (a, b) => S.cas64x2(a, b, 6, 0, -0x80000000, 9, 9)],
+    ['store64x2', (a, b) => S.store64x2(a, b, 4, -7, 0x12345678)],
   ];
   const fresh = (): [Int32Array, BigInt64Array, Uint8Array] => {
     const buf = new SharedArrayBuffer(64);
@@ -109,8 +113,18 @@ test('single-thread access: every plain operation returns and stores what its At
   t.false(S.singleThreadAccess());
 });
 
+test('a 64-bit compare-and-swap by halves: two words read, written only when it swapped', (t) => {
+  i64[9] = 0x0000000700000005n;
+  const lost = recorded(() => { t.false(S.cas64x2(i32, i64, 18, 5, 8, 1, 1)); });
+  t.deepEqual(ranges(lost.reads), [[18, 20]]);
+  t.is(lost.writes.length, 0);
+  const won = recorded(() => { t.true(S.cas64x2(i32, i64, 18, 5, 7, -1, 2)); });
+  t.deepEqual(ranges(won.writes), [[18, 20]]);
+  t.is(i64[9], 0x00000002ffffffffn);
+});
+
 test('single-thread access with a recorder: the same footprints as with Atomics', (t) => {
-  const body = (): void => { S.load(i32, 40); S.compareExchange(i32, 41, 1, 2); S.compareExchange64(i64, 30, 0n, 1n); S.store8(u8, 200, 1); };
+  const body = (): void => { S.load(i32, 40); S.compareExchange(i32, 41, 1, 2); S.compareExchange64(i64, 30, 0n, 1n); S.cas64x2(i32, i64, 62, 0, 0, 3, 4); S.store8(u8, 200, 1); };
   i32.fill(0, 40, 64);
   const atomic = recorded(body);
   i32.fill(0, 40, 64);
