@@ -20,7 +20,7 @@ import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
 import { ROOTS_MAX, SPTES_PER_TABLE } from '../kvm/limits.js';
 import { isHostWritable, isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
-import { isObsoleteRoot, rootTable, rootsInUse } from '../kvm/tdp-mmu.js';
+import { isObsoleteRoot, rootTable } from '../kvm/tdp-mmu.js';
 import * as S from '../kvm/shm.js';
 import { pagesPerLevel } from '../kvm/types.js';
 import type { Vm } from '../kvm/vm.js';
@@ -57,6 +57,8 @@ interface ScanCtx {
   activeSet: number;
   /** The leaf being checked (reused). */
   readonly leaf: LeafRef;
+  /** The full scan's walk: (table, level, base gfn) triples still to visit (reused). */
+  readonly stack: number[];
 }
 
 function violation(kind: ViolationKind, message: string, extra: Partial<Violation> = {}): Violation {
@@ -198,7 +200,8 @@ function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, leve
 
 /** Walks one root with an explicit stack: every table's parent, every leaf (with a written map, only the entries ever written). */
 function scanRoot(c: ScanCtx, rootSlot: number): void {
-  const stack: number[] = [rootTable(c.vm, rootSlot), c.vm.rootLevel, 0];
+  const stack = c.stack;
+  stack.push(rootTable(c.vm, rootSlot), c.vm.rootLevel, 0);
   const written = c.written;
   while (stack.length > 0) {
     const gfnBase = stack.pop()!;
@@ -235,7 +238,7 @@ function rootSlotOf(vm: Vm, table: number): number {
 }
 
 function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenMap): ScanCtx {
-  const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, leaf: undefined as unknown as LeafRef };
+  const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, leaf: undefined as unknown as LeafRef, stack: [] };
   (c as { leaf: LeafRef }).leaf = new LeafRef(c);
   return startCtx(c, vm, prov, written);
 }
@@ -253,8 +256,9 @@ function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written:
   return c;
 }
 
-/** The incremental check's context, reused from call to call (it runs after every step). */
+/** The incremental check's and the full scan's contexts, reused from call to call (they run after steps). */
 let incremental: ScanCtx | null = null;
+let full: ScanCtx | null = null;
 /** What checkSptes returns when it found nothing (frozen: never the reused list). */
 const NONE: Violation[] = Object.freeze([]) as unknown as Violation[];
 
@@ -264,6 +268,7 @@ const NONE: Violation[] = Object.freeze([]) as unknown as Violation[];
  * since the last one (see G.STATE_EPOCH).
  */
 export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvenance): Violation[] {
+  if (spteps.length === 0) return checkGlobalsOnly(vm);
   const c = incremental === null ? (incremental = newCtx(vm, prov)) : startCtx(incremental, vm, prov, undefined);
   checkGlobals(c);
   for (let k = 0; k < spteps.length; k++) {
@@ -279,6 +284,27 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
   }
   // Allocation-free when clean; a copy when not (the context is reused by the next call).
   return c.out.length === 0 ? NONE : c.out.slice();
+}
+
+/** checkSptes of no SPTE: the global checks alone (allocation-free when clean, as checkSptes). */
+function checkGlobalsOnly(vm: Vm): Violation[] {
+  const inProgress = S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  if (inProgress >= 0 && globalsClean(vm)) return NONE;
+  const c = incremental === null ? (incremental = newCtx(vm, undefined)) : startCtx(incremental, vm, undefined, undefined);
+  checkGlobals(c);
+  return c.out.slice();
+}
+
+/** No reader under a writer and the lock not broken (checkGlobals finds nothing there). */
+function globalsClean(vm: Vm): boolean {
+  let readers = 0;
+  let writers = 0;
+  for (let a = 0; a < vm.layout.actors; a++) {
+    const h = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
+    if (h === LOCK_HELD_READ) readers++;
+    else if (h === LOCK_HELD_WRITE) writers++;
+  }
+  return !(writers > 1 || (writers === 1 && readers > 0)) && !vm.lockProtocol.isBroken(S.get(vm.i32, G.MMU_LOCK));
 }
 
 /** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
@@ -304,13 +330,15 @@ function checkGlobals(c: ScanCtx): void {
  * entries may be present (see SpteWrittenMap), from an engine that saw every SPTE write.
  */
 export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrittenMap): Violation[] {
-  const c = newCtx(vm, prov, written);
+  const c = full === null ? (full = newCtx(vm, prov, written)) : startCtx(full, vm, prov, written);
   checkGlobals(c);
-  for (const r of rootsInUse(vm)) {
-    if (isObsoleteRoot(vm, r)) continue;
+  if (c.stack.length !== 0) c.stack.length = 0;
+  for (let r = 0; r < ROOTS_MAX; r++) {
+    if (S.load(vm.i32, rootWord(vm.layout, r, ROOT.IN_USE)) === 0 || isObsoleteRoot(vm, r)) continue;
     scanRoot(c, r);
   }
-  return c.out;
+  // A fresh list: the context is reused by the next scan.
+  return c.out.length === 0 ? [] : c.out.slice();
 }
 
 /** End-of-run balance: every invalidation ended, no memslot swap left waiting. */

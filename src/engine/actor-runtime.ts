@@ -148,6 +148,25 @@ export class ActorRuntime implements StepHooks {
     }
   }
 
+  /**
+   * Back to the state construction left it in, its machines' runners kept as spares (a run
+   * restored from a snapshot; its KvmActor and op queue are reset by their owner).
+   */
+  reset(): void {
+    while (this.frames.length > 0) this.popFrame();
+    this.done = false;
+    this.retryStreak = 0;
+    this.streakBase = -1;
+    this.progressSteps = 0;
+    this.otherCouldProgress = false;
+    this.firedCount = 0;
+    this.lastOuter = null;
+    this.lastFrom = 0;
+    this.lastTo = 0;
+    this.lastDirect = null;
+    if (this.a.isVcpu) this.pushFrame('vcpu');
+  }
+
   /** Starts machine `id` on top of the stack: a spare runner of it rewound, or a new one. */
   private pushFrame(id: string): Runner<KvmActor> {
     let use = this.machineUse.get(id);

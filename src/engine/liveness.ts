@@ -40,7 +40,10 @@ export class Liveness {
   /** Productive steps taken so far (a run resumed from a snapshot sets it). */
   productive = 0;
 
-  constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {}
+  constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {
+    // Runtimes reset in place for another run (run-snapshot.ts) start with no spin behind them.
+    for (const rt of runtimes) spun.delete(rt);
+  }
 
   /** Before `rt` steps: `helpers` runnable helpers (it among them, maybe) could end its retries. */
   noteHelpers(rt: ActorRuntime, helpers: number): void {

@@ -65,7 +65,19 @@ export class ActorQueue implements RuntimeQueue {
    * `check`: where a guest access that ends with an errno a guest fault never returns is
    * reported, and the actor it names (null: not checked — a setup queue has no accesses).
    */
-  constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[], private readonly check: AccessCheck | null = null) {}
+  constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[], private readonly check: AccessCheck | null = null) {
+    this.ops = items.map((i) => i.op);
+  }
+
+  /** The ops as queued (replaceHead changes an item's op). */
+  private readonly ops: readonly Op[];
+
+  /** Back to the first op, every op as queued (a run restored from a snapshot; the results are its owner's). */
+  reset(): void {
+    this.head = 0;
+    this.stream = null;
+    for (let i = 0; i < this.ops.length; i++) this.items[i]!.op = this.ops[i]!;
+  }
 
   peek(): Op | null {
     for (;;) {

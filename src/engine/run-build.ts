@@ -5,7 +5,7 @@
  * labels, and the SPTE provenance table every runtime reports its writes to.
  */
 
-import type { KvmActor } from '../kvm/actor.js';
+import { KvmActor } from '../kvm/actor.js';
 import type { FindingSink, Violation } from '../kvm/findings.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm } from '../kvm/vm.js';
@@ -18,6 +18,7 @@ import { ActorQueue, ActorRuntime, type QueuedOp } from './actor-runtime.js';
 import { coverageCounters, stateLabels, type CoverageCounters } from './machine-set.js';
 import { cachedLockProtocol, cachedRunnerFactory } from './protocol-cache.js';
 import { SpteProvenanceTable } from './provenance.js';
+import { compileReset } from './reset-in-place.js';
 import type { RunConfig, ScheduledOp } from './run-types.js';
 
 /** Where a run's findings go: kept in report order (the engine stamps each with its step). */
@@ -88,17 +89,78 @@ export function buildRun(cfg: RunConfig): BuiltRun {
   return assembleRun(cfg, parts, cfg.setup.map(() => null));
 }
 
-/** A run's runtimes, op queues, results and collector over `parts` (a VM built for it, or one restored from a snapshot). */
+/** A run's runtimes, op queues, results and collector over `parts` (a VM built for it). */
 export function assembleRun(cfg: RunConfig, parts: RunParts, setupResults: (OpResult | null)[]): BuiltRun {
-  const { vm, lock, factory, coverage, labels, labelBase, provenance } = parts;
   const collector = new Collector();
   const results: (OpResult | null)[] = cfg.ops.map(() => null);
+  const { runtimes, hook, prov } = runtimesOf(cfg, parts, results, collector);
+  return { ...parts, collector, results, setupResults, runtimes, prov, hook };
+}
+
+/** One runtime per actor with its op queue, reporting to `sink`, and the provenance hooks they write through. */
+function runtimesOf(cfg: RunConfig, parts: RunParts, results: (OpResult | null)[], sink: FindingSink) {
+  const { vm, factory, coverage, labels, labelBase, provenance } = parts;
   const perActor = queuedOps(cfg.ops, vm.layout.actors);
-  const runtimes = perActor.map((items, id) => new ActorRuntime(vm, id, new ActorQueue(items, results, { sink: collector, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }), collector, factory, coverage, labelBase, labels));
+  const queues = perActor.map((items, id) => new ActorQueue(items, results, { sink, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }));
+  const runtimes = queues.map((q, id) => new ActorRuntime(vm, id, q, sink, factory, coverage, labelBase, labels));
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
   const prov = (sptep: number) => provenance.get(sptep);
-  return { vm, lock, factory, coverage, labels, labelBase, collector, results, setupResults, runtimes, provenance, prov, hook };
+  return { queues, runtimes, hook, prov };
+}
+
+/** Findings go to the collector of the run in progress (runtimes reused from run to run report through it). */
+class CurrentCollector implements FindingSink {
+  target = new Collector();
+  report(v: Violation): void {
+    this.target.report(v);
+  }
+}
+
+/**
+ * A run's runtimes built once and reset in place for each run from a snapshot
+ * (run-snapshot.ts): each actor's kernel-side state back to a pristine twin's, its runtime
+ * and op queue to their start, the results cleared, and a new collector. What a run built
+ * by assembleRun starts with, without building it.
+ */
+export class ReusedRuns {
+  private readonly sink = new CurrentCollector();
+  private readonly results: (OpResult | null)[];
+  private readonly queues: ActorQueue[];
+  private readonly runtimes: ActorRuntime[];
+  /** Per actor, its KvmActor's reset to a twin as built, never run. */
+  private readonly resets: ((a: KvmActor) => void)[];
+  private readonly hook: (sptep: number, a: KvmActor) => void;
+  private readonly prov: SpteProvenance;
+
+  constructor(cfg: RunConfig, private readonly parts: RunParts) {
+    this.results = cfg.ops.map(() => null);
+    const r = runtimesOf(cfg, parts, this.results, this.sink);
+    this.queues = r.queues;
+    this.runtimes = r.runtimes;
+    this.hook = r.hook;
+    this.prov = r.prov;
+    this.resets = r.runtimes.map((rt) => {
+      const twin = new KvmActor(rt.a.vm, rt.a.actor, rt.a.queue, rt.a.sink);
+      twin.stateLabels = rt.a.stateLabels;
+      twin.spteWriteHook = rt.a.spteWriteHook;
+      return compileReset(rt.a, twin);
+    });
+  }
+
+  /** The runtimes back at their start, for a run with `setupResults` (the first run gets them as built). */
+  next(setupResults: (OpResult | null)[]): BuiltRun {
+    const collector = new Collector();
+    this.sink.target = collector;
+    this.results.fill(null);
+    for (let i = 0; i < this.runtimes.length; i++) {
+      this.resets[i]!(this.runtimes[i]!.a);
+      this.queues[i]!.reset();
+      this.runtimes[i]!.reset();
+    }
+    const { runtimes, results, hook, prov } = this;
+    return { ...this.parts, collector, results, setupResults, runtimes, prov, hook };
+  }
 }
 
 /** The vmm's runtime for the setup phase: the scenario's setup ops, in order, before any other actor starts. */

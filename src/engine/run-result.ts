@@ -18,7 +18,7 @@ export function summarize(rt: ActorRuntime): ActorSummary {
 export function runResult(run: RunState, setupSteps: number, completed: boolean): RunResult {
   const b = run.built;
   return {
-    setupResults: b.setupResults, results: b.results, violations: b.collector.violations, steps: run.step, completed,
+    setupResults: b.setupResults, results: [...b.results], violations: b.collector.violations, steps: run.step, completed,
     coverage: coverageEntries(b.coverage, b.lock.fired), actors: b.runtimes.map(summarize), trace: run.trace, vm: b.vm, error: run.error,
     choices: run.choices, setupSteps, footprints: run.footprints, abandoned: run.abandoned, sim: run.sim === null ? null : run.sim.result(),
   };

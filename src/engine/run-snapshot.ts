@@ -18,7 +18,7 @@ import { VmSnapshot } from '../kvm/vm-snapshot.js';
 import type { Scheduler } from '../sched/scheduler.js';
 import type { StepRecord } from './actor-runtime.js';
 import { mainPhase, setupPhase } from './phases.js';
-import { assembleRun, buildRun, type RunParts } from './run-build.js';
+import { buildRun, ReusedRuns, type RunParts } from './run-build.js';
 import { runResult } from './run-result.js';
 import { RunState } from './run-state.js';
 import { coverageArrays } from './coverage.js';
@@ -58,6 +58,8 @@ export class RunSnapshot {
   private readonly parts: RunParts;
   private readonly vmSnap: VmSnapshot;
   private readonly saved: AfterSetup;
+  /** The main phase's runtimes, built at the first run and reset in place for each. */
+  private reused: ReusedRuns | null = null;
   /** The live coverage counters, in coverage-entry order. */
   private readonly coverageArrays: readonly Uint32Array[];
 
@@ -101,7 +103,7 @@ export class RunSnapshot {
     p.provenance.restore();
     for (const [id, c] of p.coverage) c.set(s.coverage.get(id)!);
     p.lock.fired.set(s.lockFired);
-    const built = assembleRun(this.cfg, p, [...s.setupResults]);
+    const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next([...s.setupResults]);
     for (const v of s.violations) built.collector.violations.push(copyViolation(v));
     const run = new RunState(this.cfg, built);
     run.step = s.setupSteps;
