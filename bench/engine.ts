@@ -9,7 +9,8 @@
  *                 fault implementation over this layout pays (no lock, no protocol).
  *  2. protocol  — the same faults through the compiled page-fault machine and its real
  *                 bindings (mmu_lock, seq snapshot and checks, memslot lookup, host gup,
- *                 walk, link, CAS). The project's floor: ≥ 10% of raw.
+ *                 walk, link, CAS), each fault one Runner.run (the engine's dispatch; a
+ *                 row gives one send() per transition too). The project's floor: ≥ 10% of raw.
  *  3. reference — the same loop stepped by xstate's interpreter (ReferenceRunner), which
  *                 the compiled tables replace on the hot path. Floor: compiled ≥ 20×.
  *  4. engine    — runDeterministic with one vCPU writing distinct pages: the scheduler,
@@ -56,7 +57,7 @@ import type { CompiledMachine } from '../src/protocol/compile.js';
 import { compiled } from '../src/protocol/machines.js';
 import { NO_MUTATIONS } from '../src/protocol/mutations.js';
 import { ReferenceRunner } from '../src/protocol/reference-runner.js';
-import { BoundMachine, CompiledRunner, type Runner } from '../src/protocol/runner.js';
+import { BoundMachine, CompiledRunner, type Runner, type StepHooks } from '../src/protocol/runner.js';
 
 const GIB = 1n << 30n;
 
@@ -208,25 +209,36 @@ function faultFixture(pages: number): FaultFixture {
 const PAGE_FAULT = compiled('page-fault');
 const STEP = PAGE_FAULT.eventIndex.get('STEP')!;
 
-/** Runs `faults` write faults on gfns 0.. through runners from `runnerFor`, timed. */
-function protocolSample(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>): Sample {
+/**
+ * Runs `faults` write faults on gfns 0.. through runners from `runnerFor`, timed: each
+ * fault in one Runner.run when the runner has it and `oneByOne` is false (the dispatch the
+ * engine uses), else one `send` per transition.
+ */
+function protocolSample(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>, oneByOne = false): Sample {
   // One thread owns the fixture's memory, as in the deterministic engine: plain accesses.
-  return withSingleThreadAccess(() => protocolFaults(faults, runnerFor));
+  return withSingleThreadAccess(() => protocolFaults(faults, runnerFor, oneByOne));
 }
 
-function protocolFaults(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>): Sample {
+function protocolFaults(faults: number, runnerFor: (m: CompiledMachine) => () => Runner<KvmActor>, oneByOne: boolean): Sample {
   const fx = faultFixture(faults);
   const next = runnerFor(PAGE_FAULT);
   const a = fx.a;
+  const final = Uint8Array.from(PAGE_FAULT.states, (st) => (st.final ? 1 : 0));
   let transitions = 0;
   let notFixed = 0;
+  // The run's hooks: count, and stop in a final state.
+  const hooks: StepHooks = { beforeStep: () => {}, afterStep: (t) => { transitions++; return final[t.target] === 0; } };
   const t0 = now();
   for (let gfn = 0; gfn < faults; gfn++) {
     kvmMmuDoPageFaultInit(a, gfn, true, false, false, false, false);
     const runner = next();
-    while (!runner.done) {
-      if (runner.send(a, STEP) === null) throw new Error(`page-fault: no transition from ${PAGE_FAULT.states[runner.state]!.name}`);
-      transitions++;
+    if (runner.run !== undefined && !oneByOne) {
+      if (runner.run(a, STEP, Infinity, hooks) < 0) throw new Error(`page-fault: no transition from ${PAGE_FAULT.states[runner.state]!.name}`);
+    } else {
+      while (!runner.done) {
+        if (runner.send(a, STEP) === null) throw new Error(`page-fault: no transition from ${PAGE_FAULT.states[runner.state]!.name}`);
+        transitions++;
+      }
     }
     if (a.fault.ret !== 'fixed' || a.fault.errno !== null) notFixed++;
   }
@@ -398,6 +410,8 @@ function benchFaultPaths(o: Options, z: Sizes, withRaw: boolean, withProtocol: b
   addRow('2 protocol', 'transitionsPerFault', transitions);
   addRow('2 protocol', 'protocolNsPerTransition', 1e9 / rate.median / transitions);
   addRow('2 protocol', 'faultsNotFixedCount', sum(prot, 'notFixed'), null, `findings: ${sum(prot, 'findings')}`);
+  const sends = repeat(o.reps, () => protocolSample(z.faults, compiledRunners, true));
+  addRate('2 protocol', 'protocolFaultsPerSec one send each', sends.rate, 'the same, one send() per transition (no run to completion)');
   if (withRaw) {
     const ratio = stats(prot.map((p, i) => rateOf(p) / rateOf(raw[i]!)));
     addRow('2 protocol', 'ratio protocol/raw', `${(ratio.median * 100).toFixed(1)}%`, null,

@@ -68,6 +68,12 @@ export type StepKind = 'ran' | 'waiting' | 'done';
 
 const STEP_EVENT = 0;
 
+/** The run's liveness accounting (Liveness): after each step, or a count of plain steps that did not end waiting. */
+export interface StepLiveness {
+  noteStep(rt: ActorRuntime): void;
+  noteProgress(rt: ActorRuntime, steps: number): void;
+}
+
 /** What a frame of one machine needs (found once per call, not per step), and the machine's spare runners. */
 interface MachineUse {
   readonly base: number;
@@ -345,7 +351,7 @@ export class ActorRuntime implements StepHooks {
    * before a step `step` would take another way (no machine running). Returns the steps
    * taken (each one was taken).
    */
-  runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: { noteStep(rt: ActorRuntime): void }): number {
+  runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: StepLiveness): number {
     const frames = this.frames;
     const found = findings.length;
     let n = 0;
@@ -378,7 +384,8 @@ export class ActorRuntime implements StepHooks {
   private runStop = -1;
   private runFindings: { readonly length: number } = [];
   private runFound = 0;
-  private runLiveness: { noteStep(rt: ActorRuntime): void } | null = null;
+  /** Steps of the run that ended in a plain state, not waiting (progress, and productive unless in a retry streak). */
+  private runProgress = 0;
   private runLast: CompiledTransition | null = null;
 
   /**
@@ -386,7 +393,7 @@ export class ActorRuntime implements StepHooks {
    * one's bookkeeping is what runSteps did per step (beforeStep, afterStep). The last
    * step's transition is noted as the step's (record, forEachFired). Returns the steps taken.
    */
-  private runFrame(frame: Runner<KvmActor>, depth: number, stepNo: number, budget: number, findings: { readonly length: number }, liveness: { noteStep(rt: ActorRuntime): void }): number {
+  private runFrame(frame: Runner<KvmActor>, depth: number, stepNo: number, budget: number, findings: { readonly length: number }, liveness: StepLiveness): number {
     this.runStepNo = stepNo;
     this.runBase = this.frameBase[depth]!;
     this.runCoverage = this.frameCoverage[depth]!;
@@ -394,9 +401,13 @@ export class ActorRuntime implements StepHooks {
     this.runStop = depth === 0 ? this.guestState : -1;
     this.runFindings = findings;
     this.runFound = findings.length;
-    this.runLiveness = liveness;
+    this.runProgress = 0;
     const n = frame.run!(this.a, STEP_EVENT, budget, this);
     if (n < 0) this.noTransition(frame);
+    // The plain steps' progress and liveness accounting, summed: a retry streak only
+    // changes when a fault ends (finishStep), never inside a run.
+    this.progressSteps += this.runProgress;
+    liveness.noteProgress(this, this.runProgress);
     const t = this.runLast!;
     this.firedCount = 0;
     this.lastDirect = null;
@@ -416,23 +427,22 @@ export class ActorRuntime implements StepHooks {
   }
 
   /**
-   * A run's hook after each step that fired `t`: its coverage; for a plain target the
-   * step's progress and liveness accounting. Another step follows unless the target is a
-   * call or final state (runSteps finishes that step), the actor waits, a finding was
-   * reported, or the target is where the run stops (the vCPU in the guest).
+   * A run's hook after each step that fired `t`: its coverage; a plain target not waiting
+   * is counted for the progress and liveness accounting (runFrame adds the count up).
+   * Another step follows unless the target is a call or final state (runSteps finishes
+   * that step), the actor waits, a finding was reported, or the target is where the run
+   * stops (the vCPU in the guest).
    */
   afterStep(t: CompiledTransition): boolean {
     this.runCoverage[t.id]!++;
     this.runLast = t;
-    if (this.runKinds[t.target] !== KIND_PLAIN) return false;
-    const a = this.a;
-    if (a.blockWord < 0) this.progressSteps++;
-    this.runLiveness!.noteStep(this);
-    return a.blockWord < 0 && this.runFindings.length === this.runFound && t.target !== this.runStop;
+    if (this.runKinds[t.target] !== KIND_PLAIN || this.a.blockWord >= 0) return false;
+    this.runProgress++;
+    return this.runFindings.length === this.runFound && t.target !== this.runStop;
   }
 
   /** One step of `frame` with no Runner.run (the reference runner): as runFrame, one `send`. */
-  private oneStep(frame: Runner<KvmActor>, depth: number, stepNo: number, liveness: { noteStep(rt: ActorRuntime): void }): number {
+  private oneStep(frame: Runner<KvmActor>, depth: number, stepNo: number, liveness: StepLiveness): number {
     const a = this.a;
     a.clearWait();
     a.step = stepNo;

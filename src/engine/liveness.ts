@@ -55,6 +55,11 @@ export class Liveness {
     if (!rt.waiting && rt.retryStreak === 0) this.productive++;
   }
 
+  /** `rt` took `steps` steps that did not end waiting, none of them ending a fault: noteStep for each at once. */
+  noteProgress(rt: ActorRuntime, steps: number): void {
+    if (rt.retryStreak === 0) this.productive += steps;
+  }
+
   /** The runtime's fault-done hook (one function for the run: the step loop allocates nothing). */
   readonly onFaultDone = (rt: ActorRuntime): void => {
     const spinning = countFaultDone(rt.a);
