@@ -82,7 +82,8 @@ export interface RunParts {
 export function buildRun(cfg: RunConfig): BuiltRun {
   const mutations = cfg.mutations ?? NO_MUTATIONS;
   const lock = cachedLockProtocol(mutations);
-  const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock);
+  // One thread owns a deterministic run's VM: private memory (a snapshot copies it back faster than a SharedArrayBuffer).
+  const vm = Vm.create({ ...cfg.vm, maxBackingLevel: cfg.vm.maxBackingLevel ?? maxBackingLevel(cfg) }, lock, 'private');
   const { labels, labelBase } = stateLabels();
   // With check=end nothing empties the list of SPTEs written since the last check: do not keep one.
   const provenance = new SpteProvenanceTable(vm, labels, (cfg.check ?? 'step') !== 'end');

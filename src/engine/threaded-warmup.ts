@@ -36,7 +36,7 @@ export function warmUp(task: ActorTask, mutations: Mutations, runActor: (t: Acto
     Atomics.store(ctl.i32, CTL.GO, 1);
     const { crashAfterSteps: _crash, ...rest } = task;
     const source = { module: SCRIPT_MODULE, data: { sab: scriptBuffer(2), nOps: 2 }, actorData: ops };
-    const out = runActor(structuredClone({ ...rest, vm: { sab: vm.mem.sab, layout: vm.layout, type: 'default', kernel: vm.kernel.release, disabledQuirks: vm.disabledQuirks }, ctl: { sab: ctl.sab, layout: ctl.layout }, actor: 0, source, warmupMs: 0, kickMs: 0, startEpochMs: performance.timeOrigin + performance.now() }), createOpSource);
+    const out = runActor(structuredClone({ ...rest, vm: { sab: vm.sharedBuffer, layout: vm.layout, type: 'default', kernel: vm.kernel.release, disabledQuirks: vm.disabledQuirks }, ctl: { sab: ctl.sab, layout: ctl.layout }, actor: 0, source, warmupMs: 0, kickMs: 0, startEpochMs: performance.timeOrigin + performance.now() }), createOpSource);
     if (out.violations.length > 0) throw new Error(`warm-up run failed: ${out.violations[0]!.message}`);
   } while (performance.now() - t0 < task.warmupMs!);
 }

@@ -175,7 +175,7 @@ function actorTasks(cfg: ThreadedConfig, state: RunState, source: OpSourceSpec):
   const { vm, ctl } = state;
   const startEpochMs = performance.timeOrigin + performance.now();
   return Array.from({ length: state.nActors }, (_, actor): ActorTask => ({
-    vm: { sab: vm.mem.sab, layout: vm.layout, type: vm.type, kernel: vm.kernel.release, disabledQuirks: vm.disabledQuirks }, ctl: { sab: ctl.sab, layout: ctl.layout }, actor, mutate: cfg.mutate ?? [], skip: cfg.skip ?? [],
+    vm: { sab: vm.sharedBuffer, layout: vm.layout, type: vm.type, kernel: vm.kernel.release, disabledQuirks: vm.disabledQuirks }, ctl: { sab: ctl.sab, layout: ctl.layout }, actor, mutate: cfg.mutate ?? [], skip: cfg.skip ?? [],
     source: { module: source.module, data: source.data, ...(source.actorData !== undefined ? { actorData: source.actorData[actor] } : {}) },
     startEpochMs, manualDirtyLogProtect: cfg.manualDirtyLogProtect ?? false, kickMs: cfg.kickMs ?? THREADED_KICK_MS, warmupMs: cfg.warmupMs ?? THREADED_WARMUP_MS,
     ...(cfg.crash !== undefined && cfg.crash.actor === actor ? { crashAfterSteps: cfg.crash.afterSteps } : {}),

@@ -311,19 +311,26 @@ export function computeLayout(config: LayoutConfig): Layout {
 
 /** Typed views of one VM's shared memory. Every actor (thread) builds its own from the SAB. */
 export interface SharedMem {
-  readonly sab: SharedArrayBuffer;
+  /**
+   * The memory: a SharedArrayBuffer the actor threads share, or a plain ArrayBuffer for a
+   * VM one thread owns alone (the deterministic engine: cheaper to copy back from a snapshot).
+   */
+  readonly sab: SharedArrayBuffer | ArrayBuffer;
   readonly layout: Layout;
   readonly i32: Int32Array;
   readonly i64: BigInt64Array;
   readonly u8: Uint8Array;
 }
 
-export function allocateSharedMem(layout: Layout): SharedMem {
-  const sab = new SharedArrayBuffer(layout.totalBytes);
+/** Shared between threads, or owned by one (see SharedMem.sab). */
+export type VmMemory = 'shared' | 'private';
+
+export function allocateSharedMem(layout: Layout, memory: VmMemory = 'shared'): SharedMem {
+  const sab = memory === 'shared' ? new SharedArrayBuffer(layout.totalBytes) : new ArrayBuffer(layout.totalBytes);
   return viewsOf(sab, layout);
 }
 
-export function viewsOf(sab: SharedArrayBuffer, layout: Layout): SharedMem {
+export function viewsOf(sab: SharedArrayBuffer | ArrayBuffer, layout: Layout): SharedMem {
   return { sab, layout, i32: new Int32Array(sab), i64: new BigInt64Array(sab), u8: new Uint8Array(sab) };
 }
 

@@ -7,7 +7,7 @@ import {
   ATTR_CHUNKS_SLACK, ATTR_CHUNK_GFNS, DIRTY_WORDS_SLACK, GMEM_PAGES_SLACK, HOST_PAGES_SLACK, HVA_PAGES_SLACK, INTERNAL_LOCK_SPINS, INTERNAL_LOCK_WAIT_MS,
   MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX,
 } from './limits.js';
-import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem } from './layout.js';
+import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem, type VmMemory } from './layout.js';
 import { PHYS_BITS_DEFAULT, kvmMmuGetTdpLevel, kvmMmuMaxGfn } from './address-space.js';
 import { VM_TYPES, checkVmTypeSupported, type VmType } from './vm-types.js';
 import { pagesPerLevel } from './types.js';
@@ -111,14 +111,24 @@ export class Vm {
     this.rootLevel = kvmMmuGetTdpLevel(this.physBits);
   }
 
-  /** Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm). */
-  static create(cfg: VmConfig, lockProtocol: LockProtocol): Vm {
+  /**
+   * Creates and initializes a VM (kvm_create_vm + kvm_arch_init_vm); `memory`: 'private'
+   * for a VM no other thread will attach to (the deterministic engine).
+   */
+  static create(cfg: VmConfig, lockProtocol: LockProtocol, memory: VmMemory = 'shared'): Vm {
     const layout = computeLayout(layoutConfigFor(cfg));
-    const vm = new Vm(allocateSharedMem(layout), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT, cfg.disabledQuirks ?? []);
+    const vm = new Vm(allocateSharedMem(layout, memory), cfg.type, lockProtocol, cfg.kernel ?? KERNEL_DEFAULT, cfg.disabledQuirks ?? []);
     vm.init();
     if (cfg.manualDirtyLogProtect === true) S.put(vm.i32, G.MANUAL_DIRTY_LOG_PROTECT, 1);
     if (cfg.mmuInvalidateSeq !== undefined) S.store64(vm.i64, G.INVALIDATE_SEQ >> 1, BigInt.asIntN(64, cfg.mmuInvalidateSeq));
     return vm;
+  }
+
+  /** The SharedArrayBuffer other threads attach to (a VM created with private memory has none). */
+  get sharedBuffer(): SharedArrayBuffer {
+    const sab = this.mem.sab;
+    if (!(sab instanceof SharedArrayBuffer)) throw new Error('this VM has private memory: no other thread can attach to it');
+    return sab;
   }
 
   /** A Vm over an existing SharedArrayBuffer (another thread's view of the same VM). */
