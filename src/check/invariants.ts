@@ -126,8 +126,7 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
   }
   if (slot.invalid) return;
   const inval = underInvalidation(c, baseGfn, baseGfn + pages);
-  const attr0 = kvmGetMemoryAttributes(vm, baseGfn);
-  if (pages > 1 && !inval && !kvmRangeHasMemoryAttributes(vm, baseGfn, baseGfn + pages, attr0)) {
+  if (pages > 1 && !inval && !kvmRangeHasMemoryAttributes(vm, baseGfn, baseGfn + pages, kvmGetMemoryAttributes(vm, baseGfn))) {
     c.out.push(violation('mixed-attribute-hugepage', `L${level} hugepage at gfn 0x${baseGfn.toString(16)} spans gfns with different memory attributes`, { gfn: baseGfn, sptes: ref.sptes }));
   }
   const base = sptePfn(lo, hi);

@@ -46,7 +46,8 @@ export interface BuiltRun extends RunParts {
 /** The largest host backing any memslot of the run asks for (sizes the host page pool's slack). */
 function maxBackingLevel(cfg: RunConfig): number {
   let level = 1;
-  for (const op of [...cfg.setup, ...cfg.ops.map((o) => o.op)]) if (op.op === 'set_memslot') level = Math.max(level, op.backingLevel);
+  for (const op of cfg.setup) if (op.op === 'set_memslot') level = Math.max(level, op.backingLevel);
+  for (const { op } of cfg.ops) if (op.op === 'set_memslot') level = Math.max(level, op.backingLevel);
   return level;
 }
 
