@@ -13,7 +13,7 @@ import { gfnJoin } from '../kvm/address-space.js';
 import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
-import { ACTOR, G, ROOT, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
+import { ACTOR, G, ROOT, ROOT_WORDS, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
 import { KVM_MEM_READONLY, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
@@ -232,7 +232,10 @@ function rootSlotOf(vm: Vm, table: number): number {
     if (parent === 0) break;
     t = ((parent - 1 - vm.layout.ptBase) >>> 1) >>> 9;
   }
-  for (let s = 0; s < ROOTS_MAX; s++) if (S.get(vm.i32, rootWord(vm.layout, s, ROOT.IN_USE)) !== 0 && rootTable(vm, s) === t) return s;
+  const i32 = vm.i32;
+  const inUse = rootWord(vm.layout, 0, ROOT.IN_USE);
+  const tableW = rootWord(vm.layout, 0, ROOT.TABLE);
+  for (let s = 0, o = 0; s < ROOTS_MAX; s++, o += ROOT_WORDS) if (S.get(i32, inUse + o) !== 0 && S.get(i32, tableW + o) === t) return s;
   return -1;
 }
 
@@ -332,8 +335,12 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
   const c = full === null ? (full = newCtx(vm, prov, written)) : startCtx(full, vm, prov, written);
   checkGlobals(c);
   if (c.stack.length !== 0) c.stack.length = 0;
-  for (let r = 0; r < ROOTS_MAX; r++) {
-    if (S.load(vm.i32, rootWord(vm.layout, r, ROOT.IN_USE)) === 0 || isObsoleteRoot(vm, r)) continue;
+  const i32 = vm.i32;
+  const inUse = rootWord(vm.layout, 0, ROOT.IN_USE);
+  const invalid = rootWord(vm.layout, 0, ROOT.INVALID);
+  for (let r = 0, o = 0; r < ROOTS_MAX; r++, o += ROOT_WORDS) {
+    // In use and not obsolete (is_obsolete_sp: role.invalid).
+    if (S.get(i32, inUse + o) === 0 || S.get(i32, invalid + o) !== 0) continue;
     scanRoot(c, r);
   }
   // A fresh list: the context is reused by the next scan.

@@ -131,6 +131,8 @@ export class ActorRuntime implements StepHooks {
    * retry does not count towards a livelock (a strict-priority schedule starving it is not).
    */
   otherCouldProgress = false;
+  /** A vCPU whose last fault spun (retried, or its access exited again): no helper to others' retries until a fault of its succeeds (liveness.ts). */
+  spun = false;
 
   constructor(
     readonly vm: Vm,
@@ -165,6 +167,7 @@ export class ActorRuntime implements StepHooks {
     this.streakBase = -1;
     this.progressSteps = 0;
     this.otherCouldProgress = false;
+    this.spun = false;
     this.firedCount = 0;
     this.lastOuter = null;
     this.lastFrom = 0;

@@ -20,9 +20,6 @@ import { LIVELOCK_RETRIES } from '../kvm/limits.js';
 import { countFaultDone, type ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
 
-/** vCPUs whose last fault spun (retried, or a guest access that exited again): not helpers until a fault of theirs succeeds. */
-const spun = new WeakSet<ActorRuntime>();
-
 /**
  * A runnable actor that could end another's retries: one not itself retrying — the host,
  * the VMM, or a vCPU whose last fault did not spin (a vCPU inside an ioctl that holds
@@ -33,17 +30,14 @@ export function isHelper(rt: ActorRuntime): boolean {
   // held for write, then the flush and invalidate_range_end): that ends others' retries
   // however its earlier faults went.
   if (rt.a.isVcpu && rt.a.fault.cowBroken && !rt.finished) return true;
-  return rt.retryStreak === 0 && !(rt.a.isVcpu && spun.has(rt));
+  return rt.retryStreak === 0 && !(rt.a.isVcpu && rt.spun);
 }
 
 export class Liveness {
   /** Productive steps taken so far (a run resumed from a snapshot sets it). */
   productive = 0;
 
-  constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {
-    // Runtimes reset in place for another run (run-snapshot.ts) start with no spin behind them.
-    for (const rt of runtimes) spun.delete(rt);
-  }
+  constructor(private readonly runtimes: readonly ActorRuntime[], private readonly collector: Collector) {}
 
   /** Before `rt` steps: `helpers` runnable helpers (it among them, maybe) could end its retries. */
   noteHelpers(rt: ActorRuntime, helpers: number): void {
@@ -64,11 +58,11 @@ export class Liveness {
   readonly onFaultDone = (rt: ActorRuntime): void => {
     const spinning = countFaultDone(rt.a);
     if (!spinning) {
-      spun.delete(rt);
+      rt.spun = false;
       rt.retryStreak = 0;
       return;
     }
-    spun.add(rt);
+    rt.spun = true;
     if (rt.otherCouldProgress) {
       rt.otherCouldProgress = false;
       rt.retryStreak = 0;
