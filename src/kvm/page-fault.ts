@@ -26,7 +26,7 @@ import {
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
 import { levelBaseGfn, spteIndex, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
-import { casLockless, isObsoleteRoot, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
+import { casLockless, isObsoleteRoot, isObsoleteRootLocked, referencedRootTable, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel, type Errno } from './types.js';
 import * as S from './shm.js';
@@ -251,7 +251,7 @@ export function faultIsObsoleteRoot(a: KvmActor): boolean {
   if (slot < 0) {
     a.report('invalid-root', `${a.name} faults on gfn 0x${a.fault.gfn.toString(16)} with no root loaded (root.hpa == INVALID_PAGE): root_to_sp() dereferences garbage — kvm_mmu_reload() failed and its error was not returned`, { gfn: a.fault.gfn });
   }
-  return isObsoleteRoot(a.vm, slot);
+  return isObsoleteRootLocked(a.vm, slot);
 }
 
 export function faultRetryLocked(a: KvmActor): boolean {
@@ -270,7 +270,8 @@ export function faultRetryLockedIntSeq(a: KvmActor): boolean {
 }
 
 export function faultIterStart(a: KvmActor): void {
-  tdpIterStart(a.vm, a.iter, rootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), a.fault.gfn);
+  // Under mmu_lock, the vCPU's own root (referenced): plain reads of its words.
+  tdpIterStart(a.vm, a.iter, referencedRootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), a.fault.gfn);
 }
 
 /** try_step_down(); a walker must never enter a table that was freed and reused. */
@@ -423,7 +424,7 @@ export function tryInstallSpte(a: KvmActor): boolean {
   // is_page_fault_stale() ran under this same mmu_lock read section, so the root cannot
   // have become obsolete since: a leaf installed into an obsolete root is the bug of
   // a955cad84cda (R2), a mapping that outlives the memslot update that invalidated it.
-  if (isShadowPresent(newSpte.lo) && !isMmio(newSpte.lo, newSpte.hi) && isObsoleteRoot(a.vm, vcpuRootSlot(a.vm, a.actor))) {
+  if (isShadowPresent(newSpte.lo) && !isMmio(newSpte.lo, newSpte.hi) && isObsoleteRootLocked(a.vm, vcpuRootSlot(a.vm, a.actor))) {
     a.report('stale-spte', `${a.name}'s fault installed a leaf SPTE for gfn 0x${f.gfn.toString(16)} into obsolete root #${vcpuRootSlot(a.vm, a.actor)} (invalidated by kvm_mmu_zap_all_fast()): is_page_fault_stale() must catch an obsolete root`, { gfn: f.gfn });
   }
   if (marks) {

@@ -269,6 +269,27 @@ export function isObsoleteRoot(vm: Vm, slot: number): boolean {
 }
 
 /**
+ * isObsoleteRoot() for a caller holding mmu_lock (for read) and a reference to the root: a
+ * plain read. role.invalid is set only with mmu_lock held for write
+ * (kvm_tdp_mmu_invalidate_roots(): lockdep_assert_held_write, "a root doesn't become
+ * invalid while there are active readers"), and cleared only when a free slot is reused
+ * for a new root, which a referenced root is not; the Atomics operation that took the
+ * lock orders this read after the last writer's release.
+ */
+export function isObsoleteRootLocked(vm: Vm, slot: number): boolean {
+  return slot < 0 || S.get(vm.i32, rootWord(vm.layout, slot, ROOT.INVALID)) !== 0;
+}
+
+/**
+ * rootTable() of a root the caller holds a reference to (the vCPU's own root): a plain
+ * read — the word is written when the slot is allocated, before the root is published,
+ * and a referenced root's slot is not freed or reused.
+ */
+export function referencedRootTable(vm: Vm, slot: number): number {
+  return S.get(vm.i32, rootWord(vm.layout, slot, ROOT.TABLE));
+}
+
+/**
  * vcpu->arch.mmu->root.hpa, as the vCPU's root slot (-1: INVALID_PAGE). Only its own vCPU
  * writes it (kvm_mmu_load/unload, kvm_mmu_free_obsolete_roots) and reads it, so both are
  * plain accesses, in the threaded engine too: a fault reads it three times.

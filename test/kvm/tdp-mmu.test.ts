@@ -9,8 +9,8 @@ import {
   isShadowPresent, makeMmioHi, makeMmioLo, makeNonleafLo, makeSpteHi, makeSpteLo, spteChildTable, sptePfn,
 } from '../../src/kvm/spte.js';
 import {
-  casLockless, claimInvalidatedRoots, handleChangedSpte, handleRemovedPt, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuInvalidateAllRoots,
-  kvmTdpMmuPutRoot, rootTable, rootsInUse, sptePair, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSetSpteLocked, tdpMmuSplitHugePage,
+  casLockless, claimInvalidatedRoots, handleChangedSpte, handleRemovedPt, isObsoleteRoot, isObsoleteRootLocked, kvmTdpMmuGetVcpuRoot, kvmTdpMmuInvalidateAllRoots,
+  kvmTdpMmuPutRoot, referencedRootTable, rootTable, rootsInUse, sptePair, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSetSpteLocked, tdpMmuSplitHugePage,
   tdpMmuZapSpteAtomic, vcpuRootSlot, wrprotLo,
 } from '../../src/kvm/tdp-mmu.js';
 import type { Vm } from '../../src/kvm/vm.js';
@@ -330,8 +330,12 @@ test('roots: get creates one with refcount 2 or takes a reference on a valid one
   t.is(vcpuRootSlot(vm, 0), -1, 'getting a root does not load it');
   t.is(kvmTdpMmuGetVcpuRoot(th1), s0, 'a valid root is shared');
   t.is(refcount(s0), 3);
+  t.false(isObsoleteRootLocked(vm, s0), 'the plain read under mmu_lock agrees');
+  t.is(referencedRootTable(vm, s0), rt);
   kvmTdpMmuInvalidateAllRoots(vm);
   t.true(isObsoleteRoot(vm, s0));
+  t.true(isObsoleteRootLocked(vm, s0));
+  t.true(isObsoleteRootLocked(vm, -1));
   const s1 = kvmTdpMmuGetVcpuRoot(th0);
   t.is(s1, 1);
   t.is(refcount(s1), 2);
