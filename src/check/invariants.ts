@@ -7,6 +7,11 @@
  * legal while an invalidation covering it is in progress (the notifier has not returned,
  * the mm has not freed anything), and an SPTE of an INVALID slot is legal until
  * kvm_mmu_zap_all_fast has run. An SPTE to a freed page is never legal.
+ *
+ * The scan reads the tables, roots and lock words as plain elements of the VM's memory
+ * (not through shm.ts: a call per word is most of a check that finds nothing). It runs
+ * between steps, never inside one — no step's footprint is being recorded — and, in the
+ * threaded engine, only at quiescent points.
  */
 
 import { gfnJoin } from '../kvm/address-space.js';
@@ -184,17 +189,17 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
 function checkEntry(c: ScanCtx, rootSlot: number, table: number, i: number, level: number, gfnBase: number): number {
   const vm = c.vm;
   const w = spteWord(vm.layout, table, i);
-  const lo = S.get(vm.i32, w);
+  const lo = vm.i32[w]!;
   if (!isShadowPresent(lo)) return -1;
-  const hi = S.get(vm.i32, w + 1);
+  const hi = vm.i32[w + 1]!;
   const gfn = gfnBase + i * pagesPerLevel(level);
   if (isLast(lo, level)) {
     checkLeaf(c, w, rootSlot, table, i, lo, hi, level, gfn);
     return -1;
   }
   const child = spteChildTable(lo);
-  const parent = S.get(vm.i32, tableMetaWord(vm.layout, child, TABLE.PARENT));
-  const state = S.get(vm.i32, tableMetaWord(vm.layout, child, TABLE.STATE));
+  const parent = vm.i32[tableMetaWord(vm.layout, child, TABLE.PARENT)]!;
+  const state = vm.i32[tableMetaWord(vm.layout, child, TABLE.STATE)]!;
   if (state !== TABLE_LIVE || parent !== w + 1) {
     c.out.push(violation('table-reuse', `table #${child} linked from root#${rootSlot} table#${table}[${i}] is ${state !== TABLE_LIVE ? 'not live (freed or reused)' : 'also linked elsewhere (two parents)'}`, { gfn, sptes: spteRefs(`table#${table}[${i}] L${level}`, lo, hi, level) }));
     return -1;
@@ -233,14 +238,14 @@ function scanEntry(c: ScanCtx, stack: number[], rootSlot: number, table: number,
 function rootSlotOf(vm: Vm, table: number): number {
   let t = table;
   for (let hops = 0; hops < vm.rootLevel; hops++) {
-    const parent = S.get(vm.i32, tableMetaWord(vm.layout, t, TABLE.PARENT));
+    const parent = vm.i32[tableMetaWord(vm.layout, t, TABLE.PARENT)]!;
     if (parent === 0) break;
     t = ((parent - 1 - vm.layout.ptBase) >>> 1) >>> 9;
   }
   const i32 = vm.i32;
   const inUse = rootWord(vm.layout, 0, ROOT.IN_USE);
   const tableW = rootWord(vm.layout, 0, ROOT.TABLE);
-  for (let s = 0, o = 0; s < ROOTS_MAX; s++, o += ROOT_WORDS) if (S.get(i32, inUse + o) !== 0 && S.get(i32, tableW + o) === t) return s;
+  for (let s = 0, o = 0; s < ROOTS_MAX; s++, o += ROOT_WORDS) if (i32[inUse + o]! !== 0 && i32[tableW + o]! === t) return s;
   return -1;
 }
 
@@ -256,7 +261,7 @@ function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written:
   c.prov = prov;
   c.written = written;
   if (c.out.length !== 0) c.out.length = 0;
-  c.inProgress = S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  c.inProgress = vm.i32[G.INVALIDATE_IN_PROGRESS]!;
   // underInvalidation() reads the range only while an invalidation is in progress.
   c.range = c.inProgress > 0 ? mmuInvalidateRange(vm) : null;
   c.activeSet = memslotsActiveSet(vm);
@@ -283,11 +288,11 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
     const rel = (spteps[k]! - vm.layout.ptBase) >>> 1;
     const table = rel >>> 9;
     const i = rel & (SPTES_PER_TABLE - 1);
-    if (S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.STATE)) !== TABLE_LIVE) continue;
+    if (vm.i32[tableMetaWord(vm.layout, table, TABLE.STATE)]! !== TABLE_LIVE) continue;
     const root = rootSlotOf(vm, table);
     if (root < 0 || isObsoleteRoot(vm, root)) continue;
-    const level = S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.LEVEL));
-    const gfnBase = gfnJoin(S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN)), S.get(vm.i32, tableMetaWord(vm.layout, table, TABLE.GFN_HI)));
+    const level = vm.i32[tableMetaWord(vm.layout, table, TABLE.LEVEL)]!;
+    const gfnBase = gfnJoin(vm.i32[tableMetaWord(vm.layout, table, TABLE.GFN)]!, vm.i32[tableMetaWord(vm.layout, table, TABLE.GFN_HI)]!);
     checkEntry(c, root, table, i, level, gfnBase);
   }
   // Allocation-free when clean; a copy when not (the context is reused by the next call).
@@ -296,7 +301,7 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
 
 /** checkSptes of no SPTE: the global checks alone (allocation-free when clean, as checkSptes). */
 function checkGlobalsOnly(vm: Vm): Violation[] {
-  const inProgress = S.load(vm.i32, G.INVALIDATE_IN_PROGRESS);
+  const inProgress = vm.i32[G.INVALIDATE_IN_PROGRESS]!;
   if (inProgress >= 0 && globalsClean(vm)) return NONE;
   const c = incremental === null ? (incremental = newCtx(vm, undefined)) : startCtx(incremental, vm, undefined, undefined);
   checkGlobals(c);
@@ -308,11 +313,11 @@ function globalsClean(vm: Vm): boolean {
   let readers = 0;
   let writers = 0;
   for (let a = 0; a < vm.layout.actors; a++) {
-    const h = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
+    const h = vm.i32[actorWord(vm.layout, a, ACTOR.LOCK_HELD)]!;
     if (h === LOCK_HELD_READ) readers++;
     else if (h === LOCK_HELD_WRITE) writers++;
   }
-  return !(writers > 1 || (writers === 1 && readers > 0)) && !vm.lockProtocol.isBroken(S.get(vm.i32, G.MMU_LOCK));
+  return !(writers > 1 || (writers === 1 && readers > 0)) && !vm.lockProtocol.isBroken(vm.i32[G.MMU_LOCK]!);
 }
 
 /** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
@@ -321,11 +326,11 @@ function checkGlobals(c: ScanCtx): void {
   let readers = 0;
   let writers = 0;
   for (let a = 0; a < vm.layout.actors; a++) {
-    const h = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.LOCK_HELD));
+    const h = vm.i32[actorWord(vm.layout, a, ACTOR.LOCK_HELD)]!;
     if (h === LOCK_HELD_READ) readers++;
     if (h === LOCK_HELD_WRITE) writers++;
   }
-  const lockWord = S.get(vm.i32, G.MMU_LOCK);
+  const lockWord = vm.i32[G.MMU_LOCK]!;
   if (writers > 1 || (writers === 1 && readers > 0)) {
     c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
   }
@@ -346,7 +351,7 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
   const invalid = rootWord(vm.layout, 0, ROOT.INVALID);
   for (let r = 0, o = 0; r < ROOTS_MAX; r++, o += ROOT_WORDS) {
     // In use and not obsolete (is_obsolete_sp: role.invalid).
-    if (S.get(i32, inUse + o) === 0 || S.get(i32, invalid + o) !== 0) continue;
+    if (i32[inUse + o]! === 0 || i32[invalid + o]! !== 0) continue;
     scanRoot(c, r);
   }
   // A fresh list: the context is reused by the next scan.

@@ -7,7 +7,8 @@
  * booleans, bigints and null by value, typed arrays and arrays of such values by copy,
  * maps and sets by their entries, nested objects field by field. A field the twin shares
  * with the object (the VM, the op queue, the finding sink, the engine's hooks) is the same
- * reference and left alone.
+ * reference and left alone. Primitive values and arrays of them are written as constants:
+ * the twin must not change once the reset is compiled.
  *
  * The reset is compiled once from the twin's shape into straight-line code (a reflective
  * walk of every field cost more than building the objects anew).
@@ -28,7 +29,7 @@ function emitObject(lines: string[], o: string, p: string, ov: Fields, pv: Field
     if (a === b && (typeof b === 'object' || typeof b === 'function') && b !== null) continue; // shared: the same reference
     if (typeof b === 'function') throw new Error(`reset ${where}: a function field differs from the pristine one`);
     if (typeof b !== 'object' || b === null) {
-      lines.push(`${o}[${key}] = ${p}[${key}];`);
+      lines.push(`${o}[${key}] = ${literal(b, where)};`);
       continue;
     }
     if (typeof a !== 'object' || a === null) throw new Error(`reset ${where}: not an object where the pristine one has one`);
@@ -40,15 +41,29 @@ function emitObject(lines: string[], o: string, p: string, ov: Fields, pv: Field
       lines.push(`${oc}.set(${pc});`);
     } else if (Array.isArray(b)) {
       if (b.some((e) => typeof e === 'object' && e !== null)) throw new Error(`reset ${where}: an array of objects`);
-      lines.push(`${oc}.length = ${pc}.length; for (let i = 0; i < ${pc}.length; i++) ${oc}[i] = ${pc}[i];`);
-    } else if (b instanceof Map) {
-      lines.push(`${oc}.clear(); for (const [k, v] of ${pc}) ${oc}.set(k, v);`);
-    } else if (b instanceof Set) {
-      lines.push(`${oc}.clear(); for (const v of ${pc}) ${oc}.add(v);`);
+      // (Setting an array's length is a runtime call: only when there is something to drop.)
+      lines.push(`if (${oc}.length !== ${b.length}) ${oc}.length = ${b.length};`);
+      b.forEach((e, i) => lines.push(`${oc}[${i}] = ${literal(e, `${where}[${i}]`)};`));
+    } else if (b instanceof Map || b instanceof Set) {
+      lines.push(`if (${oc}.size !== 0) ${oc}.clear();`);
+      if (b.size !== 0) lines.push(b instanceof Map ? `for (const [k, v] of ${pc}) ${oc}.set(k, v);` : `for (const v of ${pc}) ${oc}.add(v);`);
     } else {
       emitObject(lines, oc, pc, a as Fields, b as Fields, seen, where);
     }
     lines.push('}');
+  }
+}
+
+/** A primitive as a JavaScript literal (the reset writes the pristine values as constants). */
+function literal(v: unknown, where: string): string {
+  switch (typeof v) {
+    case 'number': return Object.is(v, -0) ? '-0' : String(v);
+    case 'string': return JSON.stringify(v);
+    case 'bigint': return `${v}n`;
+    case 'boolean': case 'undefined': return String(v);
+    default:
+      if (v === null) return 'null';
+      throw new Error(`reset ${where}: a ${typeof v} field`);
   }
 }
 

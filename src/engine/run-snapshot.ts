@@ -34,8 +34,8 @@ interface AfterSetup {
   readonly productive: number;
   readonly violations: readonly Violation[];
   readonly setupResults: readonly (OpResult | null)[];
-  readonly coverage: ReadonlyMap<string, Uint32Array>;
-  readonly lockFired: Uint32Array;
+  /** The coverage counters (the lock protocol's included), parallel to RunSnapshot.coverageArrays. */
+  readonly coverage: readonly Uint32Array[];
 }
 
 /** One run as an exploration reads it (its arrays are live: valid until the next run). */
@@ -76,7 +76,7 @@ export class RunSnapshot {
     this.saved = {
       setupSteps, stopped: run.stopped, error: run.error, trace: [...run.trace], epochSeen: run.checker.epochSeen, productive: run.liveness.productive,
       violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
-      coverage: new Map([...built.coverage].map(([id, c]) => [id, c.slice()])), lockFired: built.lock.fired.slice(),
+      coverage: this.coverageArrays.map((c) => c.slice()),
     };
   }
 
@@ -101,15 +101,14 @@ export class RunSnapshot {
     const p = this.parts;
     this.vmSnap.restore();
     p.provenance.restore();
-    for (const [id, c] of p.coverage) c.set(s.coverage.get(id)!);
-    p.lock.fired.set(s.lockFired);
+    for (let i = 0; i < s.coverage.length; i++) this.coverageArrays[i]!.set(s.coverage[i]!);
     const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next([...s.setupResults]);
     for (const v of s.violations) built.collector.violations.push(copyViolation(v));
     const run = new RunState(this.cfg, built);
     run.step = s.setupSteps;
     run.stopped = s.stopped;
     run.error = s.error;
-    run.trace.push(...s.trace);
+    if (s.trace.length !== 0) run.trace.push(...s.trace);
     run.checker.epochSeen = s.epochSeen;
     run.liveness.productive = s.productive;
     const completed = mainPhase(run, scheduler);

@@ -8,7 +8,6 @@
 
 import { G } from '../kvm/layout.js';
 import type { Vm } from '../kvm/vm.js';
-import * as S from '../kvm/shm.js';
 import { checkQuiesced, checkSptes, scanInvariants, type SpteProvenance, type SpteWrittenMap } from '../check/invariants.js';
 import type { ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
@@ -39,7 +38,8 @@ export class StepChecker {
 
   /** After a step: a full scan when something moved under existing SPTEs (or in 'full' mode), else only the SPTEs it wrote. */
   afterStep(): void {
-    const epoch = S.load(this.vm.i32, G.STATE_EPOCH);
+    // (A plain read, as the scan's: between steps one thread owns the memory.)
+    const epoch = this.vm.i32[G.STATE_EPOCH]!;
     const found = epoch !== this.epochSeen || this.mode === 'full' ? scanInvariants(this.vm, this.prov, this.written) : checkSptes(this.vm, this.provenance.touched, this.prov);
     this.epochSeen = epoch;
     const touched = this.provenance.touched;
