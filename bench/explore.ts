@@ -14,7 +14,7 @@
  *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with two
  *     preemptions and sleep sets, and the default portfolio that rotates them), the schedules and milliseconds until the first
  *     violation, median (and max) over five disjoint seed ranges (shards 0/5 … 4/5; for
- *     DFS, five interleaved slices of its search order).
+ *     DFS, five shards: disjoint subtrees of its search order).
  *  3. partial-order reduction — for every catalogue entry without its mutation (clean), the
  *     DFS within one preemption with sleep sets and without: schedules until the search
  *     ends (or the cap), runs abandoned as sleep-set blocked, milliseconds.

@@ -60,6 +60,8 @@ interface ScanCtx {
   /** The invalidation range [start, end), null while INVALID_GPA (read only while one is in progress). */
   range: [number, number] | null;
   activeSet: number;
+  /** `slot` holds a memslot this scan found in `activeSet` (a leaf inside it needs no lookup). */
+  slotKnown: boolean;
   /** The leaf being checked (reused). */
   readonly leaf: LeafRef;
   /** The full scan's walk: (table, level, base gfn) triples still to visit (reused). */
@@ -124,7 +126,10 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
   const vm = c.vm;
   const w = spteWritableInvariant(lo, hi);
   if (w !== null) c.out.push(violation('spte-invariant', `${w} at gfn 0x${baseGfn.toString(16)} (check_spte_writable_invariants)`, { gfn: baseGfn, sptes: ref.sptes }));
-  if (!gfnToMemslot(vm, c.activeSet, baseGfn, slot) || baseGfn + pages > slot.baseGfn + slot.npages) {
+  // Consecutive leaves mostly share a memslot: the one found last answers while it covers
+  // the gfn (slots do not overlap, and the set does not change during a scan).
+  if (!(c.slotKnown && slot.contains(baseGfn))) c.slotKnown = gfnToMemslot(vm, c.activeSet, baseGfn, slot);
+  if (!c.slotKnown || baseGfn + pages > slot.baseGfn + slot.npages) {
     if (slot.invalid) return;
     c.out.push(violation('stale-spte', `present SPTE for gfn 0x${baseGfn.toString(16)} (L${level}) survives outside any memslot (deleted or moved without a zap)`, { gfn: baseGfn, sptes: ref.sptes }));
     return;
@@ -245,7 +250,7 @@ function rootSlotOf(vm: Vm, table: number): number {
 }
 
 function newCtx(vm: Vm, prov: SpteProvenance | undefined, written?: SpteWrittenMap): ScanCtx {
-  const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, leaf: undefined as unknown as LeafRef, stack: [] };
+  const c: ScanCtx = { vm, prov, written, out: [], inProgress: 0, range: null, activeSet: 0, slotKnown: false, leaf: undefined as unknown as LeafRef, stack: [] };
   (c as { leaf: LeafRef }).leaf = new LeafRef(c);
   return startCtx(c, vm, prov, written);
 }
@@ -260,6 +265,7 @@ function startCtx(c: ScanCtx, vm: Vm, prov: SpteProvenance | undefined, written:
   // underInvalidation() reads the range only while an invalidation is in progress.
   c.range = c.inProgress > 0 ? mmuInvalidateRange(vm) : null;
   c.activeSet = memslotsActiveSet(vm);
+  c.slotKnown = false;
   return c;
 }
 

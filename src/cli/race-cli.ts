@@ -76,7 +76,7 @@ function exploreCommand(ctx: Ctx): Command {
     .addOption(option('--no-sleep-sets', 'dfs without partial-order reduction (re-runs reorderings of independent steps)'))
     .addOption(option('--coverage', 'list, per machine, the transitions the exploration fired (with counts) and those it never did'))
     .addOption(option('--control', 'a catalogue entry without its mutation (must stay clean)'))
-    .addOption(option('--shard <i/n>', 'schedules i, i+n, i+2n, … (disjoint slices for a CI matrix)', { defaultNote: '0/1' }))
+    .addOption(option('--shard <i/n>', 'schedules i, i+n, i+2n, … (disjoint slices for a CI matrix; DFS: subtrees i, i+n, … of its search)', { defaultNote: '0/1' }))
     .addOption(option('--json', 'JSON lines: one per schedule, then a summary'))
     .addOption(option('--trace-out <FILE>', 'write the failing run as Chrome trace-event JSON (Perfetto)'))
     .addOption(kernelOption("for an entry of a race fixed in a modelled release, the release before the fix (with --control, the fix's); else the scenario's"));

@@ -50,7 +50,8 @@ function printRace(m: MergedRace, io: Io): void {
     io.out('\nno violation\n');
     return;
   }
-  io.out(`\nfirst violation: ${m.kind === 'swarm' ? 'scenario' : 'schedule'} ${m.first.index} (shard ${m.first.shard}/${m.shards.n})\n`);
+  const where = m.kind === 'swarm' ? `scenario ${m.first.index}` : m.first.dfs !== undefined ? `dfs subtree ${m.first.dfs.subtree}, its run ${m.first.dfs.run}` : `schedule ${m.first.index}`;
+  io.out(`\nfirst violation: ${where} (shard ${m.first.shard}/${m.shards.n})\n`);
   const v = m.violation as Violation | null;
   if (v !== null && typeof v === 'object' && typeof v.kind === 'string') io.out(`${formatViolation(v).join('\n')}\n`);
   if (m.first.file !== undefined) io.out(`scenario file: ${m.first.file}\n`);

@@ -362,17 +362,15 @@ export class ActorRuntime implements StepHooks {
       const depth = frames.length - 1;
       if (depth < 0) return n;
       const frame = frames[depth]!;
-      if (depth === 0 && frame.state === this.guestState) {
-        this.step(stepNo + n, onFaultDone);
-        n++;
+      // A guest access is one step in guest mode (as `step` takes it).
+      const guest = depth === 0 && frame.state === this.guestState;
+      if (guest) enterGuestMode(this.vm, this.id);
+      n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, guest ? 1 : budget - n, findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
+      if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
+        this.finishStep(depth, frame, onFaultDone);
         liveness.noteStep(this);
-      } else {
-        n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, budget - n, findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
-        if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
-          this.finishStep(depth, frame, onFaultDone);
-          liveness.noteStep(this);
-        }
       }
+      if (guest) exitGuestMode(this.vm, this.id);
       if (this.a.blockWord >= 0 || findings.length !== found || this.finished || this.atOpBoundary) return n;
     }
     return n;

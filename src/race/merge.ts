@@ -5,9 +5,10 @@
  *
  * An exploration shard i/n runs schedules i, i+n, i+2n, … and stops at its first
  * violation, so the violation the unsharded run would report first is the one at the
- * lowest global schedule index (i + n·(schedules − 1) for the shard that found it); for
- * DFS the shards split the one deterministic search order the same way, so their union is
- * the unsharded search. Totals are sums, coverage is the union (counts summed), the wall
+ * lowest global schedule index (i + n·(schedules − 1) for the shard that found it). DFS
+ * shards search disjoint subtrees of the one deterministic search order (sched/dfs.ts), so
+ * their runs together are the unsharded search's and the first violation is the one
+ * lowest in (subtree, run in it). Totals are sums, coverage is the union (counts summed), the wall
  * time is the slowest shard's. Shards of different runs (another target, release,
  * mutation set, budget, shard count) are refused: their union means nothing.
  */
@@ -142,32 +143,43 @@ export interface MergedRace {
   readonly cpuMs: number;
   readonly scenarios: number | null;
   /** The first violation: its global index (schedule, or scenario for swarm), shard, token, violation. */
-  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown; readonly file?: string } | null;
+  readonly first: { readonly index: number; readonly shard: number; readonly token: string | null; readonly violation: unknown; readonly file?: string; readonly dfs?: { readonly subtree: number; readonly run: number } } | null;
   /** Swarm: violations that match a documented finding (not failures), per finding: scenarios and the first one's index. */
   readonly findings: Record<string, { count: number; first: number }> | null;
   readonly token: string | null;
   readonly violation: unknown;
   readonly coverage: Record<string, MachineCoverage>;
   /** DFS: the search is complete when every shard ran out of schedules. */
-  readonly dfs: { readonly runs: number; readonly blocked: number; readonly exhausted: boolean } | null;
+  readonly dfs: { readonly runs: number; readonly blocked: number; readonly learned: number; readonly exhausted: boolean } | null;
   /** The run's identity (target, kernel, scheduler, … — whatever the shards said). */
   readonly run: Record<string, unknown>;
 }
 
 function firstViolation(all: readonly ShardSummary[], kind: 'explore' | 'swarm'): MergedRace['first'] {
   let best: MergedRace['first'] = null;
+  let bestKey: readonly number[] = [];
   for (const s of all) {
     if (s.doc['found'] !== true) continue;
     const count = num(kind === 'swarm' ? s.doc['scenarios'] : s.doc['schedules']);
     // A swarm summary names the failing scenario's index; else shard i's k-th of n is i + n·k.
     const shrunk = s.doc['shrunk'];
     const index = isObject(shrunk) && typeof shrunk['index'] === 'number' ? shrunk['index'] : s.shard.i + s.shard.n * Math.max(0, count - 1);
-    if (best === null || index < best.index || (index === best.index && s.shard.i < best.shard)) {
-      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null, ...(typeof s.doc['file'] === 'string' ? { file: s.doc['file'] } : {}) };
+    // DFS shards search disjoint subtrees: the search order is (subtree, run in it).
+    const dfs = s.doc['dfs'];
+    const at = isObject(dfs) && isObject(dfs['at']) ? { subtree: num(dfs['at']['subtree']), run: num(dfs['at']['run']) } : null;
+    const key = at !== null ? [at.subtree, at.run, s.shard.i] : [index, s.shard.i];
+    if (best === null || lexLess(key, bestKey)) {
+      bestKey = key;
+      best = { index, shard: s.shard.i, token: typeof s.doc['token'] === 'string' ? s.doc['token'] : null, violation: s.doc['violation'] ?? null, ...(typeof s.doc['file'] === 'string' ? { file: s.doc['file'] } : {}), ...(at !== null ? { dfs: at } : {}) };
     }
   }
   return best;
 }
+
+const lexLess = (a: readonly number[], b: readonly number[]): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+};
 
 function mergeFindings(all: readonly ShardSummary[]): MergedRace['findings'] {
   if (!all.some((s) => isObject(s.doc['findings']))) return null;
@@ -187,8 +199,9 @@ function mergeFindings(all: readonly ShardSummary[]): MergedRace['findings'] {
 function mergeDfs(all: readonly ShardSummary[], complete: boolean): MergedRace['dfs'] {
   const d = all.map((s) => s.doc['dfs']).filter(isObject);
   if (d.length === 0) return null;
-  // Every shard runs the whole search (it skips the others' schedules): runs and blocked are each shard's, the same in all.
-  return { runs: Math.max(...d.map((x) => num(x['runs']))), blocked: Math.max(...d.map((x) => num(x['blocked']))), exhausted: complete && d.length === all.length && d.every((x) => x['exhausted'] === true) };
+  // Each shard searched its own subtrees: their runs together are the unsharded search's.
+  const sum = (f: string): number => d.reduce((a, x) => a + num(x[f]), 0);
+  return { runs: sum('runs'), blocked: sum('blocked'), learned: sum('learned'), exhausted: complete && d.length === all.length && d.every((x) => x['exhausted'] === true) };
 }
 
 /** Explore or swarm shards merged (checkCompatible first). */

@@ -66,7 +66,7 @@ export interface StrategyContext {
   /** The sequential run's length (PCT's k; DFS branches within 4k steps). */
   readonly k: number;
   readonly sleepSets: boolean;
-  /** Shard i of n: DFS takes every n-th schedule of its search order. */
+  /** Shard i of n: DFS searches every n-th subtree of its search order. */
   readonly shard: { readonly i: number; readonly n: number };
   /** Runs a schedule only to learn the DFS tree (another shard's schedule). */
   readonly learn: (s: Scheduler) => void;
@@ -84,20 +84,31 @@ function pctStrategy(depth: number, c: StrategyContext): Strategy {
 export interface DfsStrategy extends Strategy {
   readonly search: DfsSearch;
   exhausted: boolean;
+  /** Sharded: schedules run (to the split depth) only to learn the path into another shard's subtree. */
+  learned: number;
+  /** Where the last schedule drawn lies in the search order: its subtree and its run within it. */
+  at: { subtree: number; run: number } | null;
 }
 
 function dfsStrategy(bound: number, c: StrategyContext): DfsStrategy {
-  const search = new DfsSearch({ bound, horizon: 4 * c.k, sleepSets: c.sleepSets, conflicts });
-  let index = 0;
+  // The split numbers the subtrees of an unsharded search too (its order does not change),
+  // so a violation's place in the order reads the same sharded or not.
+  const search = new DfsSearch({ bound, horizon: 4 * c.k, sleepSets: c.sleepSets, conflicts, splitDepth: dfsSplitDepth(c.k) });
   const s: DfsStrategy = {
-    spec: { name: 'dfs', depth: bound }, search, exhausted: false,
+    spec: { name: 'dfs', depth: bound }, search, exhausted: false, learned: 0, at: null,
     draw: () => {
-      // Shard i/n takes every n-th schedule of the (deterministic) search order and runs the
-      // others only to learn the search tree.
-      for (let run = search.next(); run !== null; run = search.next()) {
-        if (index++ % c.shard.n === c.shard.i) return run;
+      // Shard i/n searches the subtrees i, i+n, … of the (deterministic) search order; into
+      // every other subtree it runs one schedule, only down to the split depth, to learn the
+      // path to the next.
+      for (;;) {
+        const mine = search.subtree % c.shard.n === c.shard.i;
+        const at = { subtree: search.subtree, run: search.inSubtree };
+        const run = search.next(!mine);
+        if (run === null) break;
+        if (mine) { s.at = at; return run; }
         c.learn(run);
-        search.finish(run);
+        s.learned++;
+        search.finish(run, true);
       }
       s.exhausted = true;
       return null;
@@ -106,6 +117,19 @@ function dfsStrategy(bound: number, c: StrategyContext): DfsStrategy {
   };
   return s;
 }
+
+/**
+ * Where a sharded DFS splits its search into subtrees: runs that branch within the first
+ * half of the sequential run's steps start a new subtree. Shallower means fewer, larger
+ * subtrees (less balance); deeper means more runs spent learning paths into others'
+ * subtrees (one per subtree).
+ */
+export function dfsSplitDepth(k: number): number {
+  return Math.max(1, Math.ceil(k / DFS_SPLIT_FRACTION));
+}
+
+/** See dfsSplitDepth(). */
+const DFS_SPLIT_FRACTION = 2;
 
 /** The strategies of an exploration, one per slot; slots of the same spec share one strategy (one DFS search). */
 export function buildRotation(specs: readonly StrategySpec[], c: StrategyContext): Strategy[] {

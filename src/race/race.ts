@@ -215,8 +215,12 @@ export interface ExploreResult {
   readonly coverage: Map<string, number>;
   /** Every transition of every machine, `machine: transition`, fired or not. */
   readonly transitions: readonly string[];
-  /** DFS: runs abandoned because every runnable actor slept (sleep-set blocked), of all the search made (shards: every shard runs the whole search). */
-  readonly dfs: { readonly runs: number; readonly blocked: number; readonly sleepSets: boolean; readonly exhausted: boolean } | null;
+  /** DFS: runs abandoned because every runnable actor slept (sleep-set blocked), of all the search made (a shard: of the runs in its own subtrees). */
+  readonly dfs: { readonly runs: number; readonly blocked: number; readonly sleepSets: boolean; readonly exhausted: boolean;
+    /** Sharded: schedules run only to learn the path into another shard's subtree (to the split depth). */
+    readonly learned: number;
+    /** The last schedule's place in the search order (its subtree, its run in it): the key merge orders DFS violations by. */
+    readonly at: { readonly subtree: number; readonly run: number } | null } | null;
 }
 
 /** The number of steps a sequential run of the target takes: PCT's k. */
@@ -280,7 +284,7 @@ export function explore(t: RaceTarget, o: ExploreOptions): ExploreResult {
     found: run !== null, schedules: tally.schedules, steps: tally.steps, ms: performance.now() - t0, token, run,
     foundBy: by === null ? null : { ...by, label: strategyLabel(by) }, byStrategy: tally.byStrategy, k,
     pctBound: single?.name === 'pct' ? PctScheduler.bound(actors, k, single.depth ?? 2) : null, coverage: tally.coverage, transitions: tally.transitions,
-    dfs: dfs === undefined ? null : { runs: dfs.search.runs, blocked: dfs.search.blocked, sleepSets: dfs.search.sleepSets, exhausted: dfs.exhausted },
+    dfs: dfs === undefined ? null : { runs: dfs.search.runs, blocked: dfs.search.blocked, sleepSets: dfs.search.sleepSets, exhausted: dfs.exhausted, learned: dfs.learned, at: dfs.at },
   });
   for (let n = 0; n < o.budget; n++) {
     if (o.timeMs !== undefined && performance.now() - t0 > o.timeMs) break;

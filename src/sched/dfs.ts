@@ -19,6 +19,15 @@
  * blocked). With sleep sets, no two complete runs the search makes are equivalent
  * (Mazurkiewicz traces: same steps, same order of every conflicting pair).
  *
+ * Subtrees, for shards: a run whose backtrack point lies before `splitDepth` starts a new
+ * subtree of the search (numbered in search order); the runs that branch at or below that
+ * depth stay in their subtree. `finish(run, true)` backtracks as if every branch at or
+ * below the split depth had been explored — what a shard does after the one run it needs
+ * to learn the path into a subtree another shard owns. Nodes above the split depth change
+ * only when a run creates them or the search backtracks at them, never in a deeper run, so
+ * each shard reaches every subtree it owns in the state the unsharded search does: the
+ * shards' runs together are the unsharded search's runs, in its order within each subtree.
+ *
  * Combining the preemption bound with sleep sets can skip a schedule within the bound
  * whose only equivalent explored run needed more preemptions (Coons, Musuvathi and
  * McKinley, "Bounded partial-order reduction", 2013); with no bound the search is
@@ -55,6 +64,8 @@ export interface DfsOptions {
   readonly bound: number;
   /** No branching at or after this step: a spin loop would otherwise give endless schedules. */
   readonly horizon: number;
+  /** Runs that backtrack before this step start a new subtree (default: never, one subtree). */
+  readonly splitDepth?: number;
   /** Prune with sleep sets (default true), which needs … */
   readonly sleepSets?: boolean;
   /** … whether two steps' footprints conflict (they do not commute). */
@@ -73,24 +84,38 @@ export class DfsSearch {
   blocked = 0;
   /** Runs handed out. */
   runs = 0;
+  /** The subtree the next run belongs to (0 for the first run); see the file comment. */
+  subtree = 0;
+  /** The next run's position in its subtree (0: the run that enters it). */
+  inSubtree = 0;
 
   constructor(readonly options: DfsOptions) {
     this.sleepSets = options.sleepSets ?? true;
   }
 
-  /** The scheduler of the next run, or null when every schedule within the bound has run. */
-  next(): DfsRun | null {
+  /**
+   * The scheduler of the next run, or null when every schedule within the bound has run.
+   * `learnOnly`: the run only has to build the path down to the split depth (it enters a
+   * subtree another shard owns), so it stops there.
+   */
+  next(learnOnly = false): DfsRun | null {
     if (this.done) return null;
     if (!this.started) this.started = true;
-    this.runs++;
-    return new DfsRun(this, this.path, this.replay);
+    if (!learnOnly) this.runs++;
+    return new DfsRun(this, this.path, this.replay, learnOnly ? (this.options.splitDepth ?? 0) : Infinity);
   }
 
-  /** After `run` has run: keep its path and backtrack to the next untried choice. */
-  finish(run: DfsRun): void {
-    if (run.abandoned) this.blocked++;
+  /**
+   * After `run` has run: keep its path and backtrack to the next untried choice; with
+   * `skipSubtree`, to the next one above the split depth (the rest of the subtree is
+   * another shard's).
+   */
+  finish(run: DfsRun, skipSubtree = false): void {
+    if (run.abandoned && !skipSubtree) this.blocked++;
     this.path = run.path;
     const path = this.path;
+    const split = this.options.splitDepth ?? 0;
+    if (skipSubtree && path.length > split) path.length = split;
     const costBefore: number[] = [0];
     for (let i = 0; i < path.length; i++) costBefore.push(costBefore[i]! + path[i]!.cost);
     for (let i = Math.min(path.length, this.options.horizon) - 1; i >= 0; i--) {
@@ -105,6 +130,7 @@ export class DfsSearch {
         node.cost = cost;
         path.length = i + 1;
         this.replay = i + 1;
+        if (i < split) { this.subtree++; this.inSubtree = 0; } else this.inSubtree++;
         return;
       }
     }
@@ -125,7 +151,7 @@ export class DfsRun implements Scheduler {
   /** The step the last choice was for. */
   private cur = -1;
 
-  constructor(private readonly search: DfsSearch, path: readonly Node[], private readonly replay: number) {
+  constructor(private readonly search: DfsSearch, path: readonly Node[], private readonly replay: number, private readonly stopAt = Infinity) {
     this.path = path.slice(0, replay);
     this.wantsFootprints = search.sleepSets;
   }
@@ -133,6 +159,10 @@ export class DfsRun implements Scheduler {
   next(view: SchedulerView): number {
     const i = view.step;
     this.cur = i;
+    if (i >= this.stopAt) {
+      this.abandoned = true;
+      return -1;
+    }
     let a: number;
     // Asked again for the same step: the actor chosen had nothing left to start (no step taken).
     if (i >= this.replay && this.path.length > i) this.path.length = i;

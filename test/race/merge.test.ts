@@ -2,6 +2,7 @@
 
 import test from 'ava';
 import { explore, resolveTarget, type ExploreOptions, type ExploreResult } from '../../src/race/race.js';
+import { decodeToken } from '../../src/race/token.js';
 import { MergeError, mergeCoverage, mergeRace, summariesOf, type ShardSummary } from '../../src/race/merge.js';
 
 /** A shard's result as `race explore --json` writes its summary (coverage per machine). */
@@ -35,6 +36,9 @@ test('DFS: the union of 3 shards is the unsharded search — the same schedules,
   t.is(m.schedules, whole.schedules);
   t.is(m.steps, whole.steps, 'every schedule ran once, the same run as in the whole search');
   t.true(m.dfs!.exhausted);
+  t.deepEqual([m.dfs!.runs, m.dfs!.blocked], [whole.dfs!.runs, whole.dfs!.blocked]);
+  // Each shard searched only its own subtrees (plus one partial run into each other one).
+  for (const p of parts) t.true(Number(p.doc['schedules']) < whole.schedules, `shard ${p.shard.i}: ${String(p.doc['schedules'])} of ${whole.schedules}`);
   const flat = new Map<string, number>();
   for (const [machine, c] of Object.entries(m.coverage)) for (const [tr, k] of Object.entries(c.transitions)) flat.set(`${machine}: ${tr}`, k);
   t.deepEqual([...flat].sort(), [...whole.coverage].sort());
@@ -45,8 +49,13 @@ test('DFS with the bug: the merged first violation is the unsharded search\'s, t
   t.true(whole.found);
   const m = mergeRace(parts);
   t.true(m.found);
-  t.is(m.first!.index, whole.schedules - 1);
-  t.is(m.token, whole.token);
+  // Shards search disjoint subtrees: the first violation is the lowest (subtree, run in it).
+  t.deepEqual(m.first!.dfs, whole.dfs!.at!);
+  // The same schedule (its choices, violation, target); a DFS token's seed is only the shard's schedule count.
+  const { seed: _a, ...merged } = decodeToken(m.token!);
+  const { seed: _b, ...single } = decodeToken(whole.token!);
+  t.deepEqual(merged, single);
+  t.true(m.dfs!.learned > 0, 'the shards learned paths into each other\'s subtrees');
 });
 
 test('random: shard i/n runs seeds i, i+n, …; the first violation is the lowest seed over all shards', (t) => {
