@@ -42,7 +42,9 @@ export class PctScheduler implements Scheduler {
     this.priority = p;
     this.changeAt = new Map();
     const k = Math.max(PCT_STEPS_MIN, Math.floor(steps));
-    for (let i = 1; i < depth; i++) {
+    // d − 1 distinct change points in [1, k): a run shorter than the depth has only k − 1.
+    const points = Math.min(depth - 1, k - 1);
+    for (let i = 1; i <= points; i++) {
       let at = 1 + prng.below(k - 1);
       while (this.changeAt.has(at)) at = 1 + prng.below(k - 1);
       this.changeAt.set(at, depth - i); // priorities d−1 … 1: later change points lower

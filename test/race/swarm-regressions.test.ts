@@ -51,3 +51,18 @@ test('a no-slot fault racing a memslot create may turn a leaf of the new slot in
   const r = explore(resolveTarget(file), { budget: 600 });
   t.false(r.found, r.run?.violations[0]?.message);
 });
+
+// A swarm shrink reached a two-step scenario (no memslot, one host invalidation): PCT
+// depth 3 wanted two distinct change points in [1, 2) and drew forever, so the default
+// portfolio never returned.
+test('the portfolio ends on a run shorter than PCT\'s depth (PCT used to hang choosing its change points)', (t) => {
+  const file = join(dir, 'two-steps.json');
+  writeFileSync(file, JSON.stringify({
+    vm: { type: 'default', vcpus: 1 },
+    memslots: [],
+    ops: [{ actor: 'host', op: 'invalidate', gpa: '0x5c6000', size: '4KiB', kind: 'migrate' }],
+  }));
+  const r = explore(resolveTarget(file), { budget: 9 });
+  t.is(r.schedules, 9);
+  t.false(r.found);
+});

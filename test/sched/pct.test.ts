@@ -59,6 +59,13 @@ test('depth d: exactly d − 1 change points, at distinct steps in [1, k)', (t) 
   }
 });
 
+test('a run shorter than the depth: as many change points as there are steps in [1, k), not a search for more (it never returned)', (t) => {
+  for (const [depth, k] of [[3, 2], [4, 3], [3, 1], [5, 2]] as const) {
+    const seq = drive(new PctScheduler(new Prng(7), depth + 1, depth, k), 2 * Math.max(2, k));
+    t.true(switches(seq).length <= Math.max(2, k) - 1, `depth ${depth}, k ${k}: ${seq.join('')}`);
+  }
+});
+
 test('a demoted actor drops below every other actor: it never runs again while another is runnable', (t) => {
   for (let seed = 1; seed <= 30; seed++) {
     const seq = drive(new PctScheduler(new Prng(seed), 3, 2, 20), 40);
