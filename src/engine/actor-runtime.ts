@@ -173,6 +173,7 @@ export class ActorRuntime implements StepHooks {
     this.lastFrom = 0;
     this.lastTo = 0;
     this.lastDirect = null;
+    this.runLast = null;
     if (this.a.isVcpu) this.pushFrame('vcpu');
   }
 

@@ -4,6 +4,9 @@
  * exactly. No Math.random anywhere in the model, protocol or schedulers.
  */
 
+/** The largest n below(n) draws for in int32 arithmetic (belowSmall). */
+const SMALL = 1 << 15;
+
 export class Prng {
   private a: number;
   private b: number;
@@ -37,10 +40,26 @@ export class Prng {
   /** An integer in [0, n) (n ≤ 2^32), without modulo bias. */
   below(n: number): number {
     if (n <= 1) return 0;
+    if (n <= SMALL && (n | 0) === n) return this.belowSmall(n);
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.nextU32();
       if (x < limit) return x % n;
+    }
+  }
+
+  /**
+   * below(n) for n ≤ 2^15 (a scheduler's pick among the runnable actors, at every step),
+   * the same draws and result in int32 arithmetic: a remainder of a value past 2^31 is a
+   * double's, a libm call. 2^32 mod n = (2^16 mod n)² mod n, and x mod n =
+   * ((x >> 16) mod n · 2^16 + (x & 0xffff)) mod n, each below 2^31.
+   */
+  private belowSmall(n: number): number {
+    const r16 = 0x10000 % n;
+    const limit = 0x100000000 - ((r16 * r16) % n);
+    for (;;) {
+      const x = this.nextU32();
+      if (x < limit) return ((((x >>> 16) % n) << 16) + (x & 0xffff)) % n;
     }
   }
 
