@@ -59,7 +59,7 @@ function queuedOps(ops: readonly ScheduledOp[], nActors: number): QueuedOp[][] {
     for (const g of o.after === undefined ? [] : typeof o.after === 'number' ? [o.after] : o.after) {
       if (!Number.isInteger(g) || g < 0 || g >= index) throw new RangeError(`op ${index}: 'after' must name earlier ops, got ${g}`);
     }
-    perActor[o.actor]!.push({ index, op: o.op, ...(o.after !== undefined ? { after: o.after } : {}) });
+    perActor[o.actor]!.push(o.after !== undefined ? { index, op: o.op, after: o.after } : { index, op: o.op });
   });
   return perActor;
 }

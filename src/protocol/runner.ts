@@ -189,10 +189,10 @@ function cachedGenerated<C>(machine: CompiledMachine, impl: Impl<C>, mutations: 
 
 /**
  * generate(): the source of the machine's two functions. Guard and action implementations
- * and their params are passed in arrays (G/GP, A/AP) and referenced by index from
- * distinct call sites; transitions are returned from T. `step` returns the transition a
- * case fires; `run` loops over the same cases (each is one step, as `step` takes it) with
- * the hooks' bookkeeping between steps.
+ * and their params are passed in arrays (G/GP, A/AP), bound to one const each, and called
+ * from distinct call sites (no params argument when a reference has none); transitions are
+ * returned from T. `step` returns the transition a case fires; `run` loops over the same
+ * cases (each is one step, as `step` takes it) with the hooks' bookkeeping between steps.
  */
 function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): Generated<C> {
   const G: ((ctx: C, params: unknown) => boolean)[] = [];
@@ -206,7 +206,8 @@ function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutatio
         if (forced !== undefined) return forced ? 'true' : 'false';
         G.push(impl.guards[g.name]!);
         GP.push(g.params);
-        return `G[${G.length - 1}](ctx, GP[${GP.length - 1}])`;
+        const i = G.length - 1;
+        return g.params === undefined ? `g${i}(ctx)` : `g${i}(ctx, gp${i})`;
       }
       case 'not': return `!(${guardCode(g.arg)})`;
       case 'and': return `(${g.args.map(guardCode).join(' && ')})`;
@@ -224,7 +225,7 @@ function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutatio
         for (const t of list) {
           const acts = t.actions
             .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
-            .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); return `A[${A.length - 1}](ctx, AP[${AP.length - 1}]);`; })
+            .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); const i = A.length - 1; return a.params === undefined ? `a${i}(ctx);` : `a${i}(ctx, ap${i});`; })
             .join(' ');
           const body = `{ ${acts} runner.state = ${t.target}; ${end(t)} }`;
           lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
@@ -248,7 +249,13 @@ function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutatio
     'if (!hooks.afterStep(t) || n >= budget) return n;',
     '}',
   ];
-  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `return [function step_${name}(runner, ctx, event) {\n${stepSrc.join('\n')}\n}, function run_${name}(runner, ctx, event, budget, hooks) {\n${runSrc.join('\n')}\n}];`);
+  // Each implementation and its params in a const of the factory's closure (gN/gpN, aN/apN):
+  // a call site whose target is a constant, not an array element loaded per call.
+  const prelude = [
+    ...G.map((_, i) => `const g${i} = G[${i}], gp${i} = GP[${i}];`),
+    ...A.map((_, i) => `const a${i} = A[${i}], ap${i} = AP[${i}];`),
+  ];
+  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `${prelude.join('\n')}\nreturn [function step_${name}(runner, ctx, event) {\n${stepSrc.join('\n')}\n}, function run_${name}(runner, ctx, event, budget, hooks) {\n${runSrc.join('\n')}\n}];`);
   const [step, run] = factory(G, GP, A, AP, machine.transitions) as [StepFn<C>, RunFn<C>];
   return { step, run };
 }
