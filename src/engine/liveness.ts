@@ -104,3 +104,12 @@ export function deadlock(active: readonly ActorRuntime[], step: number): Violati
     message: `every unfinished actor waits: ${stuck.map((r) => `${r.a.name} in ${r.describeState()} waits on ${r.a.blockReason}`).join('; ')}`,
   };
 }
+
+/** A schedule that did not end within its step limit (an exploration's): the livelock finding, naming where each unfinished actor is. */
+export function endless(active: readonly ActorRuntime[], step: number, steps: number): Violation {
+  const busy = active.filter((r) => !r.finished);
+  return {
+    kind: 'livelock', step, actors: busy.map((r) => r.a.name),
+    message: `the schedule did not end within ${steps.toLocaleString('en-US')} steps (FAULTLINE_EXPLORE_STEPS_MAX): ${busy.map((r) => `${r.a.name} ${r.waiting ? `waits on ${r.a.blockReason} in` : 'runs in'} ${r.describeState()}`).join('; ')} — an actor loops without waiting, retrying a fault or finishing`,
+  };
+}

@@ -44,6 +44,8 @@ export interface RunConfig {
   /** Stop at the first violation (default true). */
   readonly stopOnViolation?: boolean;
   readonly stepsMax?: number;
+  /** Reaching stepsMax is a livelock finding (an exploration's schedule), not a run error. */
+  readonly stepsMaxIsLivelock?: boolean;
   /** Record every choice as a labelled step (RunResult.choices), for tokens and replay. */
   readonly recordChoices?: boolean;
   /**

@@ -12,6 +12,7 @@
 
 import { G } from '../kvm/layout.js';
 import { STEPS_MAX } from '../kvm/limits.js';
+import { endless } from './liveness.js';
 import { mmuInvalidateSeq } from '../kvm/mmu-invalidate.js';
 import { Footprint, recordFootprint, withSingleThreadAccess } from '../kvm/shm.js';
 import type { Scheduler, SchedulerView } from '../sched/scheduler.js';
@@ -230,6 +231,11 @@ export class PhaseLoop {
       return true;
     }
     if (run.step >= this.stepsMax) {
+      run.stopped = true;
+      if (run.cfg.stepsMaxIsLivelock === true) {
+        run.built.collector.report(endless(this.active, run.step, this.stepsMax - this.phaseStart));
+        return true;
+      }
       run.error = `run exceeded ${this.stepsMax} steps (FAULTLINE_STEPS_MAX): the scenario is longer than the deterministic engine allows, or an actor loops without retrying a fault`;
       run.stopped = true;
       return true;

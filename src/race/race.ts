@@ -9,6 +9,7 @@
  * schedule i of an exploration uses seed i, so shards (`--shard i/n`) take disjoint seeds.
  */
 
+import { EXPLORE_STEPS_MAX } from '../kvm/limits.js';
 import { readFileSync } from 'node:fs';
 import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
 import { transitionNames } from '../engine/coverage.js';
@@ -128,7 +129,8 @@ function targetConfig(t: RaceTarget, scheduler: Scheduler, seed: number, o: Race
   const scenario: Scenario = drop.size === 0 ? t.scenario : { ...t.scenario, ops: withoutOps(t.scenario.ops, drop) };
   const cfg = scenarioToRunConfig(scenario, { scheduler, seed, mutations: withPatches(buildMutations(COMPILED, m.mutate, m.skip), patchNames(o.patch)), trace: o.trace ?? false, kernel: kernelOf(t, o) });
   // A traced run also records footprints: the column trace shows the violation's causal past.
-  return { ...cfg, recordChoices: true, footprints: o.trace === true };
+  // A schedule that never ends is a finding (EXPLORE_STEPS_MAX), not a run lost to an error.
+  return { ...cfg, recordChoices: true, footprints: o.trace === true, stepsMax: EXPLORE_STEPS_MAX, stepsMaxIsLivelock: true };
 }
 
 /** One run of the target under a scheduler, recording its choices. */

@@ -66,3 +66,26 @@ test('the portfolio ends on a run shorter than PCT\'s depth (PCT used to hang ch
   t.is(r.schedules, 9);
   t.false(r.found);
 });
+
+// With --skip vcpu.kvmVcpuFlushTlb the vCPU re-enters on a KVM_REQ_TLB_FLUSH nothing clears,
+// for ever: the exploration recorded footprints until the heap ran out (the swarm died) and
+// a run stopped by the step limit was counted clean. A schedule has a step limit; reaching
+// it is a livelock finding that names where each unfinished actor is.
+test('a schedule that never ends is a livelock finding at the exploration\'s step limit, not a crash or a clean run', (t) => {
+  const file = join(dir, 'endless-entry.json');
+  writeFileSync(file, JSON.stringify({
+    vm: { type: 'default', vcpus: 1 },
+    memslots: [{ slot: 0, gpa: '0x0', size: '1MiB' }],
+    ops: [
+      { actor: 'vcpu0', op: 'access', gpa: '0x5000', access: 'write' },
+      { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate', after: 0 },
+      { actor: 'vcpu0', op: 'access', gpa: '0x6000', access: 'read', after: 1 },
+    ],
+  }));
+  const r = explore(resolveTarget(file), { budget: 3, scheduler: 'random', skip: ['vcpu.kvmVcpuFlushTlb'] });
+  t.true(r.found);
+  const v = r.run!.violations[0]!;
+  t.is(v.kind, 'livelock');
+  t.regex(v.message, /did not end within [\d,]+ steps \(FAULTLINE_EXPLORE_STEPS_MAX\): vcpu0 runs in vcpu\.entry/);
+  t.false(explore(resolveTarget(file), { budget: 3, scheduler: 'random' }).found, 'the unmutated model ends');
+});
