@@ -72,8 +72,20 @@ class Gen {
     return `vcpu${this.p.below(this.vcpus)}`;
   }
 
-  /** A page-aligned gpa: mostly inside a slot, sometimes between or beyond them. */
+  /**
+   * A page-aligned gpa: half the time one of the scenario's hot pages (so an access, the
+   * invalidation of its page and the access after it meet — a missing TLB flush shows only
+   * so), else mostly inside a slot, sometimes between or beyond them.
+   */
   gpa(): number {
+    if (this.hot.length > 0 && this.chance(0.5)) return this.pick(this.hot);
+    return this.anyGpa();
+  }
+
+  /** The scenario's hot pages: one to three, drawn once its memslots are known. */
+  readonly hot: number[] = [];
+
+  private anyGpa(): number {
     if (this.slots.length === 0 || this.chance(0.1)) return this.p.below(8) * SLOT_STRIDE + this.p.below(512) * 4096 + 16 * MiB;
     const s = this.pick(this.slots);
     return s.gpa + (this.chance(0.2) ? this.p.below(s.size / (2 * MiB) + 1) * 2 * MiB : this.p.below(s.size / 4096) * 4096);
@@ -181,6 +193,7 @@ function ops(g: Gen): OpDoc[] {
 export function generateScenario(seed: number, index: number, o: SwarmGenOptions = {}): GeneratedScenario {
   const g = new Gen(mixSeed(seed, index), o);
   const memslots = g.memslots();
+  for (let n = 1 + g.p.below(3); g.hot.length < n;) g.hot.push(g.gpa());
   const opList = ops(g);
   const vm: Doc = {
     type: g.type, vcpus: g.vcpus, kernel: o.kernel ?? KERNEL_DEFAULT,
