@@ -217,7 +217,8 @@ export class PhaseLoop {
       if (sim !== null) sim.noteRunnable(rt.id, can);
       this.headOpIndex[rt.id] = rt.queue.headIndex();
     }
-    if (runnable.length !== nRunnable) runnable.length = nRunnable;
+    // (Setting an array's length is a runtime call; the runnable set shrinks by an actor or two.)
+    while (runnable.length > nRunnable) runnable.pop();
     this.helpers = helpers;
     return unfinished;
   }
