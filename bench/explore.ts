@@ -13,8 +13,9 @@
  *     scheduling, recording and the per-step checks cost;
  *  2. time to find — for every catalogue entry and scheduler (random, PCT, DFS with two
  *     preemptions and sleep sets, and the default portfolio that rotates them), the schedules and milliseconds until the first
- *     violation, median (and max) over five disjoint seed ranges (shards 0/5 … 4/5; for
- *     DFS, five shards: disjoint subtrees of its search order).
+ *     violation, median (and max) over five disjoint seed ranges (shards 0/5 … 4/5); DFS is
+ *     one deterministic search, so it runs once, unsharded (its shards split the search
+ *     into subtrees, and the first violation lies in one of them).
  *  3. partial-order reduction — for every catalogue entry without its mutation (clean), the
  *     DFS within one preemption with sleep sets and without: schedules until the search
  *     ends (or the cap), runs abandoned as sleep-set blocked, milliseconds.
@@ -55,8 +56,10 @@ console.log(`faultline explore bench — ${quick ? 'quick' : 'full'}, node ${pro
 const SEQ_CHECK_BUDGET_QUICK = 2000;
 const SEQ_CHECK_BUDGET_FULL = 20_000;
 /** How often the long run repeats the scenario's ops (section 1). */
-const LONG_RUN_REPEATS_QUICK = 200;
-const LONG_RUN_REPEATS_FULL = 2000;
+const LONG_RUN_REPEATS_QUICK = 1000;
+const LONG_RUN_REPEATS_FULL = 4000;
+/** Alternating rounds (an exploration, then the long run) of the seq-check figures. */
+const SEQ_CHECK_ROUNDS = 5;
 
 /** `f`'s result, and the milliseconds of wall-clock and of this process's CPU time it took (on a loaded machine the two part). */
 function timed<T>(f: () => T): { r: T; ms: number; cpuMs: number } {
@@ -68,39 +71,53 @@ function timed<T>(f: () => T): { r: T; ms: number; cpuMs: number } {
   return { r, ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
-/** One run of `t`'s scenario (clean) with its ops repeated `times` over, under the random scheduler with the exploration's checks and recording. */
-function longRun(t: RaceTarget, times: number): { steps: number; ms: number; cpuMs: number } {
+/** A run of `t`'s scenario (clean) with its ops repeated `times` over, under the random scheduler with the exploration's checks and recording: timed by `run()`. */
+function longRun(t: RaceTarget, times: number): () => { steps: number; ms: number; cpuMs: number } {
   const ops = t.scenario.ops;
   const long = Array.from({ length: times }, (_, k) => ops.map((o) => (o.after === undefined ? o : { ...o, after: o.after + k * ops.length }))).flat();
   const kernel = kernelOf(t, { withoutEntryMutation: true });
   const cfg = scenarioToRunConfig({ ...t.scenario, ops: long }, { scheduler: new RandomScheduler(new Prng(1)), seed: 1, mutations: buildMutations(COMPILED, [], []), kernel });
   runDeterministic({ ...cfg, scheduler: new RandomScheduler(new Prng(0)), recordChoices: true });
-  const { r, ms, cpuMs } = timed(() => runDeterministic({ ...cfg, recordChoices: true }));
-  return { steps: r.steps, ms, cpuMs };
+  return () => {
+    const { r, ms, cpuMs } = timed(() => runDeterministic({ ...cfg, scheduler: new RandomScheduler(new Prng(1)), recordChoices: true }));
+    return { steps: r.steps, ms, cpuMs };
+  };
 }
 
-/** Section 1a: schedules/s on seq-check from the snapshot and fresh, and exploration steps/s against one long run's (wall clock; CPU time in the notes). */
+/**
+ * Section 1a: schedules/s on seq-check from the snapshot and fresh, and exploration steps/s
+ * against one long run's — in SEQ_CHECK_ROUNDS alternating rounds (an exploration, then the
+ * long run), medians over the rounds and the median of the rounds' ratios, so a burst of
+ * load from elsewhere falls on both sides of one round rather than on one figure (wall
+ * clock; CPU time in the notes).
+ */
 function seqCheckFigures(): void {
   const t = resolveTarget('seq-check');
   const budget = quick ? SEQ_CHECK_BUDGET_QUICK : SEQ_CHECK_BUDGET_FULL;
-  // Warmed up with as many schedules as are timed: the first thousand or so of a process run
-  // mostly before the JIT has optimized the model (a few hundred schedules/s), and the long
-  // run it is compared with is timed warm too.
-  const run = (fresh: boolean, n: number) => {
-    explore(t, { scheduler: 'random', budget: n, withoutEntryMutation: true, fresh });
-    return timed(() => explore(t, { scheduler: 'random', budget: n, withoutEntryMutation: true, fresh }));
-  };
-  const snap = run(false, budget);
-  const fresh = run(true, Math.ceil(budget / 10));
-  const per = (n: number, ms: number): number => (n * 1000) / ms;
-  const cpuNote = (n: number, ms: number): string => `${Math.round(per(n, ms)).toLocaleString('en-US')}/s by CPU time`;
-  addRow('1 throughput', 'seq-check: schedules/s', per(snap.r.schedules, snap.ms), null, `${snap.r.schedules} schedules of ${(snap.r.steps / snap.r.schedules).toFixed(0)} steps, each restoring the snapshot taken after setup, after as many to warm up (${cpuNote(snap.r.schedules, snap.cpuMs)}); goal ≥ 20,000`);
-  addRow('1 throughput', 'seq-check: schedules/s, fresh build', per(fresh.r.schedules, fresh.ms), null, `${fresh.r.schedules} schedules, a new VM and setup each (${cpuNote(fresh.r.schedules, fresh.cpuMs)})`);
   const times = quick ? LONG_RUN_REPEATS_QUICK : LONG_RUN_REPEATS_FULL;
+  const ex = (fresh: boolean, n: number) => timed(() => explore(t, { scheduler: 'random', budget: n, withoutEntryMutation: true, fresh }));
+  // Warmed up first: a process's first thousand or so schedules run mostly before the JIT
+  // has optimized the model (a few hundred schedules/s).
+  ex(false, budget);
   const long = longRun(t, times);
-  const side = (a: number, b: number): string => `${Math.round(a).toLocaleString('en-US')} | ${Math.round(b).toLocaleString('en-US')} | ${((100 * a) / b).toFixed(0)}%`;
-  addRow('1 throughput', 'seq-check: exploration steps/s | long run steps/s | ratio', side(per(snap.r.steps, snap.ms), per(long.steps, long.ms)), null,
-    `by CPU time ${side(per(snap.r.steps, snap.cpuMs), per(long.steps, long.cpuMs))}; the long run: one run of ${long.steps.toLocaleString('en-US')} steps (the scenario's ops ${times}× over), random scheduler, the same checks and recording; goal ≥ 50%`);
+  const per = (n: number, ms: number): number => (n * 1000) / ms;
+  const rounds: { sched: number; schedCpu: number; steps: number; stepsCpu: number; long: number; longCpu: number; longSteps: number }[] = [];
+  for (let i = 0; i < SEQ_CHECK_ROUNDS; i++) {
+    const e = ex(false, budget);
+    const l = long();
+    rounds.push({ sched: per(e.r.schedules, e.ms), schedCpu: per(e.r.schedules, e.cpuMs), steps: per(e.r.steps, e.ms), stepsCpu: per(e.r.steps, e.cpuMs), long: per(l.steps, l.ms), longCpu: per(l.steps, l.cpuMs), longSteps: l.steps });
+  }
+  ex(true, Math.ceil(budget / 10));
+  const fresh = ex(true, Math.ceil(budget / 10));
+  const med = (f: (r: (typeof rounds)[number]) => number): number => stats(rounds.map(f)).median;
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const stepsPerSchedule = 140;
+  addRow('1 throughput', 'seq-check: schedules/s', med((r) => r.sched), stats(rounds.map((r) => r.sched)), `${SEQ_CHECK_ROUNDS} rounds of ${budget} schedules of ~${stepsPerSchedule} steps, each restoring the snapshot taken after setup, after as many to warm up (${n(med((r) => r.schedCpu))}/s by CPU time); goal ≥ 20,000`);
+  addRow('1 throughput', 'seq-check: schedules/s, fresh build', per(fresh.r.schedules, fresh.ms), null, `${fresh.r.schedules} schedules, a new VM and setup each (${n(per(fresh.r.schedules, fresh.cpuMs))}/s by CPU time)`);
+  const ratio = stats(rounds.map((r) => (100 * r.steps) / r.long));
+  const ratioCpu = stats(rounds.map((r) => (100 * r.stepsCpu) / r.longCpu));
+  addRow('1 throughput', 'seq-check: exploration steps/s | long run steps/s | ratio', `${n(med((r) => r.steps))} | ${n(med((r) => r.long))} | ${ratio.median.toFixed(0)}%`, null,
+    `medians of ${SEQ_CHECK_ROUNDS} alternating rounds, ratio per round ${ratio.min.toFixed(0)}–${ratio.max.toFixed(0)}%; by CPU time ${n(med((r) => r.stepsCpu))} | ${n(med((r) => r.longCpu))} | ${ratioCpu.median.toFixed(0)}%; the long run: one run of ${n(rounds[0]!.longSteps)} steps (the scenario's ops ${times}× over), random scheduler, the same checks and recording; goal ≥ 50%`);
 }
 
 // 1. throughput: seq-check, then every scheduler on a clean target
@@ -137,9 +154,10 @@ for (const e of CATALOGUE) {
     const schedules: number[] = [];
     const ms: number[] = [];
     let missed = 0;
-    for (let i = 0; i < shards; i++) {
+    const n = scheduler === 'dfs' ? 1 : shards;
+    for (let i = 0; i < n; i++) {
       const depth = scheduler === 'dfs' ? 2 : scheduler === e.scheduler ? e.depth ?? 2 : 2;
-      const r = explore(t, { scheduler, depth, budget: quick ? e.budget : e.budget * FULL_BUDGET_FACTOR, shard: { i, n: shards } });
+      const r = explore(t, { scheduler, depth, budget: quick ? e.budget : e.budget * FULL_BUDGET_FACTOR, shard: { i, n } });
       if (!r.found) { missed++; continue; }
       schedules.push(r.schedules);
       ms.push(r.ms);
@@ -147,7 +165,8 @@ for (const e of CATALOGUE) {
     const s = schedules.length > 0 ? stats(schedules) : null;
     const m = ms.length > 0 ? stats(ms) : null;
     addRow(`2 find ${e.ref}`, `${e.name} ${scheduler}${scheduler === 'pct' ? ` d=${scheduler === e.scheduler ? e.depth ?? 2 : 2}` : scheduler === 'dfs' ? ' ≤2 preemptions' : ''}`, m !== null ? `${m.median.toFixed(1)} ms` : 'not found',
-      null, s !== null ? `schedules median ${s.median}, max ${s.max}${missed > 0 ? `; ${missed}/${shards} seed ranges missed within ${quick ? e.budget : e.budget * FULL_BUDGET_FACTOR}` : ''}` : `missed in all ${shards} seed ranges`);
+      null, n === 1 ? (s !== null ? `schedules ${s.median} (one search)` : `not found within ${quick ? e.budget : e.budget * FULL_BUDGET_FACTOR} (one search)`)
+        : s !== null ? `schedules median ${s.median}, max ${s.max}${missed > 0 ? `; ${missed}/${n} seed ranges missed within ${quick ? e.budget : e.budget * FULL_BUDGET_FACTOR}` : ''}` : `missed in all ${n} seed ranges`);
   }
 }
 
