@@ -16,7 +16,7 @@ import { sevGmemPrepare } from './snp-rmp.js';
 import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
-import { KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
+import { KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
 import { MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
@@ -25,7 +25,7 @@ import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
 } from './spte.js';
-import { levelBaseGfn, spteIndex, tdpFindLeaf, tdpIterStart, tdpIterStepDown, tdpIterStepIntoKnown } from './tdp-iter.js';
+import { levelBaseGfn, spteIndex, tdpFindLeaf, tdpIterStart, tdpIterStepDownTo, tdpIterStepIntoKnown } from './tdp-iter.js';
 import { casLockless, isObsoleteRoot, isObsoleteRootLocked, referencedRootTable, rootTable, tdpMmuLinkSp, tdpMmuSetSpteAtomic, tdpMmuSplitHugePage, vcpuRootSlot } from './tdp-mmu.js';
 import { actorFlushRemoteTlbs } from './tlb.js';
 import { pagesPerLevel, type Errno } from './types.js';
@@ -139,7 +139,8 @@ export function faultRetryUnsafe(a: KvmActor): boolean {
 }
 
 export function slotIsInvalid(a: KvmActor): boolean {
-  return a.fault.slot.invalid;
+  const s = a.fault.slot;
+  return s.index >= 0 && (s.flags & KVM_MEMSLOT_INVALID) !== 0; // SlotInfo.invalid
 }
 
 /**
@@ -158,7 +159,8 @@ export function prefetchPuntsInvalidSlot(a: KvmActor): boolean {
  * that check mutated away, the fault treats the slot being deleted as MMIO, as 5.11 did.
  */
 export function noSlot(a: KvmActor): boolean {
-  return !a.fault.slot.valid || a.fault.slot.invalid;
+  const s = a.fault.slot;
+  return s.index < 0 || (s.flags & KVM_MEMSLOT_INVALID) !== 0; // !valid || invalid
 }
 
 export function gfnAboveMaxGfn(a: KvmActor): boolean {
@@ -271,7 +273,11 @@ export function faultRetryLockedIntSeq(a: KvmActor): boolean {
 
 export function faultIterStart(a: KvmActor): void {
   // Under mmu_lock, the vCPU's own root (referenced): plain reads of its words.
-  tdpIterStart(a.vm, a.iter, referencedRootTable(a.vm, vcpuRootSlot(a.vm, a.actor)), a.fault.gfn);
+  // kvm_tdp_mmu_map() takes the root once (tdp_mmu_get_root_for_fault()) and walks it:
+  // the iterator keeps its slot for the install's checks.
+  const slot = vcpuRootSlot(a.vm, a.actor);
+  a.iter.rootSlot = slot;
+  tdpIterStart(a.vm, a.iter, referencedRootTable(a.vm, slot), a.fault.gfn);
 }
 
 /** try_step_down(); a walker must never enter a table that was freed and reused. */
@@ -283,7 +289,7 @@ export function faultIterStepDown(a: KvmActor): void {
     const now = st === TABLE_FREE ? 'back in the free pool' : st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : 'linked again under another SPTE';
     a.report('table-reuse', `${a.name}'s walk stepped into table #${child} through the SPTE it read, but the table was unlinked and freed meanwhile and is now ${now}: a use-after-free of a page table (it was reused before the walker's RCU grace period ended)`, { gfn: a.fault.gfn });
   }
-  tdpIterStepDown(a.vm, a.iter);
+  tdpIterStepDownTo(a.vm, a.iter, child);
 }
 
 export function iterIsFrozen(a: KvmActor): boolean {
@@ -367,16 +373,18 @@ export function isSpuriousAccess(a: KvmActor): boolean {
   return a.vm.kernel.switches.spuriousWhenAccessAllowed && isShadowPresent(lo) && isLast(lo, a.iter.level) && accessAllowed(lo, a.fault.write, a.fault.exec);
 }
 
-const newSpte = { lo: 0, hi: 0 };
 const spteArgs: MakeSpteArgs = { pfn: 0, level: 1, hostWritable: false, writable: false, exec: true, prefetch: false };
 
-/** make_spte() for the fault at the iterator's level (or make_mmio_spte() without a slot). */
+/**
+ * make_spte() for the fault at the iterator's level (or make_mmio_spte() without a slot),
+ * into fault.newLo/newHi.
+ */
 function makeNewSpte(a: KvmActor): void {
   const f = a.fault;
   if (noSlot(a)) {
     const gen = memslotsGeneration(a.vm);
-    newSpte.lo = makeMmioLo(f.gfn, gen);
-    newSpte.hi = makeMmioHi(f.gfn, gen);
+    f.newLo = makeMmioLo(f.gfn, gen);
+    f.newHi = makeMmioHi(f.gfn, gen);
     return;
   }
   const args = spteArgs;
@@ -385,37 +393,33 @@ function makeNewSpte(a: KvmActor): void {
   args.hostWritable = f.mapWritable;
   args.writable = f.mapWritable;
   args.prefetch = f.prefetch;
-  newSpte.lo = makeSpteLo(args);
-  newSpte.hi = makeSpteHi(args);
+  f.newLo = makeSpteLo(args);
+  f.newHi = makeSpteHi(args);
 }
 
 export function newSpteEqualsOld(a: KvmActor): boolean {
   makeNewSpte(a);
   const f = a.fault;
-  f.newLo = newSpte.lo;
-  f.newHi = newSpte.hi;
   f.newValid = true;
-  return newSpte.lo === a.iter.oldLo && newSpte.hi === a.iter.oldHi;
+  return f.newLo === a.iter.oldLo && f.newHi === a.iter.oldHi;
 }
 
 /**
  * The install: make_spte() and tdp_mmu_set_spte_atomic(). A writable SPTE in a slot with
- * dirty logging marks the gfn dirty (make_spte → mark_page_dirty_in_slot).
+ * dirty logging marks the gfn dirty (make_spte → mark_page_dirty_in_slot). The SPTE
+ * newSpteEqualsOld() made for this level is reused while the slot is valid.
  */
 export function tryInstallSpte(a: KvmActor): boolean {
-  if (a.fault.newValid && a.fault.slot.valid) {
-    newSpte.lo = a.fault.newLo;
-    newSpte.hi = a.fault.newHi;
-  } else {
-    makeNewSpte(a);
-  }
-  a.fault.newValid = false;
-  const it = a.iter;
   const f = a.fault;
-  if (newSpte.lo === it.oldLo && newSpte.hi === it.oldHi) return true;
-  const marks = f.slot.valid && (newSpte.lo & SPTE_W) !== 0 && kvmSlotDirtyTrackEnabled(f.slot);
+  if (!f.newValid || f.slot.index < 0) makeNewSpte(a);
+  f.newValid = false;
+  const it = a.iter;
+  const lo = f.newLo;
+  const hi = f.newHi;
+  if (lo === it.oldLo && hi === it.oldHi) return true;
+  const marks = f.slot.index >= 0 && (lo & SPTE_W) !== 0 && kvmSlotDirtyTrackEnabled(f.slot);
   if (marks) beginDirtyMark(a.vm, a.actor, f.gfn);
-  if (!tdpMmuSetSpteAtomic(a, it.sptep, it.level, f.gfn, it.oldLo, it.oldHi, newSpte.lo, newSpte.hi)) {
+  if (!tdpMmuSetSpteAtomic(a, it.sptep, it.level, f.gfn, it.oldLo, it.oldHi, lo, hi)) {
     if (marks) endDirtyMark(a.vm, a.actor);
     a.stats.casFailures++;
     return false;
@@ -424,8 +428,10 @@ export function tryInstallSpte(a: KvmActor): boolean {
   // is_page_fault_stale() ran under this same mmu_lock read section, so the root cannot
   // have become obsolete since: a leaf installed into an obsolete root is the bug of
   // a955cad84cda (R2), a mapping that outlives the memslot update that invalidated it.
-  if (isShadowPresent(newSpte.lo) && !isMmio(newSpte.lo, newSpte.hi) && isObsoleteRootLocked(a.vm, vcpuRootSlot(a.vm, a.actor))) {
-    a.report('stale-spte', `${a.name}'s fault installed a leaf SPTE for gfn 0x${f.gfn.toString(16)} into obsolete root #${vcpuRootSlot(a.vm, a.actor)} (invalidated by kvm_mmu_zap_all_fast()): is_page_fault_stale() must catch an obsolete root`, { gfn: f.gfn });
+  // The root is the one the walk took (faultIterStart), the vCPU's current root: only
+  // the vCPU itself changes that, never in the middle of a fault.
+  if (isShadowPresent(lo) && !isMmio(lo, hi) && isObsoleteRootLocked(a.vm, it.rootSlot)) {
+    a.report('stale-spte', `${a.name}'s fault installed a leaf SPTE for gfn 0x${f.gfn.toString(16)} into obsolete root #${it.rootSlot} (invalidated by kvm_mmu_zap_all_fast()): is_page_fault_stale() must catch an obsolete root`, { gfn: f.gfn });
   }
   if (marks) {
     markPageDirtyInSlot(a.vm, f.slot, f.gfn);

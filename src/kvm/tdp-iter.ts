@@ -33,6 +33,8 @@ export function levelBaseGfn(gfn: number, level: number): number {
 }
 
 export class TdpIter {
+  /** The root slot walked (the `root` kvm_tdp_mmu_map() takes once per fault; -1 if none). */
+  rootSlot = -1;
   rootTable = 0;
   gfn = 0;
   level = TDP_MAX_ROOT_LEVEL;
@@ -63,7 +65,11 @@ export function tdpIterStart(vm: Vm, iter: TdpIter, rootTable: number, gfn: numb
 
 /** try_step_down(): follow the non-leaf SPTE just read into its child and read the next SPTE. */
 export function tdpIterStepDown(vm: Vm, iter: TdpIter): void {
-  const child = spteChildTable(iter.oldLo);
+  tdpIterStepDownTo(vm, iter, spteChildTable(iter.oldLo));
+}
+
+/** tdpIterStepDown() for a caller that has already taken `child` = spte_to_child_pt(iter->old_spte). */
+export function tdpIterStepDownTo(vm: Vm, iter: TdpIter, child: number): void {
   iter.level -= 1;
   iter.table = child;
   iter.path[iter.level] = child;
