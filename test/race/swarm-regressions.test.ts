@@ -9,13 +9,19 @@ import { explore, resolveTarget } from '../../src/race/race.js';
 const dir = mkdtempSync(join(tmpdir(), 'faultline-swarm-regressions-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Writes a scenario file into the test's directory; returns its path. */
+function scenarioFile(name: string, doc: Record<string, unknown>): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(doc));
+  return file;
+}
+
 // Slot 0 (2 MiB + 4 KiB, THP) and slot 1 (4K) are mmap'd back to back: slot 1 starts inside
 // the 2 MiB block of slot 0's tail. The model used to map that block as one THP across both
 // mappings, so slot 1's CoW break replaced slot 0's tail page without zapping it (a
 // use-after-free). A huge page lies wholly inside its mapping: the tail is a 4K page.
 test('a THP mapping\'s tail and the next mapping share no huge block: the swarm\'s use-after-free is gone', (t) => {
-  const file = join(dir, 'thp-tail-next-mapping.json');
-  writeFileSync(file, JSON.stringify({
+  const file = scenarioFile('thp-tail-next-mapping.json', {
     vm: { type: 'default', vcpus: 2 },
     memslots: [
       { slot: 0, gpa: '0x0', size: '2052KiB', backing: '2M', host_memory: 'anonymous' },
@@ -25,7 +31,7 @@ test('a THP mapping\'s tail and the next mapping share no huge block: the swarm\
       { actor: 'vcpu1', op: 'access', gpa: '0x20b1000', access: 'write' },
       { actor: 'vcpu0', op: 'map_memory', base_gfn: '0x171', nr_pages: 256 },
     ],
-  }));
+  });
   const r = explore(resolveTarget(file), { budget: 2000 });
   t.false(r.found, r.run?.violations[0]?.message);
   t.true(r.dfs?.exhausted, 'the 2-preemption search ran to its end');
@@ -38,8 +44,7 @@ test('a THP mapping\'s tail and the next mapping share no huge block: the swarm\
 // model took it for R1's delete race (the portfolio met it in scenarios/default.json; here
 // it did within ~200 schedules); R1 is now only a leaf of a slot being deleted.
 test('a no-slot fault racing a memslot create may turn a leaf of the new slot into MMIO, as the kernel may: not R1', (t) => {
-  const file = join(dir, 'noslot-fault-vs-create.json');
-  writeFileSync(file, JSON.stringify({
+  const file = scenarioFile('noslot-fault-vs-create.json', {
     vm: { type: 'default', vcpus: 2 },
     memslots: [{ slot: 0, gpa: '0x0', size: '2MiB' }],
     ops: [
@@ -47,7 +52,7 @@ test('a no-slot fault racing a memslot create may turn a leaf of the new slot in
       { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '256MiB', size: '2MiB' },
       { actor: 'vcpu0', op: 'pre_fault', gpa: '256MiB', size: '64KiB' },
     ],
-  }));
+  });
   const r = explore(resolveTarget(file), { budget: 600 });
   t.false(r.found, r.run?.violations[0]?.message);
 });
@@ -56,12 +61,11 @@ test('a no-slot fault racing a memslot create may turn a leaf of the new slot in
 // depth 3 wanted two distinct change points in [1, 2) and drew forever, so the default
 // portfolio never returned.
 test('the portfolio ends on a run shorter than PCT\'s depth (PCT used to hang choosing its change points)', (t) => {
-  const file = join(dir, 'two-steps.json');
-  writeFileSync(file, JSON.stringify({
+  const file = scenarioFile('two-steps.json', {
     vm: { type: 'default', vcpus: 1 },
     memslots: [],
     ops: [{ actor: 'host', op: 'invalidate', gpa: '0x5c6000', size: '4KiB', kind: 'migrate' }],
-  }));
+  });
   const r = explore(resolveTarget(file), { budget: 9 });
   t.is(r.schedules, 9);
   t.false(r.found);
@@ -72,8 +76,7 @@ test('the portfolio ends on a run shorter than PCT\'s depth (PCT used to hang ch
 // a run stopped by the step limit was counted clean. A schedule has a step limit; reaching
 // it is a livelock finding that names where each unfinished actor is.
 test('a schedule that never ends is a livelock finding at the exploration\'s step limit, not a crash or a clean run', (t) => {
-  const file = join(dir, 'endless-entry.json');
-  writeFileSync(file, JSON.stringify({
+  const file = scenarioFile('endless-entry.json', {
     vm: { type: 'default', vcpus: 1 },
     memslots: [{ slot: 0, gpa: '0x0', size: '1MiB' }],
     ops: [
@@ -81,7 +84,7 @@ test('a schedule that never ends is a livelock finding at the exploration\'s ste
       { actor: 'host', op: 'invalidate', gpa: '0x5000', size: '4KiB', kind: 'migrate', after: 0 },
       { actor: 'vcpu0', op: 'access', gpa: '0x6000', access: 'read', after: 1 },
     ],
-  }));
+  });
   const r = explore(resolveTarget(file), { budget: 3, scheduler: 'random', skip: ['vcpu.kvmVcpuFlushTlb'] });
   t.true(r.found);
   const v = r.run!.violations[0]!;
