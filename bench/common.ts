@@ -5,6 +5,7 @@
 
 import { G, spteWord } from '../src/kvm/layout.js';
 import { SPTES_PER_TABLE } from '../src/kvm/limits.js';
+import { joined } from '../src/kvm/shm.js';
 import { NONLEAF_HI, NONPRESENT_HI, isShadowPresent, makeNonleafLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs } from '../src/kvm/spte.js';
 import { spteIndex } from '../src/kvm/tdp-iter.js';
 import { Vm } from '../src/kvm/vm.js';
@@ -100,15 +101,8 @@ export function freshVm(guestBytes: number): Vm {
   return Vm.create({ type: 'default', vcpus: 1, guestBytes }, new CompiledLockProtocol(compiled('mmu-lock')));
 }
 
-// 64-bit CAS operands from 32-bit halves without BigInt arithmetic (as tdp-mmu.ts does).
-const scratch64 = new BigInt64Array(2);
-const scratch32 = new Int32Array(scratch64.buffer);
-
-function pair(lo: number, hi: number, slot: number): bigint {
-  scratch32[slot * 2] = lo;
-  scratch32[slot * 2 + 1] = hi;
-  return scratch64[slot]!;
-}
+// 64-bit CAS operands from 32-bit halves without BigInt arithmetic, as the model's CAS builds them.
+const pair = joined;
 
 /**
  * A page-table bump allocator of its own over the VM's pool region (from POOL_BUMP on):

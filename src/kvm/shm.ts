@@ -113,8 +113,8 @@ type Wr8 = (a: Uint8Array, b: number, v: number) => number;
 const scratch64 = new BigInt64Array(2);
 const scratch32 = new Int32Array(scratch64.buffer);
 
-/** The 64-bit value of halves (lo, hi), through scratch slot `slot` (0 or 1). */
-function joined(lo: number, hi: number, slot: number): bigint {
+/** The 64-bit value of halves (lo, hi), through scratch slot `slot` (0 or 1): two operands of one CAS use slots 0 and 1. */
+export function joined(lo: number, hi: number, slot: number): bigint {
   scratch32[slot * 2] = lo;
   scratch32[slot * 2 + 1] = hi;
   return scratch64[slot]!;
