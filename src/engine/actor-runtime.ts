@@ -298,11 +298,7 @@ export class ActorRuntime implements StepHooks {
   }
 
   private stepInner(stepNo: number, onFaultDone: (rt: ActorRuntime) => void): boolean {
-    const a = this.a;
-    a.clearWait();
-    a.step = stepNo;
-    this.firedCount = 0;
-    this.lastDirect = null;
+    this.beginStep(stepNo);
     if (this.frames.length === 0) {
       const started = this.startNextOp(stepNo);
       if (started === null) return false;
@@ -310,12 +306,25 @@ export class ActorRuntime implements StepHooks {
     }
     const depth = this.frames.length - 1;
     const frame = this.frames[depth]!;
-    this.lastOuter = frame.machine;
-    this.lastFrom = frame.state;
-    a.stepLabel = this.frameBase[depth]! + frame.state;
-    this.lastTo = this.fire(frame, depth).target;
+    this.fireFirst(frame, depth);
     this.finishStep(depth, frame, onFaultDone);
     return true;
+  }
+
+  /** A step's start: the wait cleared, its number set, no transition fired yet. */
+  private beginStep(stepNo: number): void {
+    this.a.clearWait();
+    this.a.step = stepNo;
+    this.firedCount = 0;
+    this.lastDirect = null;
+  }
+
+  /** A step's first transition, on the innermost `frame` (at `depth`): its provenance label, then the fire. */
+  private fireFirst(frame: Runner<KvmActor>, depth: number): void {
+    this.lastOuter = frame.machine;
+    this.lastFrom = frame.state;
+    this.a.stepLabel = this.frameBase[depth]! + frame.state;
+    this.lastTo = this.fire(frame, depth).target;
   }
 
   /**
@@ -445,17 +454,10 @@ export class ActorRuntime implements StepHooks {
 
   /** One step of `frame` with no Runner.run (the reference runner): as runFrame, one `send`. */
   private oneStep(frame: Runner<KvmActor>, depth: number, stepNo: number, liveness: StepLiveness): number {
-    const a = this.a;
-    a.clearWait();
-    a.step = stepNo;
-    this.firedCount = 0;
-    this.lastDirect = null;
-    this.lastOuter = frame.machine;
-    this.lastFrom = frame.state;
-    a.stepLabel = this.frameBase[depth]! + frame.state;
-    this.lastTo = this.fire(frame, depth).target;
+    this.beginStep(stepNo);
+    this.fireFirst(frame, depth);
     if (this.frameKinds[depth]![frame.state] === KIND_PLAIN) {
-      if (a.blockWord < 0) this.progressSteps++;
+      if (this.a.blockWord < 0) this.progressSteps++;
       liveness.noteStep(this);
     }
     return 1;

@@ -4,9 +4,10 @@
  * keeps outside it are snapshotted, and each run restores that state — the SAB's pages in
  * use (vm-snapshot.ts), the SPTE provenance of the tables written since, the coverage and
  * lock counters, the collector, the setup's results, and the run state's step count,
- * checker epoch, liveness count and trace — and runs only the main phase, with runtimes,
- * op queues and results built anew. The result is the one a fresh build would give with
- * the same scheduler, step for step (test/engine/run-snapshot.test.ts compares them).
+ * checker epoch, liveness count and trace — and runs only the main phase, with the
+ * runtimes, op queues and results built at the first run and reset in place for each
+ * (run-build.ts, ReusedRuns). The result is the one a fresh build would give with the same
+ * scheduler, step for step (test/race/snapshot.test.ts compares them).
  *
  * A run's result shares the VM with the next run: read its `vm` before running another.
  */

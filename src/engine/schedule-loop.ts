@@ -12,12 +12,11 @@
 
 import { G } from '../kvm/layout.js';
 import { STEPS_MAX } from '../kvm/limits.js';
-import { endless } from './liveness.js';
 import { mmuInvalidateSeq } from '../kvm/mmu-invalidate.js';
 import { Footprint, recordFootprint, withSingleThreadAccess } from '../kvm/shm.js';
 import type { Scheduler, SchedulerView } from '../sched/scheduler.js';
 import type { ActorRuntime } from './actor-runtime.js';
-import { deadlock, isHelper } from './liveness.js';
+import { deadlock, endless, isHelper } from './liveness.js';
 import type { RunState } from './run-state.js';
 
 /** Steps between two progress reports (RunConfig.onProgress; a power of two). */
@@ -238,7 +237,6 @@ export class PhaseLoop {
         return true;
       }
       run.error = `run exceeded ${this.stepsMax} steps (FAULTLINE_STEPS_MAX): the scenario is longer than the deterministic engine allows, or an actor loops without retrying a fault`;
-      run.stopped = true;
       return true;
     }
     return false;

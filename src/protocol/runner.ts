@@ -71,7 +71,6 @@ interface Generated<C> {
 }
 
 /** A machine with its names bound to functions and its mutations applied. */
-
 export class BoundMachine<C> {
   /** [state][event] → transitions in order (for introspection; the hot path runs `step`). */
   readonly table: readonly (readonly (readonly BoundTransition<C>[])[])[];

@@ -9,7 +9,6 @@
  * schedule i of an exploration uses seed i, so shards (`--shard i/n`) take disjoint seeds.
  */
 
-import { EXPLORE_STEPS_MAX } from '../kvm/limits.js';
 import { readFileSync } from 'node:fs';
 import { runDeterministic, type RunConfig, type RunResult } from '../engine/deterministic.js';
 import { transitionNames } from '../engine/coverage.js';
@@ -22,6 +21,7 @@ import { Prng } from '../sched/prng.js';
 import { ReplayScheduler } from '../sched/replay.js';
 import { RandomScheduler, type Scheduler } from '../sched/scheduler.js';
 import { kernelChangeOfCommit, type KernelRelease } from '../kvm/kernel-release.js';
+import { EXPLORE_STEPS_MAX } from '../kvm/limits.js';
 import { CATALOGUE, DROPPED_ENTRIES, type CatalogueEntry } from '../workload/catalogue.js';
 import { parseScenario, scenarioToRunConfig, type Scenario } from '../workload/scenario.js';
 import { ROTATION, buildRotation, drawFrom, strategyLabel, type DfsStrategy, type StrategySpec } from './portfolio.js';
