@@ -310,6 +310,14 @@ function checkGlobalsOnly(vm: Vm): Violation[] {
 
 /** No reader under a writer and the lock not broken (checkGlobals finds nothing there). */
 function globalsClean(vm: Vm): boolean {
+  return !countLockHolders(vm).clash && !vm.lockProtocol.isBroken(vm.i32[G.MMU_LOCK]!);
+}
+
+/** countLockHolders()'s answer (reused: the check runs after every step). */
+const holders = { readers: 0, writers: 0, clash: false };
+
+/** How many actors hold mmu_lock for read and for write, and whether that breaks rwlock exclusion. */
+function countLockHolders(vm: Vm): typeof holders {
   let readers = 0;
   let writers = 0;
   for (let a = 0; a < vm.layout.actors; a++) {
@@ -317,21 +325,18 @@ function globalsClean(vm: Vm): boolean {
     if (h === LOCK_HELD_READ) readers++;
     else if (h === LOCK_HELD_WRITE) writers++;
   }
-  return !(writers > 1 || (writers === 1 && readers > 0)) && !vm.lockProtocol.isBroken(vm.i32[G.MMU_LOCK]!);
+  holders.readers = readers;
+  holders.writers = writers;
+  holders.clash = writers > 1 || (writers === 1 && readers > 0);
+  return holders;
 }
 
 /** Lock discipline and counters: no reader under a writer, no broken lock, in_progress ≥ 0. */
 function checkGlobals(c: ScanCtx): void {
   const vm = c.vm;
-  let readers = 0;
-  let writers = 0;
-  for (let a = 0; a < vm.layout.actors; a++) {
-    const h = vm.i32[actorWord(vm.layout, a, ACTOR.LOCK_HELD)]!;
-    if (h === LOCK_HELD_READ) readers++;
-    if (h === LOCK_HELD_WRITE) writers++;
-  }
+  const { readers, writers, clash } = countLockHolders(vm);
   const lockWord = vm.i32[G.MMU_LOCK]!;
-  if (writers > 1 || (writers === 1 && readers > 0)) {
+  if (clash) {
     c.out.push(violation('lock-discipline', `mmu_lock held by ${writers} writer(s) and ${readers} reader(s) at once (lock word ${vm.lockProtocol.describe(lockWord)})`));
   }
   if (vm.lockProtocol.isBroken(lockWord)) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
