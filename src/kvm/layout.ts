@@ -93,8 +93,13 @@ export const G = {
     POOL_IN_USE: 1,
     /** kvm->vm_dead (kvm_vm_dead(): every vCPU ioctl is -EIO from then on). */
     VM_DEAD: 1,
+    /**
+     * Root slots ever allocated: every slot at or above it was never in use (bookkeeping,
+     * not part of the modelled kernel: the invariant scans of the root slots stop there).
+     */
+    ROOTS_HIGH: 1,
     /** Unused words. */
-    MMU_LINE_SPARE: 4,
+    MMU_LINE_SPARE: 3,
     /** guest_memfd pages handed out. */
     GMEM_BUMP: 1,
     /** Attribute chunks handed out; dirty-bitmap words handed out. */
