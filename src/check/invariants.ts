@@ -18,12 +18,12 @@ import { gfnJoin } from '../kvm/address-space.js';
 import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
-import { ACTOR, G, ROOT, ROOT_WORDS, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
+import { ACTOR, ACTOR_WORDS, G, ROOT, ROOT_WORDS, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
 import { KVM_MEM_READONLY, SlotInfo, gfnToMemslot, memslotsActiveSet } from '../kvm/memslots.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmGetMemoryAttributes, kvmRangeHasMemoryAttributes } from '../kvm/mem-attrs.js';
 import { mmuInvalidateRange } from '../kvm/mmu-invalidate.js';
 import { LOCK_HELD_READ, LOCK_HELD_WRITE } from '../kvm/mmu-lock.js';
-import { ROOTS_MAX, SPTES_PER_TABLE } from '../kvm/limits.js';
+import { SPTES_PER_TABLE } from '../kvm/limits.js';
 import { isHostWritable, isLast, isShadowPresent, isWritable, spteChildTable, spteDescribe, spteHex, sptePfn, spteWritableInvariant } from '../kvm/spte.js';
 import { isObsoleteRoot, rootTable } from '../kvm/tdp-mmu.js';
 import * as S from '../kvm/shm.js';
@@ -245,7 +245,8 @@ function rootSlotOf(vm: Vm, table: number): number {
   const i32 = vm.i32;
   const inUse = rootWord(vm.layout, 0, ROOT.IN_USE);
   const tableW = rootWord(vm.layout, 0, ROOT.TABLE);
-  for (let s = 0, o = 0; s < ROOTS_MAX; s++, o += ROOT_WORDS) if (i32[inUse + o]! !== 0 && i32[tableW + o]! === t) return s;
+  const n = i32[G.ROOTS_HIGH]!;
+  for (let s = 0, o = 0; s < n; s++, o += ROOT_WORDS) if (i32[inUse + o]! !== 0 && i32[tableW + o]! === t) return s;
   return -1;
 }
 
@@ -301,16 +302,21 @@ export function checkSptes(vm: Vm, spteps: readonly number[], prov?: SpteProvena
 
 /** checkSptes of no SPTE: the global checks alone (allocation-free when clean, as checkSptes). */
 function checkGlobalsOnly(vm: Vm): Violation[] {
-  const inProgress = vm.i32[G.INVALIDATE_IN_PROGRESS]!;
-  if (inProgress >= 0 && globalsClean(vm)) return NONE;
+  if (globalsClean(vm)) return NONE;
   const c = incremental === null ? (incremental = newCtx(vm, undefined)) : startCtx(incremental, vm, undefined, undefined);
   checkGlobals(c);
   return c.out.slice();
 }
 
-/** No reader under a writer and the lock not broken (checkGlobals finds nothing there). */
-function globalsClean(vm: Vm): boolean {
-  return !countLockHolders(vm).clash && !vm.lockProtocol.isBroken(vm.i32[G.MMU_LOCK]!);
+/**
+ * True when checkGlobals finds nothing: in_progress ≥ 0, the lock not broken, no reader
+ * under a writer — the whole of checkSptes of no SPTE when clean, which the deterministic
+ * engine asks after every step that wrote none (one pass over the actors' lock-held words,
+ * nothing written).
+ */
+export function globalsClean(vm: Vm): boolean {
+  const i32 = vm.i32;
+  return i32[G.INVALIDATE_IN_PROGRESS]! >= 0 && !vm.lockProtocol.isBroken(i32[G.MMU_LOCK]!) && !countLockHolders(vm).clash;
 }
 
 /** countLockHolders()'s answer (reused: the check runs after every step). */
@@ -318,10 +324,13 @@ const holders = { readers: 0, writers: 0, clash: false };
 
 /** How many actors hold mmu_lock for read and for write, and whether that breaks rwlock exclusion. */
 function countLockHolders(vm: Vm): typeof holders {
+  const i32 = vm.i32;
   let readers = 0;
   let writers = 0;
-  for (let a = 0; a < vm.layout.actors; a++) {
-    const h = vm.i32[actorWord(vm.layout, a, ACTOR.LOCK_HELD)]!;
+  const first = actorWord(vm.layout, 0, ACTOR.LOCK_HELD);
+  const end = first + vm.layout.actors * ACTOR_WORDS;
+  for (let w = first; w < end; w += ACTOR_WORDS) {
+    const h = i32[w]!;
     if (h === LOCK_HELD_READ) readers++;
     else if (h === LOCK_HELD_WRITE) writers++;
   }
@@ -354,7 +363,9 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
   const i32 = vm.i32;
   const inUse = rootWord(vm.layout, 0, ROOT.IN_USE);
   const invalid = rootWord(vm.layout, 0, ROOT.INVALID);
-  for (let r = 0, o = 0; r < ROOTS_MAX; r++, o += ROOT_WORDS) {
+  // (Slots at or above ROOTS_HIGH were never in use.)
+  const n = i32[G.ROOTS_HIGH]!;
+  for (let r = 0, o = 0; r < n; r++, o += ROOT_WORDS) {
     // In use and not obsolete (is_obsolete_sp: role.invalid).
     if (i32[inUse + o]! === 0 || i32[invalid + o]! !== 0) continue;
     scanRoot(c, r);

@@ -75,6 +75,18 @@ function literal(v: unknown, where: string): string {
 export function compileReset<T extends object>(obj: T, pristine: T): (obj: T) => void {
   const lines: string[] = [];
   emitObject(lines, 'o', 'p', obj as Fields, pristine as Fields, new Set(), '');
-  const reset = new Function('p', `return function resetInPlace(o) {\n${lines.join('\n')}\n};`) as (p: T) => (o: T) => void;
-  return reset(pristine);
+  const body = lines.join('\n');
+  let make = compiled.get(body);
+  if (make === undefined) {
+    make = new Function('p', `return function resetInPlace(o) {\n${body}\n};`) as (p: object) => (o: object) => void;
+    compiled.set(body, make);
+  }
+  return make(pristine) as (obj: T) => void;
 }
+
+/**
+ * The resets compiled so far, by their code: the same shape with the same pristine values
+ * (an actor of the same scenario in the next exploration) gets a closure of the same
+ * function, whose code the JIT has already optimized, instead of a new function to warm up.
+ */
+const compiled = new Map<string, (p: object) => (o: object) => void>();

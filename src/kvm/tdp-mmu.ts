@@ -320,6 +320,7 @@ export function kvmTdpMmuGetVcpuRoot(t: KvmThread): number {
     const table = tdpMmuAllocSp(vm, t.actor, vm.rootLevel, 0);
     if (table === 0) return -1;
     tableMarkLive(vm, table, 0);
+    if (free >= S.get(vm.i32, G.ROOTS_HIGH)) S.store(vm.i32, G.ROOTS_HIGH, free + 1);
     S.store(vm.i32, rootWord(vm.layout, free, ROOT.TABLE), table);
     S.store(vm.i32, rootWord(vm.layout, free, ROOT.INVALID), 0);
     S.store(vm.i32, rootWord(vm.layout, free, ROOT.REFCOUNT), 2);
