@@ -40,7 +40,7 @@ export const memslotUpdateMachine = setup({
     zapInvalidatedRootsStart: unbound, tdpMmuZapRootSpte: unbound, zapRootsAdvance: unbound, wrprotStart: unbound, wrprotLeaf: unbound, wrprotAdvance: unbound,
     kvmFlushRemoteTlbs: unbound, commitMemoryRegion: unbound, slotsUnlock: unbound, setPhase: unbound,
     zapSlotLeafsStart: unbound, tdpMmuZapLeaf: unbound, zapAdvance: unbound,
-    recoverStart: unbound, recoverHugeSpte: unbound, recoverAdvance: unbound, recoverFreeze: unbound, recoverFlushFrozen: unbound,
+    rcuReadLock: unbound, rcuReadUnlock: unbound, recoverStart: unbound, recoverHugeSpte: unbound, recoverAdvance: unbound, recoverFreeze: unbound, recoverFlushFrozen: unbound,
   },
 }).createMachine({
   id: 'memslot-update',
@@ -194,7 +194,7 @@ export const memslotUpdateMachine = setup({
     recoverLock: {
       on: {
         STEP: [
-          { guard: 'tryMmuReadLock', target: 'recover', actions: 'recoverStart' },
+          { guard: 'tryMmuReadLock', target: 'recover', actions: ['rcuReadLock', 'recoverStart'] },
           { target: 'recoverLock', actions: 'waitMmuLock' },
         ],
       },
@@ -202,11 +202,12 @@ export const memslotUpdateMachine = setup({
     /**
      * kvm_mmu_recover_huge_pages() (6.13+; kvm_mmu_zap_collapsible_sptes() before): one
      * non-leaf SPTE that can map huge per step — recovered in place, or zapped with its flush.
+     * The walk is an RCU reader (rcu_read_lock() in recover_huge_pages_range()).
      */
     recover: {
       on: {
         STEP: [
-          { guard: 'zapDone', target: 'recoverFlush', actions: 'mmuReadUnlock' },
+          { guard: 'zapDone', target: 'recoverFlush' },
           { guard: 'recoverZaps', target: 'recoverFrozen', actions: 'recoverFreeze' },
           { target: 'recover', actions: ['recoverHugeSpte', 'recoverAdvance'] },
         ],
@@ -214,12 +215,16 @@ export const memslotUpdateMachine = setup({
     },
     /** Until 6.12: tdp_mmu_zap_spte_atomic()'s flush and clear after the freeze (a vCPU may meet FROZEN_SPTE between). */
     recoverFrozen: { on: { STEP: { target: 'recover', actions: 'recoverFlushFrozen' } } },
-    /** kvm_flush_remote_tlbs_memslot() if anything was recovered in place. */
+    /**
+     * kvm_flush_remote_tlbs_memslot() if anything was recovered in place — still inside the
+     * RCU read section and under mmu_lock, so no unlinked table is freed before every vCPU's
+     * paging-structure cache has dropped it — then rcu_read_unlock() and read_unlock().
+     */
     recoverFlush: {
       on: {
         STEP: [
-          { guard: 'flushPending', target: 'unlockSlots', actions: 'kvmFlushRemoteTlbs' },
-          { target: 'unlockSlots' },
+          { guard: 'flushPending', target: 'unlockSlots', actions: ['kvmFlushRemoteTlbs', 'rcuReadUnlock', 'mmuReadUnlock'] },
+          { target: 'unlockSlots', actions: ['rcuReadUnlock', 'mmuReadUnlock'] },
         ],
       },
     },

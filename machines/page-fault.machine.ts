@@ -193,8 +193,9 @@ export const pageFaultMachine = setup({
       },
     },
     /**
-     * After the CAS: a replaced present SPTE needs kvm_flush_remote_tlbs_gfn() before the
-     * unlock; a fresh one unlocks at once.
+     * After the CAS: a replaced table (a present non-leaf SPTE, the guard's "present" SPTE)
+     * needs kvm_flush_remote_tlbs_gfn() before the unlock, while the walk still holds
+     * rcu_read_lock(); anything else unlocks at once.
      */
     installed: {
       on: {

@@ -187,13 +187,21 @@ export const SLOT_WORDS = 9;
 /** A memslot set: header line (count) + MEMSLOTS_MAX records. */
 export const SET_HEADER_WORDS = LINE_WORDS;
 
-/** TLB entry: gfn (low word), pfn, flags (VALID/W/X), pfn generation at fill, gfn (high word). */
-export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1, GFN_HI: 1 });
-export const TLBE_WORDS = 5;
+/**
+ * TLB entry: gfn (low word), pfn, flags (VALID/W/X), pfn generation at fill, gfn (high
+ * word); then, in the same slot of the vCPU's paging-structure cache (indexed by the 2 MiB
+ * region, not the gfn), the region (low, high word), the last-level table the walk went
+ * through (0: none) and the SPTE word it was linked under then, plus 1.
+ */
+export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1, GFN_HI: 1, PSC_REGION: 1, PSC_REGION_HI: 1, PSC_TABLE: 1, PSC_PARENT: 1 });
+export const TLBE_WORDS = 9;
 
-/** Page-table page metadata: state, level, base gfn (low word), parent SPTE index + 1 (0 = root), base gfn (high word). */
-export const TABLE = wordOffsets(0, { STATE: 1, LEVEL: 1, GFN: 1, PARENT: 1, GFN_HI: 1 });
-export const TABLE_META_WORDS = 5;
+/**
+ * Page-table page metadata: state, level, base gfn (low word), parent SPTE index + 1 (0 =
+ * root), base gfn (high word), and the RCU epoch a removed table waits for.
+ */
+export const TABLE = wordOffsets(0, { STATE: 1, LEVEL: 1, GFN: 1, PARENT: 1, GFN_HI: 1, FREE_EPOCH: 1 });
+export const TABLE_META_WORDS = 6;
 /** Table states. */
 export const TABLE_FREE = 0;
 export const TABLE_CACHED = 1;

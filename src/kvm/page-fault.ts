@@ -424,7 +424,9 @@ export function tryInstallSpte(a: KvmActor): boolean {
     a.stats.casFailures++;
     return false;
   }
-  f.replacedPresent = isShadowPresent(it.oldLo);
+  // The flush after the install (tdp_mmu_map_handle_target_level()) is for a replaced
+  // table: its walks may sit in any vCPU's paging-structure cache until flushed.
+  f.replacedPresent = isShadowPresent(it.oldLo) && !isLast(it.oldLo, it.level);
   // is_page_fault_stale() ran under this same mmu_lock read section, so the root cannot
   // have become obsolete since: a leaf installed into an obsolete root is the bug of
   // a955cad84cda (R2), a mapping that outlives the memslot update that invalidated it.

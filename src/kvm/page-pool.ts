@@ -153,6 +153,7 @@ export function tableMarkCached(vm: Vm, table: number): void {
 export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
   setTableState(vm, table, TABLE_REMOVED);
   const epoch = rcuNewEpoch(vm);
+  S.store(vm.i32, tableMetaWord(vm.layout, table, TABLE.FREE_EPOCH), epoch);
   internalLock(vm.i32, G.POOL_LOCK);
   try {
     const tail = S.get(vm.i32, G.POOL_PENDING_COUNT);
@@ -164,6 +165,14 @@ export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
   } finally {
     internalUnlock(vm.i32, G.POOL_LOCK);
   }
+}
+
+/**
+ * A removed table whose grace period has ended: freed as far as any reader is concerned,
+ * whether or not the pool has taken it back yet (the kernel's RCU callback frees it then).
+ */
+export function tableGracePeriodDone(vm: Vm, table: number): boolean {
+  return tableState(vm, table) === TABLE_REMOVED && rcuGracePeriodDone(vm, S.load(vm.i32, tableMetaWord(vm.layout, table, TABLE.FREE_EPOCH)));
 }
 
 /** Tables in use (linked, cached or waiting for a grace period). */

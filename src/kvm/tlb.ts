@@ -5,6 +5,15 @@
  * host page's generation at fill time, so a guest access through a stale entry to a page
  * the host has since freed is detected as a use-after-free.
  *
+ * Beside it, the paging-structure cache (Intel SDM "paging-structure caches", the PDE
+ * cache): per 2 MiB region, the last-level table a walk went through, which a later walk
+ * for another gfn of the region may start from instead of the root. A flush drops it with
+ * the TLB; so does an EPT violation for the gfn it translated (SDM: the violation
+ * invalidates the mappings used to translate that address). It is why unlinking a table
+ * needs a flush before the table is freed: kvm_flush_remote_tlbs_gfn() after a fault
+ * replaced a table by a huge SPTE, the flush of recover-huge, the kick before an invalid
+ * root is zapped.
+ *
  * kvm_flush_remote_tlbs() / kvm_flush_remote_tlbs_gfn(): request a flush on every vCPU.
  */
 
@@ -50,9 +59,49 @@ export function tlbEntry(vm: Vm, vcpu: number, e: number): { pfn: number; flags:
   };
 }
 
-/** kvm_vcpu_flush_tlb_guest() / the flush on loading a new root: drop every entry. */
+/** kvm_vcpu_flush_tlb_guest() / the flush on loading a new root: drop every entry, and the paging-structure cache. */
 export function tlbFlushAll(vm: Vm, vcpu: number): void {
-  for (let e = 0; e < TLB_ENTRIES; e++) S.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
+  for (let e = 0; e < TLB_ENTRIES; e++) {
+    S.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
+    S.store(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), 0);
+  }
+}
+
+/** The 2 MiB region of a gfn: the key of the paging-structure cache. */
+function pscRegion(gfn: number): number {
+  return Math.floor(gfn / 512);
+}
+
+/** The last-level table cached for `gfn`'s 2 MiB region, or 0. */
+export function pscLookup(vm: Vm, vcpu: number, gfn: number): number {
+  const region = pscRegion(gfn);
+  const e = region & (TLB_ENTRIES - 1);
+  const table = S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE));
+  if (table === 0) return 0;
+  if (S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION)) !== gfnLo(region)) return 0;
+  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION_HI)) === gfnHi(region) ? table : 0;
+}
+
+/** The SPTE word the cached table of `gfn`'s region was linked under when cached (valid after a hit). */
+export function pscParentWord(vm: Vm, vcpu: number, gfn: number): number {
+  return S.load(vm.i32, tlbWord(vm.layout, vcpu, pscRegion(gfn) & (TLB_ENTRIES - 1), TLBE.PSC_PARENT)) - 1;
+}
+
+/** A walk that reached a 4K leaf in `table` (linked under `parentWord`) caches the table for its region. */
+export function pscFill(vm: Vm, vcpu: number, gfn: number, table: number, parentWord: number): void {
+  const region = pscRegion(gfn);
+  const e = region & (TLB_ENTRIES - 1);
+  const i32 = vm.i32;
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), 0);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION), gfnLo(region));
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION_HI), gfnHi(region));
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_PARENT), parentWord + 1);
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), table);
+}
+
+/** The EPT violation for `gfn` drops the paging-structure cache entry its walk used. */
+export function pscDrop(vm: Vm, vcpu: number, gfn: number): void {
+  if (pscLookup(vm, vcpu, gfn) !== 0) S.store(vm.i32, tlbWord(vm.layout, vcpu, pscRegion(gfn) & (TLB_ENTRIES - 1), TLBE.PSC_TABLE), 0);
 }
 
 /**

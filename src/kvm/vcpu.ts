@@ -9,17 +9,17 @@ import type { KvmActor } from './actor.js';
 import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-bitmap.js';
 import { isZeroPfn, pfnGeneration, pfnOwner } from './host.js';
 import { MMU_CACHE_TABLES, PAGE_SIZE } from './limits.js';
-import { ACTOR, actorWord } from './layout.js';
+import { ACTOR, actorWord, spteWord } from './layout.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import { SlotInfo, gfnToMemslot, memslotsActiveSet, memslotsGeneration, memslotsUpdateInProgress } from './memslots.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
-import { mmuTopupMemoryCaches } from './page-pool.js';
+import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableGracePeriodDone, tableParentWord, tableState } from './page-pool.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
 import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, sptePfn } from './spte.js';
-import { tdpFindLeaf } from './tdp-iter.js';
+import { spteIndex, tdpFindLeaf } from './tdp-iter.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
-import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
+import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, pscDrop, pscFill, pscLookup, pscParentWord, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
 import * as S from './shm.js';
 
 export function hasRequestTlbFlush(a: KvmActor): boolean {
@@ -154,9 +154,11 @@ function checkDirtyLogged(a: KvmActor, gfn: number, via: string): void {
 }
 
 /**
- * The CPU executing one guest access: TLB hit, else a walk from the vCPU's root that sets
- * A (and D on write) by CAS and fills the TLB. Returns false on an EPT violation (no
- * translation or not enough permission), leaving `a.lastWalkPresent` for the error code.
+ * The CPU executing one guest access: TLB hit, else a walk — from the table the
+ * paging-structure cache holds for the gfn's 2 MiB region, or from the vCPU's root — that
+ * sets A (and D on write) by CAS and fills the TLB. Returns false on an EPT violation (no
+ * translation or not enough permission), leaving `a.lastWalkPresent` for the error code;
+ * the violation drops the paging-structure cache entry the walk used.
  */
 export function tryGuestAccess(a: KvmActor): boolean {
   const op = a.currentAccess();
@@ -183,14 +185,52 @@ export function tryGuestAccess(a: KvmActor): boolean {
   // is freed only after the grace period (and the remote flush) that KVM waits for.
   rcuReadLock(a.vm, a.actor);
   try {
-    return hardwareWalk(a, slot, gfn, write, exec);
+    const cached = pscLookup(a.vm, a.actor, gfn);
+    if (cached === 0) {
+      tdpFindLeaf(a.vm, rootTable(a.vm, slot), gfn, a.leaf);
+      return accessLeaf(a, slot, gfn, write, exec);
+    }
+    if (readCachedTable(a, cached, gfn) && accessLeaf(a, slot, gfn, write, exec)) return true;
+    pscDrop(a.vm, a.actor, gfn);
+    return false;
   } finally {
     rcuReadUnlock(a.vm, a.actor);
   }
 }
 
-function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, exec: boolean): boolean {
-  const leaf = tdpFindLeaf(a.vm, rootTable(a.vm, slot), gfn, a.leaf);
+/**
+ * A walk that starts from the table the paging-structure cache holds for gfn's 2 MiB
+ * region: its 4K entry into `a.leaf`. The table must still be one a walker may read — live
+ * where it was cached, or unlinked but within the grace period of a flush that has not
+ * yet reached this vCPU (its entries frozen, so the access faults). A table freed or
+ * reused since is a use-after-free by the hardware: the flush that must follow unlinking
+ * it never came. Returns false then.
+ */
+function readCachedTable(a: KvmActor, table: number, gfn: number): boolean {
+  const vm = a.vm;
+  const st = tableState(vm, table);
+  const reused = st === TABLE_LIVE && tableParentWord(vm, table) !== pscParentWord(vm, a.actor, gfn);
+  if (st === TABLE_FREE || st === TABLE_CACHED || reused || tableGracePeriodDone(vm, table)) {
+    const now = st === TABLE_FREE ? 'back in the free pool' : st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : reused ? 'linked again under another SPTE' : 'freed (its RCU grace period has ended)';
+    a.report('table-reuse', `${a.name}'s access to gfn 0x${gfn.toString(16)} started its walk at table #${table} from the paging-structure cache, but that table was unlinked since and is now ${now}: no TLB flush reached this vCPU between the unlink and the free — a use-after-free of a page table by the hardware walker`, { gfn });
+    return false;
+  }
+  const l = a.leaf;
+  l.sptep = spteWord(vm.layout, table, spteIndex(gfn, 1));
+  l.level = 1;
+  l.table = table;
+  l.lo = S.load(vm.i32, l.sptep);
+  l.hi = S.load(vm.i32, l.sptep + 1);
+  l.baseGfn = gfn;
+  return true;
+}
+
+/**
+ * The access through the SPTE `a.leaf` holds: a present leaf with the permission, whose A
+ * (and D) bit is set by CAS; fills the TLB, and for a 4K leaf the paging-structure cache.
+ */
+function accessLeaf(a: KvmActor, slot: number, gfn: number, write: boolean, exec: boolean): boolean {
+  const leaf = a.leaf;
   for (let tries = 0; tries < 8; tries++) {
     const { lo, hi } = leaf;
     if (!isShadowPresent(lo) || isFrozen(lo, hi) || isMmio(lo, hi) || !isLast(lo, leaf.level)) return false;
@@ -206,6 +246,7 @@ function hardwareWalk(a: KvmActor, slot: number, gfn: number, write: boolean, ex
     }
     const flags = ((lo & SPTE_W) !== 0 ? TLB_FLAG_W : 0) | ((lo & SPTE_X) !== 0 ? TLB_FLAG_X : 0) | (pfnOwner(a.vm, pfn) < 0 ? TLB_FLAG_PRIVATE : 0);
     tlbFill(a.vm, a.actor, gfn, pfn, flags, pfnGeneration(a.vm, pfn));
+    if (leaf.level === 1) pscFill(a.vm, a.actor, gfn, leaf.table, tableParentWord(a.vm, leaf.table));
     checkHostPage(a, gfn, pfn, 0, false, write);
     if (write) checkDirtyLogged(a, gfn, `the SPTE of root #${slot}${isObsoleteRoot(a.vm, slot) ? ', invalid' : ''}, level ${leaf.level}`);
     return true;

@@ -279,6 +279,8 @@ const memslotUpdate: Impl<A> = {
     zapSlotLeafsStart: ms.zapSlotLeafsStart,
     tdpMmuZapLeaf: inv.tdpMmuZapLeaf,
     zapAdvance: inv.zapAdvance,
+    rcuReadLock: pf.faultRcuReadLock,
+    rcuReadUnlock: pf.faultRcuReadUnlock,
     recoverStart: rh.recoverStart,
     recoverHugeSpte: rh.recoverHugeSpte,
     recoverAdvance: rh.recoverAdvance,

@@ -85,6 +85,19 @@ class Gen {
   /** The scenario's hot pages: one to three, drawn once its memslots are known. */
   readonly hot: number[] = [];
 
+  /**
+   * One to three hot pages; half the time the second and third in the first one's 2 MiB
+   * region, so different pages of one region are walked by several vCPUs while it is
+   * mapped 4K and huge in turn (the paging-structure cache, a huge SPTE over a table).
+   */
+  drawHot(): void {
+    const n = 1 + this.p.below(3);
+    const clustered = this.chance(0.5);
+    this.hot.push(this.gpa());
+    const region = this.hot[0]! - (this.hot[0]! % (2 * MiB));
+    while (this.hot.length < n) this.hot.push(clustered ? region + this.p.below(512) * 4096 : this.gpa());
+  }
+
   private anyGpa(): number {
     if (this.slots.length === 0 || this.chance(0.1)) return this.p.below(8) * SLOT_STRIDE + this.p.below(512) * 4096 + 16 * MiB;
     const s = this.pick(this.slots);
@@ -147,9 +160,15 @@ function memslotOp(g: Gen): OpDoc {
   }
   if (kind === 'delete') return set(s.id, s.gpa, 0, []);
   if (kind === 'move') return set(s.id, (10 + g.p.below(4)) * SLOT_STRIDE, s.size, flagsOf(s));
-  if (kind === 'flags') return set(s.id, s.gpa, s.size, s.log ? flagsOf({ ...s, log: false }) : flagsOf({ ...s, log: true }));
+  if (kind === 'flags') return toggleDirtyLogging(g, s);
   // Refused: a new slot overlapping s (EEXIST), or a gpa that is not page-aligned (EINVAL).
   return g.chance(0.5) ? set(7, s.gpa, 2 * MiB, []) : set(s.id, s.gpa + 0x800, s.size, flagsOf(s));
+}
+
+/** KVM_SET_USER_MEMORY_REGION2 on `s` with KVM_MEM_LOG_DIRTY_PAGES flipped from its initial flags. */
+function toggleDirtyLogging(g: Gen, s: Slot): OpDoc {
+  const flags = [...(s.log ? [] : ['log_dirty_pages']), ...(s.gmem ? ['guest_memfd'] : [])];
+  return { actor: 'vmm', op: 'set_memslot', slot: s.id, gpa: hex(s.gpa), size: formatSize(s.size), ...(flags.length > 0 ? { flags } : {}) };
 }
 
 /** A VMM or host op of the other features. */
@@ -162,6 +181,9 @@ function otherOp(g: Gen, f: SwarmFeature): OpDoc {
   }
   if (f === 'signal') return { actor: 'vmm', op: 'signal', vcpu: g.vcpu() };
   const s = g.slots.length > 0 ? g.pick(g.slots) : { id: 0, size: 2 * MiB };
+  // A migration started or cancelled: KVM_MEM_LOG_DIRTY_PAGES turned on or off (off
+  // recovers huge mappings over the 4K tables logging forced).
+  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g, g.slots.find((x) => x.log) ?? g.pick(g.slots));
   if (g.chance(0.5)) return { actor: 'vmm', op: 'get_dirty_log', slot: s.id };
   return { actor: 'vmm', op: 'clear_dirty_log', slot: s.id, first_page: 64 * g.p.below(Math.max(1, s.size / 4096 / 64)), num_pages: 64 * (1 + g.p.below(4)) };
 }
@@ -193,7 +215,7 @@ function ops(g: Gen): OpDoc[] {
 export function generateScenario(seed: number, index: number, o: SwarmGenOptions = {}): GeneratedScenario {
   const g = new Gen(mixSeed(seed, index), o);
   const memslots = g.memslots();
-  for (let n = 1 + g.p.below(3); g.hot.length < n;) g.hot.push(g.gpa());
+  g.drawHot();
   const opList = ops(g);
   const vm: Doc = {
     type: g.type, vcpus: g.vcpus, kernel: o.kernel ?? KERNEL_DEFAULT,

@@ -1,9 +1,9 @@
-// Goal: each vCPU's TLB caches translations per gfn (direct-mapped), keeps them until flushed, and kvm_flush_remote_tlbs requests a flush on every vCPU; method: direct calls on a real Vm.
+// Goal: each vCPU's TLB caches translations per gfn (direct-mapped), and its paging-structure cache one last-level table per 2 MiB region, keeps them until flushed, and kvm_flush_remote_tlbs requests a flush on every vCPU; method: direct calls on a real Vm.
 
 import test from 'ava';
 import { TLB_ENTRIES } from '../../src/kvm/limits.js';
 import { KVM_REQ_TLB_FLUSH, kvmTestRequest } from '../../src/kvm/requests.js';
-import { TLB_FLAG_W, TLB_FLAG_X, kvmFlushRemoteTlbs, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from '../../src/kvm/tlb.js';
+import { TLB_FLAG_W, TLB_FLAG_X, kvmFlushRemoteTlbs, pscDrop, pscFill, pscLookup, pscParentWord, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from '../../src/kvm/tlb.js';
 import { newVm } from './fixtures.js';
 
 test('an empty TLB misses; a filled entry hits with its pfn, flags and page generation', (t) => {
@@ -65,4 +65,36 @@ test('gfns 2^32 apart share an entry and its low word, not a hit', (t) => {
   t.is(tlbLookup(vm, 0, 2 ** 32 + 5), -1);
   tlbFill(vm, 0, 5, 0x78, 0, 1);
   t.is(tlbLookup(vm, 0, g), -1, 'replaced');
+});
+
+test('the paging-structure cache holds one last-level table per 2 MiB region, with the SPTE word it hung under; a flush drops it with the TLB', (t) => {
+  const vm = newVm({ vcpus: 2 });
+  t.is(pscLookup(vm, 0, 0x1234), 0, 'empty');
+  pscFill(vm, 0, 0x1234, 7, 4242);
+  t.is(pscLookup(vm, 0, 0x1200), 7, 'any gfn of the region hits');
+  t.is(pscLookup(vm, 0, 0x13ff), 7);
+  t.is(pscParentWord(vm, 0, 0x1300), 4242);
+  t.is(pscLookup(vm, 0, 0x1400), 0, 'the next region misses');
+  t.is(pscLookup(vm, 1, 0x1234), 0, 'per vCPU');
+  pscFill(vm, 0, 0x1234 + 512 * TLB_ENTRIES, 9, 1);
+  t.is(pscLookup(vm, 0, 0x1234), 0, 'direct-mapped like the TLB: a region that maps to the same entry evicts it');
+  pscFill(vm, 0, 0x1234, 7, 4242);
+  tlbFill(vm, 0, 0x1234, 5, 0, 0);
+  tlbFlushAll(vm, 0);
+  t.is(pscLookup(vm, 0, 0x1234), 0);
+  t.is(tlbLookup(vm, 0, 0x1234), -1);
+});
+
+test('an EPT violation drops the paging-structure cache entry of its gfn\'s region only', (t) => {
+  const vm = newVm({ physBits: 52 });
+  const high = 2 ** 38 + 0x200;
+  pscFill(vm, 0, 0x200, 3, 10);
+  pscFill(vm, 0, high + 0x400, 4, 11);
+  t.is(pscLookup(vm, 0, high + 0x400), 4, 'gfns above 2^32 have regions like any other');
+  t.is(pscLookup(vm, 0, high + 0x400 - 512 * TLB_ENTRIES), 0, 'a region that maps to the same entry misses');
+  pscDrop(vm, 0, 0x3ff);
+  t.is(pscLookup(vm, 0, 0x200), 0);
+  t.is(pscLookup(vm, 0, high + 0x400), 4);
+  pscDrop(vm, 0, 0x600);
+  t.is(pscLookup(vm, 0, high + 0x400), 4, 'a drop for a region it does not hold leaves the entry alone');
 });

@@ -52,10 +52,10 @@ test('with a protocol check forced off: found, shrunk, and the written file repr
   // A default VM: without private memory the missing retry shows as a use-after-free (on
   // VMs with it, first as often as a private-shared mismatch: attribute changes use the same
   // invalidation sequence).
-  const o = { seed: 1, scenarios: 60, vmType: 'default' as const, mutate: ['page-fault.mmuInvalidateRetryGfn=false'] };
+  const o = { seed: 1, scenarios: 80, vmType: 'default' as const, mutate: ['page-fault.mmuInvalidateRetryGfn=false'] };
   const r = swarm(o);
   const f = r.failure;
-  if (f === null) { t.fail('nothing found in 60 scenarios'); return; }
+  if (f === null) { t.fail('nothing found in 80 scenarios'); return; }
   t.is(f.violation.kind, 'use-after-free');
   t.true(f.after.ops < f.before.ops && f.after.ops <= 3, `shrunk to ${f.after.ops} ops`);
   t.is(r.scenarios, f.index + 1, 'the run stops at the failing scenario');
@@ -108,7 +108,7 @@ test('the CLI: --json lines end in a summary shaped like explore\'s; a failure e
   t.is(s.type, 'summary');
   t.is(s.scenarios, 3);
   const out = join(dir, 'cli');
-  const bad = await cli(['race', 'swarm', '--scenarios', '60', '--vm-type', 'default', '--mutate', 'page-fault.mmuInvalidateRetryGfn=false', '--out', out]);
+  const bad = await cli(['race', 'swarm', '--scenarios', '80', '--vm-type', 'default', '--mutate', 'page-fault.mmuInvalidateRetryGfn=false', '--out', out]);
   t.is(bad.code, 1);
   t.regex(bad.stdout, /^scenario \d+: use-after-free, found by /m);
   t.regex(bad.stdout, /^shrunk: ops \d+ → \d+/m);
