@@ -76,10 +76,15 @@ export interface StepLiveness {
 
 /** What a frame of one machine needs (found once per call, not per step), and the machine's spare runners. */
 interface MachineUse {
+  readonly id: string;
   readonly base: number;
   readonly coverage: Uint32Array;
   readonly kinds: Uint8Array;
   readonly spare: Runner<KvmActor>[];
+  /** Per state that calls a machine (KIND_CALL): the called machine's use, found at its first call (null until then). */
+  readonly callees: (MachineUse | null)[];
+  /** The page-fault machine: reaching its final state ends a fault (the liveness hook). */
+  readonly endsFault: boolean;
 }
 
 /** What entering a state means for the runtime: nothing more, a call of another machine, or the machine's end. */
@@ -111,10 +116,7 @@ export class ActorRuntime implements StepHooks {
   readonly a: KvmActor;
   readonly queue: RuntimeQueue;
   private readonly frames: Runner<KvmActor>[] = [];
-  /** Per frame (parallel to `frames`): its machine's first label index, coverage counters and state kinds. */
-  private readonly frameBase: number[] = [];
-  private readonly frameCoverage: Uint32Array[] = [];
-  private readonly frameKinds: Uint8Array[] = [];
+  /** Per frame (parallel to `frames`): its machine's first label index, coverage counters, state kinds and spares. */
   private readonly frameMachine: MachineUse[] = [];
   /** Per machine id: what a frame of it needs, and its spare runners. */
   private readonly machineUse = new Map<string, MachineUse>();
@@ -179,21 +181,39 @@ export class ActorRuntime implements StepHooks {
 
   /** Starts machine `id` on top of the stack: a spare runner of it rewound, or a new one. */
   private pushFrame(id: string): Runner<KvmActor> {
+    return this.pushUse(this.useOf(id));
+  }
+
+  /** What a frame of machine `id` needs (made at its first use, with a first runner as its spare). */
+  private useOf(id: string): MachineUse {
     let use = this.machineUse.get(id);
     if (use === undefined) {
       const r = this.factory.create(id);
-      use = { base: this.labelBase.get(id)!, coverage: this.coverage.get(id)!, kinds: stateKinds(r.machine), spare: r.reset !== undefined ? [r] : [] };
+      const kinds = stateKinds(r.machine);
+      use = {
+        id, base: this.labelBase.get(id)!, coverage: this.coverage.get(id)!, kinds, spare: r.reset !== undefined ? [r] : [],
+        callees: Array.from(kinds, () => null), endsFault: id === 'page-fault',
+      };
       this.machineUse.set(id, use);
     }
-    const r = use.spare.pop() ?? this.factory.create(id);
+    return use;
+  }
+
+  /** Starts the machine of `use` on top of the stack. */
+  private pushUse(use: MachineUse): Runner<KvmActor> {
+    const r = use.spare.pop() ?? this.factory.create(use.id);
     r.reset?.();
-    const i = this.frames.length;
+    this.frameMachine[this.frames.length] = use;
     this.frames.push(r);
-    this.frameBase[i] = use.base;
-    this.frameCoverage[i] = use.coverage;
-    this.frameKinds[i] = use.kinds;
-    this.frameMachine[i] = use;
     return r;
+  }
+
+  /** The machine that state `state` of `use`'s machine calls (its meta.call), looked up once per calling state. */
+  private calleeOf(use: MachineUse, frame: Runner<KvmActor>): MachineUse {
+    const state = frame.state;
+    let c = use.callees[state]!;
+    if (c === null) use.callees[state] = c = this.useOf(frame.machine.states[state]!.call!);
+    return c;
   }
 
   /** The innermost machine finished: its runner becomes a spare (when it can be rewound). */
@@ -229,7 +249,7 @@ export class ActorRuntime implements StepHooks {
       const op = this.queue.peek();
       return `${this.a.name}:${op === null ? 'end' : op.op}`;
     }
-    const i = this.frameBase[this.frames.length - 1]! + f.state;
+    const i = this.frameMachine[this.frames.length - 1]!.base + f.state;
     return (this.labelCache[i] ??= `${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`);
   }
 
@@ -323,7 +343,7 @@ export class ActorRuntime implements StepHooks {
   private fireFirst(frame: Runner<KvmActor>, depth: number): void {
     this.lastOuter = frame.machine;
     this.lastFrom = frame.state;
-    this.a.stepLabel = this.frameBase[depth]! + frame.state;
+    this.a.stepLabel = this.frameMachine[depth]!.base + frame.state;
     this.lastTo = this.fire(frame, depth).target;
   }
 
@@ -334,14 +354,15 @@ export class ActorRuntime implements StepHooks {
    */
   private finishStep(depth: number, frame: Runner<KvmActor>, onFaultDone: (rt: ActorRuntime) => void): void {
     for (;;) {
-      const kind = this.frameKinds[depth]![frame.state]!;
+      const use = this.frameMachine[depth]!;
+      const kind = use.kinds[frame.state]!;
       if (kind === KIND_CALL) {
-        this.pushFrame(frame.machine.states[frame.state]!.call!);
+        this.pushUse(this.calleeOf(use, frame));
         break;
       }
       if (kind !== KIND_FINAL) break;
       this.popFrame();
-      if (frame.machine.id === 'page-fault') onFaultDone(this);
+      if (use.endsFault) onFaultDone(this);
       if (depth === 0) {
         this.finishOp(frame.machine.id);
         break;
@@ -376,12 +397,14 @@ export class ActorRuntime implements StepHooks {
       const guest = depth === 0 && frame.state === this.guestState;
       if (guest) enterGuestMode(this.vm, this.id);
       n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, guest ? 1 : budget - n, findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
-      if (this.frameKinds[depth]![frame.state] !== KIND_PLAIN) {
+      if (this.frameMachine[depth]!.kinds[frame.state] !== KIND_PLAIN) {
         this.finishStep(depth, frame, onFaultDone);
         liveness.noteStep(this);
       }
       if (guest) exitGuestMode(this.vm, this.id);
-      if (this.a.blockWord >= 0 || findings.length !== found || this.finished || this.atOpBoundary) return n;
+      if (this.a.blockWord >= 0 || findings.length !== found) return n;
+      // Finished or at an op boundary only with at most the outermost machine running.
+      if (frames.length <= 1 && (this.finished || this.atOpBoundary)) return n;
     }
     return n;
   }
@@ -395,68 +418,71 @@ export class ActorRuntime implements StepHooks {
   private runStop = -1;
   private runFindings: { readonly length: number } = [];
   private runFound = 0;
-  /** Steps of the run that ended in a plain state, not waiting (progress, and productive unless in a retry streak). */
-  private runProgress = 0;
   private runLast: CompiledTransition | null = null;
 
   /**
    * Plain steps of `frame` (at `depth`) in one Runner.run, numbered from `stepNo`: each
    * one's bookkeeping is what runSteps did per step (beforeStep, afterStep). The last
    * step's transition is noted as the step's (record, forEachFired). Returns the steps taken.
+   *
+   * The wait is cleared once, before the first step: a run goes on only after a step that
+   * did not end waiting, so every later step starts with no wait to clear (blockWord -1,
+   * blockReason ''). Every step but the last ended in a plain state, not waiting (else the
+   * run would have stopped there), and so did the last unless its target is a call or final
+   * state or it waits: the steps that count as progress are known from the last alone, and
+   * the state each step started in is its transition's source.
    */
   private runFrame(frame: Runner<KvmActor>, depth: number, stepNo: number, budget: number, findings: { readonly length: number }, liveness: StepLiveness): number {
+    const use = this.frameMachine[depth]!;
     this.runStepNo = stepNo;
-    this.runBase = this.frameBase[depth]!;
-    this.runCoverage = this.frameCoverage[depth]!;
-    this.runKinds = this.frameKinds[depth]!;
+    this.runBase = use.base;
+    this.runCoverage = use.coverage;
+    this.runKinds = use.kinds;
     this.runStop = depth === 0 ? this.guestState : -1;
     this.runFindings = findings;
     this.runFound = findings.length;
-    this.runProgress = 0;
-    const n = frame.run!(this.a, STEP_EVENT, budget, this);
+    const a = this.a;
+    a.clearWait();
+    const n = frame.run!(a, STEP_EVENT, budget, this);
     if (n < 0) this.noTransition(frame);
+    const t = this.runLast!;
     // The plain steps' progress and liveness accounting, summed: a retry streak only
     // changes when a fault ends (finishStep), never inside a run.
-    this.progressSteps += this.runProgress;
-    liveness.noteProgress(this, this.runProgress);
-    const t = this.runLast!;
+    const progress = use.kinds[t.target] === KIND_PLAIN && a.blockWord < 0 ? n : n - 1;
+    this.progressSteps += progress;
+    liveness.noteProgress(this, progress);
     this.firedCount = 0;
     this.lastDirect = null;
     this.lastOuter = frame.machine;
+    this.lastFrom = t.source;
     this.noteFired(frame.machine, t);
     this.lastTo = t.target;
     return n;
   }
 
-  /** A run's hook before each step from `state` (as stepInner: the wait cleared, the step's number and label). */
+  /** A run's hook before each step from `state` (as stepInner: the step's number and label; the wait is clear, see runFrame). */
   beforeStep(state: number): void {
     const a = this.a;
-    a.clearWait();
     a.step = this.runStepNo++;
-    this.lastFrom = state;
     a.stepLabel = this.runBase + state;
   }
 
   /**
-   * A run's hook after each step that fired `t`: its coverage; a plain target not waiting
-   * is counted for the progress and liveness accounting (runFrame adds the count up).
-   * Another step follows unless the target is a call or final state (runSteps finishes
-   * that step), the actor waits, a finding was reported, or the target is where the run
-   * stops (the vCPU in the guest).
+   * A run's hook after each step that fired `t`: its coverage. Another step follows unless
+   * the target is a call or final state (runSteps finishes that step), the actor waits, a
+   * finding was reported, or the target is where the run stops (the vCPU in the guest).
    */
   afterStep(t: CompiledTransition): boolean {
     this.runCoverage[t.id]!++;
     this.runLast = t;
-    if (this.runKinds[t.target] !== KIND_PLAIN || this.a.blockWord >= 0) return false;
-    this.runProgress++;
-    return this.runFindings.length === this.runFound && t.target !== this.runStop;
+    return this.runKinds[t.target] === KIND_PLAIN && this.a.blockWord < 0 && this.runFindings.length === this.runFound && t.target !== this.runStop;
   }
 
   /** One step of `frame` with no Runner.run (the reference runner): as runFrame, one `send`. */
   private oneStep(frame: Runner<KvmActor>, depth: number, stepNo: number, liveness: StepLiveness): number {
     this.beginStep(stepNo);
     this.fireFirst(frame, depth);
-    if (this.frameKinds[depth]![frame.state] === KIND_PLAIN) {
+    if (this.frameMachine[depth]!.kinds[frame.state] === KIND_PLAIN) {
       if (this.a.blockWord < 0) this.progressSteps++;
       liveness.noteStep(this);
     }
@@ -491,7 +517,7 @@ export class ActorRuntime implements StepHooks {
   private fire(frame: Runner<KvmActor>, depth: number): CompiledTransition {
     const t = frame.send(this.a, STEP_EVENT);
     if (t === null) this.noTransition(frame);
-    this.frameCoverage[depth]![t.id]!++;
+    this.frameMachine[depth]!.coverage[t.id]!++;
     this.noteFired(frame.machine, t);
     return t;
   }

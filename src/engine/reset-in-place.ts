@@ -14,6 +14,8 @@
  * walk of every field cost more than building the objects anew).
  */
 
+import { RESETS_COMPILED_MAX } from '../kvm/limits.js';
+
 type Fields = Record<string, unknown>;
 
 /** The code resetting `o` from `p` (their fields at `ov`, `pv` when compiled), appended to `lines`. */
@@ -79,6 +81,8 @@ export function compileReset<T extends object>(obj: T, pristine: T): (obj: T) =>
   let make = compiled.get(body);
   if (make === undefined) {
     make = new Function('p', `return function resetInPlace(o) {\n${body}\n};`) as (p: object) => (o: object) => void;
+    // (Bounded: a swarm's many scenarios may each bring actors of their own shape or values.)
+    if (compiled.size >= RESETS_COMPILED_MAX) compiled.clear();
     compiled.set(body, make);
   }
   return make(pristine) as (obj: T) => void;

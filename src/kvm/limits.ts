@@ -75,6 +75,8 @@ export const HOST_PAGE_BATCH = 32;
 export const FOOTPRINT_WORDS_INITIAL = 64;
 /** Entries of the mmu_lock protocol's memo of (lock word, event) → next word; a power of two. */
 export const LOCK_MEMO_ENTRIES = 1024;
+/** In-place resets kept compiled for reuse by later explorations (engine/reset-in-place.ts); past it the cache starts over. */
+export const RESETS_COMPILED_MAX = 64;
 
 /**
  * Retries of one fault or pre-fault, with no step of any other actor in between, after

@@ -190,8 +190,12 @@ function cachedGenerated<C>(machine: CompiledMachine, impl: Impl<C>, mutations: 
  * generate(): the source of the machine's two functions. Guard and action implementations
  * and their params are passed in arrays (G/GP, A/AP), bound to one const each, and called
  * from distinct call sites (no params argument when a reference has none); transitions are
- * returned from T. `step` returns the transition a case fires; `run` loops over the same
- * cases (each is one step, as `step` takes it) with the hooks' bookkeeping between steps.
+ * returned from T. Each state with transitions is a function of its own (`machine__state`: a switch over
+ * the events, the guards tested in declaration order, the actions of the first that holds,
+ * the new state, the transition returned; null when none holds): small enough that the
+ * optimizing compiler inlines the guards and actions into it, which it stops doing in one
+ * function holding every state. `step` calls the current state's function; `run` does the
+ * same step after step, with the hooks' bookkeeping between steps.
  */
 function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutations): Generated<C> {
   const G: ((ctx: C, params: unknown) => boolean)[] = [];
@@ -213,37 +217,39 @@ function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutatio
       case 'or': return `(${g.args.map(guardCode).join(' || ')})`;
     }
   };
-  const nEvents = Math.max(1, machine.events.length);
-  // One switch, its case bodies ending in `${END(t)}` (a return for step, a break for run).
-  const cases = (end: (t: CompiledTransition) => string, none: string): string[] => {
-    const lines: string[] = [];
-    for (const s of machine.states) {
-      s.byEvent.forEach((list, e) => {
-        if (list.length === 0) return;
-        lines.push(`case ${s.index * nEvents + e}:`);
-        for (const t of list) {
-          const acts = t.actions
-            .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
-            .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); const i = A.length - 1; return a.params === undefined ? `a${i}(ctx);` : `a${i}(ctx, ap${i});`; })
-            .join(' ');
-          const body = `{ ${acts} runner.state = ${t.target}; ${end(t)} }`;
-          lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
-        }
-        lines.push(none);
-      });
-    }
-    lines.push(`default: ${none}`);
-    return lines;
-  };
+  const actionCode = (t: CompiledTransition): string => t.actions
+    .filter((a) => !mutations.skipActions.has(`${machine.id}.${a.name}`))
+    .map((a) => { A.push(impl.actions[a.name]!); AP.push(a.params); const i = A.length - 1; return a.params === undefined ? `a${i}(ctx);` : `a${i}(ctx, ap${i});`; })
+    .join(' ');
+  // One function per state that has transitions: its events' cases, each returning the transition fired.
   const name = machine.id.replace(/[^A-Za-z0-9]/g, '_');
-  const stepSrc = [`switch (runner.state * ${nEvents} + event) {`, ...cases((t) => `return T[${t.id}];`, 'return null;'), '}'];
+  const stateFns: string[] = [];
+  const dispatch: string[] = [];
+  for (const st of machine.states) {
+    const fn = `${name}__${st.name.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const lines: string[] = [];
+    st.byEvent.forEach((list, e) => {
+      if (list.length === 0) return;
+      lines.push(`case ${e}:`);
+      for (const t of list) {
+        const body = `{ ${actionCode(t)} runner.state = ${t.target}; return T[${t.id}]; }`;
+        lines.push(t.guard === null ? body : `if (${guardCode(t.guard)}) ${body}`);
+      }
+      lines.push('return null;');
+    });
+    if (lines.length === 0) continue;
+    stateFns.push(`function ${fn}(runner, ctx, event) {\nswitch (event) {\n${lines.join('\n')}\n}\nreturn null;\n}`);
+    dispatch.push(`case ${st.index}: t = ${fn}(runner, ctx, event); break;`);
+  }
+  const stepSrc = ['let t = null;', 'switch (runner.state) {', ...dispatch, '}', 'return t;'];
   const runSrc = [
     'let n = 0;',
     'for (;;) {',
     'const s = runner.state;',
     'hooks.beforeStep(s);',
-    'let t;',
-    `sw: switch (s * ${nEvents} + event) {`, ...cases((t) => `t = T[${t.id}]; break sw;`, 'return -n - 1;'), '}',
+    'let t = null;',
+    'switch (s) {', ...dispatch, '}',
+    'if (t === null) return -n - 1;',
     'n++;',
     'if (!hooks.afterStep(t) || n >= budget) return n;',
     '}',
@@ -254,7 +260,7 @@ function generate<C>(machine: CompiledMachine, impl: Impl<C>, mutations: Mutatio
     ...G.map((_, i) => `const g${i} = G[${i}], gp${i} = GP[${i}];`),
     ...A.map((_, i) => `const a${i} = A[${i}], ap${i} = AP[${i}];`),
   ];
-  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `${prelude.join('\n')}\nreturn [function step_${name}(runner, ctx, event) {\n${stepSrc.join('\n')}\n}, function run_${name}(runner, ctx, event, budget, hooks) {\n${runSrc.join('\n')}\n}];`);
+  const factory = new Function('G', 'GP', 'A', 'AP', 'T', `${prelude.join('\n')}\n${stateFns.join('\n')}\nreturn [function step_${name}(runner, ctx, event) {\n${stepSrc.join('\n')}\n}, function run_${name}(runner, ctx, event, budget, hooks) {\n${runSrc.join('\n')}\n}];`);
   const [step, run] = factory(G, GP, A, AP, machine.transitions) as [StepFn<C>, RunFn<C>];
   return { step, run };
 }
