@@ -49,6 +49,11 @@ export function kvmMmuInvalidateRangeAdd(vm: Vm, start: number, end: number): vo
   setRange(vm, Math.min(rangeGfn(vm, 0), start), Math.max(rangeGfn(vm, 1), last));
 }
 
+/** A range was added since in_progress last rose from 0 (it is not INVALID_GPA). */
+export function mmuInvalidateRangeValid(vm: Vm): boolean {
+  return S.load(vm.i32, G.INVALIDATE_RANGE_VALID) !== 0;
+}
+
 /** The accumulated range as [start, end) gfns, or null while it is INVALID_GPA. */
 export function mmuInvalidateRange(vm: Vm): [number, number] | null {
   if (S.load(vm.i32, G.INVALIDATE_RANGE_VALID) === 0) return null;

@@ -11,7 +11,7 @@ import { G } from './layout.js';
 import { PAGE_SIZE_BIG, U64_MAX, ZAP_YIELD_SPTES } from './limits.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, hugepageMixed, kvmRangeHasMemoryAttributes, kvmStoreMemoryAttributes, kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mmuInvalidateRangeValid, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
 import { mmuWriteTrylock, mmuWriteUnlock } from './mmu-lock.js';
 import type { InvalidateOp, SetMemoryAttributesOp } from './ops.js';
 import { srcuReadLock, srcuReadUnlock } from './srcu.js';
@@ -292,8 +292,15 @@ export function hostChange(a: KvmActor): void {
   v.oldPfns = hostApplyChange(a.vm, v.kind, v.hvaStart, v.hvaEnd, v.prot);
 }
 
-/** kvm_mmu_invalidate_end(); a negative in_progress is KVM_BUG_ON. */
+/**
+ * kvm_mmu_invalidate_end(); a negative in_progress is KVM_BUG_ON, and so is an end with no
+ * range added since the begin that raised in_progress from 0 (WARN_ON_ONCE(
+ * mmu_invalidate_range_start == INVALID_GPA), in kvm_main.c since the guest_memfd series).
+ */
 export function invalidateEnd(a: KvmActor): void {
+  if (!mmuInvalidateRangeValid(a.vm)) {
+    a.report('unbalanced-in-progress', `${a.name}'s kvm_mmu_invalidate_end() found no range added since kvm_mmu_invalidate_begin() (mmu_invalidate_range_start == INVALID_GPA: WARN_ON_ONCE) — faults meanwhile retried on every gfn`);
+  }
   const left = kvmMmuInvalidateEnd(a.vm);
   if (left < 0) a.report('unbalanced-in-progress', `mmu_invalidate_in_progress went negative (${left}) at ${a.name}'s invalidate_end: an end without a begin (KVM_BUG_ON)`);
 }

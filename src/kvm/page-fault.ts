@@ -17,7 +17,7 @@ import { G, spteWord } from './layout.js';
 import { KVM_MAX_HUGEPAGE_LEVEL } from './limits.js';
 import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
-import { MmuSeq, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
+import { MmuSeq, mmuInvalidateInProgress, mmuInvalidateRangeValid, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
@@ -257,7 +257,19 @@ export function faultIsObsoleteRoot(a: KvmActor): boolean {
 }
 
 export function faultRetryLocked(a: KvmActor): boolean {
+  warnRangeInvalid(a);
   return mmuInvalidateRetryGfn(a.vm, a.fault.mmuSeq, a.fault.gfn);
+}
+
+/**
+ * mmu_invalidate_retry_gfn()'s WARN_ON_ONCE: in_progress raised while the range is still
+ * INVALID_GPA, seen under mmu_lock — someone dropped the lock between
+ * kvm_mmu_invalidate_begin() and kvm_mmu_invalidate_range_add().
+ */
+function warnRangeInvalid(a: KvmActor): void {
+  if (mmuInvalidateInProgress(a.vm) > 0 && !mmuInvalidateRangeValid(a.vm)) {
+    a.report('unbalanced-in-progress', `${a.name}'s fault on gfn 0x${a.fault.gfn.toString(16)} found mmu_invalidate_in_progress raised with no range added (INVALID_GPA) under mmu_lock: mmu_invalidate_retry_gfn() WARNs (mmu_lock dropped between kvm_mmu_invalidate_begin() and range_add())`, { gfn: a.fault.gfn });
+  }
 }
 
 /**
@@ -268,6 +280,7 @@ export function faultRetryLocked(a: KvmActor): boolean {
 const intSeq = new MmuSeq();
 
 export function faultRetryLockedIntSeq(a: KvmActor): boolean {
+  warnRangeInvalid(a);
   return mmuInvalidateRetryGfn(a.vm, mmuSeqAsIntInto(a.fault.mmuSeq, intSeq), a.fault.gfn);
 }
 

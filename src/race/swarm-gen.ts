@@ -142,9 +142,13 @@ function vcpuOp(g: Gen, f: SwarmFeature): OpDoc {
   }
   if (f === 'mmu_reset') return { actor, op: 'mmu_reset' };
   const guestChooses = VM_TYPES[g.type].guestChoosesPrivate;
+  const gpa = g.gpa();
+  // A hot page is one the guest keeps touching: repeated accesses, some of them through
+  // the TLB, straddle the invalidations and flushes around them.
+  const repeat = g.chance(g.hot.includes(gpa) ? 0.4 : 0.15);
   return {
-    actor, op: 'access', gpa: hex(g.gpa()), access: g.pick(['read', 'write', 'write', 'exec'] as const),
-    ...(guestChooses && g.chance(0.6) ? { private: true } : {}), ...(g.chance(0.15) ? { repeat: 2 + g.p.below(3) } : {}),
+    actor, op: 'access', gpa: hex(gpa), access: g.pick(['read', 'write', 'write', 'exec'] as const),
+    ...(guestChooses && g.chance(0.6) ? { private: true } : {}), ...(repeat ? { repeat: 2 + g.p.below(3) } : {}),
   };
 }
 

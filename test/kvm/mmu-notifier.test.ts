@@ -67,3 +67,11 @@ test('attribute conversion: shared → private zaps the shared mapping and maps 
   const bad = r.results[5]!;
   t.true(bad.op === 'set_memory_attributes' && bad.errno === 'EINVAL', 'unknown attribute bits → EINVAL');
 });
+
+test('an invalidation that adds no range between begin and end is the kernel\'s WARN at kvm_mmu_invalidate_end() (the fault side: test/kvm/page-fault.test.ts)', (t) => {
+  const clean = run({ setup: [slot(0, 0, 16 * MiB)], ops: [{ actor: 0, op: access(0x1000, 'write') }, { actor: HOST, op: hostEvent('migrate'), after: 0 }], scheduler: 'sequential', seed: 1 });
+  t.deepEqual(clean.violations, []);
+  const r = run({ setup: [slot(0, 0, 16 * MiB)], ops: [{ actor: 0, op: access(0x1000, 'write') }, { actor: HOST, op: hostEvent('migrate'), after: 0 }], scheduler: 'sequential', seed: 1, skip: ['invalidation.kvmMmuInvalidateRangeAdd'] });
+  t.is(r.violations[0]?.kind, 'unbalanced-in-progress');
+  t.regex(r.violations[0]!.message, /kvm_mmu_invalidate_end\(\) found no range added/);
+});

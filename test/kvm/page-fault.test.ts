@@ -165,6 +165,21 @@ test('is_page_fault_stale: an obsolete root, or an invalidation since the seq sn
   t.true(pf.faultIsObsoleteRoot(a));
 });
 
+test('mmu_invalidate_retry_gfn() under mmu_lock WARNs when in_progress is raised with no range added, and retries', (t) => {
+  const { vm, a, violations } = setup();
+  init(a, 9);
+  pf.snapshotMmuSeq(a);
+  kvmMmuInvalidateBegin(vm);
+  t.false(pf.faultRetryUnsafe(a), 'the lockless pre-check compares against INVALID_GPA: no retry');
+  t.true(pf.faultRetryLocked(a));
+  t.is(violations.length, 1);
+  t.is(violations[0]!.kind, 'unbalanced-in-progress');
+  t.regex(violations[0]!.message, /mmu_invalidate_retry_gfn\(\) WARNs/);
+  kvmMmuInvalidateRangeAdd(vm, 100, 200);
+  t.false(pf.faultRetryLocked(a), 'with a range elsewhere: no retry, no WARN');
+  t.is(violations.length, 1);
+});
+
 test('is_page_fault_stale with no root loaded reports the INVALID_PAGE dereference (R11) and retries', (t) => {
   const { vm, a, violations } = setup();
   Atomics.store(vm.i32, actorWord(vm.layout, a.actor, ACTOR.ROOT_SLOT), -1);
