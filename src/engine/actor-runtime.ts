@@ -175,7 +175,7 @@ export class ActorRuntime implements StepHooks {
     this.lastFrom = 0;
     this.lastTo = 0;
     this.lastDirect = null;
-    this.runLast = null;
+    this.runLastId = -1;
     if (this.a.isVcpu) this.pushFrame('vcpu');
   }
 
@@ -293,8 +293,12 @@ export class ActorRuntime implements StepHooks {
     return false;
   }
 
-  /** The transitions the last step fired (a callee's last and its callers' continuations). */
-  private readonly fired: { machine: CompiledMachine; t: CompiledTransition }[] = [];
+  /**
+   * The transitions the last step fired (a callee's last and its callers' continuations),
+   * each as its machine and transition id: the id is a number, so noting one stores no
+   * pointer (no write barrier on the step loop while the garbage collector marks).
+   */
+  private readonly fired: { machine: CompiledMachine; id: number }[] = [];
   private firedCount = 0;
   private lastOuter: CompiledMachine | null = null;
   private lastFrom = 0;
@@ -388,6 +392,9 @@ export class ActorRuntime implements StepHooks {
   runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: StepLiveness): number {
     const frames = this.frames;
     const found = findings.length;
+    // What afterStep compares against: a finding reported by a step stops the run after it.
+    if (this.runFindings !== findings) this.runFindings = findings;
+    this.runFound = found;
     let n = 0;
     while (n < budget) {
       const depth = frames.length - 1;
@@ -412,13 +419,14 @@ export class ActorRuntime implements StepHooks {
   // What the run hooks (beforeStep, afterStep) read: set by runFrame for one Runner.run.
   private runStepNo = 0;
   private runBase = 0;
-  private runCoverage: Uint32Array = new Uint32Array(0);
-  private runKinds: Uint8Array = new Uint8Array(0);
+  /** The running frame's machine record (coverage counters, state kinds). */
+  private runUse: MachineUse | null = null;
   /** The state after which the run stops although it is plain (the vCPU's guest state at depth 0), or -1. */
   private runStop = -1;
   private runFindings: { readonly length: number } = [];
   private runFound = 0;
-  private runLast: CompiledTransition | null = null;
+  /** The id of the transition the run's last step fired (a number: no pointer store per step). */
+  private runLastId = -1;
 
   /**
    * Plain steps of `frame` (at `depth`) in one Runner.run, numbered from `stepNo`: each
@@ -436,24 +444,23 @@ export class ActorRuntime implements StepHooks {
     const use = this.frameMachine[depth]!;
     this.runStepNo = stepNo;
     this.runBase = use.base;
-    this.runCoverage = use.coverage;
-    this.runKinds = use.kinds;
+    if (this.runUse !== use) this.runUse = use;
     this.runStop = depth === 0 ? this.guestState : -1;
-    this.runFindings = findings;
-    this.runFound = findings.length;
     const a = this.a;
     a.clearWait();
     const n = frame.run!(a, STEP_EVENT, budget, this);
     if (n < 0) this.noTransition(frame);
-    const t = this.runLast!;
+    const t = frame.machine.transitions[this.runLastId]!;
     // The plain steps' progress and liveness accounting, summed: a retry streak only
     // changes when a fault ends (finishStep), never inside a run.
     const progress = use.kinds[t.target] === KIND_PLAIN && a.blockWord < 0 ? n : n - 1;
     this.progressSteps += progress;
     liveness.noteProgress(this, progress);
     this.firedCount = 0;
-    this.lastDirect = null;
-    this.lastOuter = frame.machine;
+    // (Stores only when the value changes: a pointer store costs a write barrier while the GC marks.)
+    if (this.lastDirect !== null) this.lastDirect = null;
+    const m = frame.machine;
+    if (this.lastOuter !== m) this.lastOuter = m;
     this.lastFrom = t.source;
     this.noteFired(frame.machine, t);
     this.lastTo = t.target;
@@ -473,9 +480,10 @@ export class ActorRuntime implements StepHooks {
    * finding was reported, or the target is where the run stops (the vCPU in the guest).
    */
   afterStep(t: CompiledTransition): boolean {
-    this.runCoverage[t.id]!++;
-    this.runLast = t;
-    return this.runKinds[t.target] === KIND_PLAIN && this.a.blockWord < 0 && this.runFindings.length === this.runFound && t.target !== this.runStop;
+    const use = this.runUse!;
+    use.coverage[t.id]!++;
+    this.runLastId = t.id;
+    return use.kinds[t.target] === KIND_PLAIN && this.a.blockWord < 0 && this.runFindings.length === this.runFound && t.target !== this.runStop;
   }
 
   /** One step of `frame` with no Runner.run (the reference runner): as runFrame, one `send`. */
@@ -492,7 +500,7 @@ export class ActorRuntime implements StepHooks {
   /** Calls `fn` for each transition the last step fired (no allocation: the simulated clock's hot path). */
   forEachFired(fn: (machine: CompiledMachine, t: CompiledTransition) => void): void {
     if (this.lastDirect !== null) return;
-    for (let i = 0; i < this.firedCount; i++) fn(this.fired[i]!.machine, this.fired[i]!.t);
+    for (let i = 0; i < this.firedCount; i++) { const f = this.fired[i]!; fn(f.machine, f.machine.transitions[f.id]!); }
   }
 
   /** The record of the last step (for traces and findings). */
@@ -503,8 +511,8 @@ export class ActorRuntime implements StepHooks {
     const transitions: { machine: string; id: number }[] = [];
     for (let i = 0; i < this.firedCount; i++) {
       const f = this.fired[i]!;
-      label += `${i > 0 ? ' ⇒ ' : ''}${f.machine.id}: ${f.t.label}`;
-      transitions.push({ machine: f.machine.id, id: f.t.id });
+      label += `${i > 0 ? ' ⇒ ' : ''}${f.machine.id}: ${f.machine.transitions[f.id]!.label}`;
+      transitions.push({ machine: f.machine.id, id: f.id });
     }
     const last = this.fired[this.firedCount - 1]!;
     return {
@@ -529,8 +537,11 @@ export class ActorRuntime implements StepHooks {
   /** Notes `t` of `machine` among the step's transitions. */
   private noteFired(machine: CompiledMachine, t: CompiledTransition): void {
     const slot = this.fired[this.firedCount];
-    if (slot === undefined) this.fired.push({ machine, t });
-    else { slot.machine = machine; slot.t = t; }
+    if (slot === undefined) this.fired.push({ machine, id: t.id });
+    else {
+      if (slot.machine !== machine) slot.machine = machine;
+      slot.id = t.id;
+    }
     this.firedCount++;
   }
 
