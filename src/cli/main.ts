@@ -19,6 +19,9 @@ function isBadInput(e: unknown): boolean {
   return BAD_INPUT.has(e.name) || BAD_INPUT.has(e.constructor.name) || /^FAULTLINE_[A-Z_]+ must be/.test(e.message);
 }
 
+/** A run a mutation left unable to go on (src/kvm/vm.ts ModelStuck): stopped with an error, exit 1. */
+const RUN_STOPPED = new Set(['ModelStuck']);
+
 const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
 
 /** main(): run, map errors to exit statuses, set process.exitCode. */
@@ -30,6 +33,9 @@ async function main(argv: readonly string[], io: Io = processIo): Promise<number
     if (isBadInput(e)) {
       io.err(`faultline: ${oneLine((e as Error).message)}\n`);
       status = 2;
+    } else if (e instanceof Error && RUN_STOPPED.has(e.name)) {
+      io.err(`faultline: the run stopped: ${oneLine(e.message)}\n`);
+      status = 1;
     } else {
       const msg = e instanceof Error ? e.message : String(e);
       io.err(`faultline: internal error: ${oneLine(msg)}\n`);

@@ -164,6 +164,11 @@ export function bumpStateEpoch(vm: Vm): void {
   S.add(vm.i32, G.STATE_EPOCH, 1);
 }
 
+/** A run that cannot go on because a mutation broke the model's own bookkeeping (exit 1, not an internal error). */
+export class ModelStuck extends Error {
+  override readonly name = 'ModelStuck';
+}
+
 /**
  * A mutex for the model's own internal allocators (host pages, page-table pool, root
  * list), never held across a step: in the deterministic engine it is always free; in the
@@ -173,6 +178,8 @@ export function bumpStateEpoch(vm: Vm): void {
 export function internalLock(i32: Int32Array, word: number): void {
   let c = S.compareExchange(i32, word, 0, 1);
   if (c === 0) return;
+  // One thread owns a private VM (the deterministic engine): nobody can release it.
+  if (!(i32.buffer instanceof SharedArrayBuffer)) throw new ModelStuck(`the model's internal mutex at word ${word} is held between steps, which only a skipped unlock (--skip of an action that releases it) leaves: the run cannot go on`);
   // Held for a few stores: spin a little before sleeping (a futex round trip costs tens of µs).
   for (let i = 0; i < INTERNAL_LOCK_SPINS; i++) {
     if (S.load(i32, word) === 0) {

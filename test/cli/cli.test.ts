@@ -247,3 +247,11 @@ test('--runner reference gives the same results as the compiled runner', async (
   t.deepEqual(b.results, a.results);
   t.is(b.steps, a.steps);
 });
+
+test('a mutation that leaves the model\'s internal mutex held (the memslot swap that releases mn_invalidate_lock skipped) stops the run with exit 1 and one line, not an internal error', async (t) => {
+  const r = await cli(['race', 'swarm', '--scenarios', '3', '--seed', '99', '--skip', 'memslot-update.swapActiveMemslots', '--out', join(dir, 'stuck')]);
+  t.is(r.code, 1, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  t.is(lines.length, 1, r.stderr);
+  t.regex(lines[0]!, /^faultline: the run stopped: the model's internal mutex at word \d+ is held between steps/);
+});
