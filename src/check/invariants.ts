@@ -374,12 +374,21 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
   return c.out.length === 0 ? [] : c.out.slice();
 }
 
-/** End-of-run balance: every invalidation ended, no memslot swap left waiting. */
+/**
+ * End-of-run balance: every invalidation ended, no memslot swap left waiting, no actor
+ * still in an RCU or kvm->srcu read-side section (lockdep's "lock held when returning to
+ * user space"; an RCU reader that never leaves keeps every removed page table from being
+ * freed, an SRCU one makes the next synchronize_srcu() wait forever).
+ */
 export function checkQuiesced(vm: Vm): Violation[] {
   const out: Violation[] = [];
   const ip = S.get(vm.i32, G.INVALIDATE_IN_PROGRESS);
   const mn = S.get(vm.i32, G.MN_ACTIVE_INVALIDATE_COUNT);
   if (ip !== 0) out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${ip} after every actor finished (an invalidate_start without its end: faults on the range retry forever)`));
   if (mn !== 0) out.push(violation('unbalanced-in-progress', `mn_active_invalidate_count is ${mn} after every actor finished (memslot swaps would wait forever)`));
+  for (let a = 0; a < vm.layout.actors; a++) {
+    if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.RCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} is still inside rcu_read_lock() after its last op (a read-side section without its unlock: no removed page table is ever freed)`));
+    if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.SRCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} still holds kvm->srcu for read after its last op (a srcu_read_lock() without its unlock: the next synchronize_srcu() waits forever)`));
+  }
   return out;
 }

@@ -2,6 +2,8 @@
 
 import test from 'ava';
 import { checkQuiesced, checkSptes, scanInvariants } from '../../src/check/invariants.js';
+import { rcuReadLock, rcuReadUnlock } from '../../src/kvm/rcu.js';
+import { srcuReadLock, srcuReadUnlock } from '../../src/kvm/srcu.js';
 import { dirtyBitmapAlloc } from '../../src/kvm/dirty-bitmap.js';
 import type { Violation } from '../../src/kvm/findings.js';
 import { HVA_READ, hostApplyChange, hostFreePage, isZeroPfn } from '../../src/kvm/host.js';
@@ -199,4 +201,17 @@ test('the zero page: a read fault of anonymous memory maps it read-only (clean);
   Atomics.or(s.vm.i32, l.sptep, SPTE_W);
   t.deepEqual(kinds(scanInvariants(s.vm)), ['zero-page']);
   t.deepEqual(kinds(checkSptes(s.vm, [l.sptep])), ['zero-page']);
+});
+
+test('at the end: an actor still inside rcu_read_lock() or holding kvm->srcu for read is lock-discipline', (t) => {
+  const m = mapped();
+  t.deepEqual(checkQuiesced(m.vm), []);
+  rcuReadLock(m.vm, 0);
+  t.deepEqual(kinds(checkQuiesced(m.vm)), ['lock-discipline']);
+  t.regex(checkQuiesced(m.vm)[0]!.message, /rcu_read_lock\(\) after its last op/);
+  rcuReadUnlock(m.vm, 0);
+  srcuReadLock(m.vm, 1);
+  t.regex(checkQuiesced(m.vm)[0]!.message, /kvm->srcu for read after its last op/);
+  srcuReadUnlock(m.vm, 1);
+  t.deepEqual(checkQuiesced(m.vm), []);
 });
