@@ -156,6 +156,9 @@ export function replaceInvalidSlot(a: KvmActor): void {
   const s = m.next.copyFrom(m.old);
   s.baseGfn = Number(m.gpa / PAGE_SIZE_BIG);
   s.flags = m.flags;
+  // kvm_prepare_memory_region(): a MOVE that turns dirty logging on gets a new, zeroed
+  // bitmap (one logged on both sides keeps its own, bits and all).
+  if ((m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 && (m.old.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages, m.old.dirtyBase);
   memslotReplace(a.vm, inactive, s);
 }
 

@@ -92,3 +92,25 @@ test('a schedule that never ends is a livelock finding at the exploration\'s ste
   t.regex(v.message, /did not end within [\d,]+ steps \(FAULTLINE_EXPLORE_STEPS_MAX\): vcpu0 runs in vcpu\.entry/);
   t.false(explore(resolveTarget(file), { budget: 3, scheduler: 'random' }).found, 'the unmutated model ends');
 });
+
+// A MOVE of slot 1 that turns KVM_MEM_LOG_DIRTY_PAGES on kept the old slot's "no bitmap"
+// (DIRTY_BASE 0): a fault in the moved slot marked its page dirty at bit 0 of the pool,
+// and the bitmap the next create allocated there zeroed it (lost-dirty-page, scenario
+// 5817 of seed 20261210). kvm_prepare_memory_region() allocates a new bitmap then.
+test('a memslot move that turns dirty logging on gets a bitmap of its own: the swarm\'s lost dirty page is gone', (t) => {
+  const file = scenarioFile('move-enables-logging.json', {
+    vm: { type: 'default', vcpus: 1 },
+    memslots: [{ slot: 1, gpa: '0x2000000', size: '2MiB', backing: '4K', host_memory: 'anonymous', populated: true }],
+    ops: [
+      { actor: 'vcpu0', op: 'access', gpa: '0x1e0000', access: 'write' },
+      { actor: 'vcpu0', op: 'access', gpa: '0x701d000', access: 'write' },
+      { actor: 'host', op: 'invalidate', gpa: '0x215a000', size: '4KiB', kind: 'reclaim' },
+      { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '0x1a000000', size: '2MiB' },
+      { actor: 'vmm', op: 'set_memslot', slot: 1, gpa: '0x2000000', size: '2MiB', flags: ['log_dirty_pages'] },
+      { actor: 'vcpu0', op: 'access', gpa: '0x21dc000', access: 'exec', repeat: 2 },
+      { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: '2MiB', flags: ['log_dirty_pages'] },
+    ],
+  });
+  const r = explore(resolveTarget(file), { budget: 300 });
+  t.false(r.found, r.run?.violations[0]?.message);
+});
