@@ -190,11 +190,12 @@ export const SET_HEADER_WORDS = LINE_WORDS;
 /**
  * TLB entry: gfn (low word), pfn, flags (VALID/W/X), pfn generation at fill, gfn (high
  * word); then, in the same slot of the vCPU's paging-structure cache (indexed by the 2 MiB
- * region, not the gfn), the region (low, high word), the last-level table the walk went
- * through (0: none) and the SPTE word it was linked under then, plus 1.
+ * region, not the gfn), the region (one word: a gfn is below 2^40, its region below
+ * 2^31), the last-level table the walk went through (0: none) and the SPTE word it was
+ * linked under then, plus 1.
  */
-export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1, GFN_HI: 1, PSC_REGION: 1, PSC_REGION_HI: 1, PSC_TABLE: 1, PSC_PARENT: 1 });
-export const TLBE_WORDS = 9;
+export const TLBE = wordOffsets(0, { GFN: 1, PFN: 1, FLAGS: 1, PFN_GEN: 1, GFN_HI: 1, PSC_REGION: 1, PSC_TABLE: 1, PSC_PARENT: 1 });
+export const TLBE_WORDS = 8;
 
 /**
  * Page-table page metadata: state, level, base gfn (low word), parent SPTE index + 1 (0 =

@@ -19,7 +19,7 @@ import { hugepageMixed, kvmMemIsPrivate } from './mem-attrs.js';
 import { KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslot, memslotsActiveSet, memslotsGeneration, slotLevelAligned } from './memslots.js';
 import { MmuSeq, mmuInvalidateInProgress, mmuInvalidateRangeValid, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
-import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableParentWord, tableState, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
+import { mmuTopupMemoryCaches, tableGoneFrom, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
@@ -296,10 +296,8 @@ export function faultIterStart(a: KvmActor): void {
 /** try_step_down(); a walker must never enter a table that was freed and reused. */
 export function faultIterStepDown(a: KvmActor): void {
   const child = spteChildTable(a.iter.oldLo);
-  const st = tableState(a.vm, child);
-  const reused = st === TABLE_LIVE && tableParentWord(a.vm, child) !== a.iter.sptep;
-  if (st === TABLE_FREE || st === TABLE_CACHED || reused) {
-    const now = st === TABLE_FREE ? 'back in the free pool' : st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : 'linked again under another SPTE';
+  const now = tableGoneFrom(a.vm, child, a.iter.sptep);
+  if (now !== null) {
     a.report('table-reuse', `${a.name}'s walk stepped into table #${child} through the SPTE it read, but the table was unlinked and freed meanwhile and is now ${now}: a use-after-free of a page table (it was reused before the walker's RCU grace period ended)`, { gfn: a.fault.gfn });
   }
   tdpIterStepDownTo(a.vm, a.iter, child);

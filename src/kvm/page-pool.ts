@@ -168,6 +168,19 @@ export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
 }
 
 /**
+ * Where `table`, reached through a pointer taken when it was linked under the SPTE at
+ * `parentWord`, is now if a walker may no longer read it: back in the free pool, in a
+ * vCPU's page-table cache, or linked again under another SPTE. Null while it is still
+ * linked there, or unlinked and waiting for its grace period.
+ */
+export function tableGoneFrom(vm: Vm, table: number, parentWord: number): string | null {
+  const st = tableState(vm, table);
+  if (st === TABLE_FREE) return 'back in the free pool';
+  if (st === TABLE_CACHED) return 'in a vCPU\'s page-table cache';
+  return st === TABLE_LIVE && tableParentWord(vm, table) !== parentWord ? 'linked again under another SPTE' : null;
+}
+
+/**
  * A removed table whose grace period has ended: freed as far as any reader is concerned,
  * whether or not the pool has taken it back yet (the kernel's RCU callback frees it then).
  */

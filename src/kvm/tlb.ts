@@ -67,7 +67,7 @@ export function tlbFlushAll(vm: Vm, vcpu: number): void {
   }
 }
 
-/** The 2 MiB region of a gfn: the key of the paging-structure cache. */
+/** The 2 MiB region of a gfn: the key of the paging-structure cache (below 2^31: one word). */
 function pscRegion(gfn: number): number {
   return Math.floor(gfn / 512);
 }
@@ -78,8 +78,7 @@ export function pscLookup(vm: Vm, vcpu: number, gfn: number): number {
   const e = region & (TLB_ENTRIES - 1);
   const table = S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE));
   if (table === 0) return 0;
-  if (S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION)) !== gfnLo(region)) return 0;
-  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION_HI)) === gfnHi(region) ? table : 0;
+  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION)) === region ? table : 0;
 }
 
 /** The SPTE word the cached table of `gfn`'s region was linked under when cached (valid after a hit). */
@@ -93,8 +92,7 @@ export function pscFill(vm: Vm, vcpu: number, gfn: number, table: number, parent
   const e = region & (TLB_ENTRIES - 1);
   const i32 = vm.i32;
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), 0);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION), gfnLo(region));
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION_HI), gfnHi(region));
+  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION), region);
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_PARENT), parentWord + 1);
   S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), table);
 }

@@ -13,7 +13,7 @@ import { ACTOR, actorWord, spteWord } from './layout.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import { SlotInfo, gfnToMemslot, memslotsActiveSet, memslotsGeneration, memslotsUpdateInProgress } from './memslots.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
-import { TABLE_CACHED, TABLE_FREE, TABLE_LIVE, mmuTopupMemoryCaches, tableGracePeriodDone, tableParentWord, tableState } from './page-pool.js';
+import { mmuTopupMemoryCaches, tableGoneFrom, tableGracePeriodDone, tableParentWord } from './page-pool.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_TLB_FLUSH, kvmCheckRequest, kvmRequestPending, kvmTestRequest } from './requests.js';
 import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPresent, sptePfn } from './spte.js';
 import { spteIndex, tdpFindLeaf } from './tdp-iter.js';
@@ -208,10 +208,8 @@ export function tryGuestAccess(a: KvmActor): boolean {
  */
 function readCachedTable(a: KvmActor, table: number, gfn: number): boolean {
   const vm = a.vm;
-  const st = tableState(vm, table);
-  const reused = st === TABLE_LIVE && tableParentWord(vm, table) !== pscParentWord(vm, a.actor, gfn);
-  if (st === TABLE_FREE || st === TABLE_CACHED || reused || tableGracePeriodDone(vm, table)) {
-    const now = st === TABLE_FREE ? 'back in the free pool' : st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : reused ? 'linked again under another SPTE' : 'freed (its RCU grace period has ended)';
+  const now = tableGoneFrom(vm, table, pscParentWord(vm, a.actor, gfn)) ?? (tableGracePeriodDone(vm, table) ? 'freed (its RCU grace period has ended)' : null);
+  if (now !== null) {
     a.report('table-reuse', `${a.name}'s access to gfn 0x${gfn.toString(16)} started its walk at table #${table} from the paging-structure cache, but that table was unlinked since and is now ${now}: no TLB flush reached this vCPU between the unlink and the free — a use-after-free of a page table by the hardware walker`, { gfn });
     return false;
   }

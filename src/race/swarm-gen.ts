@@ -164,13 +164,13 @@ function memslotOp(g: Gen): OpDoc {
   }
   if (kind === 'delete') return set(s.id, s.gpa, 0, []);
   if (kind === 'move') return set(s.id, (10 + g.p.below(4)) * SLOT_STRIDE, s.size, flagsOf(s));
-  if (kind === 'flags') return toggleDirtyLogging(g, s);
+  if (kind === 'flags') return toggleDirtyLogging(s);
   // Refused: a new slot overlapping s (EEXIST), or a gpa that is not page-aligned (EINVAL).
   return g.chance(0.5) ? set(7, s.gpa, 2 * MiB, []) : set(s.id, s.gpa + 0x800, s.size, flagsOf(s));
 }
 
 /** KVM_SET_USER_MEMORY_REGION2 on `s` with KVM_MEM_LOG_DIRTY_PAGES flipped from its initial flags. */
-function toggleDirtyLogging(g: Gen, s: Slot): OpDoc {
+function toggleDirtyLogging(s: Slot): OpDoc {
   const flags = [...(s.log ? [] : ['log_dirty_pages']), ...(s.gmem ? ['guest_memfd'] : [])];
   return { actor: 'vmm', op: 'set_memslot', slot: s.id, gpa: hex(s.gpa), size: formatSize(s.size), ...(flags.length > 0 ? { flags } : {}) };
 }
@@ -187,7 +187,7 @@ function otherOp(g: Gen, f: SwarmFeature): OpDoc {
   const s = g.slots.length > 0 ? g.pick(g.slots) : { id: 0, size: 2 * MiB };
   // A migration started or cancelled: KVM_MEM_LOG_DIRTY_PAGES turned on or off (off
   // recovers huge mappings over the 4K tables logging forced).
-  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g, g.slots.find((x) => x.log) ?? g.pick(g.slots));
+  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g.slots.find((x) => x.log) ?? g.pick(g.slots));
   if (g.chance(0.5)) return { actor: 'vmm', op: 'get_dirty_log', slot: s.id };
   return { actor: 'vmm', op: 'clear_dirty_log', slot: s.id, first_page: 64 * g.p.below(Math.max(1, s.size / 4096 / 64)), num_pages: 64 * (1 + g.p.below(4)) };
 }
