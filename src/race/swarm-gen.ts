@@ -78,8 +78,18 @@ class Gen {
    * so), else mostly inside a slot, sometimes between or beyond them.
    */
   gpa(): number {
+    if (this.focus !== null) return this.focus;
     if (this.hot.length > 0 && this.chance(0.5)) return this.pick(this.hot);
     return this.anyGpa();
+  }
+
+  /** While a sandwich is drawn (sandwich()), the page every op of it targets. */
+  focus: number | null = null;
+
+  /** The initial slot holding the focus page, if there is one and it does. */
+  focusSlot(): Slot | undefined {
+    const f = this.focus;
+    return f === null ? undefined : this.slots.find((s) => f >= s.gpa && f < s.gpa + s.size);
   }
 
   /** The scenario's hot pages: one to three, drawn once its memslots are known. */
@@ -120,8 +130,11 @@ class Gen {
     const out: Doc[] = [];
     for (let id = 0; id < n; id++) {
       const size = this.pick([2 * MiB, 4 * MiB, 8 * MiB, 2 * MiB + 4096]);
-      const gmem = this.privateMem && (this.type !== 'sw_protected' || this.chance(0.5)) && !this.chance(0.1);
+      const gmemDrawn = this.privateMem && (this.type !== 'sw_protected' || this.chance(0.5)) && !this.chance(0.1);
       const log = this.features.has('dirty_log') ? id === 0 || this.chance(0.3) : this.chance(0.1);
+      // check_memory_region_flags() refuses KVM_MEM_LOG_DIRTY_PAGES on a guest_memfd slot:
+      // a logged slot is shared memory (else its creation fails and no write is ever logged).
+      const gmem = gmemDrawn && !log;
       const backing = this.pick([['4K', 'anonymous'], ['4K', 'anonymous'], ['2M', 'anonymous'], ['2M', 'hugetlbfs'], ['4K', 'shared']] as const);
       const flags = [...(log ? ['log_dirty_pages'] : []), ...(gmem ? ['guest_memfd'] : []), ...(!gmem && this.chance(0.08) ? ['readonly'] : [])];
       this.slots.push({ id, gpa: id * SLOT_STRIDE, size, gmem, log });
@@ -154,7 +167,7 @@ function vcpuOp(g: Gen, f: SwarmFeature): OpDoc {
 
 /** A memslot change: create, delete, move or flags; now and then one the kernel refuses. */
 function memslotOp(g: Gen): OpDoc {
-  const s = g.slots.length > 0 ? g.pick(g.slots) : null;
+  const s = g.focusSlot() ?? (g.slots.length > 0 ? g.pick(g.slots) : null);
   const kind = s === null ? 'create' : g.pick(['create', 'delete', 'delete', 'move', 'flags', 'bad'] as const);
   const set = (slot: number, gpa: number, size: number, flags: readonly string[]): OpDoc => ({ actor: 'vmm', op: 'set_memslot', slot, gpa: hex(gpa), size: formatSize(size), ...(flags.length > 0 ? { flags: [...flags] } : {}) });
   const flagsOf = (x: Slot): string[] => [...(x.log ? ['log_dirty_pages'] : []), ...(x.gmem ? ['guest_memfd'] : [])];
@@ -184,15 +197,52 @@ function otherOp(g: Gen, f: SwarmFeature): OpDoc {
     return { actor: 'host', op: 'invalidate', gpa: hex(g.gpa()), size: formatSize(g.pages() * 4096), kind, ...(kind === 'mprotect' ? { prot: g.pick(['r', 'rw', 'none'] as const) } : {}) };
   }
   if (f === 'signal') return { actor: 'vmm', op: 'signal', vcpu: g.vcpu() };
-  const s = g.slots.length > 0 ? g.pick(g.slots) : { id: 0, size: 2 * MiB };
+  const s = g.focusSlot() ?? (g.slots.length > 0 ? g.pick(g.slots) : { id: 0, size: 2 * MiB });
   // A migration started or cancelled: KVM_MEM_LOG_DIRTY_PAGES turned on or off (off
   // recovers huge mappings over the 4K tables logging forced).
-  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g.slots.find((x) => x.log) ?? g.pick(g.slots));
+  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g.focusSlot() ?? g.slots.find((x) => x.log) ?? g.pick(g.slots));
   if (g.chance(0.5)) return { actor: 'vmm', op: 'get_dirty_log', slot: s.id };
   return { actor: 'vmm', op: 'clear_dirty_log', slot: s.id, first_page: 64 * g.p.below(Math.max(1, s.size / 4096 / 64)), num_pages: 64 * (1 + g.p.below(4)) };
 }
 
 const VCPU_FEATURES: ReadonlySet<SwarmFeature> = new Set(['access', 'pre_fault', 'map_memory', 'mmu_reset']);
+
+/** How often an op of a scenario with guest accesses starts a sandwich instead. */
+const SANDWICH_CHANCE = 0.25;
+
+/**
+ * A sandwich: vCPU X accesses page P; another actor's op on P (a host invalidation, a
+ * memslot, attribute or dirty-log change, another vCPU's fault, pre-fault or MMU reset)
+ * starts once that access is done; X accesses P again once that op is done — and half the
+ * time a third actor's op on P starts with X's second access. X's first access leaves a
+ * TLB entry, an SPTE and (walking a 4K mapping) a cached last-level table for P, so
+ * whatever the middle op changes about P meets X's next access: a flush, a zap or a
+ * write-protection the middle op owes and skips shows on the first schedule, and the
+ * schedulers' preemptions go to the race between the last two ops. Each `after` edge is
+ * dropped one time in five, leaving that pair to race.
+ */
+function sandwich(g: Gen, out: OpDoc[], middles: readonly SwarmFeature[]): OpDoc[] {
+  const x = g.vcpu();
+  g.focus = g.pick(g.hot);
+  const otherVcpus = Array.from({ length: g.vcpus }, (_, i) => `vcpu${i}`).filter((v) => v !== x);
+  const middleOp = (): OpDoc | null => {
+    const f = g.pick(middles);
+    if (!VCPU_FEATURES.has(f)) return otherOp(g, f);
+    return otherVcpus.length === 0 ? null : { ...vcpuOp(g, f), actor: g.pick(otherVcpus) };
+  };
+  const a: OpDoc = { ...vcpuOp(g, 'access'), actor: x };
+  const m = middleOp();
+  const c: OpDoc = { ...vcpuOp(g, 'access'), actor: x };
+  const racer = g.chance(0.5) ? middleOp() : null;
+  g.focus = null;
+  if (m === null) return [a, c];
+  const i = out.length;
+  if (g.chance(0.8)) m.after = i;
+  if (g.chance(0.8)) c.after = i + 1;
+  if (racer === null || racer.actor === m.actor || racer.actor === x) return [a, m, c];
+  racer.after = i + 1;
+  return [a, m, c, racer];
+}
 
 /** The ops: 2 to 10 of the enabled features, some ordered after another actor's op; SNP and TDX launch ops first. */
 function ops(g: Gen): OpDoc[] {
@@ -203,8 +253,15 @@ function ops(g: Gen): OpDoc[] {
   }
   if (!VM_TYPES[g.type].preFaultAllowedAtCreate && g.chance(0.7)) out.push({ actor: 'vmm', op: 'finalize' });
   const features = [...g.features];
+  const middles = features.filter((f) => f !== 'signal' && (f !== 'access' || g.vcpus > 1));
   const n = 2 + g.p.below(9);
   for (let i = 0; i < n; i++) {
+    if (g.features.has('access') && middles.length > 0 && g.chance(SANDWICH_CHANCE)) {
+      const s = sandwich(g, out, middles);
+      out.push(...s);
+      i += s.length - 1;
+      continue;
+    }
     const f = g.pick(features);
     const op = VCPU_FEATURES.has(f) ? vcpuOp(g, f) : otherOp(g, f);
     const others = out.map((x, j) => (x.actor !== op.actor ? j : -1)).filter((j) => j >= 0);
