@@ -552,6 +552,7 @@ export class ActorRuntime implements StepHooks {
       this.done = true;
       return null;
     }
+    this.queue.started?.(op);
     const a = this.a;
     const direct = (label: string, result: OpResult): StepRecord => {
       this.queue.complete(result);

@@ -11,6 +11,7 @@ import type { FindingSink } from '../kvm/findings.js';
 import type { AccessKind, AccessStreamOp, Op, OpResult } from '../kvm/ops.js';
 import type { Errno } from '../kvm/types.js';
 import { checkGuestAccessErrno } from '../check/guest-access.js';
+import type { UserspaceContract } from '../check/userspace-contract.js';
 
 export interface QueuedOp {
   /** Position in the scenario's op list (results are indexed by it). */
@@ -26,6 +27,8 @@ export interface RuntimeQueue extends OpQueue {
   headIndex(): number;
   /** The op the head op waits for (its `after`), or -1. */
   headGate(): number;
+  /** A host or vmm op at the head begins (its ioctl is entered). */
+  started?(op: Op): void;
 }
 
 const ACCESS_KINDS: readonly AccessKind[] = ['read', 'write', 'exec'];
@@ -55,6 +58,8 @@ export interface AccessCheck {
   readonly actor: string;
   /** kvm->vm_dead: KVM_RUN may end with EIO. */
   readonly vmDead: () => boolean;
+  /** The run's userspace-contract checks, told of every op's start and end and every completed access. */
+  readonly contract?: UserspaceContract;
 }
 
 export class ActorQueue implements RuntimeQueue {
@@ -108,10 +113,20 @@ export class ActorQueue implements RuntimeQueue {
     return after[after.length - 1] ?? -1;
   }
 
+  started(op: Op): void {
+    this.check?.contract?.opStarted(op);
+  }
+
   complete(result: OpResult): void {
     const item = this.items[this.head];
     if (!item) throw new Error('op completed with an empty queue');
-    if (result.op === 'access' && result.errno !== null) this.checkAccess(item.op, result.errno);
+    const contract = this.check?.contract;
+    if (result.op === 'access') {
+      if (result.errno !== null) this.checkAccess(item.op, result.errno);
+      else if (contract !== undefined && result.ok && !result.emulated) this.accessDone(contract, item.op);
+    } else if (contract !== undefined) {
+      contract.opCompleted(item.op, result);
+    }
     if (item.op.op === 'access_stream') {
       const s = this.stream!;
       if (result.op === 'access') {
@@ -134,6 +149,12 @@ export class ActorQueue implements RuntimeQueue {
     }
     this.results[item.index] = result;
     this.head++;
+  }
+
+  /** A guest access (the head op, or the stream's current access) completed through the MMU. */
+  private accessDone(contract: UserspaceContract, op: Op): void {
+    const a = op.op === 'access_stream' ? this.stream!.view : op.op === 'access' ? op : null;
+    if (a !== null) contract.accessCompleted(this.check!.actor, a.gpa, a.access === 'write');
   }
 
   /** A guest access (the head op, or the stream's current access) ended with `errno`. */

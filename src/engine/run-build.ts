@@ -11,6 +11,7 @@ import type { Op, OpResult } from '../kvm/ops.js';
 import { Vm } from '../kvm/vm.js';
 import { vmIsDead } from '../kvm/vm-dead.js';
 import type { SpteProvenance } from '../check/invariants.js';
+import { UserspaceContract } from '../check/userspace-contract.js';
 import type { CompiledLockProtocol } from '../protocol/lock-protocol.js';
 import { NO_MUTATIONS } from '../protocol/mutations.js';
 import type { RunnerFactory } from '../protocol/runner.js';
@@ -41,6 +42,8 @@ export interface BuiltRun extends RunParts {
   readonly prov: SpteProvenance;
   /** The SPTE write hook every runtime of the run reports to the provenance table. */
   readonly hook: (sptep: number, a: KvmActor) => void;
+  /** The userspace-contract checks (dirty log, memory attributes) the op queues feed. */
+  readonly contract: UserspaceContract;
 }
 
 /** The largest host backing any memslot of the run asks for (sizes the host page pool's slack). */
@@ -95,20 +98,21 @@ export function buildRun(cfg: RunConfig): BuiltRun {
 export function assembleRun(cfg: RunConfig, parts: RunParts, setupResults: (OpResult | null)[]): BuiltRun {
   const collector = new Collector();
   const results: (OpResult | null)[] = cfg.ops.map(() => null);
-  const { runtimes, hook, prov } = runtimesOf(cfg, parts, results, collector);
-  return { ...parts, collector, results, setupResults, runtimes, prov, hook };
+  const { runtimes, hook, prov, contract } = runtimesOf(cfg, parts, results, collector);
+  return { ...parts, collector, results, setupResults, runtimes, prov, hook, contract };
 }
 
 /** One runtime per actor with its op queue, reporting to `sink`, and the provenance hooks they write through. */
 function runtimesOf(cfg: RunConfig, parts: RunParts, results: (OpResult | null)[], sink: FindingSink) {
   const { vm, factory, coverage, labels, labelBase, provenance } = parts;
   const perActor = queuedOps(cfg.ops, vm.layout.actors);
-  const queues = perActor.map((items, id) => new ActorQueue(items, results, { sink, actor: vm.actorName(id), vmDead: () => vmIsDead(vm) }));
+  const contract = new UserspaceContract(vm, sink);
+  const queues = perActor.map((items, id) => new ActorQueue(items, results, { sink, actor: vm.actorName(id), vmDead: () => vmIsDead(vm), contract }));
   const runtimes = queues.map((q, id) => new ActorRuntime(vm, id, q, sink, factory, coverage, labelBase, labels));
   const hook = (sptep: number, a: KvmActor): void => provenance.note(sptep, a);
   for (const rt of runtimes) rt.a.spteWriteHook = hook;
   const prov = (sptep: number) => provenance.get(sptep);
-  return { queues, runtimes, hook, prov };
+  return { queues, runtimes, hook, prov, contract };
 }
 
 /** Findings go to the collector of the run in progress (runtimes reused from run to run report through it). */
@@ -134,6 +138,7 @@ export class ReusedRuns {
   private readonly resets: ((a: KvmActor) => void)[];
   private readonly hook: (sptep: number, a: KvmActor) => void;
   private readonly prov: SpteProvenance;
+  private readonly contract: UserspaceContract;
 
   constructor(cfg: RunConfig, private readonly parts: RunParts) {
     this.results = cfg.ops.map(() => null);
@@ -142,6 +147,7 @@ export class ReusedRuns {
     this.runtimes = r.runtimes;
     this.hook = r.hook;
     this.prov = r.prov;
+    this.contract = r.contract;
     this.resets = r.runtimes.map((rt) => {
       const twin = new KvmActor(rt.a.vm, rt.a.actor, rt.a.queue, rt.a.sink);
       twin.stateLabels = rt.a.stateLabels;
@@ -155,13 +161,14 @@ export class ReusedRuns {
     const collector = new Collector();
     this.sink.target = collector;
     this.results.fill(null);
+    this.contract.reset();
     for (let i = 0; i < this.runtimes.length; i++) {
       this.resets[i]!(this.runtimes[i]!.a);
       this.queues[i]!.reset();
       this.runtimes[i]!.reset();
     }
-    const { runtimes, results, hook, prov } = this;
-    return { ...this.parts, collector, results, setupResults, runtimes, prov, hook };
+    const { runtimes, results, hook, prov, contract } = this;
+    return { ...this.parts, collector, results, setupResults, runtimes, prov, hook, contract };
   }
 }
 

@@ -30,7 +30,7 @@ export class RunState {
 
   constructor(readonly cfg: RunConfig, readonly built: BuiltRun) {
     const b = built;
-    this.checker = new StepChecker(b.vm, b.provenance, b.prov, b.collector, cfg.check ?? 'step', cfg.stopOnViolation ?? true);
+    this.checker = new StepChecker(b.vm, b.provenance, b.prov, b.collector, cfg.check ?? 'step', cfg.stopOnViolation ?? true, b.contract);
     this.liveness = new Liveness(b.runtimes, b.collector);
     const model = cfg.costModel ?? null;
     this.sim = model !== null ? new SimClock(model, b.vm, b.vm.layout.actors, cfg.ops.length) : null;

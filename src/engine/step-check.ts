@@ -2,13 +2,14 @@
  * The deterministic engine's safety checks around a step: the invariants of src/check
  * after the step (incrementally, over the SPTEs it wrote, or in full when the state epoch
  * moved under every SPTE), the full scan and the quiescence checks when a run completes,
- * and the stamping of each new finding with the step, actor and transition that revealed
+ * the userspace-contract checks' end of run, and the stamping of each new finding with the step, actor and transition that revealed
  * it.
  */
 
 import { G } from '../kvm/layout.js';
 import type { Vm } from '../kvm/vm.js';
 import { checkQuiesced, checkSptes, globalsClean, scanInvariants, type SpteProvenance, type SpteWrittenMap } from '../check/invariants.js';
+import type { UserspaceContract } from '../check/userspace-contract.js';
 import type { ActorRuntime } from './actor-runtime.js';
 import type { Collector } from './run-build.js';
 import type { SpteProvenanceTable } from './provenance.js';
@@ -28,6 +29,7 @@ export class StepChecker {
     private readonly collector: Collector,
     private readonly mode: CheckMode,
     private readonly stopOnViolation: boolean,
+    private readonly contract: UserspaceContract | null = null,
   ) {
     this.everyStep = mode !== 'end';
     // 'full' cross-checks: it walks every entry of every table, not only those ever written.
@@ -55,6 +57,7 @@ export class StepChecker {
   atEnd(): void {
     for (const v of scanInvariants(this.vm, this.prov, this.written)) this.collector.report(v);
     for (const v of checkQuiesced(this.vm)) this.collector.report(v);
+    this.contract?.atEnd();
   }
 
   /**

@@ -130,8 +130,11 @@ class Gen {
     const out: Doc[] = [];
     for (let id = 0; id < n; id++) {
       const size = this.pick([2 * MiB, 4 * MiB, 8 * MiB, 2 * MiB + 4096]);
-      const gmem = this.privateMem && (this.type !== 'sw_protected' || this.chance(0.5)) && !this.chance(0.1);
+      const gmemDrawn = this.privateMem && (this.type !== 'sw_protected' || this.chance(0.5)) && !this.chance(0.1);
       const log = this.features.has('dirty_log') ? id === 0 || this.chance(0.3) : this.chance(0.1);
+      // check_memory_region_flags() refuses KVM_MEM_LOG_DIRTY_PAGES on a guest_memfd slot:
+      // a logged slot is shared memory (else its creation fails and no write is ever logged).
+      const gmem = gmemDrawn && !log;
       // A slot under dirty logging is 2M-backed more often: turning logging off then has
       // huge mappings to recover over the 4K tables logging forced (a migration cancelled).
       const backing = this.pick([['4K', 'anonymous'], ['4K', 'anonymous'], ['2M', 'anonymous'], ['2M', 'hugetlbfs'], ['4K', 'shared'], ...(log ? [['2M', 'anonymous'], ['2M', 'hugetlbfs']] as const : [])] as const);
