@@ -34,6 +34,7 @@ export const pageFaultMachine = setup({
     waitMmuLock: unbound, rcuReadLock: unbound, tdpIterStart: unbound, tdpIterStepDown: unbound,
     tdpIterUseLinkedSp: unbound, freeUnusedSp: unbound,
     flushRemoteTlbsGfn: unbound, rcuReadUnlock: unbound, mmuReadUnlock: unbound, releasePfn: unbound,
+    vcpuCacheMmioInfo: unbound,
   },
 }).createMachine({
   id: 'page-fault',
@@ -82,8 +83,8 @@ export const pageFaultMachine = setup({
           { guard: and(['slotIsInvalid', 'isPrefetch']), target: 'done', actions: { type: 'setErrno', params: { errno: 'EAGAIN' } } },
           { guard: 'slotIsInvalid', target: 'done', actions: { type: 'setRet', params: { ret: 'retry', reason: 'invalid-slot' } } },
           { guard: and(['noSlot', 'isPrivate']), target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },
-          { guard: and(['noSlot', 'gfnAboveMaxGfn']), target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'above-max-gfn' } } },
-          { guard: 'noSlot', target: 'lock', actions: 'computeGoalLevel' },
+          { guard: and(['noSlot', 'gfnAboveMaxGfn']), target: 'done', actions: ['vcpuCacheMmioInfo', { type: 'setRet', params: { ret: 'emulate', reason: 'above-max-gfn' } }] },
+          { guard: 'noSlot', target: 'lock', actions: ['vcpuCacheMmioInfo', 'computeGoalLevel'] },
           { guard: 'writeToReadonlySlot', target: 'done', actions: { type: 'setRet', params: { ret: 'emulate', reason: 'readonly-slot' } } },
           { guard: and(['isPrivate', 'tryKvmGmemGetPfn']), target: 'postcheck', actions: 'computeGoalLevel' },
           { guard: 'isPrivate', target: 'done', actions: { type: 'setErrno', params: { errno: 'EFAULT' } } },

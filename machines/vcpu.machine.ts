@@ -12,7 +12,7 @@
  * (which is why KVM_RUN cannot deadlock a memslot update, unlike pre-fault, R13).
  */
 
-import { setup } from 'xstate';
+import { and, setup } from 'xstate';
 
 const unbound = () => { throw new Error('vcpu: guard/action not bound (see src/protocol/bindings.ts)'); };
 
@@ -21,12 +21,14 @@ export const vcpuMachine = setup({
     noOpsLeft: unbound, nextOpIsMmuReset: unbound, nextOpIsIoctl: unbound, hasRequestTlbFlush: unbound, hasRequestFreeObsoleteRoots: unbound,
     needsRootLoad: unbound, hasPendingRequests: unbound, noGuestAccess: unbound, tryGuestAccess: unbound,
     faultFailed: unbound, faultEmulate: unbound, mmuLoadFailed: unbound, vmDead: unbound, hasRequestVmDead: unbound,
+    walkHitMmioSpte: unbound, mmioInfoInCache: unbound, isMmioSpte: unbound, checkMmioSpte: unbound,
   },
   actions: {
     beginIoctl: unbound, kvmMmuResetContext: unbound, beginRun: unbound, srcuReadLock: unbound, srcuReadUnlock: unbound, kvmVcpuFlushTlb: unbound,
     kvmMmuFreeObsoleteRoots: unbound, kvmMmuLoad: unbound, completeAccess: unbound, eptViolation: unbound,
     failAccess: unbound, failRunMmuLoad: unbound, emulateAccess: unbound, completeIoctl: unbound, exitToUserspace: unbound,
     failIoctlVmDead: unbound, failRunVmDead: unbound,
+    eptMisconfig: unbound, getMmioSpte: unbound, vcpuCacheMmioInfo: unbound, emulateMmioAccess: unbound, mmioPageFault: unbound,
   },
 }).createMachine({
   id: 'vcpu',
@@ -66,7 +68,35 @@ export const vcpuMachine = setup({
           { guard: 'hasPendingRequests', target: 'entry', actions: 'srcuReadLock' },
           { guard: 'noGuestAccess', target: 'outside', actions: 'exitToUserspace' },
           { guard: 'tryGuestAccess', target: 'guest', actions: 'completeAccess' },
+          { guard: 'walkHitMmioSpte', target: 'mmio', actions: ['srcuReadLock', 'eptMisconfig'] },
           { target: 'exit', actions: ['srcuReadLock', 'eptViolation'] },
+        ],
+      },
+    },
+    /**
+     * EPT misconfig: kvm_mmu_page_fault() with PFERR_RSVD_MASK → handle_mmio_page_fault().
+     * The vCPU's MMIO info at the current memslot generation → emulate; else the lockless
+     * walk to the SPTE (get_mmio_spte), checked in the next step.
+     */
+    mmio: {
+      on: {
+        STEP: [
+          { guard: 'mmioInfoInCache', target: 'entry', actions: { type: 'emulateMmioAccess', params: { via: 'its MMIO info, vcpu->arch.mmio_gfn' } } },
+          { target: 'mmioCheck', actions: 'getMmioSpte' },
+        ],
+      },
+    },
+    /**
+     * check_mmio_spte(): an MMIO SPTE of the current generation (no update in progress) →
+     * cache the gfn and emulate; of an older one → RET_PF_INVALID, the full page fault;
+     * not MMIO any more (zapped meanwhile) → RET_PF_RETRY, back into the guest.
+     */
+    mmioCheck: {
+      on: {
+        STEP: [
+          { guard: and(['isMmioSpte', 'checkMmioSpte']), target: 'entry', actions: ['vcpuCacheMmioInfo', { type: 'emulateMmioAccess', params: { via: 'an MMIO SPTE' } }] },
+          { guard: 'isMmioSpte', target: 'exit', actions: 'mmioPageFault' },
+          { target: 'entry' },
         ],
       },
     },

@@ -29,7 +29,9 @@
  * that returns after the mark is done. The model's fault install marks after its CAS too
  * (the kernel's make_spte() marks first, docs/model.md); under mmu_lock for read, only a
  * manual-protect GET, which takes no mmu_lock and clears nothing, can fall in between, and
- * the same allowance covers it.
+ * the same allowance covers it. (The deterministic engine runs a CAS and its mark in one
+ * step: no schedule of it opens the window; the allowance keeps the check right if they
+ * ever become two.)
  *
  * Nothing is promised without logging on the slot, and a memslot update of the slot
  * (delete, move, logging turned on or off: a new or no bitmap) ends what was owed on it:

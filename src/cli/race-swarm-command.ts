@@ -77,7 +77,7 @@ function printFailure(o: SwarmOptions, r: SwarmResult, w: WrittenFailure, io: Io
   io.out(`shrunk: ops ${f.before.ops} → ${f.after.ops}, vCPUs ${f.before.vcpus} → ${f.after.vcpus}, memslots ${f.before.memslots} → ${f.after.memslots} (${f.shrinkAttempts} smaller scenarios explored)\n\n`);
   for (const line of formatViolation(w.explored.run?.violations[0] ?? f.violation)) io.out(`${line}\n`);
   io.out(`\nwrote ${w.file} and ${w.tokenFile}${w.reproduced ? '' : ' (the written file did NOT reproduce it)'}\n`);
-  io.out(`explore: faultline race explore ${w.file}${mutationArgs(o)} --budget ${o.budget}\n`);
+  io.out(`explore: faultline race explore ${w.file}${mutationArgs(o)} --budget ${f.budget}\n`);
   if (w.token !== '') io.out(`replay: faultline race replay ${w.token}\n`);
 }
 

@@ -21,6 +21,7 @@ import { FramePublisher } from './threaded-frames.js';
 import { StreamQueue } from './threaded-queue.js';
 import { coverageCounters, runnerFactory, stateLabels } from './machine-set.js';
 import { checkGuestAccessErrno } from '../check/guest-access.js';
+import { UserspaceContract } from '../check/userspace-contract.js';
 import { vmIsDead } from '../kvm/vm-dead.js';
 import type { ActorTask } from './threaded-task.js';
 
@@ -80,6 +81,10 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
   const word = (f: number): number => ctl.word(task.actor, f);
   const progressWord = word(AST.PROGRESS);
   let sentPrefaultPages = 0;
+  // The vmm's ioctl results against what they promised (no guest writes reach it here: the
+  // dirty-log contract needs the deterministic engine's order; a set's attributes must read
+  // back when it returns — only the vmm thread stores them).
+  const contract = task.actor === vm.layout.vmmActor ? new UserspaceContract(vm, { report: (v) => violations.report(v.actors.length > 0 ? v : { ...v, actors: [rt.a.name] }) }) : null;
   const onComplete = (op: Op, r: OpResult): void => {
     Atomics.add(ctl.i32, progressWord, 1);
     const pages = rt.a.stats.preFaultPages - sentPrefaultPages;
@@ -89,6 +94,7 @@ export function setUpActor(task: ActorTask, createSource: OpSourceFactory): Acto
       const v = checkGuestAccessErrno(rt.a.name, op.gpa, r.errno, vmIsDead(vm));
       if (v !== null) violations.report(v);
     }
+    contract?.opCompleted(op, r);
   };
   const queue = new StreamQueue(source, ctl, now, onComplete);
   const rt = new ActorRuntime(vm, task.actor, queue, violations, factory, coverage, labelBase, labels);

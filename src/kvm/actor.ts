@@ -289,6 +289,17 @@ export class KvmActor implements KvmThread {
   accessExitsAtCow = 0;
   /** The previous hardware walk found a present SPTE (so the EPT violation is a permission fault). */
   lastWalkPresent = false;
+  /** The previous hardware walk ended at an MMIO SPTE on a shared access: an EPT misconfig, not a violation. */
+  lastWalkMmio = false;
+  /**
+   * The vCPU's MMIO info (vcpu->arch.mmio_gfn, mmio_gen): a gfn last emulated as MMIO and
+   * the memslot generation it was cached at; mmio_gfn 0 is "none".
+   */
+  mmioGfn = 0;
+  mmioGen = -1;
+  /** What get_mmio_spte() read for the MMIO exit in flight (low and high words). */
+  mmioLo = 0;
+  mmioHi = 0;
   /** The state the current step started in, as an index into `stateLabels` (for findings). */
   stepLabel = -1;
   /** `machine: state` names by label index, set by the engine. */

@@ -15,6 +15,7 @@ export type ViolationKind =
   | 'private-shared-mismatch'
   | 'zero-page'
   | 'table-reuse'
+  | 'stale-mmio'
   | 'invalid-root'
   | 'lock-discipline'
   | 'unbalanced-in-progress'
@@ -29,7 +30,7 @@ export type ViolationKind =
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'use-after-free', 'stale-spte', 'forbidden-spte-transition', 'spte-invariant', 'lost-dirty-page',
-  'mixed-attribute-hugepage', 'private-shared-mismatch', 'zero-page', 'table-reuse', 'invalid-root', 'lock-discipline',
+  'mixed-attribute-hugepage', 'private-shared-mismatch', 'zero-page', 'table-reuse', 'stale-mmio', 'invalid-root', 'lock-discipline',
   'unbalanced-in-progress', 'pre-fault-conformance', 'rmp-fault', 'livelock', 'deadlock', 'access-conformance',
   'dirty-log-conformance', 'memory-attributes-conformance', 'actor-error',
 ];

@@ -179,6 +179,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
     }
   }
   a.lastWalkPresent = false;
+  a.lastWalkMmio = false;
   const slot = vcpuRootSlot(a.vm, a.actor);
   if (slot < 0 || gfn > a.vm.maxGfn) return false;
   // The hardware walker reads page tables like an RCU reader: a table unlinked under it
@@ -231,7 +232,13 @@ function accessLeaf(a: KvmActor, slot: number, gfn: number, write: boolean, exec
   const leaf = a.leaf;
   for (let tries = 0; tries < 8; tries++) {
     const { lo, hi } = leaf;
-    if (!isShadowPresent(lo) || isFrozen(lo, hi) || isMmio(lo, hi) || !isLast(lo, leaf.level)) return false;
+    if (isMmio(lo, hi)) {
+      // Reserved bits: an EPT misconfig (handle_mmio_page_fault), unless the guest made a
+      // private access (SNP/TDX), which KVM never meets on an MMIO SPTE (see docs/model.md).
+      a.lastWalkMmio = a.currentAccess()?.private !== true;
+      return false;
+    }
+    if (!isShadowPresent(lo) || isFrozen(lo, hi) || !isLast(lo, leaf.level)) return false;
     a.lastWalkPresent = true;
     if ((write && (lo & SPTE_W) === 0) || (exec && (lo & SPTE_X) === 0)) return false;
     const pfn = sptePfn(lo, hi) + (gfn - leaf.baseGfn);

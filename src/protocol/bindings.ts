@@ -6,6 +6,7 @@
 import type { KvmActor } from '../kvm/actor.js';
 import * as dl from '../kvm/get-dirty-log.js';
 import * as inv from '../kvm/mmu-notifier.js';
+import * as mmio from '../kvm/mmio.js';
 import * as ms from '../kvm/set-memory-region.js';
 import * as rh from '../kvm/recover-huge.js';
 import type { Errno } from '../kvm/types.js';
@@ -71,8 +72,16 @@ const pageFault: Impl<A> = {
     rcuReadUnlock: pf.faultRcuReadUnlock,
     mmuReadUnlock: pf.faultReadUnlock,
     releasePfn: pf.releasePfn,
+    vcpuCacheMmioInfo: mmio.faultCacheMmioInfo,
   },
 };
+
+/** The access ends emulated: as MMIO, or a write to a read-only memslot. */
+function emulateAccess(a: A): void {
+  a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits });
+  a.accessExits = 0;
+  a.accessExitsAtCow = 0;
+}
 
 /** The vCPU's op bookkeeping: results of accesses and ioctls, and the selftest's loop invariant. */
 function completeIoctl(a: A): void {
@@ -126,6 +135,10 @@ const vcpu: Impl<A> = {
     faultEmulate: (a) => a.fault.errno === null && a.fault.ret === 'emulate',
     vmDead: (a) => vd.vmIsDead(a.vm),
     hasRequestVmDead: vd.hasRequestVmDead,
+    walkHitMmioSpte: (a) => a.lastWalkMmio,
+    mmioInfoInCache: mmio.mmioInfoInCache,
+    isMmioSpte: mmio.isMmioSpte,
+    checkMmioSpte: mmio.checkMmioSpte,
   },
   actions: {
     beginIoctl: (a) => { const op = a.currentVcpuOp(); if (op && (op.op === 'pre_fault' || op.op === 'map_memory')) pre.beginPreFaultIoctl(a, op); },
@@ -140,11 +153,16 @@ const vcpu: Impl<A> = {
     eptViolation: vc.eptViolation,
     failRunMmuLoad: vc.failRunMmuLoad,
     failAccess: (a) => { a.queue.complete({ op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
-    emulateAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
+    emulateAccess,
     completeIoctl,
     exitToUserspace: noop,
     failIoctlVmDead: vd.failVcpuIoctlVmDead,
     failRunVmDead: vd.failRunVmDead,
+    eptMisconfig: mmio.eptMisconfig,
+    getMmioSpte: mmio.getMmioSpte,
+    vcpuCacheMmioInfo: mmio.cacheMmioInfoOfAccess,
+    emulateMmioAccess: (a, p: { via: string }) => { mmio.checkMmioNotStale(a, p.via); emulateAccess(a); },
+    mmioPageFault: mmio.mmioPageFault,
   },
 };
 

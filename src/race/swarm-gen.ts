@@ -135,7 +135,9 @@ class Gen {
       // check_memory_region_flags() refuses KVM_MEM_LOG_DIRTY_PAGES on a guest_memfd slot:
       // a logged slot is shared memory (else its creation fails and no write is ever logged).
       const gmem = gmemDrawn && !log;
-      const backing = this.pick([['4K', 'anonymous'], ['4K', 'anonymous'], ['2M', 'anonymous'], ['2M', 'hugetlbfs'], ['4K', 'shared']] as const);
+      // A slot under dirty logging is 2M-backed more often: turning logging off then has
+      // huge mappings to recover over the 4K tables logging forced (a migration cancelled).
+      const backing = this.pick([['4K', 'anonymous'], ['4K', 'anonymous'], ['2M', 'anonymous'], ['2M', 'hugetlbfs'], ['4K', 'shared'], ...(log ? [['2M', 'anonymous'], ['2M', 'hugetlbfs']] as const : [])] as const);
       const flags = [...(log ? ['log_dirty_pages'] : []), ...(gmem ? ['guest_memfd'] : []), ...(!gmem && this.chance(0.08) ? ['readonly'] : [])];
       this.slots.push({ id, gpa: id * SLOT_STRIDE, size, gmem, log });
       out.push({ slot: id, gpa: hex(id * SLOT_STRIDE), size: formatSize(size), ...(flags.length > 0 ? { flags } : {}), backing: backing[0], host_memory: backing[1], ...(this.chance(0.15) ? { populated: true } : {}) });
@@ -200,47 +202,57 @@ function otherOp(g: Gen, f: SwarmFeature): OpDoc {
   const s = g.focusSlot() ?? (g.slots.length > 0 ? g.pick(g.slots) : { id: 0, size: 2 * MiB });
   // A migration started or cancelled: KVM_MEM_LOG_DIRTY_PAGES turned on or off (off
   // recovers huge mappings over the 4K tables logging forced).
-  if (g.slots.length > 0 && g.chance(0.3)) return toggleDirtyLogging(g.focusSlot() ?? g.slots.find((x) => x.log) ?? g.pick(g.slots));
+  if (g.slots.length > 0 && g.chance(g.focus !== null ? 0.4 : 0.3)) return toggleDirtyLogging(g.focusSlot() ?? g.slots.find((x) => x.log) ?? g.pick(g.slots));
   if (g.chance(0.5)) return { actor: 'vmm', op: 'get_dirty_log', slot: s.id };
-  return { actor: 'vmm', op: 'clear_dirty_log', slot: s.id, first_page: 64 * g.p.below(Math.max(1, s.size / 4096 / 64)), num_pages: 64 * (1 + g.p.below(4)) };
+  // In a sandwich the cleared range starts at the 64-page block of the sandwich's page.
+  const fs = g.focusSlot();
+  const first = fs !== undefined ? Math.floor((g.focus! - fs.gpa) / 4096 / 64) : g.p.below(Math.max(1, s.size / 4096 / 64));
+  return { actor: 'vmm', op: 'clear_dirty_log', slot: s.id, first_page: 64 * first, num_pages: 64 * (1 + g.p.below(4)) };
 }
 
 const VCPU_FEATURES: ReadonlySet<SwarmFeature> = new Set(['access', 'pre_fault', 'map_memory', 'mmu_reset']);
 
 /** How often an op of a scenario with guest accesses starts a sandwich instead. */
-const SANDWICH_CHANCE = 0.25;
+const SANDWICH_CHANCE = 0.3;
 
 /**
  * A sandwich: vCPU X accesses page P; another actor's op on P (a host invalidation, a
  * memslot, attribute or dirty-log change, another vCPU's fault, pre-fault or MMU reset)
- * starts once that access is done; X accesses P again once that op is done — and half the
- * time a third actor's op on P starts with X's second access. X's first access leaves a
- * TLB entry, an SPTE and (walking a 4K mapping) a cached last-level table for P, so
- * whatever the middle op changes about P meets X's next access: a flush, a zap or a
- * write-protection the middle op owes and skips shows on the first schedule, and the
- * schedulers' preemptions go to the race between the last two ops. Each `after` edge is
- * dropped one time in five, leaving that pair to race.
+ * starts once that access is done; X accesses P (or another page of P's 2 MiB region) again
+ * once that op is done. X's first access leaves a TLB entry, an SPTE and (walking a 4K
+ * mapping) a cached last-level table for P, so whatever the middle op changes about P
+ * meets X's next access: a flush, a zap or a write-protection the middle op owes and skips
+ * shows on the first schedule. Most of the time a third actor's op on P's region also starts
+ * once X's first access is done, racing the middle op: a fault mapping huge over the table
+ * X's access left while dirty logging is turned off, an invalidation during a conversion —
+ * the schedulers' preemptions go to that race. Each `after` edge is dropped one time in
+ * five, leaving that pair to race too.
  */
 function sandwich(g: Gen, out: OpDoc[], middles: readonly SwarmFeature[]): OpDoc[] {
   const x = g.vcpu();
-  g.focus = g.pick(g.hot);
+  const p = g.pick(g.hot);
   const otherVcpus = Array.from({ length: g.vcpus }, (_, i) => `vcpu${i}`).filter((v) => v !== x);
-  const middleOp = (): OpDoc | null => {
-    const f = g.pick(middles);
-    if (!VCPU_FEATURES.has(f)) return otherOp(g, f);
-    return otherVcpus.length === 0 ? null : { ...vcpuOp(g, f), actor: g.pick(otherVcpus) };
+  const onPage = (gpa: number, f: SwarmFeature, actor?: string): OpDoc | null => {
+    if (VCPU_FEATURES.has(f) && actor === undefined && otherVcpus.length === 0) return null;
+    g.focus = gpa;
+    const op = VCPU_FEATURES.has(f) ? { ...vcpuOp(g, f), actor: actor ?? g.pick(otherVcpus) } : otherOp(g, f);
+    g.focus = null;
+    return op;
   };
-  const a: OpDoc = { ...vcpuOp(g, 'access'), actor: x };
-  const m = middleOp();
-  const c: OpDoc = { ...vcpuOp(g, 'access'), actor: x };
-  const racer = g.chance(0.5) ? middleOp() : null;
-  g.focus = null;
+  const inRegion = (): number => (g.chance(0.5) ? p : p - (p % (2 * MiB)) + g.p.below(512) * 4096);
+  const a = onPage(p, 'access', x)!;
+  const m = onPage(p, g.pick(middles));
+  const c = onPage(g.chance(0.6) ? p : inRegion(), 'access', x)!;
+  // The racer is most often another vCPU's fault: vCPUs fault while the VMM and the host
+  // change what they map.
+  const racerFeature = otherVcpus.length > 0 && g.chance(0.7) ? g.pick<SwarmFeature>(['access', 'access', ...middles.filter((f) => f === 'pre_fault' || f === 'map_memory')]) : g.pick(middles);
+  const racer = g.chance(otherVcpus.length > 0 ? 0.7 : 0.4) ? onPage(inRegion(), racerFeature) : null;
   if (m === null) return [a, c];
   const i = out.length;
   if (g.chance(0.8)) m.after = i;
   if (g.chance(0.8)) c.after = i + 1;
   if (racer === null || racer.actor === m.actor || racer.actor === x) return [a, m, c];
-  racer.after = i + 1;
+  if (g.chance(0.8)) racer.after = i;
   return [a, m, c, racer];
 }
 

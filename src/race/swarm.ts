@@ -24,6 +24,13 @@ import { scenarioHash } from './token.js';
 /** Candidates the scenario shrinker may explore. */
 export const SWARM_SHRINK_ATTEMPTS = 300;
 
+/**
+ * A scenario that reached a transition fewer than this share of the run's earlier
+ * scenarios reached (or none did) is explored again with SWARM_DEEPEN times the budget.
+ */
+export const SWARM_RARE_SHARE = 0.01;
+export const SWARM_DEEPEN = 4;
+
 export interface SwarmOptions {
   readonly seed: number;
   /** Scenario indices below this (default SWARM_SCENARIOS_DEFAULT unless timeMs). */
@@ -50,6 +57,8 @@ export interface SwarmScenarioOutcome {
   readonly steps: number;
   /** The violation's kind, if the scenario showed one. */
   readonly violation: string | null;
+  /** Explored again with SWARM_DEEPEN times the budget: it reached a rare transition (swarm()). */
+  readonly deepened: boolean;
   /** The documented finding it is, if it is one. */
   readonly finding: string | null;
   readonly foundBy: string | null;
@@ -62,6 +71,8 @@ export interface SwarmFailure {
   readonly doc: ScenarioDoc;
   readonly violation: Violation;
   readonly foundBy: string;
+  /** Schedules per exploration: the run's budget, SWARM_DEEPEN times it if the scenario was deepened. */
+  readonly budget: number;
   readonly before: ReturnType<typeof scenarioSize>;
   readonly after: ReturnType<typeof scenarioSize>;
   readonly shrinkAttempts: number;
@@ -84,8 +95,42 @@ export function docTarget(doc: ScenarioDoc, scenario: Scenario): RaceTarget {
   return { id: `swarm:${String(doc.name)}`, scenario, hash: scenarioHash(doc), entry: null };
 }
 
-function exploreDoc(doc: ScenarioDoc, scenario: Scenario, o: SwarmOptions): ExploreResult {
-  return explore(docTarget(doc, scenario), { budget: o.budget ?? SWARM_BUDGET_DEFAULT, mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
+function exploreDoc(doc: ScenarioDoc, scenario: Scenario, o: SwarmOptions, deepen = 1): ExploreResult {
+  return explore(docTarget(doc, scenario), { budget: deepen * (o.budget ?? SWARM_BUDGET_DEFAULT), mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
+}
+
+/**
+ * How many of a run's scenarios reached each transition. Energy, as coverage-guided fuzzers
+ * give it: a scenario that reaches a transition few earlier ones did (a table replaced by a
+ * huge SPTE, recovery in place, a zap that yields) is one whose interleavings are worth
+ * more schedules than the portfolio's one turn — the races around a rare path need the
+ * path first. It depends on the run's earlier scenarios (a shard's own), not on the
+ * scenario alone; the written failure records the budget that found it.
+ */
+class Rarity {
+  private readonly seen = new Map<string, number>();
+  private scenarios = 0;
+
+  /** Whether `coverage` reaches a rare transition; then counts it. */
+  add(coverage: ReadonlyMap<string, number>): boolean {
+    const bar = Math.max(1, SWARM_RARE_SHARE * this.scenarios);
+    let rare = false;
+    for (const [k, n] of coverage) {
+      if (n === 0) continue;
+      const c = this.seen.get(k) ?? 0;
+      if (c < bar) rare = true;
+      this.seen.set(k, c + 1);
+    }
+    this.scenarios++;
+    return rare;
+  }
+}
+
+/** One scenario's exploration: one turn of the portfolio, and more if it reached a rare transition. */
+function exploreScenario(doc: ScenarioDoc, scenario: Scenario, o: SwarmOptions, rarity: Rarity): { r: ExploreResult; deepened: boolean } {
+  const r = exploreDoc(doc, scenario, o);
+  if (!rarity.add(r.coverage) || r.found) return { r, deepened: false };
+  return { r: exploreDoc(doc, scenario, o, SWARM_DEEPEN), deepened: true };
 }
 
 /** The release a scenario document runs (generated ones say it). */
@@ -99,14 +144,14 @@ function undocumented(r: ExploreResult, doc: ScenarioDoc): Violation | null {
   return v !== undefined && knownFinding(v, releaseOf(doc)) === null ? v : null;
 }
 
-/** Shrinks a failing scenario while the same violation kind (not a finding) still shows. */
-function shrinkFailure(index: number, doc: ScenarioDoc, r: ExploreResult, o: SwarmOptions): SwarmFailure {
+/** Shrinks a failing scenario while the same violation kind (not a finding) still shows, with the budget that found it. */
+function shrinkFailure(index: number, doc: ScenarioDoc, r: ExploreResult, o: SwarmOptions, deepen: number): SwarmFailure {
   const v = undocumented(r, doc)!;
-  const still = (s: Scenario, d: ScenarioDoc): boolean => undocumented(exploreDoc(d, s, o), d)?.kind === v.kind;
+  const still = (s: Scenario, d: ScenarioDoc): boolean => undocumented(exploreDoc(d, s, o, deepen), d)?.kind === v.kind;
   const s = shrinkScenario(doc, still, o.shrinkAttempts ?? SWARM_SHRINK_ATTEMPTS);
-  const last = exploreDoc(s.doc, parseCandidate(s.doc)!, o);
+  const last = exploreDoc(s.doc, parseCandidate(s.doc)!, o, deepen);
   return {
-    index, original: doc, doc: s.doc, violation: last.run!.violations[0]!, foundBy: last.foundBy!.label,
+    index, original: doc, doc: s.doc, violation: last.run!.violations[0]!, foundBy: last.foundBy!.label, budget: deepen * (o.budget ?? SWARM_BUDGET_DEFAULT),
     before: scenarioSize(doc), after: scenarioSize(s.doc), shrinkAttempts: s.attempts,
   };
 }
@@ -117,6 +162,7 @@ export function swarm(o: SwarmOptions): SwarmResult {
   const limit = o.scenarios ?? (o.timeMs !== undefined ? Infinity : SWARM_SCENARIOS_DEFAULT);
   const coverage = new Map<string, number>();
   let transitions: readonly string[] = [];
+  const rarity = new Rarity();
   const findings: Record<string, { count: number; first: number }> = {};
   let scenarios = 0;
   let schedules = 0;
@@ -128,7 +174,7 @@ export function swarm(o: SwarmOptions): SwarmResult {
     const doc = g.doc as unknown as ScenarioDoc;
     const scenario = parseCandidate(doc);
     if (scenario === null) throw new Error(`swarm scenario ${index} of seed ${o.seed} is not a valid scenario file`);
-    const r = exploreDoc(doc, scenario, o);
+    const { r, deepened } = exploreScenario(doc, scenario, o, rarity);
     scenarios++;
     schedules += r.schedules;
     steps += r.steps;
@@ -137,8 +183,8 @@ export function swarm(o: SwarmOptions): SwarmResult {
     const v: RunResult['violations'][number] | undefined = r.run?.violations[0];
     const finding = v !== undefined ? knownFinding(v, releaseOf(doc)) : null;
     if (finding !== null) findings[finding.name] = { count: (findings[finding.name]?.count ?? 0) + 1, first: findings[finding.name]?.first ?? index };
-    o.onScenario?.({ index, name: String(doc.name), features: g.features, schedules: r.schedules, steps: r.steps, violation: v?.kind ?? null, finding: finding?.name ?? null, foundBy: r.foundBy?.label ?? null });
-    if (v !== undefined && finding === null) return result(shrinkFailure(index, doc, r, o));
+    o.onScenario?.({ index, name: String(doc.name), features: g.features, schedules: r.schedules, steps: r.steps, violation: v?.kind ?? null, deepened, finding: finding?.name ?? null, foundBy: r.foundBy?.label ?? null });
+    if (v !== undefined && finding === null) return result(shrinkFailure(index, doc, r, o, deepened ? SWARM_DEEPEN : 1));
   }
   return result(null);
 }
@@ -163,7 +209,7 @@ export function writeFailure(f: SwarmFailure, dir: string, o: SwarmOptions): Wri
   const file = join(dir, `${name}.json`);
   const doc = { ...f.doc, description: `${String(f.original.description ?? '')}; shrunk from ${f.before.ops} ops, ${f.before.vcpus} vCPUs, ${f.before.memslots} memslots; shows ${f.violation.kind}` };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
-  const explored = explore(resolveTarget(file), { budget: Math.max(o.budget ?? SWARM_BUDGET_DEFAULT, 1), mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
+  const explored = explore(resolveTarget(file), { budget: f.budget, mutate: o.mutate ?? [], skip: o.skip ?? [], patch: o.patch ?? [] });
   const token = explored.token ?? '';
   const tokenFile = join(dir, `${name}.token`);
   writeFileSync(tokenFile, `${token}\n`);

@@ -1,4 +1,4 @@
-// Goal: the memory-attributes contract fires when the xarray does not hold what the last successful KVM_SET_MEMORY_ATTRIBUTES set — at the set's return, at a completed guest access, at the end of a run — and stays silent for a failed set, a set still in progress and the correct model; on whole runs it catches a set that stores nothing; method: the checker driven by hand on a real Vm, then scenarios on the deterministic engine with and without the skip.
+// Goal: the memory-attributes contract fires when the xarray does not hold what the last successful KVM_SET_MEMORY_ATTRIBUTES set — at the set's return, at a completed guest access, at the end of a run — and stays silent for a failed set, a set still in progress and the correct model; on whole runs it catches a set that stores nothing; method: the checker driven by hand on a real Vm, then scenarios on the deterministic engine with and without the skip, and a short threaded stress run (where the vmm's set is checked when it returns).
 
 import test from 'ava';
 import { AttributesContract } from '../../src/check/attributes-contract.js';
@@ -6,6 +6,7 @@ import { KVM_MEMORY_ATTRIBUTE_PRIVATE, kvmStoreMemoryAttributes } from '../../sr
 import { KVM_MEM_GUEST_MEMFD } from '../../src/kvm/memslots.js';
 import type { Op } from '../../src/kvm/ops.js';
 import { MiB, access, run, slot } from '../helpers/run.js';
+import { startStress } from '../../src/workload/presets/index.js';
 import { vmWithSlot } from '../kvm/fixtures.js';
 
 const P = KVM_MEMORY_ATTRIBUTE_PRIVATE;
@@ -61,4 +62,13 @@ test('runs: the correct model keeps the contract under random interleavings', (t
 test('runs: a KVM_SET_MEMORY_ATTRIBUTES that stores nothing breaks the contract', (t) => {
   const r = run({ ...base, ops, skip: ['invalidation.storeAttributes'] });
   t.is(r.violations[0]?.kind, 'memory-attributes-conformance', JSON.stringify(r.violations[0]));
+});
+
+test('threaded: the vmm thread checks each set when it returns', async (t) => {
+  const r = await startStress({
+    stress: { vcpus: 1, memoryBytes: 16 * MiB, durationMs: 1000, accesses: null, workload: 'uniform', churn: { attributes: 400 }, backingLevel: 1, vmType: 'sw_protected', seed: 1, writeRatio: 0.5 },
+    skip: ['invalidation.storeAttributes'],
+  }).result;
+  t.is(r.violations[0]?.kind, 'memory-attributes-conformance', JSON.stringify(r.violations[0]));
+  t.deepEqual(r.violations[0]?.actors, ['vmm']);
 });
