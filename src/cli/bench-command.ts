@@ -15,7 +15,6 @@ import { PAGE_LEVEL } from '../bench/point-ops.js';
 import { hostMemoryPageSizeError } from '../kvm/host.js';
 import { COST_DEFAULTS } from '../engine/cost-model.js';
 import { formatBenchTable } from '../report/bench.js';
-import { benchCharts, renderSvg } from '../report/charts.js';
 import { formatSize } from '../workload/numbers.js';
 import { UsageError } from './args.js';
 import type { BenchFlags } from './bench-cli.js';
@@ -49,6 +48,9 @@ async function runAll(plan: BenchPlan, guests: readonly Guest[], io: Io, isTty: 
 /** DIR/results.json and the charts: Vega-Lite specs beside their SVG renderings. Returns the files written. */
 async function writeOut(out: string, doc: object, plan: BenchPlan, results: readonly SimMetrics[], label: string): Promise<string[]> {
   const written: string[] = [];
+  // The charts (vega, vega-lite) load only when they are written: about half a second of
+  // start-up that a run printing its table or JSON does not need.
+  const { benchCharts, renderSvg } = await import('../report/charts.js');
   try {
     writeFileSync(join(out, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
     written.push('results.json');

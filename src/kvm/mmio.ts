@@ -116,8 +116,12 @@ const checkSlot = new SlotInfo();
  * access goes to the VMM as MMIO instead of to guest memory.
  */
 export function checkMmioNotStale(a: KvmActor, via: string): void {
+  // Read like a seqlock: on threads an update may publish between the reads; one that
+  // started (or ran whole) meanwhile came after the vCPU's decision, which stands.
+  const gen = memslotsGeneration(a.vm);
   if (memslotsUpdateInProgress(a.vm)) return;
   const gfn = accessGfn(a);
   if (!gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, checkSlot) || (checkSlot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
+  if (memslotsUpdateInProgress(a.vm) || memslotsGeneration(a.vm) !== gen) return;
   a.report('stale-mmio', `${a.name} emulates its access to gfn 0x${gfn.toString(16)} as MMIO (${via}, memslot generation ${memslotsGeneration(a.vm)} taken as current) while memslot ${checkSlot.id} backs that gfn: the guest's access goes to the VMM as an MMIO exit instead of to memory`, { gfn });
 }

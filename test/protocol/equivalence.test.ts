@@ -49,10 +49,29 @@ interface Pair {
   rctx: TruthCtx;
 }
 
+/**
+ * One truth-table implementation per machine and one bound machine per (machine, mutations),
+ * as the engine binds once and creates many runners: a fresh compiled runner per path from the
+ * shared binding (a binding that kept state between runs would show as a disagreement), and a
+ * fresh xstate actor per path for the reference.
+ */
+const implOf = new Map<CompiledMachine, ReturnType<typeof truthImpl>>();
+const boundOf = new WeakMap<Mutations, Map<CompiledMachine, BoundMachine<TruthCtx>>>();
+
+function bound(m: CompiledMachine, mutations: Mutations): { impl: ReturnType<typeof truthImpl>; bound: BoundMachine<TruthCtx> } {
+  let impl = implOf.get(m);
+  if (impl === undefined) { impl = truthImpl(m); implOf.set(m, impl); }
+  let byMachine = boundOf.get(mutations);
+  if (byMachine === undefined) { byMachine = new Map(); boundOf.set(mutations, byMachine); }
+  let b = byMachine.get(m);
+  if (b === undefined) { b = new BoundMachine(m, impl, mutations); byMachine.set(m, b); }
+  return { impl, bound: b };
+}
+
 function pair(m: CompiledMachine, mutations: Mutations): Pair {
-  const impl = truthImpl(m);
+  const { impl, bound: b } = bound(m, mutations);
   return {
-    compiled: new CompiledRunner(new BoundMachine(m, impl, mutations)),
+    compiled: new CompiledRunner(b),
     reference: new ReferenceRunner(m, impl, mutations),
     cctx: newCtx(),
     rctx: newCtx(),
@@ -142,9 +161,9 @@ function spread<T>(list: readonly T[], n: number): T[] {
 
 /** Transition ids the compiled runner alone takes along each path. */
 function compiledIds(m: CompiledMachine, mutations: Mutations, paths: readonly TruthPath[]): number[][] {
-  const bound = new BoundMachine(m, truthImpl(m), mutations);
+  const b = bound(m, mutations).bound;
   return paths.map((path) => {
-    const r = new CompiledRunner(bound);
+    const r = new CompiledRunner(b);
     const ctx = newCtx();
     return path.events.map((e) => { ctx.truth = e.truth; return r.send(ctx, m.eventIndex.get(e.type)!)?.id ?? -1; });
   });
