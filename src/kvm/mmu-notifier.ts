@@ -106,31 +106,43 @@ export function invalSrcuReadUnlock(a: KvmActor): void {
 
 /**
  * The gfn ranges of the active memslots the event hits (hva ranges for the notifier, gfn
- * ranges for attributes). True when none: the notifier then takes no mmu_lock at all
- * (071064f14d87) — the asymmetry that made R4 possible.
+ * ranges for attributes), appended to `out` when given. Returns how many.
  */
-export function noSlotIntersects(a: KvmActor): boolean {
+function slotRanges(a: KvmActor, out: number[] | null): number {
   const v = a.inval;
   const set = memslotsActiveSet(a.vm);
   const n = memslotsCount(a.vm, set);
-  v.ranges = [];
+  let found = 0;
   for (let i = 0; i < n; i++) {
     const s = readSlot(a.vm, set, i, scan);
-    if (v.isAttr) {
-      const start = Math.max(v.attrStart, s.baseGfn);
-      const end = Math.min(v.attrEnd, s.baseGfn + s.npages);
-      if (start < end) v.ranges.push(start, end);
-    } else {
-      const start = Math.max(v.mnHvaStart, s.hvaBase);
-      const end = Math.min(v.mnHvaEnd, s.hvaBase + s.npages);
-      if (start < end) v.ranges.push(s.baseGfn + (start - s.hvaBase), s.baseGfn + (end - s.hvaBase));
-    }
+    const lo = v.isAttr ? v.attrStart : v.mnHvaStart;
+    const hi = v.isAttr ? v.attrEnd : v.mnHvaEnd;
+    const base = v.isAttr ? s.baseGfn : s.hvaBase;
+    const start = Math.max(lo, base);
+    const end = Math.min(hi, base + s.npages);
+    if (start >= end) continue;
+    found++;
+    if (out !== null) out.push(s.baseGfn + (start - base), s.baseGfn + (end - base));
   }
-  return v.ranges.length === 0;
+  return found;
 }
 
-/** The ranges were computed by the slot walk (noSlotIntersects); nothing more to read. */
-export function computeGfnRanges(_a: KvmActor): void {}
+/**
+ * No active memslot is hit by the event: the notifier then takes no mmu_lock at all
+ * (071064f14d87) — the asymmetry that made R4 possible.
+ */
+export function noSlotIntersects(a: KvmActor): boolean {
+  return slotRanges(a, null) === 0;
+}
+
+/**
+ * __kvm_handle_hva_range()'s walk of the memslots (kvm_handle_gfn_range for attributes):
+ * the gfn range of each slot the event hits, which the handlers (unmap, zap) then take.
+ */
+export function computeGfnRanges(a: KvmActor): void {
+  a.inval.ranges = [];
+  slotRanges(a, a.inval.ranges);
+}
 
 export function tryMmuWriteLock(a: KvmActor): boolean {
   const r = mmuWriteTrylock(a.vm, a.actor);
