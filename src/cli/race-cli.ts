@@ -102,7 +102,7 @@ function swarmCommand(ctx: Ctx): Command {
     .addOption(option('--time <TIME>', 'generate scenarios for TIME, e.g. 60s, 10m'))
     .addOption(option('--scenarios <N>', 'scenario indices 0..N-1 (with --shard, this shard\'s share of them)', { defaultNote: `${SWARM_SCENARIOS_DEFAULT} unless --time` }))
     .addOption(option('--seed <N>', 'the seed scenarios are drawn from', { default: '1' }))
-    .addOption(option('--budget <N>', 'schedules per scenario', { default: String(SWARM_BUDGET_DEFAULT) }))
+    .addOption(option('--budget <N>', 'schedules per scenario (4 times as many for one that reaches a rare transition)', { default: String(SWARM_BUDGET_DEFAULT) }))
     .addOption(option('--vm-type <TYPE>', 'only this VM type', { choices: VM_TYPE_NAMES, defaultNote: 'any the release has' }))
     .addOption(option('--out <DIR>', 'where a failing scenario and its token are written', { default: 'swarm-out' }))
     .addOption(option('--shard <i/n>', 'scenario indices i, i+n, i+2n, … (disjoint slices)', { defaultNote: '0/1' }))

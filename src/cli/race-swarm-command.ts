@@ -10,7 +10,7 @@ import { checkVmTypeSupported, type VmType } from '../kvm/vm-types.js';
 import { COMPILED } from '../protocol/machines.js';
 import { buildMutations } from '../protocol/mutations.js';
 import { KNOWN_FINDINGS } from '../race/known-findings.js';
-import { swarm, writeFailure, type SwarmOptions, type SwarmResult, type WrittenFailure } from '../race/swarm.js';
+import { SWARM_DEEPEN, swarm, writeFailure, type SwarmOptions, type SwarmResult, type WrittenFailure } from '../race/swarm.js';
 import { formatViolation } from '../report/text.js';
 import { catalogueEntry } from '../workload/catalogue.js';
 import { parseSeed } from '../sched/prng.js';
@@ -87,7 +87,7 @@ export function raceSwarm(flags: SwarmFlags, io: Io): number {
   const json = flags.json === true;
   const shard = o.shard!;
   const range = o.timeMs !== undefined ? `for ${flags.time}` : `${o.scenarios ?? 'the default number of'} scenario indices`;
-  if (!json) io.out(`swarm — seed ${o.seed}, kernel ${o.kernel}${o.vmType !== undefined ? `, vm type ${o.vmType}` : ''}, ${range}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}, ${o.budget} schedules per scenario (portfolio)${mutationArgs(o) !== '' ? `,${mutationArgs(o)}` : ''}\n`);
+  if (!json) io.out(`swarm — seed ${o.seed}, kernel ${o.kernel}${o.vmType !== undefined ? `, vm type ${o.vmType}` : ''}, ${range}${shard.n > 1 ? `, shard ${shard.i}/${shard.n}` : ''}, ${o.budget} schedules per scenario (portfolio; ${SWARM_DEEPEN * (o.budget ?? 1)} if it reaches a rare transition)${mutationArgs(o) !== '' ? `,${mutationArgs(o)}` : ''}\n`);
   const r = swarm({ ...o, ...(json ? { onScenario: (s) => io.out(`${JSON.stringify({ type: 'scenario', ...s })}\n`) } : {}) });
   const w = r.failure !== null ? writeFailure(r.failure, flags.out, o) : null;
   if (json) {

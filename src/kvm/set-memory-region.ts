@@ -15,6 +15,7 @@ import {
   KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, SlotInfo, idToMemslot,
   memslotRemove, memslotReplace, memslotsActiveSet, memslotsCopySet, memslotsCount, readSlot,
 } from './memslots.js';
+import { kvmUpdateHugepageMixed } from './mem-attrs.js';
 import { mnInvalidateLockIfIdle, mnInvalidateUnlock } from './mmu-invalidate.js';
 import { zapLeafsStart } from './mmu-notifier.js';
 import { kvmCheckHasQuirk } from './quirks.js';
@@ -125,6 +126,7 @@ export function installNewSlot(a: KvmActor): void {
     s.hvaBase = hostMmap(a.vm, npages, m.backingLevel, m.hostMemory, m.populated);
     s.gmemBase = (m.flags & KVM_MEM_GUEST_MEMFD) !== 0 ? gmemReserve(a.vm, npages) : 0;
     s.dirtyBase = (m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? dirtyBitmapAlloc(a.vm, npages) : 0;
+    kvmMmuInitMemslotMemoryAttributes(a, s);
   } else {
     s.copyFrom(m.old);
     s.flags = m.flags;
@@ -159,7 +161,19 @@ export function replaceInvalidSlot(a: KvmActor): void {
   // kvm_prepare_memory_region(): a MOVE that turns dirty logging on gets a new, zeroed
   // bitmap (one logged on both sides keeps its own, bits and all).
   if ((m.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 && (m.old.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) s.dirtyBase = dirtyBitmapAlloc(a.vm, s.npages, m.old.dirtyBase);
+  kvmMmuInitMemslotMemoryAttributes(a, s);
   memslotReplace(a.vm, inactive, s);
+}
+
+/**
+ * kvm_mmu_init_memslot_memory_attributes(), from kvm_alloc_memslot_metadata() on CREATE and
+ * MOVE: the new slot's mixed flags come from the attributes as they are now. Attributes set
+ * where no slot was updated no slot's flags (kvm_arch_post_set_memory_attributes() runs per
+ * slot in range), so a slot created or moved there must compute them; the model keeps the
+ * flags per gfn, not per slot, and recomputes them over the slot.
+ */
+function kvmMmuInitMemslotMemoryAttributes(a: KvmActor, s: SlotInfo): void {
+  if (a.vm.hasPrivateMem) kvmUpdateHugepageMixed(a.vm, s.baseGfn, s.baseGfn + s.npages);
 }
 
 export function setPhase(a: KvmActor, phase: 'invalidate' | 'final'): void {

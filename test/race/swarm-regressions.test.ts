@@ -114,3 +114,24 @@ test('a memslot move that turns dirty logging on gets a bitmap of its own: the s
   const r = explore(resolveTarget(file), { budget: 300 });
   t.false(r.found, r.run?.violations[0]?.message);
 });
+
+// Slot 0 is moved away, gfn 0x1e0 is made private while no slot covers it, and the slot is
+// moved back: the model kept the mixed flags per gfn and recomputed them only for ranges
+// under a slot when attributes were set, so vcpu0's fault mapped 2M over the private page
+// (mixed-attribute-hugepage, scenario 218 of seed 2, on the first DFS schedule). The kernel
+// computes a created or moved slot's flags from the attributes
+// (kvm_mmu_init_memslot_memory_attributes()); so does the model now.
+test('a slot moved onto attributes set while no slot covered them gets their mixed flags: the swarm\'s 2M mapping over a private page is gone', (t) => {
+  const file = scenarioFile('move-onto-attributes.json', {
+    vm: { type: 'snp', vcpus: 1 },
+    memslots: [{ slot: 0, gpa: '0x0', size: '2052KiB', backing: '2M', host_memory: 'anonymous' }],
+    ops: [
+      { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x16000000', size: '2052KiB' },
+      { actor: 'vcpu0', op: 'access', gpa: '0x42000', access: 'exec' },
+      { actor: 'vmm', op: 'set_memory_attributes', gpa: '0x1e0000', size: '4KiB', attributes: ['private'] },
+      { actor: 'vmm', op: 'set_memslot', slot: 0, gpa: '0x0', size: '2052KiB' },
+    ],
+  });
+  const r = explore(resolveTarget(file), { budget: 300 });
+  t.false(r.found, r.run?.violations[0]?.message);
+});
