@@ -14,7 +14,7 @@ import { SlotInfo, memslotsActiveSet, memslotsCount, readSlot } from './memslots
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, mmuInvalidateRangeValid, mnActiveInvalidateDec, mnActiveInvalidateInc } from './mmu-invalidate.js';
 import { mmuWriteTrylock, mmuWriteUnlock } from './mmu-lock.js';
 import type { InvalidateOp, SetMemoryAttributesOp } from './ops.js';
-import { srcuReadLock, srcuReadUnlock } from './srcu.js';
+import { actorSrcuReadUnlock, srcuReadLock } from './srcu.js';
 import { NONPRESENT_HI, NONPRESENT_LO } from './spte.js';
 import { tdpNextLeaf } from './tdp-iter.js';
 import { rootTable, rootsInUse, tdpMmuSetSpteLocked } from './tdp-mmu.js';
@@ -101,7 +101,7 @@ export function invalSrcuReadLock(a: KvmActor): void {
 }
 
 export function invalSrcuReadUnlock(a: KvmActor): void {
-  if (!a.inval.inFault) srcuReadUnlock(a.vm, a.actor);
+  if (!a.inval.inFault) actorSrcuReadUnlock(a);
 }
 
 /**

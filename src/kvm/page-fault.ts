@@ -20,7 +20,7 @@ import { KVM_MEMSLOT_INVALID, KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, gfnToMemslo
 import { MmuSeq, mmuInvalidateInProgress, mmuInvalidateRangeValid, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe, mmuSeqAsIntInto, readMmuSeq } from './mmu-invalidate.js';
 import { mmuReadTrylock, mmuReadUnlock } from './mmu-lock.js';
 import { mmuTopupMemoryCaches, tableGoneFrom, tdpMmuAllocSp, tdpMmuFreeUnusedSp } from './page-pool.js';
-import { rcuReadLock, rcuReadUnlock } from './rcu.js';
+import { actorRcuReadUnlock, rcuReadLock, rcuReadUnlock } from './rcu.js';
 import {
   SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLarge, isLast, isMmio, isMmuWritable, isShadowPresent,
   makeMmioHi, makeMmioLo, makeSpteHi, makeSpteLo, spteChildTable, type MakeSpteArgs,
@@ -240,7 +240,7 @@ export function faultRcuReadLock(a: KvmActor): void {
 }
 
 export function faultRcuReadUnlock(a: KvmActor): void {
-  rcuReadUnlock(a.vm, a.actor);
+  actorRcuReadUnlock(a);
 }
 
 /**

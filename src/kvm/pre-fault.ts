@@ -20,7 +20,7 @@ import { PAGE_SIZE_BIG, U64_MAX } from './limits.js';
 import { kvmMemIsPrivate } from './mem-attrs.js';
 import type { MapMemoryOp, PreFaultOp } from './ops.js';
 import { kvmMmuDoPageFaultInit } from './page-fault.js';
-import { srcuReadLock, srcuReadUnlock } from './srcu.js';
+import { actorSrcuReadUnlock, srcuReadLock } from './srcu.js';
 import { pagesPerLevel, type Errno } from './types.js';
 import { isGfnAlias } from './vm-types.js';
 import * as S from './shm.js';
@@ -88,7 +88,7 @@ export function ioctlSrcuReadLock(a: KvmActor): void {
 }
 
 export function ioctlSrcuReadUnlock(a: KvmActor): void {
-  srcuReadUnlock(a.vm, a.actor);
+  actorSrcuReadUnlock(a);
 }
 
 /**

@@ -10,6 +10,7 @@
 
 import { epochAdvance, epochReadHeld, epochReadLock, epochReadUnlock, epochReaderPendingOn } from './epoch-readers.js';
 import { ACTOR, G } from './layout.js';
+import type { KvmActor } from './actor.js';
 import type { Vm } from './vm.js';
 
 export function rcuReadLock(vm: Vm, actor: number): void {
@@ -18,6 +19,12 @@ export function rcuReadLock(vm: Vm, actor: number): void {
 
 export function rcuReadUnlock(vm: Vm, actor: number): void {
   epochReadUnlock(vm, actor, ACTOR.RCU_READ);
+}
+
+/** An actor's rcu_read_unlock(): without a matching rcu_read_lock() it is lockdep's "bad unlock balance". */
+export function actorRcuReadUnlock(a: KvmActor): void {
+  if (!rcuReadHeld(a.vm, a.actor)) a.report('lock-discipline', `${a.name}: rcu_read_unlock() without a matching rcu_read_lock() (lockdep: bad unlock balance)`);
+  rcuReadUnlock(a.vm, a.actor);
 }
 
 export function rcuReadHeld(vm: Vm, actor: number): boolean {

@@ -10,6 +10,7 @@
 
 import { epochAdvance, epochReadHeld, epochReadLock, epochReadUnlock, epochReaderPendingOn } from './epoch-readers.js';
 import { ACTOR, G } from './layout.js';
+import type { KvmActor } from './actor.js';
 import type { Vm } from './vm.js';
 
 export function srcuReadLock(vm: Vm, actor: number): void {
@@ -18,6 +19,12 @@ export function srcuReadLock(vm: Vm, actor: number): void {
 
 export function srcuReadUnlock(vm: Vm, actor: number): void {
   epochReadUnlock(vm, actor, ACTOR.SRCU_READ);
+}
+
+/** An actor's srcu_read_unlock(): without a matching srcu_read_lock() it is lockdep's "bad unlock balance". */
+export function actorSrcuReadUnlock(a: KvmActor): void {
+  if (!srcuReadHeld(a.vm, a.actor)) a.report('lock-discipline', `${a.name}: srcu_read_unlock(&kvm->srcu) without a matching srcu_read_lock() (lockdep: bad unlock balance)`);
+  srcuReadUnlock(a.vm, a.actor);
 }
 
 /** True while the actor is inside an SRCU read-side section. */

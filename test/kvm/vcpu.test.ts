@@ -89,9 +89,18 @@ test('without the fault\'s kvm_flush_remote_tlbs_gfn() after mapping huge over a
 });
 
 test('6.13: without recover-huge\'s flush, or with it but outside the RCU read section (kvm_flush_remote_tlbs_memslot() before rcu_read_unlock()), the table it replaced in place is reached the same way', (t) => {
-  for (const skip of ['memslot-update.kvmFlushRemoteTlbs', 'memslot-update.rcuReadLock']) {
-    const r = explore(hugeOverTableTarget, { kernel: '6.13', budget: 400, skip: [skip] });
+  for (const skip of [['memslot-update.kvmFlushRemoteTlbs'], ['memslot-update.rcuReadLock', 'memslot-update.rcuReadUnlock']]) {
+    const r = explore(hugeOverTableTarget, { kernel: '6.13', budget: 400, skip });
+    t.true(r.found, skip.join(' '));
+    t.is(r.run!.violations[0]!.kind, 'table-reuse', skip.join(' '));
+  }
+});
+
+test('rcu_read_unlock() or srcu_read_unlock() without the matching lock is lockdep\'s bad unlock balance (lock-discipline)', (t) => {
+  for (const skip of ['memslot-update.rcuReadLock', 'page-fault.rcuReadLock', 'vcpu.srcuReadLock']) {
+    const r = explore(hugeOverTableTarget, { kernel: '6.13', budget: 50, skip: [skip] });
     t.true(r.found, skip);
-    t.is(r.run!.violations[0]!.kind, 'table-reuse', skip);
+    t.is(r.run!.violations[0]!.kind, 'lock-discipline', skip);
+    t.regex(r.run!.violations[0]!.message, /read_unlock\(.*\) without a matching .*read_lock\(\) \(lockdep: bad unlock balance\)/, skip);
   }
 });
