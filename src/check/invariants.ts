@@ -310,13 +310,13 @@ function checkGlobalsOnly(vm: Vm): Violation[] {
 
 /**
  * True when checkGlobals finds nothing: in_progress ≥ 0, the lock not broken, no reader
- * under a writer — the whole of checkSptes of no SPTE when clean, which the deterministic
+ * under a writer, mn_invalidate_lock free — the whole of checkSptes of no SPTE when clean, which the deterministic
  * engine asks after every step that wrote none (one pass over the actors' lock-held words,
  * nothing written).
  */
 export function globalsClean(vm: Vm): boolean {
   const i32 = vm.i32;
-  return i32[G.INVALIDATE_IN_PROGRESS]! >= 0 && !vm.lockProtocol.isBroken(i32[G.MMU_LOCK]!) && !countLockHolders(vm).clash;
+  return i32[G.INVALIDATE_IN_PROGRESS]! >= 0 && !vm.lockProtocol.isBroken(i32[G.MMU_LOCK]!) && i32[G.MN_INVALIDATE_LOCK] === 0 && !countLockHolders(vm).clash;
 }
 
 /** countLockHolders()'s answer (reused: the check runs after every step). */
@@ -350,6 +350,9 @@ function checkGlobals(c: ScanCtx): void {
   }
   if (vm.lockProtocol.isBroken(lockWord)) c.out.push(violation('lock-discipline', 'mmu_lock is broken: an unlock without a matching lock'));
   if (c.inProgress < 0) c.out.push(violation('unbalanced-in-progress', `mmu_invalidate_in_progress is ${c.inProgress}`));
+  // A spinlock is taken and released inside one step; between steps, held is leaked
+  // (lockdep: "lock held when returning to user space"; the next spin_lock never returns).
+  if (vm.i32[G.MN_INVALIDATE_LOCK] !== 0) c.out.push(violation('lock-discipline', 'kvm->mn_invalidate_lock (a spinlock) is still held after the step that took it: no unlock followed the memslot swap'));
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 
 import {
-  ATTR_CHUNKS_SLACK, ATTR_CHUNK_GFNS, DIRTY_WORDS_SLACK, GMEM_PAGES_SLACK, HOST_PAGES_SLACK, HVA_PAGES_SLACK, INTERNAL_LOCK_SPINS, INTERNAL_LOCK_WAIT_MS,
+  ATTR_CHUNKS_SLACK, ATTR_CHUNK_GFNS, DIRTY_WORDS_SLACK, GMEM_PAGES_SLACK, HOST_PAGES_SLACK, HVA_PAGES_SLACK, INTERNAL_LOCK_GIVE_UP_WAITS, INTERNAL_LOCK_SPINS, INTERNAL_LOCK_WAIT_MS,
   MMU_CACHE_TABLES, PAGE_SIZE, SPTES_PER_TABLE, TABLES_SLACK, TLB_ENTRIES, VCPUS_MAX,
 } from './limits.js';
 import { ACTOR, G, allocateSharedMem, computeLayout, viewsOf, actorWord, type Layout, type LayoutConfig, type SharedMem, type VmMemory } from './layout.js';
@@ -187,10 +187,11 @@ export function internalLock(i32: Int32Array, word: number): void {
       if (c === 0) return;
     }
   }
-  for (;;) {
+  for (let waits = 0; ; waits++) {
     if (c === 2 || S.compareExchange(i32, word, 1, 2) !== 0) Atomics.wait(i32, word, 2, INTERNAL_LOCK_WAIT_MS);
     c = S.compareExchange(i32, word, 0, 2);
     if (c === 0) return;
+    if (waits >= INTERNAL_LOCK_GIVE_UP_WAITS) throw new ModelStuck(`the model's internal mutex at word ${word} stayed held through ${INTERNAL_LOCK_GIVE_UP_WAITS} waits of ${INTERNAL_LOCK_WAIT_MS} ms, which only a skipped unlock (--skip of an action that releases it) leaves: the run cannot go on`);
   }
 }
 
