@@ -70,12 +70,12 @@ export const INTERNAL_LOCK_SPINS = 200;
 /** One Atomics.wait on a contended internal mutex, in ms, before it is tried again. */
 export const INTERNAL_LOCK_WAIT_MS = 1;
 /**
- * Waits (of INTERNAL_LOCK_WAIT_MS each, about 5 s in all) a thread makes for the model's
+ * Waits (of INTERNAL_LOCK_WAIT_MS each, about 2 s in all) a thread makes for the model's
  * internal mutex before calling it leaked — a step holds it for a few stores; only a
  * skipped unlock keeps it: the run stops (ModelStuck). Counted, not timed: the model
  * reads no clock.
  */
-export const INTERNAL_LOCK_GIVE_UP_WAITS = 5000;
+export const INTERNAL_LOCK_GIVE_UP_WAITS = 2000;
 /** Host pages a thread takes from the shared allocator at once (its per-CPU page list). */
 export const HOST_PAGE_BATCH = 32;
 /** Words a step footprint's range list starts with (two per range; it doubles when full). */
