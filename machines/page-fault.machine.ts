@@ -21,7 +21,7 @@ const unbound = () => { throw new Error('page-fault: guard/action not bound (see
 
 export const pageFaultMachine = setup({
   guards: {
-    tryFastPageFault: unbound, tryTopupMemoryCaches: unbound, isPrefetch: unbound,
+    tryFastPageFault: unbound, fastPageFaultMarkPending: unbound, fastPageFaultResolved: unbound, tryTopupMemoryCaches: unbound, isPrefetch: unbound,
     mmuInvalidateRetryGfnUnsafe: unbound, slotIsInvalid: unbound, noSlot: unbound, gfnAboveMaxGfn: unbound,
     isPrivateMismatch: unbound, writeToReadonlySlot: unbound, isPrivate: unbound, tryKvmGmemGetPfn: unbound, tryHvaToPfn: unbound, gupNeedsCowBreak: unbound,
     tryMmuReadLock: unbound, isObsoleteRoot: unbound, mmuSeqIsUnsignedLong: unbound, mmuInvalidateRetryGfn: unbound, mmuInvalidateRetryGfnIntSeq: unbound,
@@ -34,7 +34,7 @@ export const pageFaultMachine = setup({
     waitMmuLock: unbound, rcuReadLock: unbound, tdpIterStart: unbound, tdpIterStepDown: unbound,
     tdpIterUseLinkedSp: unbound, freeUnusedSp: unbound,
     flushRemoteTlbsGfn: unbound, rcuReadUnlock: unbound, mmuReadUnlock: unbound, releasePfn: unbound,
-    vcpuCacheMmioInfo: unbound,
+    vcpuCacheMmioInfo: unbound, fastPageFaultMarkDirty: unbound,
   },
 }).createMachine({
   id: 'page-fault',
@@ -48,12 +48,18 @@ export const pageFaultMachine = setup({
     topup: {
       on: {
         STEP: [
-          { guard: 'tryFastPageFault', target: 'done' },
+          { guard: and(['tryFastPageFault', 'fastPageFaultMarkPending']), target: 'fastMark' },
+          { guard: 'fastPageFaultResolved', target: 'done' },
           { guard: 'tryTopupMemoryCaches', target: 'snapshot' },
           { target: 'done', actions: { type: 'setErrno', params: { errno: 'ENOMEM' } } },
         ],
       },
     },
+    /**
+     * fast_pf_fix_direct_spte() made the SPTE writable: mark_page_dirty_in_slot(), then
+     * walk_shadow_page_lockless_end() (rcu_read_unlock).
+     */
+    fastMark: { on: { STEP: { target: 'done', actions: ['fastPageFaultMarkDirty', 'rcuReadUnlock'] } } },
     /** fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); — before the pfn is resolved. */
     snapshot: {
       on: { STEP: { target: 'precheck', actions: 'snapshotMmuSeq' } },

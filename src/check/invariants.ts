@@ -15,7 +15,7 @@
  */
 
 import { gfnJoin } from '../kvm/address-space.js';
-import { dirtyLogInProgress, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
+import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
 import { ACTOR, ACTOR_WORDS, G, ROOT, ROOT_WORDS, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
@@ -171,7 +171,9 @@ function checkLeafInner(c: ScanCtx, lo: number, hi: number, level: number, baseG
       c.out.push(violation('stale-spte', `writable SPTE for gfn 0x${gfn.toString(16)} over a host page that is no longer writable (mprotect without a zap)`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
-    if (isWritable(lo) && kvmSlotDirtyTrackEnabled(slot) && !dirtyLogInProgress(vm, slot.id) && !testPageDirty(vm, slot, gfn)) {
+    // (A fast_page_fault() between its cmpxchg and its mark_page_dirty_in_slot() has made
+    // the SPTE writable and not yet marked it: its next step does.)
+    if (isWritable(lo) && kvmSlotDirtyTrackEnabled(slot) && !dirtyLogInProgress(vm, slot.id) && !testPageDirty(vm, slot, gfn) && !dirtyMarkInFlight(vm, gfn)) {
       c.out.push(violation('lost-dirty-page', `writable SPTE for gfn 0x${gfn.toString(16)} in a dirty-logged slot whose dirty bit is clear`, { gfn, pfn, sptes: ref.sptes }));
       return;
     }
@@ -392,6 +394,8 @@ export function checkQuiesced(vm: Vm): Violation[] {
   for (let a = 0; a < vm.layout.actors; a++) {
     if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.RCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} is still inside rcu_read_lock() after its last op (a read-side section without its unlock: no removed page table is ever freed)`));
     if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.SRCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} still holds kvm->srcu for read after its last op (a srcu_read_lock() without its unlock: the next synchronize_srcu() waits forever)`));
+    const marking = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING));
+    if (marking !== 0) out.push(violation('lost-dirty-page', `actor #${a} made the SPTE of gfn 0x${(marking - 1).toString(16)} (low word) writable in a dirty-logged slot and its mark_page_dirty_in_slot() never came: writes through it are in no dirty log`, { gfn: marking - 1 }));
   }
   return out;
 }

@@ -72,8 +72,12 @@ export function setFaultErrno(a: KvmActor, errno: Errno): void {
 /**
  * fast_page_fault(): lockless. Only for a permission fault on a present SPTE: spurious if
  * the access is already allowed; a write to an MMU-writable but write-protected 4K SPTE
- * (dirty logging) is fixed by CAS and the gfn marked dirty. Returns true when the fault is
- * resolved here (ret set), false to take the slow path (RET_PF_INVALID).
+ * (dirty logging) is fixed by CAS (fast_pf_fix_direct_spte), and in a dirty-logged slot
+ * the gfn is marked dirty in the next step (fastPageFaultMarkDirty), still inside the
+ * lockless walk's RCU section: another vCPU can write through the SPTE between the two, so
+ * a KVM_GET_DIRTY_LOG in that window reports the write one log late, as in the kernel.
+ * Returns true when the fault is resolved here (ret set), false to take the slow path
+ * (RET_PF_INVALID).
  */
 export function tryFastPageFault(a: KvmActor): boolean {
   const f = a.fault;
@@ -87,11 +91,10 @@ export function tryFastPageFault(a: KvmActor): boolean {
   // walk_shadow_page_lockless_begin(): the tables it walks (and the SPTE it CASes) stay
   // allocated until it is done, however they are unlinked meanwhile.
   rcuReadLock(a.vm, a.actor);
-  try {
-    return fastPageFaultLocked(a, root);
-  } finally {
-    rcuReadUnlock(a.vm, a.actor);
-  }
+  const fixed = fastPageFaultLocked(a, root);
+  // walk_shadow_page_lockless_end(), unless the dirty mark is still to come.
+  if (!f.fastMarkPending) rcuReadUnlock(a.vm, a.actor);
+  return fixed;
 }
 
 function fastPageFaultLocked(a: KvmActor, root: number): boolean {
@@ -111,12 +114,27 @@ function fastPageFaultLocked(a: KvmActor, root: number): boolean {
     if (marks) endDirtyMark(a.vm, a.actor);
     return false;
   }
-  if (marks) {
-    markPageDirtyInSlot(a.vm, f.slot, f.gfn);
-    endDirtyMark(a.vm, a.actor);
-  }
+  f.fastMarkPending = marks;
   setRet(a, 'fixed');
   return true;
+}
+
+/** The fast fix's mark_page_dirty_in_slot() is due (its step comes next). */
+export function fastPageFaultMarkPending(a: KvmActor): boolean {
+  return a.fault.fastMarkPending;
+}
+
+/** fast_page_fault() resolved the fault (spurious, or fixed with no dirty mark due). */
+export function fastPageFaultResolved(a: KvmActor): boolean {
+  return a.fault.ret !== 'continue';
+}
+
+/** fast_pf_fix_direct_spte()'s mark_page_dirty_in_slot(), after its cmpxchg; then walk_shadow_page_lockless_end(). */
+export function fastPageFaultMarkDirty(a: KvmActor): void {
+  const f = a.fault;
+  markPageDirtyInSlot(a.vm, f.slot, f.gfn);
+  endDirtyMark(a.vm, a.actor);
+  f.fastMarkPending = false;
 }
 
 export function accessAllowed(lo: number, write: boolean, exec: boolean): boolean {

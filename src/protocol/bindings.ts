@@ -27,6 +27,8 @@ const noop = (_a: A): void => {};
 const pageFault: Impl<A> = {
   guards: {
     tryFastPageFault: pf.tryFastPageFault,
+    fastPageFaultMarkPending: pf.fastPageFaultMarkPending,
+    fastPageFaultResolved: pf.fastPageFaultResolved,
     tryTopupMemoryCaches: pf.tryTopupMemoryCaches,
     isPrefetch: pf.prefetchPuntsInvalidSlot,
     mmuInvalidateRetryGfnUnsafe: pf.faultRetryUnsafe,
@@ -73,6 +75,7 @@ const pageFault: Impl<A> = {
     mmuReadUnlock: pf.faultReadUnlock,
     releasePfn: pf.releasePfn,
     vcpuCacheMmioInfo: mmio.faultCacheMmioInfo,
+    fastPageFaultMarkDirty: pf.fastPageFaultMarkDirty,
   },
 };
 

@@ -1,6 +1,9 @@
 // Goal: the page fault's guards and actions do what kvm_mmu_do_page_fault and kvm_tdp_mmu_map do — memslot lookup and its cache, the memslot and private/shared checks, pfn resolution, the goal level, is_page_fault_stale, the walk's link/split/install by CAS, fast_page_fault, prefetch — and a whole fault ends in the right RET_PF_* (retries by reason, errno paths); method: direct calls on a real Vm with a stub KvmActor, and whole faults stepped through the compiled page-fault machine with a hook between steps.
 
 import test from 'ava';
+import { explore, type RaceTarget } from '../../src/race/race.js';
+import { scenarioHash } from '../../src/race/token.js';
+import { parseScenario } from '../../src/workload/scenario.js';
 import { dirtyBitmapAlloc, testPageDirty } from '../../src/kvm/dirty-bitmap.js';
 import { gmemPfn, hostApplyChange, hvaPfn } from '../../src/kvm/host.js';
 import { ACTOR, G, TABLE, actorWord, tableMetaWord } from '../../src/kvm/layout.js';
@@ -397,4 +400,34 @@ test('386d69f9f29b (6.13): a fault that finds a present leaf already allowing it
   const { a } = setup({ kernel: '6.12' });
   t.is(fault(a, 4, { write: true }).ret, 'fixed');
   t.is(fault(a, 4).ret, 'spurious', '6.12: an identical new SPTE is still spurious');
+});
+
+/**
+ * Two vCPUs write one page of a dirty-logged slot across KVM_GET_DIRTY_LOGs: each first
+ * write after a GET is a fast page fault, whose mark_page_dirty_in_slot() comes one step
+ * after its cmpxchg — a window in which the other vCPU writes through the SPTE and a GET
+ * can run.
+ */
+const fastMarkWindow = {
+  name: 'fast-pf-mark-window',
+  vm: { type: 'default', vcpus: 2 },
+  memslots: [{ slot: 0, gpa: '0x0', size: '4MiB', flags: ['log_dirty_pages'] }],
+  ops: [
+    { actor: 'vcpu0', op: 'access', gpa: '0x1000', access: 'write' },
+    { actor: 'vmm', op: 'get_dirty_log', slot: 0, after: 0 },
+    { actor: 'vcpu0', op: 'access', gpa: '0x1000', access: 'write', after: 1 },
+    { actor: 'vcpu1', op: 'access', gpa: '0x1000', access: 'write', after: 1 },
+    { actor: 'vmm', op: 'get_dirty_log', slot: 0 },
+    { actor: 'vmm', op: 'get_dirty_log', slot: 0 },
+  ],
+};
+const fastMarkTarget: RaceTarget = { id: 'test:fast-pf-mark-window', scenario: parseScenario(JSON.stringify(fastMarkWindow), 'fast-pf-mark-window'), hash: scenarioHash(fastMarkWindow), entry: null };
+
+test('fast_page_fault() marks the page dirty a step after its cmpxchg: every schedule of the window keeps the dirty-log checks; a mark that never comes is a lost dirty page', (t) => {
+  const clean = explore(fastMarkTarget, { budget: 800 });
+  t.false(clean.found, clean.run?.violations[0]?.message ?? '');
+  t.true([...clean.coverage].some(([name, n]) => name.startsWith('page-fault: topup → fastMark') && n > 0), 'the fast fix with its dirty mark ran');
+  const lost = explore(fastMarkTarget, { budget: 800, skip: ['page-fault.fastPageFaultMarkDirty'] });
+  t.true(lost.found);
+  t.is(lost.run!.violations[0]!.kind, 'lost-dirty-page');
 });
