@@ -81,7 +81,7 @@ export const vcpuMachine = setup({
     mmio: {
       on: {
         STEP: [
-          { guard: 'mmioInfoInCache', target: 'entry', actions: { type: 'emulateMmioAccess', params: { via: 'its MMIO info, vcpu->arch.mmio_gfn' } } },
+          { guard: 'mmioInfoInCache', target: 'entry', actions: { type: 'emulateMmioAccess', params: { via: 'its MMIO info (mmio_gfn, mmio_gen)' } } },
           { target: 'mmioCheck', actions: 'getMmioSpte' },
         ],
       },
