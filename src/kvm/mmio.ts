@@ -25,13 +25,12 @@
  */
 
 import type { KvmActor } from './actor.js';
-import { PAGE_SIZE } from './limits.js';
 import { KVM_MEMSLOT_INVALID, SlotInfo, gfnToMemslot, memslotsActiveSet, memslotsGeneration, memslotsUpdateInProgress } from './memslots.js';
-import { kvmMmuDoPageFaultInit } from './page-fault.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { MMIO_SPTE_GEN_MASK, isMmio, mmioGeneration } from './spte.js';
 import { tdpFindLeaf } from './tdp-iter.js';
 import { rootTable, vcpuRootSlot } from './tdp-mmu.js';
+import { exitGfn, exitPageFaultInit } from './vcpu.js';
 
 /**
  * vcpu_cache_mmio_info(): remember gfn as MMIO at the current generation — not while a
@@ -48,31 +47,18 @@ export function faultCacheMmioInfo(a: KvmActor): void {
   vcpuCacheMmioInfo(a, a.fault.gfn);
 }
 
-/** The gfn of the access in flight. */
-function accessGfn(a: KvmActor): number {
-  const op = a.currentAccess();
-  if (op === null) throw new Error(`${a.name}: MMIO exit without an access`);
-  return Math.floor(op.gpa / PAGE_SIZE);
-}
-
 /**
  * vcpu_match_mmio_gpa(): the cached gfn, at the current generation. mmio_gfn 0 means
  * nothing cached, so gfn 0 never matches (as in the kernel).
  */
 export function mmioInfoInCache(a: KvmActor): boolean {
-  const gfn = accessGfn(a);
+  const gfn = exitGfn(a);
   return a.mmioGfn !== 0 && a.mmioGfn === gfn && !memslotsUpdateInProgress(a.vm) && a.mmioGen === memslotsGeneration(a.vm);
-}
-
-/** The EPT misconfig exit: counted as an exit of the access, like an EPT violation. */
-export function eptMisconfig(a: KvmActor): void {
-  a.stats.exits++;
-  a.accessExits++;
 }
 
 /** get_mmio_spte(): the SPTE the vCPU's root maps the access's gfn with, read locklessly under RCU. */
 export function getMmioSpte(a: KvmActor): void {
-  const gfn = accessGfn(a);
+  const gfn = exitGfn(a);
   const slot = vcpuRootSlot(a.vm, a.actor);
   a.mmioLo = 0;
   a.mmioHi = 0;
@@ -97,14 +83,12 @@ export function checkMmioSpte(a: KvmActor): boolean {
 
 /** handle_mmio_page_fault() emulates: cache the gfn (vcpu_cache_mmio_info). */
 export function cacheMmioInfoOfAccess(a: KvmActor): void {
-  vcpuCacheMmioInfo(a, accessGfn(a));
+  vcpuCacheMmioInfo(a, exitGfn(a));
 }
 
 /** RET_PF_INVALID: the full page fault for the access (kvm_mmu_do_page_fault with PFERR_RSVD_MASK; not present). */
 export function mmioPageFault(a: KvmActor): void {
-  const op = a.currentAccess();
-  if (op === null) throw new Error(`${a.name}: MMIO page fault without an access`);
-  kvmMmuDoPageFaultInit(a, accessGfn(a), op.access === 'write', op.access === 'exec', false, false, false);
+  exitPageFaultInit(a, false, false);
 }
 
 const checkSlot = new SlotInfo();
@@ -120,7 +104,7 @@ export function checkMmioNotStale(a: KvmActor, via: string): void {
   // started (or ran whole) meanwhile came after the vCPU's decision, which stands.
   const gen = memslotsGeneration(a.vm);
   if (memslotsUpdateInProgress(a.vm)) return;
-  const gfn = accessGfn(a);
+  const gfn = exitGfn(a);
   if (!gfnToMemslot(a.vm, memslotsActiveSet(a.vm), gfn, checkSlot) || (checkSlot.flags & KVM_MEMSLOT_INVALID) !== 0) return;
   if (memslotsUpdateInProgress(a.vm) || memslotsGeneration(a.vm) !== gen) return;
   a.report('stale-mmio', `${a.name} emulates its access to gfn 0x${gfn.toString(16)} as MMIO (${via}, memslot generation ${memslotsGeneration(a.vm)} taken as current) while memslot ${checkSlot.id} backs that gfn: the guest's access goes to the VMM as an MMIO exit instead of to memory`, { gfn });

@@ -6,6 +6,7 @@
  */
 
 import type { KvmActor } from './actor.js';
+import type { AccessOp } from './ops.js';
 import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from './dirty-bitmap.js';
 import { isZeroPfn, pfnGeneration, pfnOwner } from './host.js';
 import { MMU_CACHE_TABLES, PAGE_SIZE } from './limits.js';
@@ -259,12 +260,32 @@ function accessLeaf(a: KvmActor, slot: number, gfn: number, write: boolean, exec
   return false;
 }
 
-/** The EPT violation: build the fault for the current access (kvm_mmu_page_fault). */
-export function eptViolation(a: KvmActor): void {
+/** The access the vCPU exited on (an EPT violation or misconfig always has one). */
+function exitAccess(a: KvmActor): AccessOp {
   const op = a.currentAccess();
-  if (op === null) throw new Error(`${a.name}: EPT violation without an access`);
-  const gfn = Math.floor(op.gpa / PAGE_SIZE);
+  if (op === null) throw new Error(`${a.name}: a VM exit without a guest access`);
+  return op;
+}
+
+/** The gfn of the access the vCPU exited on (kvm_mmu_page_fault()'s cr2_or_gpa). */
+export function exitGfn(a: KvmActor): number {
+  return Math.floor(exitAccess(a).gpa / PAGE_SIZE);
+}
+
+/** An exit of the access being retried by hardware (EPT violation or misconfig). */
+export function countAccessExit(a: KvmActor): void {
   a.stats.exits++;
   a.accessExits++;
-  kvmMmuDoPageFaultInit(a, gfn, op.access === 'write', op.access === 'exec', a.lastWalkPresent, false, a.vm.hasPrivateMem && accessIsPrivate(a, gfn));
+}
+
+/** kvm_mmu_page_fault() → kvm_mmu_do_page_fault(): the fault for the access the vCPU exited on, its error code's present and private bits given. */
+export function exitPageFaultInit(a: KvmActor, present: boolean, isPrivate: boolean): void {
+  const op = exitAccess(a);
+  kvmMmuDoPageFaultInit(a, Math.floor(op.gpa / PAGE_SIZE), op.access === 'write', op.access === 'exec', present, false, isPrivate);
+}
+
+/** The EPT violation: build the fault for the current access (kvm_mmu_page_fault). */
+export function eptViolation(a: KvmActor): void {
+  countAccessExit(a);
+  exitPageFaultInit(a, a.lastWalkPresent, a.vm.hasPrivateMem && accessIsPrivate(a, exitGfn(a)));
 }

@@ -161,7 +161,7 @@ const vcpu: Impl<A> = {
     exitToUserspace: noop,
     failIoctlVmDead: vd.failVcpuIoctlVmDead,
     failRunVmDead: vd.failRunVmDead,
-    eptMisconfig: mmio.eptMisconfig,
+    eptMisconfig: vc.countAccessExit,
     getMmioSpte: mmio.getMmioSpte,
     vcpuCacheMmioInfo: mmio.cacheMmioInfoOfAccess,
     emulateMmioAccess: (a, p: { via: string }) => { mmio.checkMmioNotStale(a, p.via); emulateAccess(a); },
