@@ -15,7 +15,7 @@
  */
 
 import { gfnJoin } from '../kvm/address-space.js';
-import { dirtyLogInProgress, dirtyMarkInFlight, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
+import { dirtyLogInProgress, dirtyMarkInFlight, dirtyMarkOf, kvmSlotDirtyTrackEnabled, testPageDirty } from '../kvm/dirty-bitmap.js';
 import type { Violation, ViolationKind } from '../kvm/findings.js';
 import { HVA_WRITE, gmemPfn, hvaPfn, hvaProt, isZeroPfn, pfnAllocated, pfnOwner } from '../kvm/host.js';
 import { ACTOR, ACTOR_WORDS, G, ROOT, ROOT_WORDS, TABLE, TABLE_LIVE, actorWord, rootWord, spteWord, tableMetaWord } from '../kvm/layout.js';
@@ -394,8 +394,8 @@ export function checkQuiesced(vm: Vm): Violation[] {
   for (let a = 0; a < vm.layout.actors; a++) {
     if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.RCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} is still inside rcu_read_lock() after its last op (a read-side section without its unlock: no removed page table is ever freed)`));
     if (S.get(vm.i32, actorWord(vm.layout, a, ACTOR.SRCU_READ)) !== 0) out.push(violation('lock-discipline', `actor #${a} still holds kvm->srcu for read after its last op (a srcu_read_lock() without its unlock: the next synchronize_srcu() waits forever)`));
-    const marking = S.get(vm.i32, actorWord(vm.layout, a, ACTOR.MARKING));
-    if (marking !== 0) out.push(violation('lost-dirty-page', `actor #${a} made the SPTE of gfn 0x${(marking - 1).toString(16)} (low word) writable in a dirty-logged slot and its mark_page_dirty_in_slot() never came: writes through it are in no dirty log`, { gfn: marking - 1 }));
+    const marking = dirtyMarkOf(vm, a);
+    if (marking >= 0) out.push(violation('lost-dirty-page', `actor #${a} made the SPTE of gfn 0x${marking.toString(16)} writable in a dirty-logged slot and its mark_page_dirty_in_slot() never came: writes through it are in no dirty log`, { gfn: marking }));
   }
   return out;
 }

@@ -52,15 +52,12 @@ export class KvmPageFault {
   ret: RetPf = 'continue';
   retryReason: RetryReason | null = null;
   errno: Errno | null = null;
-  /** fast_page_fault() made the SPTE writable and its mark_page_dirty_in_slot() (the next step, still under RCU) is due. */
-  fastMarkPending = false;
 
   reset(gfn: number, write: boolean, exec: boolean, present: boolean, prefetch: boolean, isPrivate: boolean): void {
     this.gfn = gfn; this.write = write; this.exec = exec; this.present = present; this.prefetch = prefetch; this.isPrivate = isPrivate;
     this.slot.clear();
     this.mmuSeq.lo = 0; this.mmuSeq.hi = 0; this.pfn = 0; this.mapWritable = false; this.hostLevel = 1; this.goalLevel = 1; this.sp = 0;
     this.replacedPresent = false; this.cowBroken = false; this.newValid = false; this.ret = 'continue'; this.retryReason = null; this.errno = null;
-    this.fastMarkPending = false;
   }
 }
 

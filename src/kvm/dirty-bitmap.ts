@@ -8,7 +8,7 @@
  * translation whose bit is clear while no get is in progress is a lost dirty page.
  */
 
-import { gfnHi, gfnLo } from './address-space.js';
+import { gfnHi, gfnJoin, gfnLo } from './address-space.js';
 import { ACTOR, G, actorWord } from './layout.js';
 import { KVM_MEM_LOG_DIRTY_PAGES, type SlotInfo } from './memslots.js';
 import { bumpStateEpoch, type Vm } from './vm.js';
@@ -81,6 +81,13 @@ export function beginDirtyMark(vm: Vm, actor: number, gfn: number): void {
 export function endDirtyMark(vm: Vm, actor: number): void {
   S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING), 0);
   S.store(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING_HI), 0);
+}
+
+/** The gfn `actor` made writable and has not marked dirty yet, or -1 (see ACTOR.MARKING). */
+export function dirtyMarkOf(vm: Vm, actor: number): number {
+  const lo = S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING));
+  const hi = S.load(vm.i32, actorWord(vm.layout, actor, ACTOR.MARKING_HI));
+  return lo === 0 && hi === 0 ? -1 : gfnJoin(lo, hi) - 1;
 }
 
 /** Some actor made `gfn` writable and has not marked it dirty yet. */

@@ -10,7 +10,7 @@
  */
 
 import type { KvmActor, RetPf, RetryReason } from './actor.js';
-import { beginDirtyMark, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
+import { beginDirtyMark, dirtyMarkOf, endDirtyMark, kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-bitmap.js';
 import { hvaToPfn, gmemGetPfn } from './host.js';
 import { sevGmemPrepare } from './snp-rmp.js';
 import { G, spteWord } from './layout.js';
@@ -93,7 +93,7 @@ export function tryFastPageFault(a: KvmActor): boolean {
   rcuReadLock(a.vm, a.actor);
   const fixed = fastPageFaultLocked(a, root);
   // walk_shadow_page_lockless_end(), unless the dirty mark is still to come.
-  if (!f.fastMarkPending) rcuReadUnlock(a.vm, a.actor);
+  if (!fastPageFaultMarkPending(a)) rcuReadUnlock(a.vm, a.actor);
   return fixed;
 }
 
@@ -114,14 +114,14 @@ function fastPageFaultLocked(a: KvmActor, root: number): boolean {
     if (marks) endDirtyMark(a.vm, a.actor);
     return false;
   }
-  f.fastMarkPending = marks;
+  // (With `marks`, the mark stays in flight — ACTOR.MARKING — until fastPageFaultMarkDirty.)
   setRet(a, 'fixed');
   return true;
 }
 
-/** The fast fix's mark_page_dirty_in_slot() is due (its step comes next). */
+/** The fast fix's mark_page_dirty_in_slot() is due (its step comes next): this vCPU's mark is in flight. */
 export function fastPageFaultMarkPending(a: KvmActor): boolean {
-  return a.fault.fastMarkPending;
+  return dirtyMarkOf(a.vm, a.actor) >= 0;
 }
 
 /** fast_page_fault() resolved the fault (spurious, or fixed with no dirty mark due). */
@@ -134,7 +134,6 @@ export function fastPageFaultMarkDirty(a: KvmActor): void {
   const f = a.fault;
   markPageDirtyInSlot(a.vm, f.slot, f.gfn);
   endDirtyMark(a.vm, a.actor);
-  f.fastMarkPending = false;
 }
 
 export function accessAllowed(lo: number, write: boolean, exec: boolean): boolean {
