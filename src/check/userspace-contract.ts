@@ -7,15 +7,14 @@
  */
 
 import type { FindingSink } from '../kvm/findings.js';
+import { PAGE_SIZE, PAGE_SIZE_BIG } from '../kvm/limits.js';
 import type { Op, OpResult } from '../kvm/ops.js';
 import type { Vm } from '../kvm/vm.js';
 import { AttributesContract } from './attributes-contract.js';
 import { DirtyLogContract } from './dirty-log-contract.js';
 
-const PAGE = 4096n;
-
 /** The gfn of a hex gpa as the dirty-log results carry it. */
-const gfnOfHex = (gpa: string): number => Math.floor(Number.parseInt(gpa, 16) / 4096);
+const gfnOfHex = (gpa: string): number => Math.floor(Number.parseInt(gpa, 16) / PAGE_SIZE);
 
 export class UserspaceContract {
   readonly dirty: DirtyLogContract;
@@ -42,7 +41,7 @@ export class UserspaceContract {
         this.dirty.memslotBegin(op.slot);
         return;
       case 'set_memory_attributes':
-        this.attributes.setBegin(Number(op.gpa / PAGE), Number((op.gpa + op.size) / PAGE));
+        this.attributes.setBegin(Number(op.gpa / PAGE_SIZE_BIG), Number((op.gpa + op.size) / PAGE_SIZE_BIG));
         return;
       default:
         return;
@@ -58,13 +57,13 @@ export class UserspaceContract {
     } else if (op.op === 'set_memslot') {
       this.dirty.memslotEnd();
     } else if (op.op === 'set_memory_attributes' && r.op === 'set_memory_attributes') {
-      this.report(this.attributes.setEnd(r.ret === 0, Number(op.gpa / PAGE), Number((op.gpa + op.size) / PAGE), Number(op.attributes)));
+      this.report(this.attributes.setEnd(r.ret === 0, Number(op.gpa / PAGE_SIZE_BIG), Number((op.gpa + op.size) / PAGE_SIZE_BIG), Number(op.attributes)));
     }
   }
 
   /** A guest access of `actor` to `gpa` completed successfully through the MMU (not emulated). */
   accessCompleted(actor: string, gpa: number, write: boolean): void {
-    const gfn = Math.floor(gpa / 4096);
+    const gfn = Math.floor(gpa / PAGE_SIZE);
     if (write) this.dirty.guestWrite(actor, gfn);
     if (this.attributes.watching) {
       const v = this.attributes.checkGfn(gfn);
