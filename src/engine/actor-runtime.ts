@@ -25,6 +25,7 @@ import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory, StepHooks } from '../protocol/runner.js';
 import * as S from '../kvm/shm.js';
+import { choiceId } from './choice-labels.js';
 import type { RuntimeQueue } from './op-queue.js';
 
 export { ActorQueue, type QueuedOp, type RuntimeQueue } from './op-queue.js';
@@ -104,11 +105,19 @@ function stateKinds(m: CompiledMachine): Uint8Array {
 }
 
 const STEP_LABELS = new Map<string, string[]>();
+const STEP_LABEL_IDS = new Map<string, number[]>();
 
 /** The step labels of an actor by name (`vcpu1:page-fault.checkStale`), indexed by state label index, filled as used. */
 function stepLabelCache(name: string): string[] {
   let c = STEP_LABELS.get(name);
   if (c === undefined) STEP_LABELS.set(name, (c = []));
+  return c;
+}
+
+/** The same labels' choice numbers (choice-labels.ts), indexed alike. */
+function stepLabelIdCache(name: string): number[] {
+  let c = STEP_LABEL_IDS.get(name);
+  if (c === undefined) STEP_LABEL_IDS.set(name, (c = []));
   return c;
 }
 
@@ -150,6 +159,7 @@ export class ActorRuntime implements StepHooks {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
     this.labelCache = stepLabelCache(this.a.name);
+    this.labelIdCache = stepLabelIdCache(this.a.name);
     this.a.stateLabels = labels;
     if (this.a.isVcpu) {
       const vcpu = this.pushFrame('vcpu');
@@ -255,6 +265,18 @@ export class ActorRuntime implements StepHooks {
 
   /** This actor's step labels by state label index (shared by every runtime of an actor of that name). */
   private readonly labelCache: string[];
+  /** Their choice numbers, alike. */
+  private readonly labelIdCache: number[];
+
+  /** label()'s choice number (choice-labels.ts): what a run records per step, with no string made once the state's label is known. */
+  labelId(): number {
+    const depth = this.frames.length - 1;
+    // Between ops (a host or vmm about to start one): its label names the op.
+    if (depth < 0) return choiceId(this.label());
+    const i = this.frameMachine[depth]!.base + this.frames[depth]!.state;
+    const id = this.labelIdCache[i];
+    return id !== undefined ? id : (this.labelIdCache[i] = choiceId(this.label()));
+  }
 
   /** Where an op may be held back before it starts: between ops, or a vCPU in the guest between accesses. */
   get atOpBoundary(): boolean {

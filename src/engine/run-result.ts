@@ -5,6 +5,7 @@
  */
 
 import type { ActorRuntime } from './actor-runtime.js';
+import { choiceLabels } from './choice-labels.js';
 import { countersOf } from './counters.js';
 import { coverageEntries } from './coverage.js';
 import type { RunState } from './run-state.js';
@@ -20,6 +21,6 @@ export function runResult(run: RunState, setupSteps: number, completed: boolean)
   return {
     setupResults: b.setupResults, results: [...b.results], violations: b.collector.violations, steps: run.step, completed,
     coverage: coverageEntries(b.coverage, b.lock.fired), actors: b.runtimes.map(summarize), trace: run.trace, vm: b.vm, error: run.error,
-    choices: run.choices, setupSteps, footprints: run.footprints, abandoned: run.abandoned, sim: run.sim === null ? null : run.sim.result(),
+    choices: choiceLabels(run.choiceIds), setupSteps, footprints: run.footprints, abandoned: run.abandoned, sim: run.sim === null ? null : run.sim.result(),
   };
 }

@@ -22,6 +22,7 @@ import { mainPhase, setupPhase } from './phases.js';
 import { buildRun, ReusedRuns, type RunParts } from './run-build.js';
 import { runResult } from './run-result.js';
 import { RunState } from './run-state.js';
+import { choiceLabels } from './choice-labels.js';
 import { coverageArrays } from './coverage.js';
 import type { RunConfig, RunResult } from './run-types.js';
 
@@ -94,7 +95,11 @@ export class RunSnapshot {
   schedule(scheduler: Scheduler): ScheduleRun {
     const { run, completed } = this.runMain(scheduler);
     const setupSteps = this.saved.setupSteps;
-    return { steps: run.step, violations: run.built.collector.violations, choices: run.choices, coverage: this.coverageArrays, result: () => runResult(run, setupSteps, completed) };
+    return {
+      steps: run.step, violations: run.built.collector.violations, coverage: this.coverageArrays, result: () => runResult(run, setupSteps, completed),
+      // The labels are made only when read (a token for a schedule that found something).
+      get choices() { return choiceLabels(run.choiceIds); },
+    };
   }
 
   private runMain(scheduler: Scheduler): { run: RunState; completed: boolean } {

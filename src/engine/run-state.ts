@@ -20,7 +20,8 @@ export class RunState {
   error: string | null = null;
   /** The scheduler abandoned the run. */
   abandoned = false;
-  readonly choices: string[] = [];
+  /** The recorded choices, as numbers (choice-labels.ts: choiceLabels() gives the labels). */
+  readonly choiceIds: number[] = [];
   readonly footprints: StepFootprint[] = [];
   readonly trace: StepRecord[] = [];
   readonly checker: StepChecker;

@@ -28,12 +28,12 @@ export class PhaseLoop {
   private readonly runnable: number[] = [];
   /** Per actor, the scenario position of its head op (Infinity when none). */
   private readonly headOpIndex: number[];
-  /** Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`), when wanted. */
+  /** Per actor, the label of the step it would take (`vcpu1:page-fault.checkStale`), for a scheduler that wants them. */
   private readonly labels: string[];
-  /** Labels are wanted: for the scheduler's view (every runnable actor's), or to record choices (the chosen one's). */
+  /** Label strings are wanted: for the scheduler's view (every runnable actor's; stepOnce records a chosen step's label by number). */
   private readonly wantLabels: boolean;
   private readonly schedLabels: boolean;
-  /** Record each step's choice (main phase with recordChoices). */
+  /** Record each step's choice (main phase with recordChoices): its label's number (choice-labels.ts). */
   private readonly record: boolean;
   private readonly fp: Footprint | null;
   private readonly phaseStart: number;
@@ -59,11 +59,11 @@ export class PhaseLoop {
     this.headOpIndex = new Array<number>(nActors).fill(Infinity);
     this.labels = new Array<string>(nActors).fill('');
     this.schedLabels = sched.wantsLabels === true;
-    this.wantLabels = this.record || this.schedLabels;
+    this.wantLabels = this.schedLabels;
     this.phaseStart = run.step;
     this.stepsMax = cfg.stepsMax ?? STEPS_MAX;
     this.fastPath = cfg.fastPath !== false;
-    this.unwatched = this.fp === null && run.sim === null && !this.wantLabels && cfg.trace !== true && !run.checker.everyStep;
+    this.unwatched = this.fp === null && run.sim === null && !this.wantLabels && !this.record && cfg.trace !== true && !run.checker.everyStep;
     this.live = [...active];
     this.view = { runnable: this.runnable, headOpIndex: this.headOpIndex, previous: -1, step: 0 };
     if (this.schedLabels) this.view.labels = this.labels;
@@ -88,7 +88,6 @@ export class PhaseLoop {
       const id = this.choose();
       if (id < 0) return;
       const rt = this.active.length === 1 ? this.active[0]! : byId[id]!;
-      if (this.record && !this.schedLabels) this.labels[id] = rt.label();
       this.stepOnce(rt, id);
     }
   }
@@ -113,8 +112,10 @@ export class PhaseLoop {
     const before = run.built.collector.violations.length;
     if (run.sim !== null) run.sim.beforeStep(rt, this.main);
     const stepNo = run.step;
+    // The step's label names the state it starts in: taken before it.
+    const choice = this.record ? rt.labelId() : -1;
     const took = this.fp !== null ? this.stepRecorded(rt, id) : rt.step(stepNo, run.liveness.onFaultDone);
-    if (took) this.afterTaken(rt, id, stepNo);
+    if (took) this.afterTaken(rt, choice, stepNo);
     if (run.checker.everyStep) run.checker.afterStep();
     if (run.checker.stamp(before, rt, took, stepNo)) run.stopped = true;
     this.previous = id;
@@ -271,10 +272,10 @@ export class PhaseLoop {
     return took;
   }
 
-  /** After `rt` took step `stepNo`: its choice, its cost, liveness, progress and trace. */
-  private afterTaken(rt: ActorRuntime, id: number, stepNo: number): void {
+  /** After `rt` took step `stepNo`: its choice (`choice`, a label's number), its cost, liveness, progress and trace. */
+  private afterTaken(rt: ActorRuntime, choice: number, stepNo: number): void {
     const run = this.run;
-    if (this.record) run.choices.push(this.labels[id]!);
+    if (this.record) run.choiceIds.push(choice);
     if (run.sim !== null) run.sim.charge(rt, this.main);
     run.liveness.noteStep(rt);
     if (this.main && run.cfg.onProgress !== undefined && (stepNo & (PROGRESS_EVERY - 1)) === 0) this.progress();
