@@ -40,7 +40,7 @@ export function countFaultDone(a: KvmActor): boolean {
   const f = a.fault;
   const s = a.stats;
   s.faults++;
-  a.bump(s.faultsByRet, f.errno !== null ? `-${f.errno}` : f.ret);
+  s.countFaultRet(f.ret, f.errno);
   const retry = f.errno === null && f.ret === 'retry';
   if (retry) a.bump(s.retriesByReason, f.retryReason ?? 'unknown');
   if (f.cowBroken) return false;
@@ -417,11 +417,12 @@ export class ActorRuntime implements StepHooks {
    * accounting (`noteStep` after each) — plain steps of one machine in one Runner.run
    * (runFrame), a guest access in guest mode, a call or a machine's end as `finishStep`.
    * It stops after a step that ends waiting, reported a finding (`findings` grew), finished
-   * the actor or reached an op boundary (where an `after` gate may hold it back), and
-   * before a step `step` would take another way (no machine running). Returns the steps
-   * taken (each one was taken).
+   * the actor or reached an op boundary where the head op's `after` gate is shut (an op of
+   * `results` not done yet: only another actor can open it), and before a step `step`
+   * would take another way (no machine running). Returns the steps taken (each one was
+   * taken).
    */
-  runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: StepLiveness): number {
+  runSteps(stepNo: number, budget: number, findings: { readonly length: number }, onFaultDone: (rt: ActorRuntime) => void, liveness: StepLiveness, results: readonly unknown[]): number {
     const frames = this.frames;
     const found = findings.length;
     // What afterStep compares against: a finding reported by a step stops the run after it.
@@ -443,9 +444,15 @@ export class ActorRuntime implements StepHooks {
       if (guest) exitGuestMode(this.vm, this.id);
       if (this.a.blockWord >= 0 || findings.length !== found) return n;
       // Finished or at an op boundary only with at most the outermost machine running.
-      if (frames.length <= 1 && (this.finished || this.atOpBoundary)) return n;
+      if (frames.length <= 1 && (this.finished || (this.atOpBoundary && this.headGateShut(results)))) return n;
     }
     return n;
+  }
+
+  /** The head op waits for an op of `results` that is not done (the scan would hold this actor back at an op boundary). */
+  private headGateShut(results: readonly unknown[]): boolean {
+    const gate = this.queue.headGate();
+    return gate >= 0 && results[gate] === null;
   }
 
   // What the run hooks (beforeStep, afterStep) read: set by runFrame for one Runner.run.

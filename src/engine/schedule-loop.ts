@@ -176,7 +176,7 @@ export class PhaseLoop {
     const budget = Math.min(this.stepsMax - stepNo, progress ? ((PROGRESS_EVERY - (stepNo & mask)) & mask) + 1 : Infinity);
     const violations = run.built.collector.violations;
     const before = violations.length;
-    const n = rt.runSteps(stepNo, budget, violations, run.liveness.onFaultDone, run.liveness);
+    const n = rt.runSteps(stepNo, budget, violations, run.liveness.onFaultDone, run.liveness, run.built.results);
     if (n === 0) return false;
     const last = stepNo + n - 1;
     run.step = last;

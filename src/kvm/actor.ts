@@ -222,13 +222,32 @@ export class SnpPopulateOp {
   errno: Errno | null = null;
 }
 
+/** The RET_PF outcomes, by the index ActorStats counts them under. */
+const RET_PFS: readonly RetPf[] = ['continue', 'retry', 'emulate', 'write_protected', 'invalid', 'fixed', 'spurious'];
+
+/** Index of `ret` in RET_PFS: compares interned strings, no hashed lookup. */
+function retPfIndex(ret: RetPf): number {
+  switch (ret) {
+    case 'continue': return 0;
+    case 'retry': return 1;
+    case 'emulate': return 2;
+    case 'write_protected': return 3;
+    case 'invalid': return 4;
+    case 'fixed': return 5;
+    case 'spurious': return 6;
+  }
+}
+
 /** Counters per actor (no shared counter sits on the fault path). */
 export class ActorStats {
   accesses = 0;
   tlbHits = 0;
   exits = 0;
   faults = 0;
-  readonly faultsByRet = new Map<string, number>();
+  /** Faults by outcome, keys in the order first seen; RET_PF counts since the last read are in `retCounts`. */
+  private readonly byRet = new Map<string, number>();
+  /** RET_PF outcomes counted by index (a fault ends every ~16 steps: no string-keyed update per fault). */
+  private readonly retCounts = new Float64Array(RET_PFS.length);
   readonly retriesByReason = new Map<string, number>();
   casFailures = 0;
   zaps = 0;
@@ -240,6 +259,31 @@ export class ActorStats {
   /** Pre-fault / map-memory calls that returned an error, by errno (EAGAIN, ENOENT, EINTR, …). */
   readonly preFaultErrnos = new Map<string, number>();
   lockWaits = 0;
+
+  /** Faults by RET_PF outcome, or `-errno` for a fault that failed, in the order first seen. */
+  get faultsByRet(): Map<string, number> {
+    const counts = this.retCounts;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] === 0) continue;
+      const k = RET_PFS[i]!;
+      this.byRet.set(k, this.byRet.get(k)! + counts[i]!);
+      counts[i] = 0;
+    }
+    return this.byRet;
+  }
+
+  /** Counts a finished fault under its outcome: `-errno` when it failed, else its RET_PF. */
+  countFaultRet(ret: RetPf, errno: Errno | null): void {
+    if (errno !== null) {
+      const k = `-${errno}`;
+      this.byRet.set(k, (this.byRet.get(k) ?? 0) + 1);
+      return;
+    }
+    const i = retPfIndex(ret);
+    // The key goes in at its first sighting, so the map keeps first-seen order.
+    if (this.retCounts[i] === 0 && !this.byRet.has(ret)) this.byRet.set(ret, 0);
+    this.retCounts[i]++;
+  }
 }
 
 /** Where the actor's ops come from and where results go (the engine implements it). */

@@ -281,6 +281,9 @@ export interface Layout {
 
 const align = (words: number): number => Math.ceil(words / LINE_WORDS) * LINE_WORDS;
 
+/** Words of one vCPU's TLB region (a constant: tlbWord() runs several times per guest access). */
+const TLB_VCPU_WORDS = align(TLB_ENTRIES * TLBE_WORDS);
+
 /** computeLayout(): every region's offset, each 128-byte aligned. */
 export function computeLayout(config: LayoutConfig): Layout {
   if (config.vcpus < 1 || config.vcpus > VCPUS_MAX) throw new RangeError(`vcpus must be 1..${VCPUS_MAX}`);
@@ -297,7 +300,7 @@ export function computeLayout(config: LayoutConfig): Layout {
   const actorsBase = take(actors * ACTOR_WORDS);
   const memslotsBase = take(2 * (SET_HEADER_WORDS + MEMSLOTS_MAX * SLOT_WORDS));
   const dirtyLogInProgressBase = take(MEMSLOTS_MAX);
-  const tlbBase = take(config.vcpus * align(TLB_ENTRIES * TLBE_WORDS));
+  const tlbBase = take(config.vcpus * TLB_VCPU_WORDS);
   const tableMetaBase = take(config.tables * TABLE_META_WORDS);
   const poolFreeBase = take(config.tables);
   const rcuPendingBase = take(config.tables * 2);
@@ -375,5 +378,5 @@ export function slotWord(layout: Layout, set: number, i: number, field: number):
 
 /** Word index of a vCPU's TLB entry field. */
 export function tlbWord(layout: Layout, vcpu: number, entry: number, field: number): number {
-  return layout.tlbBase + vcpu * align(TLB_ENTRIES * TLBE_WORDS) + entry * TLBE_WORDS + field;
+  return layout.tlbBase + vcpu * TLB_VCPU_WORDS + entry * TLBE_WORDS + field;
 }

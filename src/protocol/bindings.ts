@@ -9,6 +9,7 @@ import * as inv from '../kvm/mmu-notifier.js';
 import * as mmio from '../kvm/mmio.js';
 import * as ms from '../kvm/set-memory-region.js';
 import * as rh from '../kvm/recover-huge.js';
+import type { OpResult } from '../kvm/ops.js';
 import type { Errno } from '../kvm/types.js';
 import { G } from '../kvm/layout.js';
 import { VM_TYPES } from '../kvm/vm-types.js';
@@ -78,6 +79,19 @@ const pageFault: Impl<A> = {
     fastPageFaultMarkDirty: pf.fastPageFaultMarkDirty,
   },
 };
+
+/** The result of an access completed by the MMU after `exits` exits. */
+type AccessDone = Extract<OpResult, { op: 'access' }>;
+
+/**
+ * Results of accesses completed after 0-7 exits, shared: a result is never written after
+ * it is stored, and a guest access stream completes one per access (no allocation each).
+ */
+const ACCESS_DONE: readonly AccessDone[] = Array.from({ length: 8 }, (_, exits) => Object.freeze({ op: 'access' as const, ok: true, errno: null, emulated: false, exits }));
+
+function accessDone(exits: number): AccessDone {
+  return exits < ACCESS_DONE.length ? ACCESS_DONE[exits]! : { op: 'access', ok: true, errno: null, emulated: false, exits };
+}
 
 /** The access ends emulated: as MMIO, or a write to a read-only memslot. */
 function emulateAccess(a: A): void {
@@ -152,7 +166,7 @@ const vcpu: Impl<A> = {
     kvmVcpuFlushTlb: vc.kvmVcpuFlushTlb,
     kvmMmuFreeObsoleteRoots: vc.kvmMmuFreeObsoleteRoots,
     kvmMmuLoad: vc.kvmMmuLoad,
-    completeAccess: (a) => { a.queue.complete({ op: 'access', ok: true, errno: null, emulated: false, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
+    completeAccess: (a) => { a.queue.complete(accessDone(a.accessExits)); a.accessExits = 0; a.accessExitsAtCow = 0; },
     eptViolation: vc.eptViolation,
     failRunMmuLoad: vc.failRunMmuLoad,
     failAccess: (a) => { a.queue.complete({ op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
