@@ -375,8 +375,8 @@ export function scanInvariants(vm: Vm, prov?: SpteProvenance, written?: SpteWrit
     if (i32[inUse + o]! === 0 || i32[invalid + o]! !== 0) continue;
     scanRoot(c, r);
   }
-  // A fresh list: the context is reused by the next scan.
-  return c.out.length === 0 ? [] : c.out.slice();
+  // A copy (the context is reused by the next scan); when clean, the frozen empty list (no allocation: it runs after every step that moved the state epoch).
+  return c.out.length === 0 ? NONE : c.out.slice();
 }
 
 /**

@@ -13,7 +13,7 @@ import { KvmActor } from '../kvm/actor.js';
 import type { FindingSink } from '../kvm/findings.js';
 import { ACTOR, G, actorWord } from '../kvm/layout.js';
 import { gfnToMemslot, memslotsActiveSet, SlotInfo } from '../kvm/memslots.js';
-import type { OpResult } from '../kvm/ops.js';
+import type { Op, OpResult } from '../kvm/ops.js';
 import { beginAttributeChange, beginHostInvalidation } from '../kvm/mmu-notifier.js';
 import { beginSetMemslot } from '../kvm/set-memory-region.js';
 import { beginGetDirtyLogOp } from '../kvm/get-dirty-log.js';
@@ -75,6 +75,9 @@ const STEP_EVENT = 0;
  * 2^31 — is a heap number allocated per call). A longer run goes on in the next call.
  */
 const RUN_BUDGET_MAX = 1 << 30;
+
+/** The memslot a host invalidation's gpa falls in, looked up as its op starts (one scratch record: ops start one at a time). */
+const opSlot = new SlotInfo();
 
 /** The run's liveness accounting (Liveness): after each step, or a count of plain steps that did not end waiting. */
 export interface StepLiveness {
@@ -274,12 +277,19 @@ export class ActorRuntime implements StepHooks {
   private readonly labelCache: string[];
   /** Their choice numbers, alike. */
   private readonly labelIdCache: number[];
+  /** The choice numbers of this actor's op-start labels (`host:invalidate`) by op name ('' for `end`). */
+  private readonly opLabelIds = new Map<string, number>();
 
   /** label()'s choice number (choice-labels.ts): what a run records per step, with no string made once the state's label is known. */
   labelId(): number {
     const depth = this.frames.length - 1;
     // Between ops (a host or vmm about to start one): its label names the op.
-    if (depth < 0) return choiceId(this.label());
+    if (depth < 0) {
+      const op = this.queue.peek()?.op ?? '';
+      let id = this.opLabelIds.get(op);
+      if (id === undefined) this.opLabelIds.set(op, (id = choiceId(this.label())));
+      return id;
+    }
     const i = this.frameMachine[depth]!.base + this.frames[depth]!.state;
     const id = this.labelIdCache[i];
     return id !== undefined ? id : (this.labelIdCache[i] = choiceId(this.label()));
@@ -590,11 +600,6 @@ export class ActorRuntime implements StepHooks {
     }
     this.queue.started?.(op);
     const a = this.a;
-    const direct = (label: string, result: OpResult): StepRecord => {
-      this.queue.complete(result);
-      this.progressSteps++;
-      return { step: stepNo, actor: a.name, machine: 'userspace', from: op.op, to: 'done', label: `userspace: ${label}`, transitions: [], waits: null };
-    };
     switch (op.op) {
       case 'set_memslot':
         beginSetMemslot(a, op);
@@ -610,9 +615,9 @@ export class ActorRuntime implements StepHooks {
         this.pushFrame('dirty-log');
         return undefined;
       case 'invalidate': {
-        const s = new SlotInfo();
+        const s = opSlot;
         const gfn = Math.floor(op.gpa / 4096);
-        if (!gfnToMemslot(this.vm, memslotsActiveSet(this.vm), gfn, s)) return direct(`invalidate ${op.kind} (no memslot maps gpa 0x${op.gpa.toString(16)})`, { op: 'invalidate', ret: 0, pagesFreed: 0 });
+        if (!gfnToMemslot(this.vm, memslotsActiveSet(this.vm), gfn, s)) return this.direct(stepNo, op, `invalidate ${op.kind} (no memslot maps gpa 0x${op.gpa.toString(16)})`, { op: 'invalidate', ret: 0, pagesFreed: 0 });
         const start = s.hvaBase + (gfn - s.baseGfn);
         const end = Math.min(s.hvaBase + s.npages, start + Math.ceil(op.size / 4096));
         beginHostInvalidation(a, op, start, end);
@@ -621,19 +626,19 @@ export class ActorRuntime implements StepHooks {
       }
       case 'signal':
         S.store(this.vm.i32, actorWord(this.vm.layout, op.vcpu, ACTOR.SIGNAL), 1);
-        return direct(`signal vcpu${op.vcpu}`, { op: 'signal', ret: 0 });
+        return this.direct(stepNo, op, `signal vcpu${op.vcpu}`, { op: 'signal', ret: 0 });
       case 'vm_dead':
         kvmVmDead(this.vm);
-        return direct('kvm_vm_dead()', { op: 'vm_dead', ret: 0 });
+        return this.direct(stepNo, op, 'kvm_vm_dead()', { op: 'vm_dead', ret: 0 });
       case 'snp_launch_update':
         beginSnpLaunchUpdate(a, op);
         this.pushFrame('snp-launch-update');
         return undefined;
       case 'finalize': {
         const info = VM_TYPES[this.vm.type];
-        if (info.finalizeIoctl === null) return direct('finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });
+        if (info.finalizeIoctl === null) return this.direct(stepNo, op, 'finalize (not a confidential VM: EINVAL)', { op: 'finalize', ret: -1, errno: 'EINVAL' });
         S.store(this.vm.i32, G.PRE_FAULT_ALLOWED, 1);
-        return direct(info.finalizeIoctl, { op: 'finalize', ret: 0, errno: null });
+        return this.direct(stepNo, op, info.finalizeIoctl, { op: 'finalize', ret: 0, errno: null });
       }
       case 'access':
       case 'access_stream':
@@ -642,6 +647,13 @@ export class ActorRuntime implements StepHooks {
       case 'mmu_reset':
         throw new Error(`${a.name} cannot run '${op.op}' (a vCPU op)`);
     }
+  }
+
+  /** An op done in the step that starts it (no machine runs it): its result, and the step's record. */
+  private direct(stepNo: number, op: Op, label: string, result: OpResult): StepRecord {
+    this.queue.complete(result);
+    this.progressSteps++;
+    return { step: stepNo, actor: this.a.name, machine: 'userspace', from: op.op, to: 'done', label: `userspace: ${label}`, transitions: [], waits: null };
   }
 
   private finishOp(machineId: string): void {

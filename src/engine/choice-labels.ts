@@ -20,9 +20,32 @@ export function choiceId(label: string): number {
   return id;
 }
 
-/** The labels of recorded choice numbers, in order. */
-export function choiceLabels(ids: readonly number[]): string[] {
-  const out = new Array<string>(ids.length);
-  for (let i = 0; i < ids.length; i++) out[i] = LABELS[ids[i]!]!;
-  return out;
+/**
+ * A run's choices as recorded: label numbers in a buffer that grows by doubling and is
+ * kept from run to run (a snapshot's runs clear it), so recording allocates nothing once
+ * it has grown to a schedule's length.
+ */
+export class ChoiceLog {
+  private ids = new Int32Array(256);
+  length = 0;
+
+  push(id: number): void {
+    if (this.length === this.ids.length) {
+      const grown = new Int32Array(2 * this.ids.length);
+      grown.set(this.ids);
+      this.ids = grown;
+    }
+    this.ids[this.length++] = id;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  /** The labels recorded so far, in order (a new list). */
+  labels(): string[] {
+    const out = new Array<string>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = LABELS[this.ids[i]!]!;
+    return out;
+  }
 }

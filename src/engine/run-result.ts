@@ -5,7 +5,6 @@
  */
 
 import type { ActorRuntime } from './actor-runtime.js';
-import { choiceLabels } from './choice-labels.js';
 import { countersOf } from './counters.js';
 import { coverageEntries } from './coverage.js';
 import type { RunState } from './run-state.js';
@@ -21,6 +20,6 @@ export function runResult(run: RunState, setupSteps: number, completed: boolean)
   return {
     setupResults: b.setupResults, results: [...b.results], violations: b.collector.violations, steps: run.step, completed,
     coverage: coverageEntries(b.coverage, b.lock.fired), actors: b.runtimes.map(summarize), trace: run.trace, vm: b.vm, error: run.error,
-    choices: choiceLabels(run.choiceIds), setupSteps, footprints: run.footprints, abandoned: run.abandoned, sim: run.sim === null ? null : run.sim.result(),
+    choices: run.choices.labels(), setupSteps, footprints: run.footprints, abandoned: run.abandoned, sim: run.sim === null ? null : run.sim.result(),
   };
 }

@@ -22,7 +22,7 @@ import { mainPhase, setupPhase } from './phases.js';
 import { buildRun, ReusedRuns, type RunParts } from './run-build.js';
 import { runResult } from './run-result.js';
 import { RunState } from './run-state.js';
-import { choiceLabels } from './choice-labels.js';
+import { ChoiceLog } from './choice-labels.js';
 import { coverageArrays } from './coverage.js';
 import type { RunConfig, RunResult } from './run-types.js';
 
@@ -64,6 +64,8 @@ export class RunSnapshot {
   private reused: ReusedRuns | null = null;
   /** The live coverage counters, in coverage-entry order. */
   private readonly coverageArrays: readonly Uint32Array[];
+  /** The choices of the run in progress (each run records into it anew). */
+  private readonly choices = new ChoiceLog();
 
   /** Builds the run of `cfg`, runs its setup and snapshots it (cfg's scheduler and seed are not used: each run() names its scheduler). */
   constructor(private readonly cfg: RunConfig) {
@@ -94,12 +96,7 @@ export class RunSnapshot {
    */
   schedule(scheduler: Scheduler): ScheduleRun {
     const { run, completed } = this.runMain(scheduler);
-    const setupSteps = this.saved.setupSteps;
-    return {
-      steps: run.step, violations: run.built.collector.violations, coverage: this.coverageArrays, result: () => runResult(run, setupSteps, completed),
-      // The labels are made only when read (a token for a schedule that found something).
-      get choices() { return choiceLabels(run.choiceIds); },
-    };
+    return new SnapshotRun(run, this.saved.setupSteps, completed, this.coverageArrays);
   }
 
   private runMain(scheduler: Scheduler): { run: RunState; completed: boolean } {
@@ -110,7 +107,7 @@ export class RunSnapshot {
     for (let i = 0; i < s.coverage.length; i++) this.coverageArrays[i]!.set(s.coverage[i]!);
     const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next([...s.setupResults]);
     for (const v of s.violations) built.collector.violations.push(copyViolation(v));
-    const run = new RunState(this.cfg, built);
+    const run = new RunState(this.cfg, built, this.choices);
     run.step = s.setupSteps;
     run.stopped = s.stopped;
     run.error = s.error;
@@ -130,6 +127,25 @@ export class RunSnapshot {
   restoredDifference(): number {
     this.vmSnap.restore();
     return this.vmSnap.firstDifference();
+  }
+}
+
+/** A run from the snapshot as an exploration reads it (its labels made only when read: a token for a schedule that found something). */
+class SnapshotRun implements ScheduleRun {
+  readonly steps: number;
+  readonly violations: readonly Violation[];
+
+  constructor(private readonly run: RunState, private readonly setupSteps: number, private readonly completed: boolean, readonly coverage: readonly Uint32Array[]) {
+    this.steps = run.step;
+    this.violations = run.built.collector.violations;
+  }
+
+  get choices(): readonly string[] {
+    return this.run.choices.labels();
+  }
+
+  result(): RunResult {
+    return runResult(this.run, this.setupSteps, this.completed);
   }
 }
 

@@ -6,6 +6,7 @@
 
 import type { StepFootprint } from '../kvm/shm.js';
 import type { StepRecord } from './actor-runtime.js';
+import { ChoiceLog } from './choice-labels.js';
 import { Liveness } from './liveness.js';
 import type { BuiltRun } from './run-build.js';
 import type { RunConfig } from './run-types.js';
@@ -20,8 +21,8 @@ export class RunState {
   error: string | null = null;
   /** The scheduler abandoned the run. */
   abandoned = false;
-  /** The recorded choices, as numbers (choice-labels.ts: choiceLabels() gives the labels). */
-  readonly choiceIds: number[] = [];
+  /** The recorded choices, as label numbers (choice-labels.ts). */
+  readonly choices: ChoiceLog;
   readonly footprints: StepFootprint[] = [];
   readonly trace: StepRecord[] = [];
   readonly checker: StepChecker;
@@ -29,8 +30,11 @@ export class RunState {
   /** With a cost model: the simulated clock. */
   readonly sim: SimClock | null;
 
-  constructor(readonly cfg: RunConfig, readonly built: BuiltRun) {
+  /** `choices`: a log to record into, emptied (a snapshot's runs share one). */
+  constructor(readonly cfg: RunConfig, readonly built: BuiltRun, choices?: ChoiceLog) {
     const b = built;
+    if (choices !== undefined) choices.clear();
+    this.choices = choices ?? new ChoiceLog();
     this.checker = new StepChecker(b.vm, b.provenance, b.prov, b.collector, cfg.check ?? 'step', cfg.stopOnViolation ?? true, b.contract);
     this.liveness = new Liveness(b.runtimes, b.collector);
     const model = cfg.costModel ?? null;

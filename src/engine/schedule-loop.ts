@@ -275,7 +275,7 @@ export class PhaseLoop {
   /** After `rt` took step `stepNo`: its choice (`choice`, a label's number), its cost, liveness, progress and trace. */
   private afterTaken(rt: ActorRuntime, choice: number, stepNo: number): void {
     const run = this.run;
-    if (this.record) run.choiceIds.push(choice);
+    if (this.record) run.choices.push(choice);
     if (run.sim !== null) run.sim.charge(rt, this.main);
     run.liveness.noteStep(rt);
     if (this.main && run.cfg.onProgress !== undefined && (stepNo & (PROGRESS_EVERY - 1)) === 0) this.progress();
