@@ -69,6 +69,13 @@ export type StepKind = 'ran' | 'waiting' | 'done';
 
 const STEP_EVENT = 0;
 
+/**
+ * The most steps one Runner.run is asked for: a small integer, so the budget reaches the
+ * generated run function unboxed (an unbounded budget — Infinity, or a step limit above
+ * 2^31 — is a heap number allocated per call). A longer run goes on in the next call.
+ */
+const RUN_BUDGET_MAX = 1 << 30;
+
 /** The memslot a host invalidation's gpa falls in, looked up as its op starts (one scratch record: ops start one at a time). */
 const opSlot = new SlotInfo();
 
@@ -436,7 +443,7 @@ export class ActorRuntime implements StepHooks {
       // A guest access is one step in guest mode (as `step` takes it).
       const guest = depth === 0 && frame.state === this.guestState;
       if (guest) enterGuestMode(this.vm, this.id);
-      n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, guest ? 1 : budget - n, findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
+      n += frame.run !== undefined ? this.runFrame(frame, depth, stepNo + n, guest ? 1 : Math.min(budget - n, RUN_BUDGET_MAX), findings, liveness) : this.oneStep(frame, depth, stepNo + n, liveness);
       if (this.frameMachine[depth]!.kinds[frame.state] !== KIND_PLAIN) {
         this.finishStep(depth, frame, onFaultDone);
         liveness.noteStep(this);

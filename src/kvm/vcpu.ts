@@ -141,8 +141,12 @@ function checkHostPage(a: KvmActor, gfn: number, pfn: number, genAtFill: number,
   }
 }
 
-/** A guest write through a writable translation must be visible to dirty logging. */
-function checkDirtyLogged(a: KvmActor, gfn: number, via: string): void {
+/**
+ * A guest write through a writable translation must be visible to dirty logging: a TLB
+ * entry (`rootSlot` -1) or the level-`level` SPTE of root `rootSlot` (`obsolete`: it is
+ * invalid). The report names the translation; it is only put into words when reported.
+ */
+function checkDirtyLogged(a: KvmActor, gfn: number, rootSlot: number, obsolete: boolean, level: number): void {
   // The checker reads the memslots without kvm->srcu (the vCPU is in guest mode): a
   // memslot update meanwhile makes the read unreliable, and the check is skipped.
   const gen = memslotsGeneration(a.vm);
@@ -151,6 +155,7 @@ function checkDirtyLogged(a: KvmActor, gfn: number, via: string): void {
   if (!kvmSlotDirtyTrackEnabled(checkSlot)) return;
   if (testPageDirty(a.vm, checkSlot, gfn) || dirtyLogInProgress(a.vm, checkSlot.id) || dirtyMarkInFlight(a.vm, gfn)) return;
   if (memslotsGeneration(a.vm) !== gen || memslotsUpdateInProgress(a.vm)) return;
+  const via = rootSlot < 0 ? 'a TLB entry' : `the SPTE of root #${rootSlot}${obsolete ? ', invalid' : ''}, level ${level}`;
   a.report('lost-dirty-page', `guest write to gfn 0x${gfn.toString(16)} by ${a.name} went through a writable translation (${via}) while its dirty bit is clear — the next KVM_GET_DIRTY_LOG will miss it`, { gfn });
 }
 
@@ -175,7 +180,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
     if (kindOk && (!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
       a.stats.tlbHits++;
       checkHostPage(a, gfn, t.pfn, t.pfnGen, true, write);
-      if (write) checkDirtyLogged(a, gfn, 'a TLB entry');
+      if (write) checkDirtyLogged(a, gfn, -1, false, 0);
       return true;
     }
   }
@@ -254,7 +259,8 @@ function accessLeaf(a: KvmActor, slot: number, gfn: number, write: boolean, exec
     tlbFill(a.vm, a.actor, gfn, pfn, flags, pfnGeneration(a.vm, pfn));
     if (leaf.level === 1) pscFill(a.vm, a.actor, gfn, leaf.table, tableParentWord(a.vm, leaf.table));
     checkHostPage(a, gfn, pfn, 0, false, write);
-    if (write) checkDirtyLogged(a, gfn, `the SPTE of root #${slot}${isObsoleteRoot(a.vm, slot) ? ', invalid' : ''}, level ${leaf.level}`);
+    // The root's state is read before the dirty-log check's own reads (an explored step's footprint records both).
+    if (write) checkDirtyLogged(a, gfn, slot, isObsoleteRoot(a.vm, slot), leaf.level);
     return true;
   }
   return false;
