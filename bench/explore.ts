@@ -20,7 +20,8 @@
  *     DFS within one preemption with sleep sets and without: schedules until the search
  *     ends (or the cap), runs abandoned as sleep-set blocked, milliseconds.
  *
- * Usage: node build/bench/explore.js [--quick]
+ * Usage: node build/bench/explore.js [--quick] [--seq-check]
+ * (`--seq-check`: only section 1's seq-check figures — schedules/s and the ratio to the long run.)
  */
 
 import { runDeterministic } from '../src/engine/deterministic.js';
@@ -122,6 +123,11 @@ function seqCheckFigures(): void {
 
 // 1. throughput: seq-check, then every scheduler on a clean target
 seqCheckFigures();
+if (process.argv.includes('--seq-check')) {
+  console.log('');
+  printTable();
+  process.exit(0);
+}
 const target = resolveTarget('zap-without-flush');
 const budget = quick ? THROUGHPUT_BUDGET_QUICK : THROUGHPUT_BUDGET_FULL;
 // The baseline runs as many sequential schedules as each scheduler explores.

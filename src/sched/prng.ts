@@ -40,7 +40,12 @@ export class Prng {
   /** An integer in [0, n) (n ≤ 2^32), without modulo bias. */
   below(n: number): number {
     if (n <= 1) return 0;
-    if (n <= SMALL && (n | 0) === n) return this.belowSmall(n);
+    if (n <= SMALL && (n | 0) === n) {
+      // A power of two divides 2^32: no draw is rejected, and x mod n is x's low bits (the
+      // random scheduler's pick between two runnable actors, most steps of a schedule).
+      if ((n & (n - 1)) === 0) return this.nextU32() & (n - 1);
+      return this.belowSmall(n);
+    }
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.nextU32();

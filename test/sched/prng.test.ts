@@ -16,7 +16,7 @@ function referenceBelow(p: Prng, n: number): number {
 }
 
 test('below(n) draws what the definition draws, for small n and around the int32 bound', (t) => {
-  const ns = [1, 2, 3, 5, 7, 10, 100, 641, 6700, 32767, 32768, 32769, 65537, 0x7fffffff, 0x80000001, 0xffffffff, 0x100000000];
+  const ns = [1, 2, 3, 4, 5, 7, 8, 10, 64, 100, 1024, 641, 6700, 32767, 32768, 32769, 65537, 0x7fffffff, 0x80000001, 0xffffffff, 0x100000000];
   for (const n of ns) {
     for (const seed of [0, 1, 99]) {
       const a = new Prng(seed);
