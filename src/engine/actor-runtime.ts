@@ -115,7 +115,7 @@ function stateKinds(m: CompiledMachine): Uint8Array {
 }
 
 const STEP_LABELS = new Map<string, string[]>();
-const STEP_LABEL_IDS = new Map<string, number[]>();
+const STEP_LABEL_IDS = new Map<string, Int32Array>();
 
 /** The step labels of an actor by name (`vcpu1:page-fault.checkStale`), indexed by state label index, filled as used. */
 function stepLabelCache(name: string): string[] {
@@ -124,10 +124,10 @@ function stepLabelCache(name: string): string[] {
   return c;
 }
 
-/** The same labels' choice numbers (choice-labels.ts), indexed alike. */
-function stepLabelIdCache(name: string): number[] {
+/** The same labels' choice numbers (choice-labels.ts), indexed alike over all `n` state labels (-1 until used). */
+function stepLabelIdCache(name: string, n: number): Int32Array {
   let c = STEP_LABEL_IDS.get(name);
-  if (c === undefined) STEP_LABEL_IDS.set(name, (c = []));
+  if (c === undefined || c.length < n) STEP_LABEL_IDS.set(name, (c = new Int32Array(n).fill(-1)));
   return c;
 }
 
@@ -169,7 +169,7 @@ export class ActorRuntime implements StepHooks {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
     this.labelCache = stepLabelCache(this.a.name);
-    this.labelIdCache = stepLabelIdCache(this.a.name);
+    this.labelIdCache = stepLabelIdCache(this.a.name, labels.length);
     this.a.stateLabels = labels;
     if (this.a.isVcpu) {
       const vcpu = this.pushFrame('vcpu');
@@ -276,7 +276,7 @@ export class ActorRuntime implements StepHooks {
   /** This actor's step labels by state label index (shared by every runtime of an actor of that name). */
   private readonly labelCache: string[];
   /** Their choice numbers, alike. */
-  private readonly labelIdCache: number[];
+  private readonly labelIdCache: Int32Array;
   /** The choice numbers of this actor's op-start labels (`host:invalidate`) by op name ('' for `end`). */
   private readonly opLabelIds = new Map<string, number>();
 
@@ -291,8 +291,8 @@ export class ActorRuntime implements StepHooks {
       return id;
     }
     const i = this.frameMachine[depth]!.base + this.frames[depth]!.state;
-    const id = this.labelIdCache[i];
-    return id !== undefined ? id : (this.labelIdCache[i] = choiceId(this.label()));
+    const id = this.labelIdCache[i]!;
+    return id >= 0 ? id : (this.labelIdCache[i] = choiceId(this.label()));
   }
 
   /** Where an op may be held back before it starts: between ops, or a vCPU in the guest between accesses. */

@@ -33,6 +33,9 @@ export interface RuntimeQueue extends OpQueue {
 
 const ACCESS_KINDS: readonly AccessKind[] = ['read', 'write', 'exec'];
 
+/** An op whose `after` lists several ops (ActorQueue.gates). */
+const AFTER_SEVERAL = -2;
+
 /** An access_stream op in progress: the access at `pos` as a (reused) AccessOp, and the aggregate so far. */
 class StreamCursor {
   pos = 0;
@@ -72,7 +75,14 @@ export class ActorQueue implements RuntimeQueue {
    */
   constructor(readonly items: QueuedOp[], private readonly results: (OpResult | null)[], private readonly check: AccessCheck | null = null) {
     this.ops = items.map((i) => i.op);
+    this.indexes = items.map((i) => i.index);
+    this.gates = items.map((i) => (i.after === undefined ? -1 : typeof i.after === 'number' ? i.after : AFTER_SEVERAL));
   }
+
+  /** Per position, the op's scenario position (QueuedOp.index), in one packed list: the scheduling loop asks after every step. */
+  private readonly indexes: readonly number[];
+  /** Per position, the op its `after` names, -1 for none, AFTER_SEVERAL for a list (read from the item). */
+  private readonly gates: readonly number[];
 
   /** The ops as queued (replaceHead changes an item's op). */
   private readonly ops: readonly Op[];
@@ -101,14 +111,14 @@ export class ActorQueue implements RuntimeQueue {
   }
 
   headIndex(): number {
-    return this.head < this.items.length ? this.items[this.head]!.index : Infinity;
+    return this.head < this.indexes.length ? this.indexes[this.head]! : Infinity;
   }
 
   /** The op the head op waits for: the first of its `after` ops not done yet, else the last of them; -1 when none. */
   headGate(): number {
-    const after = this.head < this.items.length ? this.items[this.head]!.after : undefined;
-    if (after === undefined) return -1;
-    if (typeof after === 'number') return after;
+    const gate = this.head < this.gates.length ? this.gates[this.head]! : -1;
+    if (gate !== AFTER_SEVERAL) return gate;
+    const after = this.items[this.head]!.after as readonly number[];
     for (const g of after) if (this.results[g] === null) return g;
     return after[after.length - 1] ?? -1;
   }

@@ -66,6 +66,8 @@ export class RunSnapshot {
   private readonly coverageArrays: readonly Uint32Array[];
   /** The choices of the run in progress (each run records into it anew). */
   private readonly choices = new ChoiceLog();
+  /** The setup's results, one list every run shares (nothing writes them after the setup phase). */
+  private readonly setupResults: (OpResult | null)[];
 
   /** Builds the run of `cfg`, runs its setup and snapshots it (cfg's scheduler and seed are not used: each run() names its scheduler). */
   constructor(private readonly cfg: RunConfig) {
@@ -82,6 +84,7 @@ export class RunSnapshot {
       violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
       coverage: this.coverageArrays.map((c) => c.slice()),
     };
+    this.setupResults = [...built.setupResults];
   }
 
   /** One run of the main phase under `scheduler`, from the state after setup. */
@@ -105,7 +108,7 @@ export class RunSnapshot {
     this.vmSnap.restore();
     p.provenance.restore();
     for (let i = 0; i < s.coverage.length; i++) this.coverageArrays[i]!.set(s.coverage[i]!);
-    const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next([...s.setupResults]);
+    const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next(this.setupResults);
     for (const v of s.violations) built.collector.violations.push(copyViolation(v));
     const run = new RunState(this.cfg, built, this.choices);
     run.step = s.setupSteps;
