@@ -75,6 +75,8 @@ export class PreFaultIoctl {
   pages = 0;
   private gpaTail = 0n;
   private sizeTail = 0n;
+  /** sizeTail is 0 (rangeDone asks once per chunk: no BigInt comparison there). */
+  private sizeTailZero = true;
   flags = 0n;
   /** RFC form: the struct's own fields. */
   baseGfn = 0n;
@@ -98,6 +100,7 @@ export class PreFaultIoctl {
     this.pages = Number(size / PAGE_BIG);
     this.gpaTail = gpa % PAGE_BIG;
     this.sizeTail = size % PAGE_BIG;
+    this.sizeTailZero = this.sizeTail === 0n;
   }
 
   /** range->gpa */
@@ -112,7 +115,7 @@ export class PreFaultIoctl {
 
   /** range->size is 0. */
   get sizeZero(): boolean {
-    return this.pages === 0 && this.sizeTail === 0n;
+    return this.pages === 0 && this.sizeTailZero;
   }
 }
 

@@ -175,9 +175,10 @@ export function tdpMmuQueueFreeSp(vm: Vm, table: number): void {
  */
 export function tableGoneFrom(vm: Vm, table: number, parentWord: number): string | null {
   const st = tableState(vm, table);
+  // Every step down a walk asks: the usual answer (live, where it was linked) first.
+  if (st === TABLE_LIVE) return tableParentWord(vm, table) !== parentWord ? 'linked again under another SPTE' : null;
   if (st === TABLE_FREE) return 'back in the free pool';
-  if (st === TABLE_CACHED) return 'in a vCPU\'s page-table cache';
-  return st === TABLE_LIVE && tableParentWord(vm, table) !== parentWord ? 'linked again under another SPTE' : null;
+  return st === TABLE_CACHED ? 'in a vCPU\'s page-table cache' : null;
 }
 
 /**

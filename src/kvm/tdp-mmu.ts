@@ -157,6 +157,10 @@ function gfnInInvalidSlot(vm: Vm, gfn: number): boolean {
   return gfnToMemslot(vm, memslotsActiveSet(vm), gfn, invalidProbe) && invalidProbe.invalid;
 }
 
+function pfnDiffers(oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
+  return sptePfn(oldLo, oldHi) !== sptePfn(newLo, newHi);
+}
+
 /**
  * handle_changed_spte(): the bookkeeping after every SPTE change, and the kernel's
  * assertions on what may change into what.
@@ -169,8 +173,8 @@ export function handleChangedSpte(
   const isPresent = isShadowPresent(newLo);
   const wasLeaf = wasPresent && isLast(oldLo, level);
   const isLeaf = isPresent && isLast(newLo, level);
-  const pfnChanged = sptePfn(oldLo, oldHi) !== sptePfn(newLo, newHi);
-  if (wasLeaf && isLeaf && pfnChanged) {
+  // (The pfns are compared only where it decides: not for the usual non-present → leaf.)
+  if (wasLeaf && isLeaf && pfnDiffers(oldLo, oldHi, newLo, newHi)) {
     t.report('forbidden-spte-transition', `present leaf SPTE replaced by a leaf with another pfn at gfn 0x${gfn.toString(16)} without a zap (handle_changed_spte BUG: a notifier should have zapped first)`, {
       gfn, pfn: sptePfn(newLo, newHi), sptes: [spteRef('old', oldLo, oldHi, level), spteRef('new', newLo, newHi, level)],
     });
@@ -197,7 +201,7 @@ export function handleChangedSpte(
     }
     return;
   }
-  if (wasPresent && !wasLeaf && (isLeaf || !isPresent || pfnChanged)) {
+  if (wasPresent && !wasLeaf && (isLeaf || !isPresent || pfnDiffers(oldLo, oldHi, newLo, newHi))) {
     handleRemovedPt(t, spteChildTable(oldLo), level - 1, shared);
   }
 }

@@ -34,29 +34,37 @@ export const TLB_FLAG_PRIVATE = 8;
 /** The entry index for `gfn` if it caches it, else -1. */
 export function tlbLookup(vm: Vm, vcpu: number, gfn: number): number {
   const e = gfn & (TLB_ENTRIES - 1);
-  if ((S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & TLB_FLAG_VALID) === 0) return -1;
-  if (S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN)) !== gfnLo(gfn)) return -1;
-  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN_HI)) === gfnHi(gfn) ? e : -1;
+  const w = tlbWord(vm.layout, vcpu, e, 0);
+  if ((S.load(vm.i32, w + TLBE.FLAGS) & TLB_FLAG_VALID) === 0) return -1;
+  if (S.load(vm.i32, w + TLBE.GFN) !== gfnLo(gfn)) return -1;
+  return S.load(vm.i32, w + TLBE.GFN_HI) === gfnHi(gfn) ? e : -1;
 }
 
 export function tlbFill(vm: Vm, vcpu: number, gfn: number, pfn: number, flags: number, pfnGen: number): void {
-  const e = gfn & (TLB_ENTRIES - 1);
   const i32 = vm.i32;
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), 0);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN), gfnLo(gfn));
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.GFN_HI), gfnHi(gfn));
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN), pfn);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN), pfnGen);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS), flags | TLB_FLAG_VALID);
+  const w = tlbWord(vm.layout, vcpu, gfn & (TLB_ENTRIES - 1), 0);
+  S.store(i32, w + TLBE.FLAGS, 0);
+  S.store(i32, w + TLBE.GFN, gfnLo(gfn));
+  S.store(i32, w + TLBE.GFN_HI, gfnHi(gfn));
+  S.store(i32, w + TLBE.PFN, pfn);
+  S.store(i32, w + TLBE.PFN_GEN, pfnGen);
+  S.store(i32, w + TLBE.FLAGS, flags | TLB_FLAG_VALID);
 }
 
-export function tlbEntry(vm: Vm, vcpu: number, e: number): { pfn: number; flags: number; pfnGen: number } {
+/** A TLB entry's translation, read into `out` (a caller on the access path passes its own: no allocation per TLB hit). */
+export function tlbEntry(vm: Vm, vcpu: number, e: number, out: TlbEntry = { pfn: 0, flags: 0, pfnGen: 0 }): TlbEntry {
   const i32 = vm.i32;
-  return {
-    pfn: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN)),
-    flags: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.FLAGS)) & ~TLB_FLAG_VALID,
-    pfnGen: S.load(i32, tlbWord(vm.layout, vcpu, e, TLBE.PFN_GEN)),
-  };
+  const w = tlbWord(vm.layout, vcpu, e, 0);
+  out.pfn = S.load(i32, w + TLBE.PFN);
+  out.flags = S.load(i32, w + TLBE.FLAGS) & ~TLB_FLAG_VALID;
+  out.pfnGen = S.load(i32, w + TLBE.PFN_GEN);
+  return out;
+}
+
+export interface TlbEntry {
+  pfn: number;
+  flags: number;
+  pfnGen: number;
 }
 
 /** kvm_vcpu_flush_tlb_guest() / the flush on loading a new root: drop every entry, and the paging-structure cache. */
@@ -75,10 +83,10 @@ function pscRegion(gfn: number): number {
 /** The last-level table cached for `gfn`'s 2 MiB region, or 0. */
 export function pscLookup(vm: Vm, vcpu: number, gfn: number): number {
   const region = pscRegion(gfn);
-  const e = region & (TLB_ENTRIES - 1);
-  const table = S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE));
+  const w = tlbWord(vm.layout, vcpu, region & (TLB_ENTRIES - 1), 0);
+  const table = S.load(vm.i32, w + TLBE.PSC_TABLE);
   if (table === 0) return 0;
-  return S.load(vm.i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION)) === region ? table : 0;
+  return S.load(vm.i32, w + TLBE.PSC_REGION) === region ? table : 0;
 }
 
 /** The SPTE word the cached table of `gfn`'s region was linked under when cached (valid after a hit). */
@@ -89,12 +97,12 @@ export function pscParentWord(vm: Vm, vcpu: number, gfn: number): number {
 /** A walk that reached a 4K leaf in `table` (linked under `parentWord`) caches the table for its region. */
 export function pscFill(vm: Vm, vcpu: number, gfn: number, table: number, parentWord: number): void {
   const region = pscRegion(gfn);
-  const e = region & (TLB_ENTRIES - 1);
   const i32 = vm.i32;
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), 0);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_REGION), region);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_PARENT), parentWord + 1);
-  S.store(i32, tlbWord(vm.layout, vcpu, e, TLBE.PSC_TABLE), table);
+  const w = tlbWord(vm.layout, vcpu, region & (TLB_ENTRIES - 1), 0);
+  S.store(i32, w + TLBE.PSC_TABLE, 0);
+  S.store(i32, w + TLBE.PSC_REGION, region);
+  S.store(i32, w + TLBE.PSC_PARENT, parentWord + 1);
+  S.store(i32, w + TLBE.PSC_TABLE, table);
 }
 
 /** The EPT violation for `gfn` drops the paging-structure cache entry its walk used. */

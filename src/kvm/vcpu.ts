@@ -20,7 +20,7 @@ import { SPTE_A, SPTE_D, SPTE_W, SPTE_X, isFrozen, isLast, isMmio, isShadowPrese
 import { spteIndex, tdpFindLeaf } from './tdp-iter.js';
 import { rcuReadLock, rcuReadUnlock } from './rcu.js';
 import { casLockless, isObsoleteRoot, kvmTdpMmuGetVcpuRoot, kvmTdpMmuPutRoot, rootTable, vcpuRootSlot } from './tdp-mmu.js';
-import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, pscDrop, pscFill, pscLookup, pscParentWord, tlbEntry, tlbFill, tlbFlushAll, tlbLookup } from './tlb.js';
+import { TLB_FLAG_PRIVATE, TLB_FLAG_W, TLB_FLAG_X, pscDrop, pscFill, pscLookup, pscParentWord, tlbEntry, tlbFill, tlbFlushAll, tlbLookup, type TlbEntry } from './tlb.js';
 import * as S from './shm.js';
 
 export function hasRequestTlbFlush(a: KvmActor): boolean {
@@ -118,6 +118,8 @@ export function hasPendingRequests(a: KvmActor): boolean {
 }
 
 const checkSlot = new SlotInfo();
+/** The TLB entry a guest access hits, read into one record (accesses run one at a time per thread). */
+const tlbHit: TlbEntry = { pfn: 0, flags: 0, pfnGen: 0 };
 
 /** Whether the current access is private: the guest's choice (SNP/TDX) or the attribute (SW_PROTECTED). */
 function accessIsPrivate(a: KvmActor, gfn: number): boolean {
@@ -175,7 +177,7 @@ export function tryGuestAccess(a: KvmActor): boolean {
   a.stats.accesses++;
   const e = gfn <= a.vm.maxGfn ? tlbLookup(a.vm, a.actor, gfn) : -1;
   if (e >= 0) {
-    const t = tlbEntry(a.vm, a.actor, e);
+    const t = tlbEntry(a.vm, a.actor, e, tlbHit);
     const kindOk = !a.vm.hasPrivateMem || accessIsPrivate(a, gfn) === ((t.flags & TLB_FLAG_PRIVATE) !== 0);
     if (kindOk && (!write || (t.flags & TLB_FLAG_W) !== 0) && (!exec || (t.flags & TLB_FLAG_X) !== 0)) {
       a.stats.tlbHits++;
