@@ -36,7 +36,7 @@ interface AfterSetup {
   readonly productive: number;
   readonly violations: readonly Violation[];
   readonly setupResults: readonly (OpResult | null)[];
-  /** The coverage counters (the lock protocol's included), parallel to RunSnapshot.coverageArrays. */
+  /** The coverage counters (the lock protocol's included), parallel to RunSnapshot.coverageStores. */
   readonly coverage: readonly Uint32Array[];
 }
 
@@ -64,6 +64,8 @@ export class RunSnapshot {
   private reused: ReusedRuns | null = null;
   /** The live coverage counters, in coverage-entry order. */
   private readonly coverageArrays: readonly Uint32Array[];
+  /** The same counters as the spans of memory that hold them (one per buffer: the actors' share one, machine-set.ts). */
+  private readonly coverageStores: readonly Uint32Array[];
   /** The choices of the run in progress (each run records into it anew). */
   private readonly choices = new ChoiceLog();
   /** The setup's results, one list every run shares (nothing writes them after the setup phase). */
@@ -79,10 +81,11 @@ export class RunSnapshot {
     this.vmSnap = new VmSnapshot(built.vm);
     built.provenance.snapshot();
     this.coverageArrays = coverageArrays(built.coverage, built.lock.fired);
+    this.coverageStores = storesOf(this.coverageArrays);
     this.saved = {
       setupSteps, stopped: run.stopped, error: run.error, trace: [...run.trace], epochSeen: run.checker.epochSeen, productive: run.liveness.productive,
       violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
-      coverage: this.coverageArrays.map((c) => c.slice()),
+      coverage: this.coverageStores.map((c) => c.slice()),
     };
     this.setupResults = [...built.setupResults];
   }
@@ -107,7 +110,7 @@ export class RunSnapshot {
     const p = this.parts;
     this.vmSnap.restore();
     p.provenance.restore();
-    for (let i = 0; i < s.coverage.length; i++) this.coverageArrays[i]!.set(s.coverage[i]!);
+    for (let i = 0; i < s.coverage.length; i++) this.coverageStores[i]!.set(s.coverage[i]!);
     const built = (this.reused ??= new ReusedRuns(this.cfg, p)).next(this.setupResults);
     for (const v of s.violations) built.collector.violations.push(copyViolation(v));
     const run = new RunState(this.cfg, built, this.choices);
@@ -150,6 +153,18 @@ class SnapshotRun implements ScheduleRun {
   result(): RunResult {
     return runResult(this.run, this.setupSteps, this.completed);
   }
+}
+
+/** Per buffer the views of `arrays` lie in, the span from the first view's start to the last one's end. */
+function storesOf(arrays: readonly Uint32Array[]): Uint32Array[] {
+  const spans = new Map<ArrayBufferLike, { start: number; end: number }>();
+  for (const a of arrays) {
+    const s = spans.get(a.buffer);
+    const end = a.byteOffset + a.byteLength;
+    if (s === undefined) spans.set(a.buffer, { start: a.byteOffset, end });
+    else { s.start = Math.min(s.start, a.byteOffset); s.end = Math.max(s.end, end); }
+  }
+  return [...spans].map(([buffer, s]) => new Uint32Array(buffer, s.start, (s.end - s.start) >> 2));
 }
 
 /** A finding as reported (the engine stamps its step, actors and transition in place). */
