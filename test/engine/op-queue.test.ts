@@ -46,6 +46,21 @@ test('the head gate is the first `after` op not done yet, else the last', (t) =>
   t.is(q.headGate(), 1);
 });
 
+test('head position and gate follow the queue: one `after` op, none, then the end', (t) => {
+  const { q } = queue([{ index: 3, op: { op: 'signal', vcpu: 0 }, after: 1 }, { index: 5, op: { op: 'signal', vcpu: 0 } }]);
+  t.is(q.headIndex(), 3);
+  t.is(q.headGate(), 1);
+  q.complete({ op: 'signal', ret: 0 });
+  t.is(q.headIndex(), 5);
+  t.is(q.headGate(), -1);
+  q.complete({ op: 'signal', ret: 0 });
+  t.is(q.headIndex(), Infinity);
+  t.is(q.headGate(), -1);
+  q.reset();
+  t.is(q.headIndex(), 3);
+  t.is(q.headGate(), 1);
+});
+
 test('a guest access ending with EAGAIN is reported with its gpa — in a stream, the access that failed; EFAULT is not', (t) => {
   const { q, found } = queue([
     { index: 0, op: { op: 'access', gpa: 0x5000, access: 'read' } },
