@@ -41,7 +41,8 @@ export class Liveness {
 
   /** Before `rt` steps: `helpers` runnable helpers (it among them, maybe) could end its retries. */
   noteHelpers(rt: ActorRuntime, helpers: number): void {
-    if (!rt.otherCouldProgress && helpers - (isHelper(rt) ? 1 : 0) > 0) rt.otherCouldProgress = true;
+    // Another helper is runnable when there are two, or one that is not `rt` (asked only then).
+    if (!rt.otherCouldProgress && helpers > 0 && (helpers > 1 || !isHelper(rt))) rt.otherCouldProgress = true;
   }
 
   /** After `rt` took a step: it was productive when it did not end waiting and `rt` is not in a retry streak. */
