@@ -19,6 +19,9 @@ import type { ActorRuntime } from './actor-runtime.js';
 import { deadlock, endless, isHelper } from './liveness.js';
 import type { RunState } from './run-state.js';
 
+/** The recorder of a step's footprint, emptied before each recorded step (one loop runs at a time). */
+const RECORDER = new Footprint();
+
 /** Steps between two progress reports (RunConfig.onProgress; a power of two). */
 const PROGRESS_EVERY = 1 << 18;
 
@@ -55,7 +58,7 @@ export class PhaseLoop {
     const cfg = run.cfg;
     const nActors = run.built.vm.layout.actors;
     this.record = main && cfg.recordChoices === true;
-    this.fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? new Footprint() : null;
+    this.fp = main && (cfg.footprints === true || sched.wantsFootprints === true) ? RECORDER : null;
     this.headOpIndex = new Array<number>(nActors).fill(Infinity);
     this.labels = new Array<string>(nActors).fill('');
     this.schedLabels = sched.wantsLabels === true;
@@ -72,7 +75,21 @@ export class PhaseLoop {
 
   /** Steps the phase's actors until all are finished or the run stops (one thread owns the VM: plain accesses). */
   loop(): void {
-    withSingleThreadAccess(() => this.loopOwned());
+    withSingleThreadAccess(() => (this.fp === null ? this.loopOwned() : this.loopRecorded()));
+  }
+
+  /**
+   * The loop with every access recorded into `fp`: switched on once for the phase rather
+   * than around each step (stepRecorded empties the recorder before each step and freezes
+   * it right after; what the engine reads between steps is dropped with it).
+   */
+  private loopRecorded(): void {
+    recordFootprint(this.fp);
+    try {
+      this.loopOwned();
+    } finally {
+      recordFootprint(null);
+    }
   }
 
   private loopOwned(): void {
@@ -256,13 +273,8 @@ export class PhaseLoop {
     const gate = rt.queue.headGate();
     if (gate >= 0 && rt.atOpBoundary) fp.read(opWordBase + gate, opWordBase + gate + 1);
     const head = rt.queue.headIndex();
-    let took: boolean;
-    recordFootprint(fp);
-    try {
-      took = rt.step(this.run.step, this.run.liveness.onFaultDone);
-    } finally {
-      recordFootprint(null);
-    }
+    // (The recorder is on for the whole loop: loopRecorded.)
+    const took = rt.step(this.run.step, this.run.liveness.onFaultDone);
     if (rt.queue.headIndex() !== head) fp.write(opWordBase + head, opWordBase + head + 1);
     if (took) {
       const f = fp.freeze();

@@ -80,6 +80,8 @@ export const INTERNAL_LOCK_GIVE_UP_WAITS = 2000;
 export const HOST_PAGE_BATCH = 32;
 /** Words a step footprint's range list starts with (two per range; it doubles when full). */
 export const FOOTPRINT_WORDS_INITIAL = 64;
+/** Words of a chunk frozen footprints are copied into (shm.ts): a couple of hundred steps' worth. */
+export const FOOTPRINT_CHUNK_WORDS = 4096;
 /** Entries of the mmu_lock protocol's memo of (lock word, event) → next word; a power of two. */
 export const LOCK_MEMO_ENTRIES = 1024;
 /** In-place resets kept compiled for reuse by later explorations (engine/reset-in-place.ts); past it the cache starts over. */

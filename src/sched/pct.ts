@@ -18,7 +18,9 @@ export const PCT_FAIR_AFTER_RUNS = 2;
 export class PctScheduler implements Scheduler {
   readonly name = 'pct';
   private readonly priority: number[];
-  private readonly changeAt: Map<number, number>;
+  /** The d − 1 change points: at step changeSteps[i] the actor that took the previous step drops to changeDrops[i] (a list of one or two: scanned, no map lookup per step). */
+  private readonly changeSteps: number[] = [];
+  private readonly changeDrops: number[] = [];
   /** The step after which every choice is fair (uniform over the runnable actors). */
   private readonly fairAfter: number;
   private readonly fair: Prng;
@@ -40,23 +42,30 @@ export class PctScheduler implements Scheduler {
       [p[i], p[j]] = [p[j]!, p[i]!];
     }
     this.priority = p;
-    this.changeAt = new Map();
     const k = Math.max(PCT_STEPS_MIN, Math.floor(steps));
     // d − 1 distinct change points in [1, k): a run shorter than the depth has only k − 1.
     const points = Math.min(depth - 1, k - 1);
     for (let i = 1; i <= points; i++) {
       let at = 1 + prng.below(k - 1);
-      while (this.changeAt.has(at)) at = 1 + prng.below(k - 1);
-      this.changeAt.set(at, depth - i); // priorities d−1 … 1: later change points lower
+      while (this.changeSteps.includes(at)) at = 1 + prng.below(k - 1);
+      this.changeSteps.push(at);
+      this.changeDrops.push(depth - i); // priorities d−1 … 1: later change points lower
     }
+  }
+
+  /** The priority the previous step's actor drops to at `step`, or -1 (no change point there). */
+  private dropAt(step: number): number {
+    const steps = this.changeSteps;
+    for (let i = 0; i < steps.length; i++) if (steps[i] === step) return this.changeDrops[i]!;
+    return -1;
   }
 
   next(view: SchedulerView): number {
     // Fair after 2k steps (as Coyote's fair PCT): a top-priority actor spinning on a retry
     // would otherwise starve the lower one it waits for, and the run would never end.
     if (view.step > this.fairAfter) return view.runnable[this.fair.below(view.runnable.length)]!;
-    const drop = this.changeAt.get(view.step);
-    if (drop !== undefined && view.previous >= 0) this.priority[view.previous] = drop;
+    const drop = this.dropAt(view.step);
+    if (drop >= 0 && view.previous >= 0) this.priority[view.previous] = drop;
     let best = view.runnable[0]!;
     for (const a of view.runnable) if (this.priority[a]! > this.priority[best]!) best = a;
     return best;
