@@ -98,3 +98,14 @@ test('an EPT violation drops the paging-structure cache entry of its gfn\'s regi
   pscDrop(vm, 0, 0x600);
   t.is(pscLookup(vm, 0, high + 0x400), 4, 'a drop for a region it does not hold leaves the entry alone');
 });
+
+test('tlbEntry reads into the record it is given, and returns it', (t) => {
+  const vm = newVm();
+  tlbFill(vm, 0, 9, 0x77, TLB_FLAG_W, 3);
+  const out = { pfn: -1, flags: -1, pfnGen: -1 };
+  t.is(tlbEntry(vm, 0, tlbLookup(vm, 0, 9), out), out);
+  t.deepEqual(out, { pfn: 0x77, flags: TLB_FLAG_W, pfnGen: 3 });
+  tlbFill(vm, 0, 10, 0x78, TLB_FLAG_X, 4);
+  tlbEntry(vm, 0, tlbLookup(vm, 0, 10), out);
+  t.deepEqual(out, { pfn: 0x78, flags: TLB_FLAG_X, pfnGen: 4 }, 'the same record, refilled');
+});
