@@ -168,7 +168,7 @@ export class DfsRun implements Scheduler {
     if (i >= this.replay && this.path.length > i) this.path.length = i;
     if (i < this.replay) {
       a = this.path[i]!.chosen;
-      if (!view.runnable.includes(a)) throw new Error(`DFS replay diverged at step ${i}: actor ${a} cannot run (runnable: ${view.runnable.join(', ')})`);
+      if (!has(view.runnable, a)) throw new Error(`DFS replay diverged at step ${i}: actor ${a} cannot run (runnable: ${view.runnable.join(', ')})`);
     } else {
       const prev = view.previous;
       // Past the horizon nothing branches: no node is kept and nobody sleeps (the run just
@@ -208,6 +208,12 @@ export class DfsRun implements Scheduler {
     for (const e of node.done) if (e !== here && e.actor !== actor && !conflicts(e.fp, fp)) next.push(e);
     this.sleepNext = next;
   }
+}
+
+/** `list` holds `a` (a loop: Array.prototype.includes is a builtin call, at every replayed step). */
+function has(list: readonly number[], a: number): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === a) return true;
+  return false;
 }
 
 /** Preemptions of a choice sequence, given who could run at each step. */
