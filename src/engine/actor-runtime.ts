@@ -25,7 +25,7 @@ import type { Vm } from '../kvm/vm.js';
 import type { CompiledMachine, CompiledTransition } from '../protocol/compile.js';
 import type { Runner, RunnerFactory, StepHooks } from '../protocol/runner.js';
 import * as S from '../kvm/shm.js';
-import { choiceId } from './choice-labels.js';
+import { choiceId, choiceLabel } from './choice-labels.js';
 import type { RuntimeQueue } from './op-queue.js';
 
 export { ActorQueue, type QueuedOp, type RuntimeQueue } from './op-queue.js';
@@ -114,17 +114,9 @@ function stateKinds(m: CompiledMachine): Uint8Array {
   return k;
 }
 
-const STEP_LABELS = new Map<string, string[]>();
 const STEP_LABEL_IDS = new Map<string, Int32Array>();
 
-/** The step labels of an actor by name (`vcpu1:page-fault.checkStale`), indexed by state label index, filled as used. */
-function stepLabelCache(name: string): string[] {
-  let c = STEP_LABELS.get(name);
-  if (c === undefined) STEP_LABELS.set(name, (c = []));
-  return c;
-}
-
-/** The same labels' choice numbers (choice-labels.ts), indexed alike over all `n` state labels (-1 until used). */
+/** The choice numbers (choice-labels.ts) of an actor's step labels by name (`vcpu1:page-fault.checkStale`), indexed by state label index over all `n` (-1 until used). */
 function stepLabelIdCache(name: string, n: number): Int32Array {
   let c = STEP_LABEL_IDS.get(name);
   if (c === undefined || c.length < n) STEP_LABEL_IDS.set(name, (c = new Int32Array(n).fill(-1)));
@@ -168,7 +160,6 @@ export class ActorRuntime implements StepHooks {
   ) {
     this.queue = queue;
     this.a = new KvmActor(vm, id, queue, sink);
-    this.labelCache = stepLabelCache(this.a.name);
     this.labelIdCache = stepLabelIdCache(this.a.name, labels.length);
     this.a.stateLabels = labels;
     if (this.a.isVcpu) {
@@ -269,13 +260,10 @@ export class ActorRuntime implements StepHooks {
       const op = this.queue.peek();
       return `${this.a.name}:${op === null ? 'end' : op.op}`;
     }
-    const i = this.frameMachine[this.frames.length - 1]!.base + f.state;
-    return (this.labelCache[i] ??= `${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`);
+    return choiceLabel(this.labelId());
   }
 
-  /** This actor's step labels by state label index (shared by every runtime of an actor of that name). */
-  private readonly labelCache: string[];
-  /** Their choice numbers, alike. */
+  /** This actor's step labels' choice numbers by state label index (shared by every runtime of an actor of that name). */
   private readonly labelIdCache: Int32Array;
   /** The choice numbers of this actor's op-start labels (`host:invalidate`) by op name ('' for `end`). */
   private readonly opLabelIds = new Map<string, number>();
@@ -290,9 +278,10 @@ export class ActorRuntime implements StepHooks {
       if (id === undefined) this.opLabelIds.set(op, (id = choiceId(this.label())));
       return id;
     }
-    const i = this.frameMachine[depth]!.base + this.frames[depth]!.state;
+    const f = this.frames[depth]!;
+    const i = this.frameMachine[depth]!.base + f.state;
     const id = this.labelIdCache[i]!;
-    return id >= 0 ? id : (this.labelIdCache[i] = choiceId(this.label()));
+    return id >= 0 ? id : (this.labelIdCache[i] = choiceId(`${this.a.name}:${f.machine.id}.${f.machine.states[f.state]!.name}`));
   }
 
   /** Where an op may be held back before it starts: between ops, or a vCPU in the guest between accesses. */

@@ -20,6 +20,11 @@ export function choiceId(label: string): number {
   return id;
 }
 
+/** The label numbered `id` (choiceId). */
+export function choiceLabel(id: number): string {
+  return LABELS[id]!;
+}
+
 /**
  * A run's choices as recorded: label numbers in a buffer that grows by doubling and is
  * kept from run to run (a snapshot's runs clear it), so recording allocates nothing once
