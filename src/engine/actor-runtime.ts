@@ -445,8 +445,8 @@ export class ActorRuntime implements StepHooks {
     return n;
   }
 
-  /** The head op waits for an op of `results` that is not done (the scan would hold this actor back at an op boundary). */
-  private headGateShut(results: readonly unknown[]): boolean {
+  /** The head op waits for an op of `results` that is not done: at an op boundary, the actor is held back there (the scheduling loop and runSteps ask). */
+  headGateShut(results: readonly unknown[]): boolean {
     const gate = this.queue.headGate();
     return gate >= 0 && results[gate] === null;
   }

@@ -165,8 +165,7 @@ export class PhaseLoop {
       // At an op boundary the scan would hold `rt` back while its head op's `after` gate is
       // shut (only another actor's op can open it: `rt` is alone); else find it runnable.
       if (rt.atOpBoundary) {
-        const gate = rt.queue.headGate();
-        if (gate >= 0 && run.built.results[gate] === null) return;
+        if (rt.headGateShut(run.built.results)) return;
         this.headOpIndex[id] = rt.queue.headIndex();
       }
       // What the scan would find: `rt` alone runnable, its head op as above.
@@ -223,8 +222,7 @@ export class PhaseLoop {
       if (rt.finished) { live.splice(k--, 1); continue; }
       unfinished++;
       // An op that must wait for another actor's op: the actor does not start it yet.
-      const gate = rt.queue.headGate();
-      const gated = gate >= 0 && results[gate] === null && rt.atOpBoundary;
+      const gated = rt.headGateShut(results) && rt.atOpBoundary;
       if (sim !== null) sim.noteWait(rt);
       const can = !gated && rt.wakeIfChanged();
       if (can) {
