@@ -35,7 +35,6 @@ interface AfterSetup {
   readonly epochSeen: number;
   readonly productive: number;
   readonly violations: readonly Violation[];
-  readonly setupResults: readonly (OpResult | null)[];
   /** The coverage counters (the lock protocol's included), parallel to RunSnapshot.coverageStores. */
   readonly coverage: readonly Uint32Array[];
 }
@@ -84,7 +83,7 @@ export class RunSnapshot {
     this.coverageStores = storesOf(this.coverageArrays);
     this.saved = {
       setupSteps, stopped: run.stopped, error: run.error, trace: [...run.trace], epochSeen: run.checker.epochSeen, productive: run.liveness.productive,
-      violations: built.collector.violations.map(copyViolation), setupResults: [...built.setupResults],
+      violations: built.collector.violations.map(copyViolation),
       coverage: this.coverageStores.map((c) => c.slice()),
     };
     this.setupResults = [...built.setupResults];
