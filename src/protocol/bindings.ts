@@ -93,11 +93,16 @@ function accessDone(exits: number): AccessDone {
   return exits < ACCESS_DONE.length ? ACCESS_DONE[exits]! : { op: 'access', ok: true, errno: null, emulated: false, exits };
 }
 
-/** The access ends emulated: as MMIO, or a write to a read-only memslot. */
-function emulateAccess(a: A): void {
-  a.queue.complete({ op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits });
+/** The guest access in flight ends with `result`: the next one counts its exits from none. */
+function endAccess(a: A, result: OpResult): void {
+  a.queue.complete(result);
   a.accessExits = 0;
   a.accessExitsAtCow = 0;
+}
+
+/** The access ends emulated: as MMIO, or a write to a read-only memslot. */
+function emulateAccess(a: A): void {
+  endAccess(a, { op: 'access', ok: true, errno: null, emulated: true, exits: a.accessExits });
 }
 
 /** The vCPU's op bookkeeping: results of accesses and ioctls, and the selftest's loop invariant. */
@@ -166,10 +171,10 @@ const vcpu: Impl<A> = {
     kvmVcpuFlushTlb: vc.kvmVcpuFlushTlb,
     kvmMmuFreeObsoleteRoots: vc.kvmMmuFreeObsoleteRoots,
     kvmMmuLoad: vc.kvmMmuLoad,
-    completeAccess: (a) => { a.queue.complete(accessDone(a.accessExits)); a.accessExits = 0; a.accessExitsAtCow = 0; },
+    completeAccess: (a) => endAccess(a, accessDone(a.accessExits)),
     eptViolation: vc.eptViolation,
     failRunMmuLoad: vc.failRunMmuLoad,
-    failAccess: (a) => { a.queue.complete({ op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }); a.accessExits = 0; a.accessExitsAtCow = 0; },
+    failAccess: (a) => endAccess(a, { op: 'access', ok: false, errno: a.fault.errno, emulated: false, exits: a.accessExits }),
     emulateAccess,
     completeIoctl,
     exitToUserspace: noop,
